@@ -1,0 +1,1 @@
+"""The FastAPI app, web UI, service wiring and the vigil CLI."""

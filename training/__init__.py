@@ -1,0 +1,1 @@
+"""Training jobs, evaluation, ONNX export and the model registry."""

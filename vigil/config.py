@@ -1,0 +1,265 @@
+"""The configuration models (pydantic v2): sites, cameras, detectors, rules, storage, notifications.
+
+Shaped after Frigate's camera config: cameras keyed by id, each with detect, motion, zones, masks,
+record and per-rule overrides. Validators check; they do no I/O. Loading lives in `config_loader`.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from vigil.catalogue import RULES, Profile, RuleSpec, rules_for_profile
+
+ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+Id = Annotated[str, Field(pattern=ID_PATTERN, description="lower-case id: letters, digits, - and _")]
+Point = tuple[Annotated[float, Field(ge=0.0, le=1.0)], Annotated[float, Field(ge=0.0, le=1.0)]]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_polygon(points: list[Point]) -> list[Point]:
+    if len(points) < 3:
+        raise ValueError(f"a polygon needs at least 3 points [x, y] in 0-1 coordinates, found {len(points)}")
+    return points
+
+
+Polygon = Annotated[list[Point], Field(description="points [x, y] relative to the frame (0-1), at least 3")]
+
+
+class SiteConfig(Strict):
+    name: str = Field(min_length=1, max_length=200, description="enterprise, site or lab name shown to people")
+    address: str = Field("", max_length=500, description="street address printed on reports")
+    kind: Literal["site", "lab"] = Field("site", description="a construction site / open land, or a laboratory")
+    operator: str = Field("", max_length=200, description="responsible enterprise or institution")
+
+
+class DetectConfig(Strict):
+    fps: float = Field(2.0, gt=0, le=30, description="frames per second decoded and analysed")
+    width: int = Field(640, ge=64, le=3840, description="width frames are resized to for analysis")
+    height: int = Field(360, ge=64, le=2160, description="height frames are resized to for analysis")
+
+
+class MotionConfig(Strict):
+    enabled: bool = Field(True, description="skip the detector on still frames")
+    threshold: int = Field(25, ge=1, le=255, description="per-pixel grey-level change that counts as motion")
+    min_area: float = Field(0.002, ge=0, le=1, description="fraction of the frame that must change")
+    max_area: float = Field(0.6, gt=0, le=1, description="a larger change is lighting or shake, not motion")
+    idle_check_s: float = Field(5.0, gt=0, le=3600, description="run the detector at least this often")
+    mask: list[Polygon] = Field(default_factory=list, description="areas ignored by the motion gate")
+
+    _poly = field_validator("mask")(lambda v: [_check_polygon(p) for p in v])
+
+
+class ZoneConfig(Strict):
+    polygon: Polygon
+    anchor: Literal["bottom_center", "center"] = Field(
+        "bottom_center", description="point of a box tested against the zone (Frigate uses the bottom centre)")
+    no_dumping: bool = Field(False, description="a dump truck stopping here is a dumping violation")
+
+    _poly = field_validator("polygon")(_check_polygon)
+
+
+class RuleOverride(Strict):
+    enabled: bool = Field(True, description="run this rule on this camera")
+    min_score: float | None = Field(None, ge=0, le=1, description="detector confidence at or above which a box counts")
+    min_s: float | None = Field(None, ge=0, le=3600, description="seconds the condition must persist")
+    k: int | None = Field(None, ge=1, le=100, description="seen in k ...")
+    n: int | None = Field(None, ge=1, le=100, description="... of the last n detector frames")
+    cooldown_s: float | None = Field(None, ge=0, le=86400, description="quiet time per (camera, rule, track) after an event")
+    grace_s: float | None = Field(None, ge=0, le=3600, description="an event closes after this long unseen")
+    zones: list[str] = Field(default_factory=list, description="zone names the rule is limited to (empty: whole frame)")
+
+    @model_validator(mode="after")
+    def _k_le_n(self):
+        if self.k is not None and self.n is not None and self.k > self.n:
+            raise ValueError(f"k must be at most n, found k={self.k} n={self.n}")
+        return self
+
+
+class RecordConfig(Strict):
+    pre_roll_s: float = Field(5.0, ge=0, le=120, description="footage kept before an event")
+    post_roll_s: float = Field(5.0, ge=0, le=120, description="footage kept after an event")
+    max_buffer_mb: float = Field(64.0, gt=0, le=2048, description="packet ring buffer byte cap per camera")
+
+
+class CameraConfig(Strict):
+    name: str = Field("", max_length=200, description="name shown on the wall (default: the id)")
+    site: str = Field(description="id of the site this camera watches")
+    source: str = Field(min_length=1, description="rtsp://, a video file path, or demo:site|lab[?seed=N]; ${ENV} substituted")
+    profile: Profile | None = Field(None, description="detector profile; default: the site's kind")
+    enabled: bool = Field(True, description="run this camera")
+    detect: DetectConfig = Field(default_factory=DetectConfig)
+    motion: MotionConfig = Field(default_factory=MotionConfig)
+    zones: dict[str, ZoneConfig] = Field(default_factory=dict, description="named polygons rules can be limited to")
+    masks: list[Polygon] = Field(default_factory=list, description="detections whose anchor falls here are dropped")
+    rules: dict[str, RuleOverride] = Field(default_factory=dict, description="per-rule overrides by rule name")
+    record: RecordConfig = Field(default_factory=RecordConfig)
+
+    _masks = field_validator("masks")(lambda v: [_check_polygon(p) for p in v])
+
+    @field_validator("source")
+    @classmethod
+    def _source_scheme(cls, v: str) -> str:
+        if "://" in v and not v.split("://", 1)[0] in ("rtsp", "rtsps", "file", "http", "https"):
+            raise ValueError(f"expected rtsp://, file://, a file path or demo:..., found scheme {v.split('://')[0]!r}")
+        return v
+
+    @model_validator(mode="after")
+    def _rules_known(self):
+        for name, override in self.rules.items():
+            if name not in RULES:
+                raise ValueError(f"unknown rule {name!r} in rules; expected one of {', '.join(RULES)}")
+            for z in override.zones:
+                if z not in self.zones:
+                    raise ValueError(f"rule {name!r} names zone {z!r}, which this camera does not define")
+        return self
+
+
+class DetectorConfig(Strict):
+    model: str = Field(description="model file: .onnx (ONNX Runtime) or .pt (ultralytics); relative to the config file")
+    conf: float = Field(0.25, gt=0, lt=1, description="minimum detector confidence kept")
+    iou: float = Field(0.45, gt=0, lt=1, description="NMS IoU threshold")
+    imgsz: int = Field(320, ge=32, le=1920, multiple_of=32, description="inference image size")
+    threads: int = Field(2, ge=1, le=64, description="ONNX Runtime intra-op threads")
+
+
+class BatchConfig(Strict):
+    max_batch: int = Field(8, ge=1, le=64, description="frames from many cameras run in one inference")
+    max_wait_ms: float = Field(30.0, ge=0, le=2000, description="longest wait to fill a batch")
+
+
+class RuleDefaults(Strict):
+    """Deployment-wide edits of the catalogue (severity, legal text, default thresholds)."""
+
+    severity: int | None = Field(None, ge=0, le=10, description="weight in site grading")
+    legal_basis: str | None = Field(None, max_length=4000, description="legal basis printed on reports")
+    min_score: float | None = Field(None, ge=0, le=1)
+    min_s: float | None = Field(None, ge=0, le=3600)
+    cooldown_s: float | None = Field(None, ge=0, le=86400)
+    grace_s: float | None = Field(None, ge=0, le=3600)
+
+
+class LocalStoreConfig(Strict):
+    backend: Literal["local"] = "local"
+    path: str = Field("evidence", description="evidence folder; relative paths are under data_dir")
+
+
+class S3StoreConfig(Strict):
+    backend: Literal["s3"]
+    endpoint: str = Field(description="host:port of the S3 server (MinIO, SeaweedFS, AWS)")
+    bucket: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", description="bucket name")
+    secure: bool = Field(True, description="use HTTPS")
+    region: str | None = Field(None, description="bucket region")
+    access_key_env: str = Field("VIGIL_S3_ACCESS_KEY", description="environment variable holding the access key")
+    secret_key_env: str = Field("VIGIL_S3_SECRET_KEY", description="environment variable holding the secret key")
+    object_lock_days: int = Field(0, ge=0, le=36500, description="retention for evidence objects (0: off)")
+
+
+class StorageConfig(Strict):
+    database_url: str = Field("sqlite:///vigil.db", description="SQLAlchemy URL; sqlite paths are under data_dir")
+    evidence: LocalStoreConfig | S3StoreConfig = Field(default_factory=LocalStoreConfig, discriminator="backend")
+
+
+class WebhookConfig(Strict):
+    url: str = Field(pattern=r"^https?://", description="endpoint receiving a JSON POST per alert")
+    secret_env: str | None = Field(None, description="environment variable holding the HMAC-SHA256 secret")
+    rules: list[str] = Field(default_factory=list, description="rules that notify (empty: all)")
+    sites: list[str] = Field(default_factory=list, description="sites that notify (empty: all)")
+    max_attempts: int = Field(5, ge=1, le=20, description="tries before a dead-letter record")
+    timeout_s: float = Field(5.0, gt=0, le=60)
+
+
+class MqttConfig(Strict):
+    host: str = Field(description="broker host")
+    port: int = Field(1883, ge=1, le=65535)
+    topic_prefix: str = Field("vigil", description="topics are PREFIX/SITE/RULE")
+    username: str | None = None
+    password_env: str | None = Field(None, description="environment variable holding the password")
+    rules: list[str] = Field(default_factory=list, description="rules that notify (empty: all)")
+    sites: list[str] = Field(default_factory=list, description="sites that notify (empty: all)")
+    qos: int = Field(1, ge=0, le=2)
+
+
+class NotificationsConfig(Strict):
+    webhooks: dict[str, WebhookConfig] = Field(default_factory=dict)
+    mqtt: MqttConfig | None = None
+
+
+class GradingConfig(Strict):
+    window_days: float = Field(30.0, gt=0, le=3650, description="rolling window of confirmed violations")
+    yellow: float = Field(1.0, gt=0, description="weighted score at which a site turns yellow")
+    orange: float = Field(5.0, gt=0, description="... orange")
+    red: float = Field(10.0, gt=0, description="... red")
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if not self.yellow <= self.orange <= self.red:
+            raise ValueError(f"expected yellow <= orange <= red, found {self.yellow}, {self.orange}, {self.red}")
+        return self
+
+
+class ServerConfig(Strict):
+    host: str = Field("127.0.0.1", description="address the API and UI listen on")
+    port: int = Field(8080, ge=1, le=65535)
+    language: Literal["en", "zh"] = Field("en", description="default UI language")
+
+
+class SigningConfig(Strict):
+    key_path: str | None = Field(None, description="Ed25519 private key (PEM); default: generated in data_dir")
+
+
+class VigilConfig(Strict):
+    data_dir: str = Field("data", description="folder for the database, evidence and keys; relative to the config file")
+    shared_dir: str = Field("../shared", description="team data (real datasets, videos); relative to the config file")
+    sites: dict[Annotated[str, Field(pattern=ID_PATTERN)], SiteConfig] = Field(default_factory=dict)
+    cameras: dict[Annotated[str, Field(pattern=ID_PATTERN)], CameraConfig] = Field(default_factory=dict)
+    detectors: dict[Profile, DetectorConfig] = Field(default_factory=dict, description="one model per profile")
+    batch: BatchConfig = Field(default_factory=BatchConfig)
+    rules: dict[str, RuleDefaults] = Field(default_factory=dict, description="catalogue edits by rule name")
+    storage: StorageConfig = Field(default_factory=StorageConfig)
+    signing: SigningConfig = Field(default_factory=SigningConfig)
+    notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
+    grading: GradingConfig = Field(default_factory=GradingConfig)
+    server: ServerConfig = Field(default_factory=ServerConfig)
+
+    @model_validator(mode="after")
+    def _references(self):
+        for name in self.rules:
+            if name not in RULES:
+                raise ValueError(f"unknown rule {name!r} under rules; expected one of {', '.join(RULES)}")
+        for cam_id, cam in self.cameras.items():
+            if cam.site not in self.sites:
+                known = ", ".join(self.sites) or "none defined"
+                raise ValueError(f"camera {cam_id!r} names site {cam.site!r}, which is not under sites ({known})")
+            profile = self.camera_profile(cam_id)
+            for rule in cam.rules:
+                if RULES[rule].profile != profile:
+                    raise ValueError(f"camera {cam_id!r} has profile {profile!r} but overrides rule {rule!r} "
+                                     f"of profile {RULES[rule].profile!r}")
+        return self
+
+    def camera_profile(self, camera_id: str) -> Profile:
+        cam = self.cameras[camera_id]
+        return cam.profile or self.sites[cam.site].kind
+
+    def rule_spec(self, camera_id: str, rule: str) -> RuleSpec:
+        """The catalogue entry for `rule`, edited by `rules:` and then by the camera's own override."""
+        spec = RULES[rule]
+        changes: dict = {}
+        for layer in (self.rules.get(rule), self.cameras[camera_id].rules.get(rule)):
+            if layer is None:
+                continue
+            for key, value in layer.model_dump(exclude_unset=True).items():
+                if value is None:
+                    continue
+                changes[key] = tuple(value) if key == "zones" else value
+        return dataclasses.replace(spec, **changes)
+
+    def camera_rules(self, camera_id: str) -> tuple[RuleSpec, ...]:
+        """Every enabled rule of the camera's profile, with its effective parameters."""
+        specs = (self.rule_spec(camera_id, r.name) for r in rules_for_profile(self.camera_profile(camera_id)))
+        return tuple(s for s in specs if s.enabled)

@@ -1,0 +1,1 @@
+"""The evidence store: one interface, a local folder and S3 (minio) backends."""

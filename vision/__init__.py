@@ -1,0 +1,1 @@
+"""Detectors, motion gate, tracking, zones, violation rules and annotation over numpy frames."""
