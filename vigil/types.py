@@ -85,6 +85,21 @@ class Violation:
     best_image: np.ndarray | None  # raw BGR frame at detect size, None when unchanged since last phase
     detections: tuple[Box, ...]  # detections of the best frame
     thresholds: dict[str, Any] = field(default_factory=dict)
+    model_name: str = ""  # the model that saw the best frame
+    model_version: str = ""
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """Which model produced detections: what the manifest and the alert record."""
+
+    name: str  # e.g. "site"
+    version: str  # registry version, or the file's sha256[:12] when unregistered
+    profile: str
+    classes: tuple[str, ...]
+    path: str
+    sha256: str
+    imgsz: int = 320
 
 
 @dataclass(frozen=True)
