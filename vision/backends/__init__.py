@@ -1,0 +1,1 @@
+"""Detector backends, one module per framework: ONNX Runtime (`onnx`) and ultralytics (`ultra`)."""
