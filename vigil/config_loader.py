@@ -83,6 +83,8 @@ def _describe(err: dict, secrets: tuple[str, ...]) -> str:
         text = f"{loc}: expected a value, found the key missing"
     elif err["type"] == "extra_forbidden":
         text = f"{loc}: unknown key (not part of the config; check the spelling), found {found!r}"
+    elif "found" in msg:
+        text = f"{loc}: {msg}"
     else:
         shown = repr(found) if not isinstance(found, (dict, list)) else type(found).__name__
         text = f"{loc}: {msg}; found {shown}"

@@ -1,0 +1,50 @@
+"""The FastAPI application factory: health, public key, and the routers of each area."""
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import PlainTextResponse
+from sqlalchemy import text
+
+from api.context import Services
+from vigil import __version__
+
+
+def create_app(services: Services, *, run_cameras: bool = True) -> FastAPI:
+    """Build the app around opened services; `run_cameras` starts the stream service in the lifespan."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        app.state.runtime = None
+        if run_cameras:
+            from api.service.runtime import start_runtime  # the camera service (streams + vision + evidence)
+
+            app.state.runtime = start_runtime(services)
+        try:
+            yield
+        finally:
+            if app.state.runtime is not None:
+                app.state.runtime.stop()
+
+    app = FastAPI(title="Vigil", version=__version__, lifespan=lifespan,
+                  description="Camera analytics for environmental and lab-safety enforcement.")
+    app.state.services = services
+
+    @app.get("/healthz", tags=["system"])
+    def healthz() -> dict:
+        with services.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        runtime = getattr(app.state, "runtime", None)
+        return {"status": "ok", "version": __version__, "store": services.store.describe(),
+                "cameras": len(services.loaded.config.cameras), "runtime": runtime is not None}
+
+    @app.get("/api/public-key", response_class=PlainTextResponse, tags=["evidence"])
+    def public_key() -> str:
+        """The Ed25519 public key that verifies every evidence manifest (PEM)."""
+        return services.signer.public_key_pem().decode()
+
+    from api.routes import include_routers
+
+    include_routers(app)
+    return app

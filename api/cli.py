@@ -1,0 +1,174 @@
+"""The `vigil` command line: config, database, evidence and audit checks, serve and demo; areas add their own."""
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from vigil.errors import VigilError
+from vigil.settings import Settings
+
+app = typer.Typer(name="vigil", help="Vigil: camera analytics for environmental and lab-safety enforcement.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+config_app = typer.Typer(help="Validate and document configuration files.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+evidence_app = typer.Typer(help="Evidence integrity.", no_args_is_help=True)
+audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+app.add_typer(db_app, name="db")
+app.add_typer(evidence_app, name="evidence")
+app.add_typer(audit_app, name="audit")
+
+ConfigOpt = typer.Option(None, "--config", "-c", help="config file (default: $VIGIL_CONFIG or config/vigil.example.yaml)")
+
+
+def open_services(config: Optional[Path]):
+    from api.context import Services
+
+    return Services.open(Settings.from_env(config_path=config))
+
+
+def fail(message: str, code: int = 2) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+@config_app.command("check")
+def config_check(file: Path = typer.Argument(..., help="the YAML config to validate")) -> None:
+    """Validate FILE; on error print the file, key path, what was expected and what was found."""
+    from vigil.config_loader import load_config
+
+    loaded = load_config(file, Settings.from_env().env)
+    cfg = loaded.config
+    typer.echo(f"{file}: ok ({len(cfg.sites)} sites, {len(cfg.cameras)} cameras, "
+               f"detectors: {', '.join(cfg.detectors) or 'none'})")
+
+
+@config_app.command("docs")
+def config_docs() -> None:
+    """Print the Markdown config reference generated from the models."""
+    from vigil.config_docs import config_reference
+
+    typer.echo(config_reference(), nl=False)
+
+
+@db_app.command("upgrade")
+def db_upgrade(config: Optional[Path] = ConfigOpt) -> None:
+    """Create or migrate the database schema to the newest revision."""
+    from vigil.config_loader import load_config
+    from vigil.db.session import current_revision, make_engine, upgrade
+    from vigil.redact import redact_url
+
+    settings = Settings.from_env(config_path=config)
+    loaded = load_config(settings.config_path, settings.env)
+    loaded.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(loaded.database_url)
+    upgrade(engine)
+    typer.echo(f"{redact_url(loaded.database_url)}: schema at revision {current_revision(engine)}")
+
+
+@evidence_app.command("verify")
+def evidence_verify(alert_id: Optional[str] = typer.Argument(None, help="alert to verify"),
+                    all_alerts: bool = typer.Option(False, "--all", help="verify every alert"),
+                    public_key: Optional[Path] = typer.Option(None, help="PEM public key (default: this server's)"),
+                    config: Optional[Path] = ConfigOpt) -> None:
+    """Recompute every evidence file's SHA-256 and check the manifest signatures."""
+    from sqlalchemy import select
+
+    from vigil.db.models import Alert
+    from vigil.evidence import verify_evidence
+
+    if bool(alert_id) == all_alerts:
+        fail("give exactly one of ALERT_ID or --all")
+    services = open_services(config)
+    pem = public_key.read_bytes() if public_key else services.signer.public_key_pem()
+    if all_alerts:
+        with services.sessions() as s:
+            ids = list(s.scalars(select(Alert.id).order_by(Alert.created_at)))
+    else:
+        ids = [alert_id]
+    bad = 0
+    for aid in ids:
+        report = verify_evidence(services.store, aid, pem)
+        status = "ok" if report.ok else "FAILED"
+        typer.echo(f"{aid}: {status} (revision {report.revision}, {len(report.checked)} files)")
+        for problem in report.problems:
+            typer.echo(f"  - {problem}")
+        bad += not report.ok
+    typer.echo(f"{len(ids) - bad} of {len(ids)} alerts verified")
+    if bad:
+        raise typer.Exit(1)
+
+
+@audit_app.command("verify")
+def audit_verify(config: Optional[Path] = ConfigOpt) -> None:
+    """Walk the audit chain; any edited, removed or reordered entry is reported."""
+    from vigil.audit import verify_chain
+
+    services = open_services(config)
+    with services.sessions() as s:
+        report = verify_chain(s)
+    for problem in report.problems:
+        typer.echo(f"  - {problem}")
+    typer.echo(f"audit log: {'ok' if report.ok else 'BROKEN'} ({report.entries} entries)")
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _serve(config_path: Optional[Path], host: Optional[str], port: Optional[int], cameras: bool) -> None:
+    import uvicorn
+
+    from api.app import create_app
+
+    services = open_services(config_path)
+    server_cfg = services.loaded.config.server
+    host, port = host or server_cfg.host, port or server_cfg.port
+    from api.service.startup import announce  # first admin, store notes, the URL to open
+
+    announce(services, host, port)
+    uvicorn.run(create_app(services, run_cameras=cameras), host=host, port=port, log_level="info")
+
+
+@app.command("serve")
+def serve(config: Optional[Path] = ConfigOpt, host: Optional[str] = typer.Option(None),
+          port: Optional[int] = typer.Option(None), no_cameras: bool = typer.Option(
+              False, "--no-cameras", help="serve the API and UI without running the cameras")) -> None:
+    """Run the service: every configured camera, the API and the web UI."""
+    _serve(config, host, port, not no_cameras)
+
+
+@app.command("demo")
+def demo(host: Optional[str] = typer.Option(None), port: Optional[int] = typer.Option(None)) -> None:
+    """Run the embedded demo: SQLite, local evidence, demo cameras (config/demo.yaml)."""
+    _serve(Path(__file__).resolve().parent.parent / "config" / "demo.yaml", host, port, True)
+
+
+def _register_areas() -> None:
+    """Commands owned by other areas (streams, models, datasets, training, users)."""
+    import importlib
+
+    for module in ("api.cli_streams", "api.cli_models", "api.cli_data", "api.cli_users"):
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as e:
+            if e.name != module:
+                raise
+            continue
+        mod.register(app)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _register_areas()
+    try:
+        app(standalone_mode=True)
+    except VigilError as e:
+        typer.echo(f"error: {e}", err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()
