@@ -15,7 +15,7 @@ _db_names = itertools.count(1)
 
 @pytest.fixture(scope="session")
 def postgres_server(tmp_path_factory):
-    server = start_postgres(tmp_path_factory.mktemp("pg"))
+    server = start_postgres()
     yield server
     server.stop()
 

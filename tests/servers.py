@@ -11,6 +11,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,7 +64,9 @@ def _as_postgres(cmd: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
 
 
-def start_postgres(workdir: Path) -> Server:
+def start_postgres(workdir: Path | None = None) -> Server:
+    """A throwaway cluster in its own temp folder (pytest's are 0700 root, which the postgres user cannot enter)."""
+    workdir = Path(tempfile.mkdtemp(prefix="vigil-pg-"))
     bins = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
     if not bins:
         raise ServerStartError("PostgreSQL is not installed (expected /usr/lib/postgresql/*/bin; "
@@ -88,6 +91,7 @@ def start_postgres(workdir: Path) -> Server:
     server = Server(port=port, url=f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres")
     server._stop.append(lambda: subprocess.run(_as_postgres([f"{bindir}/pg_ctl", "-D", str(data), "-m", "immediate",
                                                              "stop"]), capture_output=True))
+    server._stop.append(lambda: shutil.rmtree(workdir, ignore_errors=True))
     return server
 
 

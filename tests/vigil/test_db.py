@@ -1,0 +1,95 @@
+"""Schema and models on SQLite and PostgreSQL: migrations, relations, UTC times, constraints."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, StatementError
+
+from vigil.db.models import (Alert, AlertDetection, Camera, DatasetVersion, EvidenceItem, LabelBox, LabelImage, Lead,
+                             LeadEvent, ModelVersion, Site, TrainingJob, User)
+from vigil.db.session import current_revision, init_db, make_engine, session_scope, upgrade
+
+
+def _alert(i: int, **kw) -> Alert:
+    t0 = datetime(2026, 11, 1, 8, 0, tzinfo=timezone.utc) + timedelta(minutes=i)
+    base = dict(id=f"00000000-0000-0000-0000-{i:012d}", event_id=f"ev-{i}", rule="open_burning", camera_id="gate",
+                site_id="works", started_at=t0, ended_at=t0 + timedelta(seconds=20), best_at=t0, best_score=0.9)
+    base.update(kw)
+    return Alert(**base)
+
+
+def test_migrate_and_roundtrip(db_url):
+    engine, sessions = init_db(db_url)
+    assert current_revision(engine) == "0001"
+    upgrade(engine)  # idempotent
+    with session_scope(sessions) as s:
+        s.add(Site(id="works", name="Works", kind="site"))
+        s.add(Camera(id="gate", site_id="works", profile="site"))
+        s.add(User(username="rev", password_hash="x", role="reviewer"))
+    with session_scope(sessions) as s:
+        a = _alert(1)
+        a.detections.append(AlertDetection(class_name="fire", confidence=0.9, x1=1, y1=2, x2=30, y2=40))
+        a.evidence.append(EvidenceItem(name="clip.mp4", key="alerts/a/x/clip.mp4", sha256="0" * 64, size=10,
+                                       content_type="video/mp4"))
+        lead = Lead(site_id="works", title="Burning at Works")
+        lead.events.append(LeadEvent(kind="status", new_value="new"))
+        a.lead = lead
+        s.add(a)
+    with sessions() as s:
+        a = s.scalars(select(Alert)).one()
+        assert a.started_at.tzinfo is not None and a.started_at.utcoffset() == timedelta(0)
+        assert a.started_at == datetime(2026, 11, 1, 8, 1, tzinfo=timezone.utc)
+        assert [d.class_name for d in a.detections] == ["fire"]
+        assert a.lead.title == "Burning at Works" and a.lead.events[0].new_value == "new"
+        assert a.state == "new" and a.ongoing
+
+
+def test_constraints(db_url):
+    engine, sessions = init_db(db_url)
+    with session_scope(sessions) as s:
+        s.add(Site(id="works", name="Works", kind="site"))
+        s.add(Camera(id="gate", site_id="works", profile="site"))
+        s.flush()
+        s.add(_alert(1))
+    with pytest.raises(IntegrityError):  # one alert per event
+        with session_scope(sessions) as s:
+            s.add(_alert(2, event_id="ev-1"))
+    with pytest.raises(IntegrityError):  # an alert must point at a real camera
+        with session_scope(sessions) as s:
+            s.add(_alert(3, camera_id="ghost"))
+    with pytest.raises(StatementError, match="naive"):
+        with session_scope(sessions) as s:
+            s.add(_alert(4, started_at=datetime(2026, 1, 1)))
+
+
+def test_data_loop_tables(db_url):
+    engine, sessions = init_db(db_url)
+    with session_scope(sessions) as s:
+        dv = DatasetVersion(name="site-v1", profile="site", content_hash="a" * 64, path="/d", stats={"fire": 3},
+                            sources=["review"])
+        s.add(dv)
+        s.flush()
+        mv = ModelVersion(name="site", version="v1", profile="site", path="m.onnx", sha256="b" * 64,
+                          classes=["fire"], dataset_version_id=dv.id, metrics={"map50": 0.5})
+        s.add(mv)
+        s.add(TrainingJob(profile="site", dataset_version_id=dv.id, params={"epochs": 3}))
+        img = LabelImage(image_key="alerts/x/y/best_raw.jpg", image_sha256="c" * 64, profile="site", width=640,
+                         height=360, kind="correction")
+        img.boxes.append(LabelBox(class_name="fire", x1=0.1, y1=0.1, x2=0.2, y2=0.3))
+        s.add(img)
+    with sessions() as s:
+        assert s.scalars(select(ModelVersion)).one().metrics == {"map50": 0.5}
+        assert s.scalars(select(TrainingJob)).one().status == "queued"
+        assert len(s.scalars(select(LabelImage)).one().boxes) == 1
+    with pytest.raises(IntegrityError):
+        with session_scope(sessions) as s:
+            s.add(ModelVersion(name="site", version="v1", profile="site", path="m2", sha256="d" * 64))
+
+
+def test_bad_database_url_is_a_clear_error():
+    from vigil.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="expected a SQLAlchemy URL"):
+        make_engine("not a url at all")
