@@ -1,0 +1,114 @@
+"""One camera's analysis: motion gate, masks, tracker and every rule of the camera, frame by frame."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+import numpy as np
+import supervision as sv
+
+from vigil.catalogue import RuleSpec
+from vigil.config import MotionConfig
+from vigil.config_loader import LoadedConfig
+from vigil.types import ModelInfo, VideoFrame, Violation
+from vision.motion import MotionGate, MotionResult
+from vision.rules import Moment, Rule, build_rules
+from vision.tracking import CameraTracker
+from vision.zones import MaskSet, Zone
+
+
+@dataclass(frozen=True, eq=False)
+class AnalysisResult:
+    frame: VideoFrame
+    detections: sv.Detections  # tracked (tracker_id), masks applied; carried forward on skipped frames
+    violations: tuple[Violation, ...]
+    motion: bool
+    active_rules: tuple[str, ...]  # rules with an open event on this camera
+    detected: bool = False  # the detector ran on this frame (False: skipped, detections carried forward)
+
+
+def empty_detections() -> sv.Detections:
+    d = sv.Detections.empty()
+    d.tracker_id = np.empty(0, int)
+    d.data["class_name"] = np.array([], dtype=str)
+    return d
+
+
+class CameraAnalyzer:
+    """Motion gate + tracker + masks/zones + rules for one camera. Not thread-safe: one caller per camera."""
+
+    def __init__(self, camera_id: str, *, rules: Sequence[RuleSpec], zones: Mapping[str, Zone] | None = None,
+                 masks: Sequence[Sequence[tuple[float, float]]] = (), motion: MotionConfig | None = None,
+                 fps: float = 2.0):
+        self.camera_id = camera_id
+        self.zones: dict[str, Zone] = dict(zones or {})
+        self.rules: list[Rule] = build_rules(rules, self.zones)
+        self.masks = MaskSet(masks)
+        self.motion_config = motion or MotionConfig()
+        self.gate = MotionGate(threshold=self.motion_config.threshold, min_area=self.motion_config.min_area,
+                               max_area=self.motion_config.max_area, mask=self.motion_config.mask)
+        min_score = min((r.min_score for r in rules), default=0.3)
+        self.tracker = CameraTracker(lost_s=max(10.0, 2 * self.motion_config.idle_check_s), fps=fps,
+                                     activation=float(np.clip(min_score - 0.1, 0.1, 0.6)))
+        self._last_detect_s: float | None = None
+        self._motion: tuple[int, MotionResult] | None = None  # (frame seq, result) of the latest frame
+        self._last_dets = empty_detections()
+        self._frames = self._detected = 0
+        self._motion_s = 0.0
+
+    @classmethod
+    def from_config(cls, loaded: LoadedConfig, camera_id: str) -> "CameraAnalyzer":
+        cfg = loaded.config
+        if camera_id not in cfg.cameras:
+            raise KeyError(f"camera {camera_id!r} is not in the config (cameras: {', '.join(cfg.cameras) or 'none'})")
+        cam = cfg.cameras[camera_id]
+        zones = {name: Zone(name, tuple(tuple(p) for p in z.polygon), z.anchor, z.no_dumping)
+                 for name, z in cam.zones.items()}
+        return cls(camera_id, rules=cfg.camera_rules(camera_id), zones=zones,
+                   masks=[[tuple(p) for p in poly] for poly in cam.masks], motion=cam.motion, fps=cam.detect.fps)
+
+    @property
+    def zone_polygons(self) -> dict[str, list[tuple[float, float]]]:
+        """Zones as relative polygons, for `annotate(zones=...)`."""
+        return {name: list(z.polygon) for name, z in self.zones.items()}
+
+    def _motion_of(self, frame: VideoFrame) -> MotionResult:
+        if self._motion is None or self._motion[0] != frame.seq:
+            t0 = time.perf_counter()
+            self._motion = (frame.seq, self.gate.update(frame.image))
+            self._motion_s += time.perf_counter() - t0
+        return self._motion[1]
+
+    def wants_detection(self, frame: VideoFrame) -> bool:
+        """Run the detector on this frame? Motion, the first frame, or `idle_check_s` since the last run."""
+        motion = self._motion_of(frame)
+        if not self.motion_config.enabled or self._last_detect_s is None or motion.motion:
+            return True
+        return frame.pts_s - self._last_detect_s >= self.motion_config.idle_check_s
+
+    def update(self, frame: VideoFrame, dets: sv.Detections | None, model: ModelInfo | None = None) -> AnalysisResult:
+        """Advance the camera by one frame; `dets` None means the detector skipped it (still frame)."""
+        motion = self._motion_of(frame)
+        self._frames += 1
+        h, w = frame.image.shape[:2]
+        if dets is not None:
+            self._detected += 1
+            self._last_detect_s = frame.pts_s
+            kept = self.masks.apply(dets, w, h)
+            self._last_dets = self.tracker.update(kept, frame.pts_s)
+            if self._last_dets.tracker_id is None:
+                self._last_dets.tracker_id = np.full(len(self._last_dets), -1, int)
+        now = Moment(self.camera_id, frame.pts_s, frame.captured_at, frame.image, w, h, dets is not None, model)
+        violations: list[Violation] = []
+        for rule in self.rules:
+            violations.extend(rule.update(self._last_dets, now))
+        active = tuple(r.spec.name for r in self.rules if r.active)
+        return AnalysisResult(frame, self._last_dets, tuple(violations), motion.motion, active, dets is not None)
+
+    @property
+    def stats(self) -> dict:
+        skipped = self._frames - self._detected
+        return {"frames": self._frames, "detected": self._detected, "skipped": skipped,
+                "skip_ratio": skipped / self._frames if self._frames else 0.0,
+                "motion_ms_per_frame": 1000 * self._motion_s / self._frames if self._frames else 0.0}

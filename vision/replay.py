@@ -1,0 +1,70 @@
+"""Running an analyzer and a detector over a sequence of frames (offline analysis, scenario tests, benches)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Iterable, Iterator, Sequence
+
+import numpy as np
+
+from vigil.types import VideoFrame, Violation
+from vision.analyzer import AnalysisResult, CameraAnalyzer
+from vision.detector import Detector
+
+
+def frames_from_images(camera_id: str, images: Iterable[np.ndarray], *, fps: float,
+                       start_at: datetime | None = None, start_s: float = 0.0) -> Iterator[VideoFrame]:
+    """VideoFrames for decoded images taken at a fixed rate (media time from `start_s`)."""
+    t0 = start_at or datetime(2025, 1, 1, tzinfo=timezone.utc)
+    for seq, img in enumerate(images):
+        pts = start_s + seq / fps
+        yield VideoFrame(camera_id=camera_id, seq=seq, pts_s=pts, t_mono=pts, captured_at=t0 + timedelta(seconds=pts),
+                         image=img, source_size=(img.shape[1], img.shape[0]))
+
+
+def run_frames(analyzer: CameraAnalyzer, detector: Detector, frames: Iterable[VideoFrame]) -> Iterator[AnalysisResult]:
+    """The pipeline's per-camera loop without threads: gate, detect when wanted, track, rules."""
+    for frame in frames:
+        dets = detector.detect([frame.image])[0] if analyzer.wants_detection(frame) else None
+        yield analyzer.update(frame, dets, detector.info if dets is not None else None)
+
+
+@dataclass
+class ReplaySummary:
+    """Everything a scenario test compares with a scene's ground truth."""
+
+    violations: list[Violation] = field(default_factory=list)
+    events: dict[str, dict] = field(default_factory=dict)  # event_id -> {"rule", "start", "end", "phases"}
+    stats: dict = field(default_factory=dict)
+
+    def spans(self, rule: str | None = None) -> list[tuple[str, float, float]]:
+        """(rule, start_s, end_s) of every event, closed or still open at the end."""
+        return [(e["rule"], e["start"], e["end"]) for e in self.events.values() if rule in (None, e["rule"])]
+
+
+def replay(analyzer: CameraAnalyzer, detector: Detector, frames: Iterable[VideoFrame]) -> ReplaySummary:
+    """Run `run_frames` to the end and gather the events (the hook for scenario tests over demo scenes)."""
+    out = ReplaySummary()
+    for result in run_frames(analyzer, detector, frames):
+        for v in result.violations:
+            out.violations.append(v)
+            ev = out.events.setdefault(v.event_id, {"rule": v.rule, "start": v.start_s, "end": v.end_s, "phases": []})
+            ev["end"] = v.end_s
+            ev["phases"].append(v.phase)
+    out.stats = analyzer.stats
+    return out
+
+
+def match_events(found: Sequence[tuple[str, float, float]], expected: Sequence[dict], *,
+                 slack_s: float = 5.0) -> tuple[int, int, int]:
+    """(true positives, false positives, misses): an event matches an expected {"rule", "start", "end"} of the
+    same rule whose span overlaps it, widened by `slack_s`."""
+    used: set[int] = set()
+    tp = 0
+    for rule, start, end in found:
+        for i, e in enumerate(expected):
+            if i not in used and e["rule"] == rule and start <= e["end"] + slack_s and end >= e["start"] - slack_s:
+                used.add(i)
+                tp += 1
+                break
+    return tp, len(found) - tp, len(expected) - len(used)

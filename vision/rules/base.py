@@ -1,0 +1,180 @@
+"""What every rule shares: the frame moment it is told about, and the episode that becomes one violation event."""
+from __future__ import annotations
+
+import uuid
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+import numpy as np
+import supervision as sv
+
+from vigil.catalogue import RuleSpec
+from vigil.types import Box, ModelInfo, Violation
+
+UPDATE_EVERY_S = 30.0  # an open event is re-announced at least this often while it lasts
+
+
+def to_boxes(dets: sv.Detections) -> tuple[Box, ...]:
+    """Detections as frozen `Box` tuples (for a Violation or a manifest)."""
+    names = dets.data.get("class_name") if dets.data else None
+    out = []
+    for i in range(len(dets)):
+        x1, y1, x2, y2 = (float(v) for v in dets.xyxy[i])
+        name = str(names[i]) if names is not None else str(int(dets.class_id[i]))
+        conf = float(dets.confidence[i]) if dets.confidence is not None else 1.0
+        tid = int(dets.tracker_id[i]) if dets.tracker_id is not None and dets.tracker_id[i] >= 0 else None
+        out.append(Box((x1, y1, x2, y2), name, conf, tid))
+    return tuple(out)
+
+
+def class_names(dets: sv.Detections) -> np.ndarray:
+    names = dets.data.get("class_name") if dets.data else None
+    return np.asarray(names, dtype=str) if names is not None else np.full(len(dets), "", dtype=str)
+
+
+def track_ids(dets: sv.Detections) -> np.ndarray:
+    return dets.tracker_id if dets.tracker_id is not None else np.full(len(dets), -1, int)
+
+
+@dataclass(frozen=True, eq=False)
+class Moment:
+    """The frame a rule is told about: its times, its picture and whether the detector ran on it."""
+
+    camera_id: str
+    pts_s: float  # media seconds
+    captured_at: datetime  # UTC
+    image: np.ndarray | None  # BGR at detect size
+    width: int
+    height: int
+    detected: bool  # False: the motion gate skipped the detector; the detections are carried forward
+    model: ModelInfo | None = None
+
+
+class Rule(Protocol):
+    spec: RuleSpec
+
+    def update(self, tracks: sv.Detections, now: Moment) -> list[Violation]: ...
+
+    @property
+    def active(self) -> bool: ...
+
+
+def thresholds(spec: RuleSpec, **extra: Any) -> dict[str, Any]:
+    keys = ("min_score", "min_s", "k", "n", "cooldown_s", "grace_s")
+    out: dict[str, Any] = {k: getattr(spec, k) for k in keys}
+    out["zones"] = list(spec.zones)
+    out.update({k: v for k, v in dict(spec.extra).items()})
+    out.update(extra)
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class _Best:
+    score: float
+    pts_s: float
+    at: datetime
+    image: np.ndarray | None
+    boxes: tuple[Box, ...]
+    model: ModelInfo | None
+    track_id: int | None
+
+
+class Episode:
+    """One candidate event: k-of-n hits over detector frames, persistence, best frame, open/update/close.
+
+    `observe` on every frame with the detections that satisfy the rule (empty when none do);
+    `step` then says whether a Violation phase is due.
+    """
+
+    def __init__(self, spec: RuleSpec, rule_name: str, *, min_s: float | None = None,
+                 extra_thresholds: dict[str, Any] | None = None):
+        self.spec, self.rule_name = spec, rule_name
+        self.min_s = spec.min_s if min_s is None else min_s
+        self.hits: deque[bool] = deque(maxlen=max(spec.n, 1))
+        self.run_start: tuple[float, datetime] | None = None
+        self.last_seen: tuple[float, datetime] | None = None
+        self.best: _Best | None = None
+        self.event_id: str | None = None
+        self.last_emit_s = 0.0
+        self.best_sent = True
+        self.tracks: set[int] = set()
+        self._thresholds = thresholds(spec, **(extra_thresholds or {}))
+
+    @property
+    def open(self) -> bool:
+        return self.event_id is not None
+
+    def observe(self, hits: sv.Detections, frame_dets: sv.Detections, now: Moment) -> None:
+        seen = len(hits) > 0
+        if now.detected:
+            self.hits.append(seen)
+        elif not (self.hits and self.hits[-1]):
+            seen = False  # a still frame keeps only what the last detector frame saw
+        if seen:
+            self.last_seen = (now.pts_s, now.captured_at)
+            if self.run_start is None:
+                self.run_start = self.last_seen
+            self.tracks.update(int(t) for t in track_ids(hits) if t >= 0)
+            if now.detected:
+                self._offer_best(hits, frame_dets, now)
+        elif not self.open and self.hits and not any(self.hits):
+            self.run_start, self.best = None, None  # the candidate faded before it became an event
+
+    def _offer_best(self, hits: sv.Detections, frame_dets: sv.Detections, now: Moment) -> None:
+        i = int(np.argmax(hits.confidence))
+        score = float(hits.confidence[i])
+        tid = int(track_ids(hits)[i])
+        untracked_best = self.best is not None and self.best.track_id is None and tid >= 0
+        if self.best is None or score > self.best.score or (untracked_best and score >= self.best.score):
+            self.best = _Best(score, now.pts_s, now.captured_at, now.image, to_boxes(frame_dets), now.model,
+                              tid if tid >= 0 else None)
+            self.best_sent = False
+
+    def due_to_open(self, now: Moment) -> bool:
+        if self.open or self.run_start is None or self.last_seen is None:
+            return False
+        if sum(self.hits) < min(self.spec.k, self.hits.maxlen):
+            return False
+        return self.last_seen[0] - self.run_start[0] >= self.min_s and self.last_seen[0] == now.pts_s
+
+    def step(self, now: Moment) -> Violation | None:
+        """The phase due now, if any: open (conditions met), update (better frame / periodic), closed (grace)."""
+        if not self.open:
+            if not self.due_to_open(now):
+                return None
+            self.event_id = uuid.uuid4().hex
+            return self._emit("open", now)
+        assert self.last_seen is not None
+        if now.pts_s - self.last_seen[0] > self.spec.grace_s:
+            return self._emit("closed", now)
+        improved = not self.best_sent and now.pts_s - self.last_emit_s >= min(5.0, UPDATE_EVERY_S)
+        if improved or now.pts_s - self.last_emit_s >= UPDATE_EVERY_S:
+            return self._emit("update", now)
+        return None
+
+    def _emit(self, phase: str, now: Moment) -> Violation:
+        assert self.best is not None and self.run_start is not None and self.last_seen is not None
+        b = self.best
+        image = b.image if not self.best_sent else None
+        self.best_sent, self.last_emit_s = True, now.pts_s
+        model = b.model
+        v = Violation(
+            event_id=self.event_id or "", rule=self.rule_name, camera_id=now.camera_id, phase=phase,  # type: ignore[arg-type]
+            track_id=b.track_id, start_s=self.run_start[0], end_s=self.last_seen[0], started_at=self.run_start[1],
+            ended_at=self.last_seen[1], best_s=b.pts_s, best_at=b.at, best_score=b.score, best_image=image,
+            detections=b.boxes, thresholds=dict(self._thresholds), model_name=model.name if model else "",
+            model_version=model.version if model else "")
+        if phase == "closed":
+            self.event_id = None
+        return v
+
+
+def reset_episode(ep: Episode) -> None:
+    """Forget a closed episode's run so the next one starts fresh."""
+    ep.hits.clear()
+    ep.run_start = ep.last_seen = ep.best = None
+    ep.tracks = set()
+    ep.best_sent = True
+
