@@ -1,0 +1,59 @@
+"""Scripted detector output for rule tests: the only place detections are made up (the rules are under test)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+import supervision as sv
+
+from vigil.catalogue import UNIFIED_CLASSES
+from vigil.config_loader import parse_config
+from vigil.types import Violation
+from vision.analyzer import CameraAnalyzer
+from vision.replay import frames_from_images
+
+W, H = 320, 180
+
+
+@dataclass(frozen=True)
+class Obj:
+    cls: str
+    xyxy: tuple[float, float, float, float]
+    score: float = 0.8
+
+
+def dets_of(objs: Sequence[Obj]) -> sv.Detections:
+    return sv.Detections(
+        xyxy=np.array([o.xyxy for o in objs], np.float32).reshape(-1, 4),
+        confidence=np.array([o.score for o in objs], np.float32),
+        class_id=np.array([UNIFIED_CLASSES.index(o.cls) for o in objs], int),
+        data={"class_name": np.array([o.cls for o in objs], dtype=str)})
+
+
+def camera_config(kind: str, camera_yaml: str = "", rules_yaml: str = "") -> str:
+    return (f"sites: {{s1: {{name: Test site, kind: {kind}}}}}\n"
+            f"cameras:\n  cam:\n    site: s1\n    source: demo:{kind}\n    motion: {{enabled: false}}\n"
+            + "".join(f"    {line}\n" for line in camera_yaml.strip().splitlines())
+            + (f"rules:\n" + "".join(f"  {line}\n" for line in rules_yaml.strip().splitlines()) if rules_yaml else ""))
+
+
+def analyzer_for(kind: str, camera_yaml: str = "", rules_yaml: str = "") -> CameraAnalyzer:
+    return CameraAnalyzer.from_config(parse_config(camera_config(kind, camera_yaml, rules_yaml)), "cam")
+
+
+def run_script(analyzer: CameraAnalyzer, script: Callable[[float], Sequence[Obj]], *, seconds: float,
+               fps: float = 2.0) -> list[Violation]:
+    """Feed `script(t)` as the detector's output at every frame for `seconds` of media time."""
+    blank = np.full((H, W, 3), 90, np.uint8)
+    out: list[Violation] = []
+    for frame in frames_from_images("cam", (blank for _ in range(int(seconds * fps))), fps=fps):
+        dets = dets_of(script(frame.pts_s)) if analyzer.wants_detection(frame) else None
+        out.extend(analyzer.update(frame, dets).violations)
+    return out
+
+
+def phases(violations: Sequence[Violation], rule: str | None = None) -> list[tuple[str, float]]:
+    """(phase, media time of the frame it was emitted on ~ end_s for closes) for compact assertions."""
+    return [(v.phase, v.end_s if v.phase == "closed" else v.start_s) for v in violations
+            if rule in (None, v.rule)]

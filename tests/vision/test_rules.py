@@ -1,0 +1,165 @@
+"""Table-driven rule tests: scripted detector output through the real analyzer (masks, tracker, zones, rules)."""
+from __future__ import annotations
+
+import pytest
+
+from vigil.catalogue import DetClass
+from tests.vision.scripted import Obj, analyzer_for, phases, run_script
+
+FIRE, PERSON, COAT = DetClass.FIRE.value, DetClass.PERSON.value, DetClass.LAB_COAT.value
+PILE, TRUCK = DetClass.DEBRIS_PILE.value, DetClass.DUMP_TRUCK.value
+LOW_BOX = (100.0, 110.0, 150.0, 170.0)  # bottom half of a 320x180 frame
+HIGH_BOX = (100.0, 10.0, 150.0, 60.0)  # top half
+STRADDLE = (100.0, 40.0, 150.0, 100.0)  # bottom centre below y=0.5, centre above
+BOTTOM_ZONE = "zones: {yard: {polygon: [[0, 0.5], [1, 0.5], [1, 1], [0, 1]]}}"
+BOTTOM_ZONE_CENTER = "zones: {yard: {polygon: [[0, 0.5], [1, 0.5], [1, 1], [0, 1]], anchor: center}}"
+
+
+def fire_when(pred, box=LOW_BOX, score=0.8):
+    return lambda t: [Obj(FIRE, box, score)] if pred(t) else []
+
+
+PRESENCE = [
+    # id, camera yaml, script, seconds, expected (phase, time)
+    ("persists", "", fire_when(lambda t: 1.0 <= t < 8.0), 20, [("open", 1.0), ("closed", 7.5)]),
+    ("too-short", "", fire_when(lambda t: 1.0 <= t < 4.0), 20, []),
+    ("low-score", "", fire_when(lambda t: t >= 1.0, score=0.3), 20, []),
+    ("k-of-n-met", "", fire_when(lambda t: t >= 1.0 and int(t * 2) % 2 == 0), 6, [("open", 1.0)]),
+    ("k-of-n-missed", "rules: {open_burning: {k: 4, n: 5}}",
+     fire_when(lambda t: t >= 1.0 and int(t * 2) % 2 == 0), 20, []),
+    ("in-zone", BOTTOM_ZONE + "\nrules: {open_burning: {zones: [yard]}}", fire_when(lambda t: t >= 1.0), 6,
+     [("open", 1.0)]),
+    ("outside-zone", BOTTOM_ZONE + "\nrules: {open_burning: {zones: [yard]}}",
+     fire_when(lambda t: t >= 1.0, box=HIGH_BOX), 20, []),
+    ("bottom-centre-anchor", BOTTOM_ZONE + "\nrules: {open_burning: {zones: [yard]}}",
+     fire_when(lambda t: t >= 1.0, box=STRADDLE), 6, [("open", 1.0)]),
+    ("centre-anchor", BOTTOM_ZONE_CENTER + "\nrules: {open_burning: {zones: [yard]}}",
+     fire_when(lambda t: t >= 1.0, box=STRADDLE), 20, []),
+    ("masked", "masks: [[[0, 0.5], [1, 0.5], [1, 1], [0, 1]]]", fire_when(lambda t: t >= 1.0), 20, []),
+    ("mask-elsewhere", "masks: [[[0, 0], [1, 0], [1, 0.3], [0, 0.3]]]", fire_when(lambda t: t >= 1.0), 6,
+     [("open", 1.0)]),
+    ("rejoins-within-grace", "", fire_when(lambda t: 1.0 <= t < 6.0 or 10.0 <= t < 14.0), 30,
+     [("open", 1.0), ("closed", 13.5)]),
+    ("cooldown-same-track", "rules: {open_burning: {grace_s: 2}}",
+     fire_when(lambda t: 1.0 <= t < 6.0 or 9.0 <= t < 16.0), 20, [("open", 1.0), ("closed", 5.5)]),
+    ("no-cooldown", "rules: {open_burning: {grace_s: 2, cooldown_s: 0}}",
+     fire_when(lambda t: 1.0 <= t < 6.0 or 9.0 <= t < 16.0), 20,
+     [("open", 1.0), ("closed", 5.5), ("open", 9.0), ("closed", 15.5)]),
+    ("cooldown-other-track", "rules: {open_burning: {grace_s: 2}}",
+     lambda t: ([Obj(FIRE, LOW_BOX)] if 1.0 <= t < 6.0 else [])
+     + ([Obj(FIRE, (250.0, 110.0, 300.0, 170.0))] if 9.0 <= t < 16.0 else []), 20,
+     [("open", 1.0), ("closed", 5.5), ("open", 9.5), ("closed", 15.5)]),
+    ("other-class", "", lambda t: [Obj(PERSON, LOW_BOX)], 20, []),
+]
+
+
+@pytest.mark.parametrize("camera_yaml, script, seconds, expected",
+                         [p[1:] for p in PRESENCE], ids=[p[0] for p in PRESENCE])
+def test_presence_rule(camera_yaml, script, seconds, expected):
+    analyzer = analyzer_for("site", camera_yaml)
+    assert phases(run_script(analyzer, script, seconds=seconds), "open_burning") == expected
+
+
+def test_presence_event_carries_evidence_and_reannounces_a_better_frame():
+    analyzer = analyzer_for("site")
+    vs = run_script(analyzer, lambda t: [Obj(FIRE, LOW_BOX, 0.5 if t < 10 else 0.9)] if t >= 1 else [], seconds=16)
+    opened, updated = vs[0], vs[1]
+    assert (opened.phase, updated.phase) == ("open", "update")
+    assert opened.event_id == updated.event_id
+    assert opened.best_image is not None and opened.best_image.shape == (180, 320, 3)
+    assert opened.best_score == pytest.approx(0.5) and updated.best_score == pytest.approx(0.9)
+    assert updated.best_image is not None and updated.best_s == pytest.approx(10.0)
+    assert opened.track_id is not None and opened.started_at < opened.ended_at
+    assert [b.class_name for b in updated.detections] == [FIRE]
+    assert updated.detections[0].track_id == updated.track_id
+    assert opened.thresholds["min_s"] == 3.0 and opened.thresholds["k"] == 3
+    assert analyzer.stats["detected"] == analyzer.stats["frames"] == 32
+
+
+def person_with(*items, box=(100.0, 40.0, 160.0, 170.0)):
+    def script(t):
+        objs = [Obj(PERSON, box)] if t >= 1.0 else []
+        return objs + [Obj(cls, b) for cls, b, until in items if 1.0 <= t < until]
+    return script
+
+
+COAT_ON = (105.0, 70.0, 155.0, 140.0)
+COAT_AWAY = (250.0, 70.0, 300.0, 140.0)
+ABSENCE = [
+    ("bare", person_with(), 12, {"lab_no_coat", "lab_no_goggles", "lab_no_gloves"}),
+    ("coat-worn", person_with((COAT, COAT_ON, 99)), 12, {"lab_no_goggles", "lab_no_gloves"}),
+    ("coat-not-on-person", person_with((COAT, COAT_AWAY, 99)), 12, {"lab_no_coat", "lab_no_goggles", "lab_no_gloves"}),
+    ("too-short", lambda t: [Obj(PERSON, (100.0, 40.0, 160.0, 170.0))] if 1 <= t < 5 else [], 12, set()),
+]
+
+
+@pytest.mark.parametrize("script, seconds, expected", [a[1:] for a in ABSENCE], ids=[a[0] for a in ABSENCE])
+def test_absence_rules(script, seconds, expected):
+    vs = run_script(analyzer_for("lab"), script, seconds=seconds)
+    assert {v.rule for v in vs if v.phase == "open"} == expected
+    assert all(v.track_id is not None for v in vs)
+
+
+def test_absence_closes_when_the_item_appears_and_is_per_person():
+    bare_box, coated_box = (20.0, 40.0, 80.0, 170.0), (200.0, 40.0, 260.0, 170.0)
+
+    def script(t):
+        objs = [Obj(PERSON, bare_box), Obj(PERSON, coated_box), Obj(COAT, (205.0, 70.0, 255.0, 140.0))]
+        if t >= 10.0:
+            objs.append(Obj(COAT, (25.0, 70.0, 75.0, 140.0)))  # the first person puts a coat on
+        return objs if t >= 1.0 else []
+
+    vs = [v for v in run_script(analyzer_for("lab"), script, seconds=25) if v.rule == "lab_no_coat"]
+    assert [v.phase for v in vs] == ["open", "closed"]
+    assert vs[0].event_id == vs[1].event_id and vs[1].end_s == pytest.approx(9.5)
+    bare_track = [b.track_id for b in vs[0].detections if b.class_name == PERSON and b.xyxy[0] == 20.0]
+    assert vs[0].track_id == bare_track[0]
+
+
+NO_DUMP_ZONE = "zones: {lot: {polygon: [[0, 0.5], [0.5, 0.5], [0.5, 1], [0, 1]], no_dumping: DUMP}}"
+PILE_A, PILE_B = (40.0, 120.0, 100.0, 170.0), (200.0, 120.0, 260.0, 170.0)
+
+
+def piles(*spans):
+    return lambda t: [Obj(PILE, box) for box, start, end in spans if start <= t < end]
+
+
+def truck(path, start, end):
+    return lambda t: [Obj(TRUCK, path(t))] if start <= t < end else []
+
+
+def parked(t):
+    return (20.0, 100.0, 120.0, 170.0)
+
+
+def driving(t):
+    return (5.0 + 12 * t, 100.0, 105.0 + 12 * t, 170.0)
+
+
+DUMPING = [
+    ("baseline-pile", "", piles((PILE_A, 0, 99)), 80, []),
+    ("new-pile-persists", "", piles((PILE_B, 25, 99)), 80, [("open", 25.0)]),
+    ("new-pile-too-short", "", piles((PILE_B, 25, 45)), 80, []),
+    ("new-pile-on-baseline-place", "", piles((PILE_A, 0, 99), ((44.0, 118.0, 104.0, 170.0), 30, 99)), 80, []),
+    ("new-pile-beside-baseline", "", piles((PILE_A, 0, 99), (PILE_B, 30, 99)), 80, [("open", 30.0)]),
+    ("truck-stops-in-zone", NO_DUMP_ZONE.replace("DUMP", "true"), truck(parked, 5, 40), 30, [("open", 5.5)]),
+    ("truck-passes-zone", NO_DUMP_ZONE.replace("DUMP", "true"), truck(driving, 0, 12), 30, []),
+    ("truck-stops-outside", NO_DUMP_ZONE.replace("DUMP", "true"),
+     truck(lambda t: (200.0, 100.0, 300.0, 170.0), 5, 40), 30, []),
+    ("truck-stops-zone-allows", NO_DUMP_ZONE.replace("DUMP", "false"), truck(parked, 5, 40), 30, []),
+]
+
+
+@pytest.mark.parametrize("camera_yaml, script, seconds, expected",
+                         [d[1:] for d in DUMPING], ids=[d[0] for d in DUMPING])
+def test_dumping_rule(camera_yaml, script, seconds, expected):
+    vs = run_script(analyzer_for("site", camera_yaml), script, seconds=seconds)
+    assert phases(vs, "dumping") == expected
+    if expected:
+        assert vs[0].thresholds["trigger"] in ("new_pile", "truck_stopped")
+
+
+def test_disabled_rule_never_fires():
+    analyzer = analyzer_for("site", "rules: {open_burning: {enabled: false}}")
+    assert "open_burning" not in {r.spec.name for r in analyzer.rules}
+    assert run_script(analyzer, fire_when(lambda t: True), seconds=10) == []
