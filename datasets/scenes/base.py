@@ -1,0 +1,86 @@
+"""Scene building blocks shared by the site and lab scenes: labels, actors, episodes, ground truth."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from vigil.catalogue import RULES
+
+Box4 = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class Label:
+    """One labelled object in one frame: a catalogue class name and a box in frame pixels."""
+
+    cls: str
+    box: Box4
+
+
+class Actor(Protocol):
+    """Something drawn into the scene; `depth` orders drawing (larger is nearer, drawn later)."""
+
+    depth: float
+
+    def draw(self, img: np.ndarray, t: float) -> list[Label]: ...
+
+
+@dataclass
+class Episode:
+    """A planned interval in which a rule's condition holds (the ground truth of the scene)."""
+
+    rule: str
+    start: float
+    end: float
+    subject: int | None = None  # absence rules: the person it concerns (never merged with another person)
+
+
+@dataclass
+class Plan:
+    """What a scene builder produced: background, actors, foreground occluders and the ground truth."""
+
+    background: np.ndarray  # float32 BGR
+    actors: list = field(default_factory=list)
+    foreground: list = field(default_factory=list)  # actors always drawn last (occluders)
+    episodes: list[Episode] = field(default_factory=list)
+
+
+def ground_truth(episodes: list[Episode], duration: float) -> tuple[dict, ...]:
+    """The scene's violations: episodes of one rule (and one person, for absence rules) merged across gaps
+    shorter than the rule's grace, kept when they last at least the rule's `min_s` (the catalogue's trigger) inside the video."""
+    out: list[dict] = []
+    for rule, subject in sorted({(e.rule, e.subject if e.subject is not None else -1) for e in episodes}):
+        spec = RULES[rule]
+        spans = sorted((max(0.0, e.start), min(duration, e.end)) for e in episodes
+                       if e.rule == rule and (e.subject if e.subject is not None else -1) == subject)
+        merged: list[list[float]] = []
+        for s, e in spans:
+            if merged and s - merged[-1][1] < spec.grace_s:
+                merged[-1][1] = max(merged[-1][1], e)
+            else:
+                merged.append([s, e])
+        out.extend({"rule": rule, "start": round(s, 2), "end": round(e, 2)}
+                   for s, e in merged if e - s >= spec.min_s)
+    return tuple(sorted(out, key=lambda v: (v["start"], v["rule"])))
+
+
+def clip_box(box: Box4, size: tuple[int, int], min_visible: float = 0.35) -> Box4 | None:
+    """Clip a box to the frame; None when less than `min_visible` of its area is inside."""
+    W, H = size
+    x1, y1, x2, y2 = box
+    area = max(1e-6, (x2 - x1) * (y2 - y1))
+    cx1, cy1, cx2, cy2 = max(0.0, x1), max(0.0, y1), min(float(W), x2), min(float(H), y2)
+    if cx2 - cx1 < 3 or cy2 - cy1 < 3:
+        return None
+    if (cx2 - cx1) * (cy2 - cy1) / area < min_visible:
+        return None
+    return cx1, cy1, cx2, cy2
+
+
+def piecewise(t: float, keys: list[tuple[float, float]]) -> float:
+    """Linear interpolation through (time, value) keys, held constant outside them."""
+    ts = [k[0] for k in keys]
+    vs = [k[1] for k in keys]
+    return float(np.interp(t, ts, vs))
