@@ -1,0 +1,139 @@
+"""Offline analysis of one file or stream: the whole pipeline in the caller's thread, one dict per violation."""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+from vigil.config import VigilConfig
+from vigil.config_loader import LoadedConfig
+from vigil.errors import ConfigError
+from vigil.types import Violation, iso_utc
+from vision.analyzer import CameraAnalyzer
+from vision.detector import Detector, load_detector
+from streams.decoder import FrameDecoder
+from streams.evidence_files import EvidenceWriter
+from streams.pipeline import PipelineConfig
+from streams.ring import PacketRing
+from streams.source import SourceSession, parse_source
+
+CAMERA_ID = "analyze"
+
+
+@dataclass
+class _Event:
+    first: Violation
+    last: Violation
+    best: Violation  # the latest phase that carried a best image
+    closed: bool = False
+    extra: dict = field(default_factory=dict)
+
+
+def analysis_config(source: str, profile: str, loaded: LoadedConfig | None) -> LoadedConfig:
+    """The given config (its detectors, rule edits, storage) plus one camera `analyze` on `source`."""
+    base = loaded.config.model_dump(exclude_unset=True) if loaded is not None else {}
+    sites = dict(base.get("sites") or {})
+    site_id = next((s for s, v in sites.items() if v.get("kind", "site") == profile), None)
+    if site_id is None:
+        site_id = "analyze"
+        sites[site_id] = {"name": "analysis", "kind": profile}
+    cameras = base.get("cameras") or {}
+    template = next((c for c in cameras.values() if c.get("site") == site_id), {})
+    cam = {k: v for k, v in template.items() if k in ("detect", "motion", "record", "rules", "zones", "masks")}
+    cam.update(site=site_id, source="analysis", profile=profile)
+    base.update(sites=sites, cameras={CAMERA_ID: cam})
+    try:
+        config = VigilConfig.model_validate(base)
+    except ValueError as e:
+        raise ConfigError(f"could not set up analysis of {source!r} with profile {profile!r}: {e}") from None
+    if loaded is None:
+        return LoadedConfig(config=config, path=None, base_dir=Path.cwd().resolve())
+    return LoadedConfig(config=config, path=loaded.path, base_dir=loaded.base_dir, secrets=loaded.secrets)
+
+
+def _detector(loaded: LoadedConfig, profile: str, model: str | Path | None, imgsz: int | None) -> Detector:
+    dcfg = loaded.config.detectors.get(profile)
+    if model is None and dcfg is None:
+        raise ConfigError(f"expected --model PATH or a detector for profile {profile!r} under detectors: in the "
+                          f"config, found neither")
+    path = Path(model) if model is not None else loaded.resolve(dcfg.model)
+    kw = dict(conf=dcfg.conf, iou=dcfg.iou, threads=dcfg.threads) if dcfg is not None else {}
+    size = imgsz or (dcfg.imgsz if dcfg is not None else 320)
+    return load_detector(path, imgsz=size, profile=profile, **kw)
+
+
+def analyze_source(source: str, *, profile: str = "site", model: str | Path | None = None,
+                   loaded: LoadedConfig | None = None, out_dir: Path | None = None, duration: float | None = None,
+                   resolve_source: Callable[[str], str] | None = None, imgsz: int | None = None,
+                   detector: Detector | None = None) -> Iterator[dict]:
+    """Run source -> decode -> detect -> rules over `source` read flat-out; yield one dict per violation event.
+
+    Events are reported when they close and their post-roll is read (or at the end of the source, still open).
+    With `out_dir`, each event's best frame (raw and annotated), clip and signed manifest are written there.
+    """
+    cfg = analysis_config(source, profile, loaded)
+    det = detector or _detector(cfg, profile, model, imgsz)
+    analyzer = CameraAnalyzer.from_config(cfg, CAMERA_ID)
+    pcfg = PipelineConfig.from_camera(cfg.config.cameras[CAMERA_ID])
+    spec = parse_source(source, as_camera=False, resolve_source=resolve_source)
+    ring = PacketRing(pcfg.pre_roll_s, pcfg.max_buffer_bytes)
+    decoder = FrameDecoder(CAMERA_ID, pcfg.detect_fps, pcfg.detect_size)
+    writer = EvidenceWriter(out_dir, cfg, analyzer.zone_polygons, loaded is not None) if out_dir else None
+    events: dict[str, _Event] = {}
+    session = SourceSession(spec, segment=0, base_s=0.0)
+    try:
+        for pkt in session.packets(threading.Event()):
+            if duration is not None and pkt.t_s > duration:
+                break
+            result = decoder.feed(pkt)
+            ring.push(pkt)
+            for frame in result.frames:
+                dets = det.detect([frame.image])[0] if analyzer.wants_detection(frame) else None
+                analysis = analyzer.update(frame, dets, det.info if dets is not None else None)
+                for v in analysis.violations:
+                    _track(events, v, ring, pcfg.pre_roll_s)
+            yield from _ready(events, ring, pcfg, writer, final=False)
+    finally:
+        session.close()
+    ring.end()
+    yield from _ready(events, ring, pcfg, writer, final=True)
+
+
+def _track(events: dict[str, _Event], v: Violation, ring: PacketRing, pre_roll_s: float) -> None:
+    ev = events.get(v.event_id)
+    if ev is None:
+        ev = events[v.event_id] = _Event(v, v, v)
+        ring.pin(v.event_id, v.start_s - pre_roll_s)
+    ev.last = v
+    if v.best_image is not None:
+        ev.best = v
+    ev.closed = ev.closed or v.phase == "closed"
+
+
+def _ready(events: dict[str, _Event], ring: PacketRing, pcfg: PipelineConfig, writer: EvidenceWriter | None,
+           *, final: bool) -> Iterator[dict]:
+    newest = ring.newest_s or 0.0
+    for event_id in list(events):
+        ev = events[event_id]
+        if not final and not (ev.closed and newest >= ev.last.end_s + pcfg.post_roll_s):
+            continue
+        del events[event_id]
+        record = _record(ev)
+        if writer is not None:
+            span = ring.span(ev.first.start_s - pcfg.pre_roll_s, ev.last.end_s + pcfg.post_roll_s)
+            record["evidence"] = writer.write(ev.first, ev.last, ev.best, span)
+        ring.release(event_id)
+        yield record
+
+
+def _record(ev: _Event) -> dict:
+    last, best = ev.last, ev.best
+    return {
+        "event_id": last.event_id, "rule": last.rule, "camera": last.camera_id, "closed": ev.closed,
+        "start": round(ev.first.start_s, 3), "end": round(last.end_s, 3),
+        "started_at": iso_utc(ev.first.started_at), "ended_at": iso_utc(last.ended_at),
+        "best": round(best.best_s, 3), "best_at": iso_utc(best.best_at), "best_score": round(best.best_score, 4),
+        "track_id": last.track_id, "model": {"name": best.model_name, "version": best.model_version},
+        "detections": [b.to_dict() for b in best.detections],
+    }

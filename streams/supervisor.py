@@ -1,0 +1,246 @@
+"""Runs many camera pipelines in one process: readers, one detector loop per profile, analyzers, evidence workers."""
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Callable, Mapping
+
+from vigil.config_loader import LoadedConfig
+from vigil.errors import NotFoundError
+from vigil.types import ClipRequest, Violation
+from vision.analyzer import AnalysisResult, CameraAnalyzer
+from vision.batcher import Batcher
+from vision.detector import Detector, load_detector
+from streams.clip import ClipResult
+from streams.evidence import ViolationEvent, ViolationSink, annotate_violation
+from streams.pipeline import CameraPipeline, PipelineConfig
+from streams.source import parse_source
+from streams.status import CameraStatus
+
+log = logging.getLogger(__name__)
+PIN_GRACE_S = 30.0  # footage stays pinned this long past an event's post-roll, for the sink to cut its clip
+DETECT_TIMEOUT_S = 30.0
+
+
+@dataclass(eq=False)
+class _Camera:
+    camera_id: str
+    site_id: str
+    profile: str
+    pipeline: CameraPipeline
+    analyzer: CameraAnalyzer
+    stop: threading.Event = field(default_factory=threading.Event)
+    thread: threading.Thread | None = None
+    latest: AnalysisResult | None = None
+    restarts: int = 0
+
+
+class Supervisor:
+    """Owns every camera of a config. Thread-safe; `stop()` leaves no thread of its own running."""
+
+    def __init__(self, loaded: LoadedConfig, sink: ViolationSink, *,
+                 resolve_source: Callable[[str], str] | None = None,
+                 detectors: Mapping[str, Detector] | None = None,
+                 on_state: Callable[[CameraStatus], None] | None = None,
+                 evidence_workers: int = 2, pipeline_overrides: Mapping[str, object] | None = None):
+        self.loaded = loaded
+        self.sink = sink
+        self._resolve = resolve_source
+        self._detectors = dict(detectors) if detectors is not None else None
+        self._on_state = on_state
+        self._overrides = dict(pipeline_overrides or {})
+        self._workers = evidence_workers
+        self._lock = threading.RLock()
+        self._cameras: dict[str, _Camera] = {}
+        self._batchers: dict[str, Batcher] = {}
+        self._detect_threads: dict[str, threading.Thread] = {}
+        self._stop = threading.Event()
+        self._pool: ThreadPoolExecutor | None = None
+        self._monitor: threading.Thread | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------------------------
+    def start(self) -> None:
+        with self._lock:
+            self._stop.clear()
+            self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="vigil-evidence")
+            for camera_id, cam in self.loaded.config.cameras.items():
+                if cam.enabled:
+                    self.add_camera(camera_id)
+            self._monitor = threading.Thread(target=self._watch, name="vigil-supervisor", daemon=True)
+            self._monitor.start()
+
+    def stop(self, timeout: float = 10) -> None:
+        """Stop every camera, detector loop and evidence worker; unfinished clips are discarded."""
+        self._stop.set()
+        with self._lock:
+            cams = list(self._cameras.values())
+            self._cameras.clear()
+        for cam in cams:
+            cam.stop.set()
+            cam.pipeline._stop.set()  # all readers stop together; each then joins below
+        for cam in cams:
+            self._join(cam, timeout)
+        for batcher in self._batchers.values():
+            batcher.close()
+        for t in self._detect_threads.values():
+            t.join(timeout)
+        self._batchers.clear()
+        self._detect_threads.clear()
+        if self._monitor is not None:
+            self._monitor.join(timeout)
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def _join(self, cam: _Camera, timeout: float) -> None:
+        if not cam.pipeline.stop(timeout):
+            log.warning("camera %s: reader did not end within %.1f s", cam.camera_id, timeout)
+        if cam.thread is not None:
+            cam.thread.join(timeout)
+
+    # -- cameras -----------------------------------------------------------------------------------------------
+    def add_camera(self, camera_id: str, loaded: LoadedConfig | None = None) -> None:
+        """Start a camera of the config (or of a newer `loaded` config, which then becomes current)."""
+        with self._lock:
+            if loaded is not None:
+                self.loaded = loaded
+            cfg = self.loaded.config
+            if camera_id not in cfg.cameras:
+                raise NotFoundError(f"camera {camera_id!r} is not in the config (cameras: {', '.join(cfg.cameras)})")
+            if camera_id in self._cameras:
+                return
+            cam_cfg = cfg.cameras[camera_id]
+            spec = parse_source(cam_cfg.source, as_camera=True, resolve_source=self._resolve)
+            pipeline = CameraPipeline(camera_id, spec, PipelineConfig.from_camera(cam_cfg, **self._overrides),
+                                      secrets=self.loaded.secrets, on_state=self._on_state)
+            profile = cfg.camera_profile(camera_id)
+            cam = _Camera(camera_id, cam_cfg.site, profile, pipeline, CameraAnalyzer.from_config(self.loaded, camera_id))
+            self._ensure_batcher(profile)
+            self._cameras[camera_id] = cam
+            pipeline.start()
+            self._start_analyzer(cam)
+
+    def remove_camera(self, camera_id: str) -> None:
+        with self._lock:
+            cam = self._cameras.pop(camera_id, None)
+        if cam is None:
+            raise NotFoundError(f"camera {camera_id!r} is not running")
+        cam.stop.set()
+        self._join(cam, 10)
+
+    def status(self) -> dict[str, CameraStatus]:
+        with self._lock:
+            return {cid: cam.pipeline.status() for cid, cam in self._cameras.items()}
+
+    def latest(self, camera_id: str) -> AnalysisResult | None:
+        cam = self._cameras.get(camera_id)
+        return cam.latest if cam is not None else None
+
+    def cut_clip(self, request: ClipRequest, timeout: float) -> ClipResult:
+        cam = self._cameras.get(request.camera_id)
+        if cam is None:
+            raise NotFoundError(f"camera {request.camera_id!r} is not running; no footage to cut")
+        return cam.pipeline.cut_clip(request, timeout)
+
+    def swap_model(self, profile: str, detector: Detector) -> None:
+        with self._lock:
+            if profile in self._batchers:
+                self._batchers[profile].swap(detector)
+            else:
+                self._detectors = {**(self._detectors or {}), profile: detector}
+                self._ensure_batcher(profile)
+
+    # -- detection ---------------------------------------------------------------------------------------------
+    def _detector_for(self, profile: str) -> Detector | None:
+        if self._detectors is not None:
+            return self._detectors.get(profile)
+        dcfg = self.loaded.config.detectors.get(profile)
+        if dcfg is None:
+            return None
+        return load_detector(self.loaded.resolve(dcfg.model), conf=dcfg.conf, iou=dcfg.iou, imgsz=dcfg.imgsz,
+                             threads=dcfg.threads, profile=profile)
+
+    def _ensure_batcher(self, profile: str) -> None:
+        if profile in self._batchers:
+            return
+        detector = self._detector_for(profile)
+        if detector is None:
+            log.info("profile %s: no detector configured; cameras ingest, buffer and decode only", profile)
+            return
+        bc = self.loaded.config.batch
+        batcher = Batcher(detector, max_batch=bc.max_batch, max_wait_ms=bc.max_wait_ms)
+        self._batchers[profile] = batcher
+        t = threading.Thread(target=self._detect_loop, args=(batcher,), name=f"vigil-detect-{profile}", daemon=True)
+        self._detect_threads[profile] = t
+        t.start()
+
+    def _detect_loop(self, batcher: Batcher) -> None:
+        while not self._stop.is_set():
+            try:
+                batcher.step(0.1)
+            except Exception:  # noqa: BLE001 - one bad batch must not end detection for every camera
+                log.exception("detector loop: a batch failed")
+
+    # -- per-camera analysis -----------------------------------------------------------------------------------
+    def _start_analyzer(self, cam: _Camera) -> None:
+        cam.thread = threading.Thread(target=self._analyze_loop, args=(cam,), name=f"vigil-analyze-{cam.camera_id}",
+                                      daemon=True)
+        cam.thread.start()
+
+    def _analyze_loop(self, cam: _Camera) -> None:
+        while not cam.stop.is_set():
+            frame = cam.pipeline.frames.get(timeout=0.2)
+            if frame is None:
+                if cam.pipeline.finished.is_set():
+                    return
+                continue
+            try:
+                self._analyze(cam, frame)
+            except Exception:  # noqa: BLE001 - boundary of one camera: log it with the camera and keep going
+                log.exception("camera %s: analysis of frame %d failed", cam.camera_id, frame.seq)
+
+    def _analyze(self, cam: _Camera, frame) -> None:
+        batcher = self._batchers.get(cam.profile)
+        dets = model = None
+        if batcher is not None and cam.analyzer.wants_detection(frame):
+            dets, model = batcher.submit(cam.camera_id, frame.image).result(timeout=DETECT_TIMEOUT_S)
+        result = cam.analyzer.update(frame, dets, model)
+        cam.latest = result
+        for v in result.violations:
+            self._on_violation(cam, v)
+
+    def _on_violation(self, cam: _Camera, v: Violation) -> None:
+        rec = cam.pipeline.cfg
+        if v.phase == "open":
+            cam.pipeline.pin(v.event_id, v.start_s - rec.pre_roll_s)
+        elif v.phase == "closed":
+            cam.pipeline.release(v.event_id, v.end_s + rec.post_roll_s + PIN_GRACE_S)
+        pool = self._pool
+        if pool is not None:
+            pool.submit(self._deliver, cam, v)
+
+    def _deliver(self, cam: _Camera, v: Violation) -> None:
+        try:
+            event = ViolationEvent(v, cam.site_id, cam.profile, annotate_violation(v, cam.analyzer.zone_polygons))
+            self.sink.on_violation(event)
+        except Exception:  # noqa: BLE001 - a failing sink must not stop evidence for other events
+            log.exception("camera %s: violation sink failed for event %s", cam.camera_id, v.event_id)
+
+    # -- watchdog ----------------------------------------------------------------------------------------------
+    def _watch(self) -> None:
+        while not self._stop.wait(1.0):
+            with self._lock:
+                cams = list(self._cameras.values())
+            for cam in cams:
+                if cam.stop.is_set() or cam.pipeline.finished.is_set():
+                    continue
+                if not cam.pipeline.alive:
+                    log.error("camera %s: reader thread died; restarting it", cam.camera_id)
+                    cam.restarts += 1
+                    cam.pipeline.start()
+                if cam.thread is not None and not cam.thread.is_alive():
+                    log.error("camera %s: analyzer thread died; restarting it", cam.camera_id)
+                    cam.restarts += 1
+                    self._start_analyzer(cam)
