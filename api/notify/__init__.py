@@ -1,0 +1,1 @@
+"""Notifications: webhooks (HMAC-signed JSON) and MQTT, delivered on a worker thread with retries."""
