@@ -1,0 +1,220 @@
+"""Training jobs: a queue in the `training_jobs` table and a background runner (one job at a time by default)."""
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Callable
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from datasets.versions import get_version
+from training.compare import compare
+from training.evaluate import EvalOptions
+from training.registry import promoted_model, register_model
+from training.trainer import TrainParams, train_and_export
+from vigil.db.models import DatasetVersion, TrainingJob
+from vigil.errors import NotFoundError, TrainingError, VigilError
+from vigil.redact import redact_text
+from vigil.types import utcnow
+
+log = logging.getLogger(__name__)
+ProgressCallback = Callable[["JobRecord"], None]
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    id: int
+    profile: str
+    dataset_version: str | None
+    status: str  # queued | running | done | failed | cancelled
+    params: dict
+    device: str
+    epoch: int
+    epochs: int
+    metrics: dict  # {"latest": {...}, "history": [...]} while running; evaluation and model once done
+    error: str
+    model_version_id: int | None
+    created_by: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+def _record(s: Session, row: TrainingJob) -> JobRecord:
+    ds = s.get(DatasetVersion, row.dataset_version_id).name if row.dataset_version_id else None
+    return JobRecord(row.id, row.profile, ds, row.status, dict(row.params), row.device, row.epoch, row.epochs,
+                     dict(row.metrics), row.error, row.model_version_id, row.created_by, row.created_at,
+                     row.started_at, row.finished_at)
+
+
+def submit_job(sessions: sessionmaker[Session], *, dataset: str | int, params: dict | None = None,
+               created_by: str = "") -> JobRecord:
+    """Queue a training job on a dataset version (name or id); `params` are TrainParams fields."""
+    version = get_version(sessions, dataset)
+    tp = TrainParams.from_dict(dict(params or {}))
+    with sessions() as s:
+        row = TrainingJob(profile=version.profile, dataset_version_id=version.id, status="queued",
+                          params=tp.__dict__.copy(), device=tp.device, epochs=tp.epochs, created_by=created_by)
+        s.add(row)
+        s.commit()
+        return _record(s, row)
+
+
+def get_job(sessions: sessionmaker[Session], job_id: int) -> JobRecord:
+    with sessions() as s:
+        row = s.get(TrainingJob, job_id)
+        if row is None:
+            raise NotFoundError(f"training job {job_id} not found")
+        return _record(s, row)
+
+
+def list_jobs(sessions: sessionmaker[Session], status: str | None = None, limit: int = 100) -> list[JobRecord]:
+    with sessions() as s:
+        q = select(TrainingJob).order_by(TrainingJob.id.desc()).limit(limit)
+        if status:
+            q = q.where(TrainingJob.status == status)
+        return [_record(s, r) for r in s.scalars(q)]
+
+
+def cancel_job(sessions: sessionmaker[Session], job_id: int) -> JobRecord:
+    """Cancel a queued job (a running one cannot be stopped midway)."""
+    with sessions() as s:
+        n = s.execute(update(TrainingJob).where(TrainingJob.id == job_id, TrainingJob.status == "queued")
+                      .values(status="cancelled", finished_at=utcnow())).rowcount
+        s.commit()
+    job = get_job(sessions, job_id)
+    if not n:
+        raise TrainingError(f"job {job_id} is {job.status}; only queued jobs can be cancelled")
+    return job
+
+
+def _claim(sessions: sessionmaker[Session], job_id: int | None = None) -> int | None:
+    """Atomically move the oldest queued job (or `job_id`) to running; None when there is none."""
+    with sessions() as s:
+        q = select(TrainingJob.id).where(TrainingJob.status == "queued").order_by(TrainingJob.id)
+        ids = [job_id] if job_id is not None else list(s.scalars(q.limit(5)))
+        for jid in ids:
+            n = s.execute(update(TrainingJob).where(TrainingJob.id == jid, TrainingJob.status == "queued")
+                          .values(status="running", started_at=utcnow(), error="")).rowcount
+            s.commit()
+            if n:
+                return jid
+    return None
+
+
+def _update(sessions, job_id: int, **values) -> JobRecord:
+    with sessions() as s:
+        row = s.get(TrainingJob, job_id)
+        for k, v in values.items():
+            setattr(row, k, v)
+        s.commit()
+        return _record(s, row)
+
+
+def _execute(sessions, data_dir: Path, job: JobRecord, options: EvalOptions,
+             on_progress: ProgressCallback | None) -> JobRecord:
+    params = TrainParams.from_dict(job.params)
+    dataset = get_version(sessions, job.dataset_version)
+    history: list[dict] = []
+
+    def on_epoch(epoch: int, epochs: int, row: dict) -> None:
+        history.append(row)
+        rec = _update(sessions, job.id, epoch=epoch, epochs=epochs, metrics={"latest": row, "history": list(history)})
+        if on_progress:
+            on_progress(rec)
+
+    out = train_and_export(dataset.path, Path(data_dir) / "jobs" / str(job.id), params, on_epoch)
+    baseline = promoted_model(sessions, job.profile)
+    cand, base = compare(data_dir, dataset, out.onnx, params.imgsz, baseline, options)
+    evaluation = {"dataset_version": dataset.name, "candidate": cand, "baseline": base,
+                  "baseline_id": baseline.id if baseline else None,
+                  "baseline_version": baseline.version if baseline else None}
+    model = register_model(sessions, data_dir, out.onnx, profile=job.profile,
+                           classes=tuple(dataset.stats.get("class_names") or ()), dataset_version_id=dataset.id,
+                           metrics={"imgsz": params.imgsz, "train": history[-1] if history else {},
+                                    "evaluation": evaluation, "job_id": job.id}, trained_by=job.created_by)
+    return _update(sessions, job.id, status="done", finished_at=utcnow(), model_version_id=model.id,
+                   metrics={"latest": history[-1] if history else {}, "history": history, "evaluation": evaluation,
+                            "model": {"id": model.id, "version": model.version}})
+
+
+def run_job(sessions: sessionmaker[Session], data_dir: Path, job_id: int | None = None, *,
+            options: EvalOptions | None = None, on_progress: ProgressCallback | None = None) -> JobRecord | None:
+    """Run one queued job (the oldest, or `job_id`) to the end in this thread: train, export, evaluate against
+    the promoted model, register the candidate. Returns the finished job (done or failed), or None if none."""
+    jid = _claim(sessions, job_id)
+    if jid is None:
+        if job_id is not None:
+            raise TrainingError(f"job {job_id} is {get_job(sessions, job_id).status}, not queued")
+        return None
+    job = get_job(sessions, jid)
+    if on_progress:
+        on_progress(job)
+    try:
+        job = _execute(sessions, data_dir, job, options or EvalOptions(), on_progress)
+    except Exception as e:  # a job boundary: record why, keep the runner alive
+        log.exception("training job %s failed", jid)
+        msg = str(e) if isinstance(e, VigilError) else f"{type(e).__name__}: {e}"
+        job = _update(sessions, jid, status="failed", finished_at=utcnow(), error=redact_text(msg)[:4000])
+    if on_progress:
+        on_progress(job)
+    return job
+
+
+def recover_interrupted(sessions: sessionmaker[Session]) -> int:
+    """Jobs left `running` by a process that died are failed with a clear error; returns how many."""
+    with sessions() as s:
+        n = s.execute(update(TrainingJob).where(TrainingJob.status == "running").values(
+            status="failed", finished_at=utcnow(), error="interrupted: the process running it stopped")).rowcount
+        s.commit()
+        return n
+
+
+class JobRunner:
+    """Background threads that run queued jobs; `max_concurrent` (default 1) jobs at a time."""
+
+    def __init__(self, sessions: sessionmaker[Session], data_dir: Path, *, max_concurrent: int = 1,
+                 poll_s: float = 2.0, options: EvalOptions | None = None,
+                 on_progress: ProgressCallback | None = None):
+        if max_concurrent < 1:
+            raise ValueError(f"max_concurrent must be at least 1, found {max_concurrent}")
+        self.sessions, self.data_dir = sessions, Path(data_dir)
+        self.max_concurrent, self.poll_s = max_concurrent, poll_s
+        self.options, self.on_progress = options, on_progress
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        recover_interrupted(self.sessions)
+        for i in range(self.max_concurrent):
+            t = threading.Thread(target=self._loop, name=f"training-job-{i}", daemon=True)
+            t.start()
+            self._threads.append(t)
+
+    def wake(self) -> None:
+        """Look for queued jobs now (call after `submit_job`)."""
+        self._wake.set()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                job = run_job(self.sessions, self.data_dir, options=self.options, on_progress=self.on_progress)
+            except Exception:  # the database may be briefly unavailable; try again later
+                log.exception("training runner: could not take a job")
+                job = None
+            if job is None:
+                self._wake.wait(self.poll_s)
+                self._wake.clear()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop taking jobs; a job already running finishes in its (daemon) thread."""
+        self._stop.set()
+        self._wake.set()
+        for t in self._threads:
+            t.join(timeout)
+        self._threads.clear()

@@ -1,0 +1,112 @@
+"""Ultralytics training for one dataset version (offline, per-epoch progress) and ONNX export."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import yaml
+
+from vigil.errors import TrainingError
+
+EpochCallback = Callable[[int, int, dict], None]  # (epoch done, epochs, metrics)
+
+
+@dataclass(frozen=True)
+class TrainParams:
+    """One training run; small values (imgsz 64, 1-3 epochs) make a CPU smoke run."""
+
+    epochs: int = 30
+    imgsz: int = 320
+    batch: int = 16
+    device: str = "cpu"  # "cpu" or a CUDA index such as "0"
+    threads: int = 0  # torch CPU threads (0: library default)
+    patience: int = 100
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.epochs < 1 or self.batch < 1:
+            raise TrainingError(f"expected epochs >= 1 and batch >= 1, found {self.epochs} and {self.batch}")
+        if self.imgsz < 32 or self.imgsz % 32:
+            raise TrainingError(f"expected imgsz a positive multiple of 32, found {self.imgsz}")
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainParams":
+        known = set(cls.__dataclass_fields__)
+        unknown = set(d) - known
+        if unknown:
+            raise TrainingError(f"unknown training parameters {sorted(unknown)}; expected some of {sorted(known)}")
+        return cls(**d)
+
+
+@dataclass(frozen=True)
+class TrainOutput:
+    weights: Path
+    onnx: Path
+    history: list = field(default_factory=list)
+
+
+def training_yaml(dataset_dir: Path, out: Path) -> Path:
+    """A copy of the version's data.yaml with an absolute `path` (ultralytics resolves relative ones elsewhere)."""
+    data = yaml.safe_load((Path(dataset_dir) / "data.yaml").read_text())
+    data["path"] = str(Path(dataset_dir).resolve())
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(yaml.safe_dump(data, sort_keys=False))
+    return out
+
+
+def _epoch_metrics(trainer) -> dict:
+    m = getattr(trainer, "metrics", None) or {}
+    pick = {"precision": "metrics/precision(B)", "recall": "metrics/recall(B)", "map50": "metrics/mAP50(B)",
+            "map50_95": "metrics/mAP50-95(B)"}
+    out = {k: round(float(m[v]), 4) for k, v in pick.items() if v in m}
+    loss = getattr(trainer, "tloss", None)
+    if loss is not None:
+        try:
+            out["loss"] = round(float(loss.sum()), 4)
+        except (TypeError, AttributeError):
+            pass
+    return out
+
+
+def setup_offline(work_dir: Path, threads: int = 0) -> None:
+    """The models engineer's offline setup (fonts, no downloads, settings) before ultralytics is imported."""
+    from training.recipe import offline_env
+
+    offline_env(Path(work_dir) / "ultralytics_config", threads)
+    from training import recipe_ultra
+
+    recipe_ultra.offline_settings(Path(work_dir).resolve())
+
+
+def train_and_export(dataset_dir: Path, work_dir: Path, params: TrainParams,
+                     on_epoch: EpochCallback | None = None) -> TrainOutput:
+    """Train yolo11n from scratch on a dataset version, report every epoch, export ONNX (dynamic batch)."""
+    work_dir = Path(work_dir)
+    setup_offline(work_dir, params.threads)
+    from ultralytics import YOLO
+
+    from training import recipe_ultra
+
+    data = training_yaml(dataset_dir, work_dir / "data.yaml")
+    history: list[dict] = []
+
+    def on_fit_epoch_end(trainer) -> None:
+        row = {"epoch": trainer.epoch + 1, **_epoch_metrics(trainer)}
+        history.append(row)
+        if on_epoch:
+            on_epoch(trainer.epoch + 1, params.epochs, row)
+
+    model = YOLO("yolo11n.yaml", task="detect")
+    model.add_callback("on_fit_epoch_end", on_fit_epoch_end)
+    try:
+        model.train(data=str(data), epochs=params.epochs, imgsz=params.imgsz, device=params.device,
+                    batch=params.batch, amp=False, workers=0 if params.device == "cpu" else 4,
+                    project=str(work_dir.resolve()), name="train", exist_ok=True, pretrained=False, plots=False,
+                    patience=params.patience, verbose=False, cache=False, seed=params.seed, val=True)
+    except (RuntimeError, ValueError, FileNotFoundError, AssertionError) as e:
+        raise TrainingError(f"training on {dataset_dir} failed: {e}") from e
+    best = Path(model.trainer.best)
+    weights = best if best.exists() else Path(model.trainer.last)
+    onnx = recipe_ultra.export_onnx(weights, params.imgsz)
+    return TrainOutput(weights, onnx, history)
