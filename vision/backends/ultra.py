@@ -50,7 +50,7 @@ class UltralyticsDetector:
             return []
         # rect=False: pad to the full square like the ONNX path, so both backends see the same input.
         results = self._model.predict(list(images), imgsz=self.info.imgsz, conf=self.conf, iou=self.iou,
-                                      device="cpu", half=False, rect=False, verbose=False, batch=len(images))
+                                      device="cpu", rect=False, verbose=False, batch=len(images))
         out = []
         for res in results:
             boxes = res.boxes

@@ -1,0 +1,1 @@
+"""Benchmarks: timing harnesses and their baselines (timing lives here, never in tests)."""
