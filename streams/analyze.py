@@ -17,6 +17,7 @@ from streams.evidence_files import EvidenceWriter
 from streams.pipeline import PipelineConfig
 from streams.ring import PacketRing
 from streams.source import SourceSession, parse_source
+from streams.supervisor import rule_latency_s
 
 CAMERA_ID = "analyze"
 
@@ -75,9 +76,9 @@ def analyze_source(source: str, *, profile: str = "site", model: str | Path | No
     cfg = analysis_config(source, profile, loaded)
     det = detector or _detector(cfg, profile, model, imgsz)
     analyzer = CameraAnalyzer.from_config(cfg, CAMERA_ID)
-    pcfg = PipelineConfig.from_camera(cfg.config.cameras[CAMERA_ID])
+    pcfg = PipelineConfig.from_camera(cfg.config.cameras[CAMERA_ID], retain_extra_s=rule_latency_s(cfg, CAMERA_ID))
     spec = parse_source(source, as_camera=False, resolve_source=resolve_source)
-    ring = PacketRing(pcfg.pre_roll_s, pcfg.max_buffer_bytes)
+    ring = PacketRing(pcfg.retain_s, pcfg.max_buffer_bytes)
     decoder = FrameDecoder(CAMERA_ID, pcfg.detect_fps, pcfg.detect_size)
     writer = EvidenceWriter(out_dir, cfg, analyzer.zone_polygons, loaded is not None) if out_dir else None
     events: dict[str, _Event] = {}

@@ -36,6 +36,11 @@ class PipelineConfig:
     offline_after_s: float = 60.0  # failing this long without a packet: offline (still retrying)
     backoff_base_s: float = 0.5
     backoff_cap_s: float = 30.0
+    retain_extra_s: float = 10.0  # kept beyond pre-roll: an event is reported only after it persisted (min_s)
+
+    @property
+    def retain_s(self) -> float:
+        return self.pre_roll_s + self.retain_extra_s
 
     @classmethod
     def from_camera(cls, cam: CameraConfig, **overrides) -> "PipelineConfig":
@@ -53,7 +58,7 @@ class CameraPipeline:
         self.spec = spec
         self.cfg = cfg
         self.tracker = StateTracker(camera_id, secrets=secrets, on_state=on_state)
-        self.ring = PacketRing(cfg.pre_roll_s, cfg.max_buffer_bytes)
+        self.ring = PacketRing(cfg.retain_s, cfg.max_buffer_bytes)
         self.frames: DropOldestQueue[VideoFrame] = DropOldestQueue(cfg.queue_size)
         self.decoder = FrameDecoder(camera_id, cfg.detect_fps, cfg.detect_size, mode=cfg.decode_mode)
         self._backoff = Backoff(cfg.backoff_base_s, cfg.backoff_cap_s)

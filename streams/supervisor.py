@@ -24,6 +24,11 @@ PIN_GRACE_S = 30.0  # footage stays pinned this long past an event's post-roll, 
 DETECT_TIMEOUT_S = 30.0
 
 
+def rule_latency_s(loaded: LoadedConfig, camera_id: str) -> float:
+    """How far back an event's start can lie when it is reported: the longest persistence, plus slack."""
+    return max((r.min_s for r in loaded.config.camera_rules(camera_id)), default=0.0) + 5.0
+
+
 @dataclass(eq=False)
 class _Camera:
     camera_id: str
@@ -113,7 +118,8 @@ class Supervisor:
                 return
             cam_cfg = cfg.cameras[camera_id]
             spec = parse_source(cam_cfg.source, as_camera=True, resolve_source=self._resolve)
-            pipeline = CameraPipeline(camera_id, spec, PipelineConfig.from_camera(cam_cfg, **self._overrides),
+            overrides = {"retain_extra_s": rule_latency_s(self.loaded, camera_id), **self._overrides}
+            pipeline = CameraPipeline(camera_id, spec, PipelineConfig.from_camera(cam_cfg, **overrides),
                                       secrets=self.loaded.secrets, on_state=self._on_state)
             profile = cfg.camera_profile(camera_id)
             cam = _Camera(camera_id, cam_cfg.site, profile, pipeline, CameraAnalyzer.from_config(self.loaded, camera_id))

@@ -118,3 +118,64 @@ def silent_server():
     server = RtspServer({}, silent=True).start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def toy_onnx() -> Path:
+    """The vision tests' tiny real YOLO (fire = red square, smoke, person), trained once and cached."""
+    import os
+    import tempfile
+
+    from tests.vision.toy_model import ToyRecipe, build_toy_model
+
+    root = Path(os.environ.get("VIGIL_TEST_CACHE") or Path(tempfile.gettempdir()) / "vigil-test-cache")
+    return build_toy_model(ToyRecipe(), root).onnx
+
+
+def make_fire_video(out: Path, *, seconds: float = 10.0, fps: int = 10, fire: tuple[float, float] = (2.0, 7.0),
+                    size: int = 96, gop: int = 10) -> Path:
+    """A toy-world H.264 MP4: grey noisy background, a red square (the toy model's fire) during `fire`."""
+    import av
+    import numpy as np
+
+    from tests.vision.toy_model import draw_shape
+
+    rng = np.random.default_rng(5)
+    background = np.full((size, size, 3), 130, np.uint8)
+    background = np.clip(background.astype(int) + rng.integers(0, 20, background.shape), 0, 255).astype(np.uint8)
+    with av.open(str(out), "w") as c:
+        s = c.add_stream("libx264", rate=fps)
+        s.width = s.height = size
+        s.pix_fmt = "yuv420p"
+        s.options = {"g": str(gop), "bf": "0", "sc_threshold": "0", "preset": "ultrafast", "crf": "18"}
+        for i in range(int(seconds * fps)):
+            img = background.copy()
+            if fire[0] <= i / fps < fire[1]:
+                draw_shape(img, 0, 30, 30, 30)
+            for pkt in s.encode(av.VideoFrame.from_ndarray(img, format="bgr24")):
+                c.mux(pkt)
+        for pkt in s.encode():
+            c.mux(pkt)
+    return out
+
+
+def lab_config(tmp_path: Path, model: Path, source: str = "analysis"):
+    from vigil.config_loader import parse_config
+
+    text = f"""
+data_dir: {tmp_path / 'data'}
+sites:
+  lab1: {{name: Test lab, kind: lab}}
+cameras:
+  cam1:
+    site: lab1
+    source: "{source}"
+    detect: {{fps: 5, width: 96, height: 96}}
+    motion: {{enabled: false}}
+    record: {{pre_roll_s: 1, post_roll_s: 1}}
+    rules:
+      lab_fire: {{grace_s: 1.0, min_s: 0.5}}
+detectors:
+  lab: {{model: "{model}", imgsz: 64, conf: 0.25, threads: 1}}
+"""
+    return parse_config(text, base_dir=tmp_path)
