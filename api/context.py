@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -29,6 +30,7 @@ class Services:
     sessions: sessionmaker[Session]
     store: EvidenceStore
     signer: Signer
+    events: Any = None  # the live-update EventBus while the camera runtime runs (api.service.events)
 
     @classmethod
     def open(cls, settings: Settings, loaded: LoadedConfig | None = None) -> "Services":
