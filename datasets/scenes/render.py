@@ -14,7 +14,7 @@ import numpy as np
 from datasets.scenes.assets import default_datasets_dir
 from datasets.scenes.base import Label, Plan, ground_truth
 from datasets.scenes.paint import value_noise
-from vigil.catalogue import class_id
+from vigil.catalogue import DetClass, class_id
 from vigil.errors import InputError
 
 PROFILES = ("site", "lab")
@@ -68,12 +68,30 @@ class Camera:
 def compose(plan: Plan, camera: Camera, t: float, index: int) -> tuple[np.ndarray, list[Label]]:
     """One frame of a planned scene and its labels."""
     img = plan.background.copy()
-    labels: list[Label] = []
+    drawn: list[list[Label]] = []
     for actor in sorted(plan.actors, key=lambda a: a.depth):
-        labels.extend(actor.draw(img, t))
+        drawn.append(actor.draw(img, t))
     for actor in plan.foreground:
-        labels.extend(actor.draw(img, t))
-    return camera.apply(img, t, index), labels
+        drawn.append(actor.draw(img, t))
+    return camera.apply(img, t, index), _visible(drawn)
+
+
+OPAQUE = frozenset({DetClass.DUMP_TRUCK.value, DetClass.DUMP_TRUCK_UNCOVERED.value})
+
+
+def _covered(box, by) -> float:
+    ix = max(0.0, min(box[2], by[2]) - max(box[0], by[0]))
+    iy = max(0.0, min(box[3], by[3]) - max(box[1], by[1]))
+    return ix * iy / max(1e-6, (box[2] - box[0]) * (box[3] - box[1]))
+
+
+def _visible(drawn: list[list[Label]]) -> list[Label]:
+    """Labels whose object is not mostly hidden behind an opaque object drawn later (a truck in front)."""
+    out: list[Label] = []
+    for i, labels in enumerate(drawn):
+        later = [lb.box for group in drawn[i + 1:] for lb in group if lb.cls in OPAQUE]
+        out.extend(lb for lb in labels if all(_covered(lb.box, b) < 0.6 for b in later))
+    return out
 
 
 def build_plan(profile: str, seed: int, duration_s: float, size: tuple[int, int],

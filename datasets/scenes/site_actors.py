@@ -202,7 +202,7 @@ class Emitter:
             col, alpha, ox, oy = particles_layer(style, t, self.t0, self.t1, self.scale, self.key * 31 + i)
             px, py = int(x + ox), int(self.ground_y + oy)
             composite(img, col, alpha, px, py)
-            box = alpha_bbox(alpha, px, py, self.size, thr=0.12 if cls != DetClass.FIRE.value else 0.25)
+            box = alpha_bbox(alpha, px, py, self.size, thr=0.2 if cls != DetClass.FIRE.value else 0.25)
             if box:
                 labels.append(Label(cls, box))
         return labels

@@ -1,0 +1,95 @@
+"""The training recipe: class remapping, per-source loss masks, and the whole recipe end to end on a tiny CPU run."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from datasets.scenes.assets import default_datasets_dir
+from vigil.catalogue import PROFILE_CLASSES, DetClass, class_id
+from training.recipe_data import SOURCES, _remap
+
+
+def _row(name: str, x=0.5) -> str:
+    return f"{class_id(name)} {x} 0.5 0.2 0.2"
+
+
+@pytest.mark.parametrize("profile, keep, rows, expected_ids", [
+    ("site", (DetClass.FIRE.value, DetClass.SMOKE.value), [_row(DetClass.FIRE.value), _row(DetClass.SMOKE.value)],
+     [0, 1]),
+    ("site", (DetClass.PERSON.value,), [_row(DetClass.PERSON.value)], [PROFILE_CLASSES["site"].index("person")]),
+    ("lab", (DetClass.SMOKING.value,), [_row(DetClass.SMOKING.value)], [PROFILE_CLASSES["lab"].index("smoking")]),
+    ("site", (DetClass.SMOKING.value,), [_row(DetClass.SMOKING.value)], []),  # not a site class: dropped
+    ("lab", (DetClass.FIRE.value,), [_row(DetClass.FIRE.value), _row(DetClass.SMOKE.value)], [0]),  # not kept
+    ("site", (DetClass.FIRE.value,), ["garbage line", ""], []),
+])
+def test_remap_to_profile_order(profile, keep, rows, expected_ids):
+    out = _remap("\n".join(rows), PROFILE_CLASSES[profile], keep)
+    assert [int(r.split()[0]) for r in out.splitlines()] == expected_ids
+    for r in out.splitlines():
+        assert r.split()[1:] == ["0.5", "0.5", "0.2", "0.2"]
+
+
+def test_sources_only_name_profile_classes():
+    for profile, sources in SOURCES.items():
+        for keep in sources.values():
+            assert set(keep) <= set(PROFILE_CLASSES[profile])
+
+
+@pytest.fixture(scope="module")
+def tiny_recipe(tmp_path_factory):
+    datasets_dir = default_datasets_dir()
+    assert datasets_dir is not None, "the shared datasets (../shared/datasets) are needed to train"
+    from training.recipe import RecipeOptions, run_recipe
+
+    work = tmp_path_factory.mktemp("recipe")
+    opts = RecipeOptions(profile="lab", epochs=2, imgsz=64, subset=6, work_dir=work / "runs",
+                         models_dir=work / "models", datasets_dir=datasets_dir, threads=2, batch=8,
+                         scenes={"train": 1, "val": 1, "test": 1}, scene_s=8.0, scene_fps=1.0)
+    return run_recipe(opts), opts
+
+
+def test_masked_loss_ignores_classes_a_source_does_not_label(tiny_recipe):
+    import torch
+    from ultralytics.nn.tasks import DetectionModel
+
+    from training.recipe_ultra import MaskedDetectionLoss
+
+    result, _ = tiny_recipe
+    model = torch.load(result.weights, weights_only=False)["model"].float()
+    model.args = type("A", (), {"box": 7.5, "cls": 0.5, "dfl": 1.5})()
+    assert isinstance(model, DetectionModel)
+    loss = MaskedDetectionLoss(model, {"smokingsrc": (2,)})
+    loss._batch_mask = torch.tensor([[0.0, 0.0, 1.0] + [0.0] * (loss.nc - 3), [1.0] * loss.nc])
+    pred = torch.zeros(2, 5, loss.nc)
+    target = torch.zeros(2, 5, loss.nc)
+    target[:, :, 0] = 1.0  # a class-0 target the first image's source does not label
+    out = loss.bce(pred, target)
+    assert float(out[0, :, 0].sum()) == 0.0 and float(out[1, :, 0].sum()) > 0
+    assert float(out[0, :, 2].sum()) > 0  # the labelled class still counts
+
+
+@pytest.mark.slow
+def test_recipe_end_to_end_on_cpu(tiny_recipe):
+    import onnxruntime as ort
+
+    result, opts = tiny_recipe
+    nc = len(PROFILE_CLASSES["lab"])
+    assert result.onnx.exists() and result.onnx.stat().st_size <= 15 * 1024 * 1024
+    sess = ort.InferenceSession(str(result.onnx), providers=["CPUExecutionProvider"])
+    x = np.zeros((2, 3, opts.imgsz, opts.imgsz), np.float32)  # dynamic batch
+    out = sess.run(None, {sess.get_inputs()[0].name: x})[0]
+    assert out.shape[0] == 2 and out.shape[1] == 4 + nc
+    card = json.loads(result.card_json.read_text())
+    assert card["classes"] == list(PROFILE_CLASSES["lab"])
+    assert card["progress"]["epochs_completed"] == 2
+    for block in ("real_heldout", "scenes_heldout"):
+        per = card["metrics"][block]["per_class"]
+        assert set(per) == set(PROFILE_CLASSES["lab"])
+        assert any(v is not None for v in per.values())
+    assert card["data"]["train"]["huyhoclaptrinh-smoking"] == 6 and card["data"]["train"]["scenes"] == 8
+    assert card["metrics"]["cpu_ms_onnx"] > 0
+    md = result.card_md.read_text()
+    assert "custom-thxhn" in md and "tcc-pivr8" in md and "mAP50" in md

@@ -1,0 +1,123 @@
+"""Model cards for the default detectors: `models/<profile>.md` (for people) and `models/<profile>.json`."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Mapping
+
+from vigil.types import iso_utc, utcnow
+
+# Attribution the licences ask for (CC BY 4.0 needs it; the MIT grant is quoted as stated).
+DATA_SOURCES: Mapping[str, dict[str, str]] = {
+    "abonia1-fire-smoke-cctv": {
+        "what": "CCTV/news/phone frames of fire and smoke (fire, smoke)",
+        "licence": "CC BY 4.0",
+        "attribution": "fire dataset by Roboflow user custom-thxhn (Roboflow Universe custom-thxhn/fire-wrpgm v8, "
+                       "https://universe.roboflow.com/custom-thxhn/fire-wrpgm/dataset/8), via "
+                       "github.com/Abonia1/YOLOv8-Fire-and-Smoke-Detection",
+    },
+    "atanu0023-garbage-piles": {
+        "what": "street photos of dumped garbage (debris_pile)",
+        "licence": "CC BY 4.0",
+        "attribution": "公开数据集111 by Roboflow user project-shb1t (Roboflow Universe project-shb1t/-111-ehcfr v2, "
+                       "https://universe.roboflow.com/project-shb1t/-111-ehcfr/dataset/2), via "
+                       "github.com/ATANU0023/garbage_detection_dataset",
+    },
+    "huyhoclaptrinh-smoking": {
+        "what": "photos of people smoking, boxes on cigarette/hand/mouth (smoking)",
+        "licence": "MIT (repository LICENSE, Copyright (c) 2025 Huyhoclaptrinh); images via Roboflow, "
+                   "third-party web photos: review before redistributing",
+        "attribution": "github.com/Huyhoclaptrinh/smoking-detection (possibly Roboflow Universe "
+                       "smoking-detection-2debl/my-first-project-n8hld, CC BY 4.0)",
+    },
+    "luizfrra-person-overhead-cctv": {
+        "what": "overhead CCTV frames of one showroom (person)",
+        "licence": "CC BY 4.0",
+        "attribution": "PERSON MODEL TCC dataset by Roboflow user tcc-pivr8 (Roboflow Universe tcc-pivr8/"
+                       "person-model-tcc v1, https://universe.roboflow.com/tcc-pivr8/person-model-tcc), via "
+                       "github.com/LuizFrra/person_detector_yolo",
+    },
+    "scenes": {
+        "what": "frames of Vigil's own rendered demo scenes (datasets.scenes), every profile class",
+        "licence": "Apache-2.0 (this project); debris crops pasted from the CC BY 4.0 garbage set above",
+        "attribution": "Vigil",
+    },
+}
+
+
+def _fmt(v) -> str:
+    return "n/a" if v is None else (f"{v:.3f}" if isinstance(v, float) else str(v))
+
+
+def _metrics_table(block: dict, classes: tuple[str, ...]) -> list[str]:
+    lines = ["| class | precision | recall | mAP50 |", "|---|---|---|---|"]
+    for c in classes:
+        m = block.get("per_class", {}).get(c)
+        if m is None:
+            lines.append(f"| {c} | n/a | n/a | n/a (no instances in this split) |")
+        else:
+            lines.append(f"| {c} | {_fmt(m['precision'])} | {_fmt(m['recall'])} | {_fmt(m['mAP50'])} |")
+    lines.append(f"| **all present** | | | **{_fmt(block.get('mAP50'))}** (mAP50-95 {_fmt(block.get('mAP50_95'))}) |")
+    return lines
+
+
+def render_markdown(card: dict) -> str:
+    classes = tuple(card["classes"])
+    p = card["progress"]
+    o = card["training"]
+    out = [f"# Vigil default detector: `{card['profile']}`", "",
+           f"Generated {card['generated_at']} by `vigil recipe train` (training/recipe.py). "
+           "Architecture yolo11n trained from scratch (no pretrained weights), ultralytics offline, exported to "
+           f"ONNX (dynamic batch, {card['onnx_bytes'] / 1e6:.1f} MB).", "",
+           "## Training", "",
+           f"- device `{o['device']}`, image size {o['imgsz']}, batch {o['batch']}, epochs completed "
+           f"**{p.get('epochs_completed')}** of {p.get('epochs_planned') or o['epochs']} planned"
+           f"{'; time budget ' + str(o['max_hours']) + ' h' if o.get('max_hours') else ''}; "
+           f"wall time {card['train_seconds']} s.",
+           f"- classes (model order): {', '.join(f'{i} {c}' for i, c in enumerate(classes))}.",
+           "- partial labels: each real source only teaches the classes it labels completely; the others are "
+           "masked out of its classification loss (mosaics take the mask of their first image).",
+           f"- CPU inference (ONNX Runtime, 2 threads, batch 1, {o['imgsz']}x{o['imgsz']}): "
+           f"**{card['metrics'].get('cpu_ms_onnx')} ms**.", "",
+           "## Data", "", "| source | split | images | licence | attribution |", "|---|---|---|---|---|"]
+    for split, per in card["data"].items():
+        for src, n in per.items():
+            d = DATA_SOURCES.get(src, {})
+            out.append(f"| {src} | {split} | {n} | {d.get('licence', '?')} | {d.get('attribution', '?')} |")
+    out += ["", "Held-out real images: the sources' own validation splits (grouped by clip / photo / frame block, "
+            "never trained on). They come from the same sources as the training images, so they flatter the "
+            "model compared with other footage. Held-out scenes: rendered with seeds never used in training "
+            f"(train from {card['scene_seeds']['train']}, checkpoint choice from {card['scene_seeds']['val']}, "
+            f"test from {card['scene_seeds']['test']}).", "",
+            "## Metrics: held-out real images", "", *_metrics_table(card["metrics"]["real_heldout"], classes), "",
+            "## Metrics: held-out scenes", "", *_metrics_table(card["metrics"]["scenes_heldout"], classes), ""]
+    if card["metrics"].get("scenario"):
+        s = card["metrics"]["scenario"]
+        out += ["## Scenario check (violations vs ground truth on unseen scenes)", "",
+                f"```\n{json.dumps(s, indent=1)}\n```", ""]
+    out += ["## Known limits", "", *[f"- {x}" for x in card["limits"]], ""]
+    return "\n".join(out)
+
+
+def write_card(models_dir: Path, profile: str, *, classes: tuple[str, ...], options: dict, data_counts: dict,
+               metrics: dict, progress: dict, scene_seeds: dict, train_seconds: int, onnx_bytes: int,
+               limits: tuple[str, ...] = ()) -> tuple[Path, Path]:
+    """Write `<profile>.json` and `<profile>.md` under `models_dir`; returns both paths."""
+    limits = limits or (
+        "No real labelled images exist here for dust, dump_truck, dump_truck_uncovered, lab_coat, goggles, gloves "
+        "or eating_drinking: those classes are learned from rendered scenes only and will transfer poorly to real "
+        "cameras until reviewed real footage is added.",
+        "Real person images come from one overhead showroom camera; real smoking images box hand/mouth only.",
+        "Trained on a shared 2-core CPU from scratch: far fewer epochs than a GPU run; retrain with "
+        "`vigil recipe train --device 0` where a GPU is available.",
+    )
+    card = {"profile": profile, "generated_at": iso_utc(utcnow()), "classes": list(classes), "training": options,
+            "progress": progress, "data": data_counts, "metrics": metrics, "scene_seeds": scene_seeds,
+            "train_seconds": train_seconds, "onnx_bytes": onnx_bytes, "limits": list(limits),
+            "sources": {k: v for k, v in DATA_SOURCES.items() if any(k in per for per in data_counts.values())}}
+    models_dir = Path(models_dir)
+    models_dir.mkdir(parents=True, exist_ok=True)
+    js, md = models_dir / f"{profile}.json", models_dir / f"{profile}.md"
+    js.write_text(json.dumps(card, indent=1, ensure_ascii=False) + "\n")
+    md.write_text(render_markdown(card))
+    return md, js

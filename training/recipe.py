@@ -1,0 +1,177 @@
+"""The default-detector recipe: build data, train from scratch offline, evaluate, export ONNX, write the card."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from training.model_card import write_card
+from training.recipe_data import SEEDS, DataPlan, build_dataset
+from vigil.catalogue import PROFILE_CLASSES
+from vigil.errors import TrainingError
+
+MAX_ONNX_BYTES = 15 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class RecipeOptions:
+    """One run of the recipe for one profile."""
+
+    profile: str
+    device: str = "cpu"  # "cpu" or a CUDA index such as "0"
+    epochs: int = 40
+    imgsz: int = 320
+    subset: int | None = None  # at most N real training images per source; also shrinks the scenes
+    resume: bool = False  # continue from work_dir/<profile>/train/weights/last.pt
+    work_dir: Path = Path("runs/recipe")
+    models_dir: Path = Path("models")
+    datasets_dir: Path | None = None  # the shared labelled datasets (config shared_dir/datasets)
+    threads: int = 0  # torch CPU threads (0: library default)
+    batch: int = 16
+    max_hours: float | None = None  # stop training after this long (ultralytics fits the schedule to it)
+    train: bool = True  # False: evaluate/export/card from the existing checkpoint only
+    scenes: dict[str, int] | None = None  # scenes per split (train/val/test); default by subset
+    scene_s: float = 90.0
+    scene_fps: float = 1.0  # training frames per scene second
+
+
+@dataclass(frozen=True)
+class RecipeResult:
+    profile: str
+    weights: Path
+    onnx: Path
+    card_md: Path
+    card_json: Path
+    metrics: dict = field(default_factory=dict)
+
+
+def offline_env(config_dir: Path, threads: int) -> None:
+    """Make ultralytics fully offline (no weights, fonts, packages or telemetry); set before importing it."""
+    config_dir.mkdir(parents=True, exist_ok=True)
+    import matplotlib
+
+    font = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
+    for name in ("Arial.ttf", "Arial.Unicode.ttf"):
+        if not (config_dir / name).exists():
+            shutil.copyfile(font, config_dir / name)
+    os.environ["YOLO_OFFLINE"] = "1"
+    os.environ["YOLO_AUTOINSTALL"] = "false"
+    os.environ["YOLO_CONFIG_DIR"] = str(config_dir.resolve())
+    if threads > 0:
+        os.environ["OMP_NUM_THREADS"] = str(threads)
+        import torch
+
+        torch.set_num_threads(threads)
+
+
+def _data_plan(opts: RecipeOptions) -> DataPlan:
+    if opts.scenes is not None:
+        scenes = opts.scenes
+    elif opts.subset is not None and opts.subset < 50:
+        scenes = {"train": 1, "val": 1, "test": 1}
+    else:
+        scenes = {"train": 12, "val": 2, "test": 3}
+    scene_s = min(opts.scene_s, 20.0) if opts.subset is not None and opts.subset < 50 else opts.scene_s
+    return DataPlan(opts.profile, opts.datasets_dir, real_per_source=opts.subset, scenes=scenes, scene_s=scene_s,
+                    scene_fps=opts.scene_fps)
+
+
+def onnx_cpu_ms(onnx_path: Path, imgsz: int, threads: int = 2, runs: int = 20) -> float:
+    """Median ONNX Runtime latency (ms) of one 3x imgsz x imgsz frame on this CPU."""
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = 1
+    sess = ort.InferenceSession(str(onnx_path), so, providers=["CPUExecutionProvider"])
+    x = np.random.default_rng(0).random((1, 3, imgsz, imgsz), dtype=np.float32)
+    name = sess.get_inputs()[0].name
+    for _ in range(3):
+        sess.run(None, {name: x})
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        sess.run(None, {name: x})
+        times.append((time.perf_counter() - t0) * 1000)
+    return round(float(np.median(times)), 2)
+
+
+def _train(opts: RecipeOptions, ultra, built, run_dir: Path) -> Path:
+    last = run_dir / "train" / "weights" / "last.pt"
+    best = run_dir / "train" / "weights" / "best.pt"
+    if not opts.train:
+        for p in (best, last):
+            if p.exists():
+                return p
+        raise TrainingError(f"--no-train needs a checkpoint; expected {best} or {last}, found neither")
+    if opts.resume and last.exists():
+        try:
+            return ultra.train(built.data_yaml, run_dir, "train", epochs=opts.epochs, imgsz=opts.imgsz,
+                               device=opts.device, batch=opts.batch, resume_from=last, masks=built.class_masks)
+        except AssertionError:  # already finished: nothing to resume
+            return best if best.exists() else last
+    kwargs = {"time": opts.max_hours} if opts.max_hours else {}
+    return ultra.train(built.data_yaml, run_dir, "train", epochs=opts.epochs, imgsz=opts.imgsz, device=opts.device,
+                       batch=opts.batch, resume_from=None, masks=built.class_masks, **kwargs)
+
+
+def run_recipe(opts: RecipeOptions) -> RecipeResult:
+    """Build data, train (or resume), evaluate on held-out real images and unseen scenes, export, write the card."""
+    if opts.profile not in PROFILE_CLASSES:
+        raise TrainingError(f"profile must be one of {', '.join(PROFILE_CLASSES)}; got {opts.profile!r}")
+    work = Path(opts.work_dir)
+    run_dir = work / opts.profile
+    offline_env(work / "ultralytics_config", opts.threads)
+    from training import recipe_ultra as ultra
+
+    ultra.offline_settings(work.resolve())
+    started = time.time()
+    built = build_dataset(_data_plan(opts), run_dir / "data")
+    weights = _train(opts, ultra, built, run_dir)
+    train_s = time.time() - started
+    ev = run_dir / "eval"
+    metrics = {f"{kind}_heldout": ultra.validate(weights, built.root / f"data_test_{kind}.yaml", f"test_{kind}",
+                                                 opts.imgsz, opts.device, ev) for kind in ("real", "scenes")}
+    exported = ultra.export_onnx(weights, opts.imgsz)
+    if exported.stat().st_size > MAX_ONNX_BYTES:
+        raise TrainingError(f"exported model {exported} is {exported.stat().st_size} bytes; the limit is "
+                            f"{MAX_ONNX_BYTES}")
+    Path(opts.models_dir).mkdir(parents=True, exist_ok=True)
+    onnx = Path(opts.models_dir) / f"{opts.profile}.onnx"
+    shutil.copyfile(exported, onnx)
+    metrics["cpu_ms_onnx"] = onnx_cpu_ms(onnx, opts.imgsz)
+    progress = _progress(run_dir / "train")
+    card_md, card_json = write_card(opts.models_dir, opts.profile, classes=PROFILE_CLASSES[opts.profile],
+                                    options={k: (str(v) if isinstance(v, Path) else v)
+                                             for k, v in asdict(opts).items()},
+                                    data_counts=built.counts, metrics=metrics, progress=progress,
+                                    scene_seeds={k: SEEDS[k] for k in SEEDS}, train_seconds=round(train_s),
+                                    onnx_bytes=onnx.stat().st_size)
+    return RecipeResult(opts.profile, weights, onnx, card_md, card_json, metrics)
+
+
+def _progress(train_dir: Path) -> dict:
+    """Epochs reached and the last validation row, from ultralytics' results.csv."""
+    csv = train_dir / "results.csv"
+    if not csv.exists():
+        return {"epochs_completed": 0}
+    rows = [r.split(",") for r in csv.read_text().strip().splitlines()]
+    head = [h.strip() for h in rows[0]]
+    last = dict(zip(head, (v.strip() for v in rows[-1])))
+    args = train_dir / "args.yaml"
+    planned = None
+    if args.exists():
+        for line in args.read_text().splitlines():
+            if line.startswith("epochs:"):
+                planned = line.split(":", 1)[1].strip()
+    return {"epochs_completed": len(rows) - 1, "epochs_planned": planned,
+            "last_val_mAP50_scenes": last.get("metrics/mAP50(B)"), "results_csv": str(csv)}
+
+
+def results_json(result: RecipeResult) -> str:
+    return json.dumps({"profile": result.profile, "onnx": str(result.onnx), "metrics": result.metrics}, indent=1)

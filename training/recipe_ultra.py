@@ -1,0 +1,111 @@
+"""Ultralytics adapter for the recipe: offline setup, training with per-source class masks, validation, export.
+
+Import this module only after `offline_env()` has run: ultralytics reads its settings when first imported.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Mapping
+
+import torch
+from ultralytics import YOLO
+from ultralytics.models.yolo.detect import DetectionTrainer
+from ultralytics.utils import SETTINGS
+from ultralytics.utils.loss import v8DetectionLoss
+
+
+class MaskedDetectionLoss(v8DetectionLoss):
+    """v8 detection loss where an image's classification loss only counts the classes its source labels.
+
+    A source that boxes only smoking (not the people in it) would otherwise teach the model that people are
+    background. The source is the file-name prefix before '__' (see recipe_data); mosaics take the mask of
+    their first image.
+    """
+
+    def __init__(self, model, masks: Mapping[str, tuple[int, ...]]):
+        super().__init__(model)
+        self._masks = dict(masks)
+        self._batch_mask: torch.Tensor | None = None
+        self.bce = self._masked_bce
+
+    def _masked_bce(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(pred, target, reduction="none")
+        if self._batch_mask is not None and self._batch_mask.shape[0] == loss.shape[0]:
+            loss = loss * self._batch_mask[:, None, :].to(loss.dtype)
+        return loss
+
+    def get_assigned_targets_and_loss(self, preds, batch, **kw):
+        files = batch.get("im_file")
+        if files:
+            rows = []
+            for f in files:
+                source = Path(f).name.split("__", 1)[0]
+                keep = self._masks.get(source)
+                row = torch.ones(self.nc, device=self.device)
+                if keep is not None:
+                    row = torch.zeros(self.nc, device=self.device)
+                    row[list(keep)] = 1.0
+                rows.append(row)
+            self._batch_mask = torch.stack(rows)
+        else:
+            self._batch_mask = None
+        return super().get_assigned_targets_and_loss(preds, batch, **kw)
+
+
+def offline_settings(runs_dir: Path) -> None:
+    SETTINGS.update({"sync": False, "runs_dir": str(runs_dir), "datasets_dir": str(runs_dir)})
+
+
+def _masks_callback(masks: Mapping[str, tuple[int, ...]]):
+    def on_train_start(trainer) -> None:
+        model = trainer.model.module if hasattr(trainer.model, "module") else trainer.model
+        model.criterion = MaskedDetectionLoss(model, masks)
+    return on_train_start
+
+
+def train(data_yaml: Path, project: Path, name: str, *, epochs: int, imgsz: int, device: str, batch: int,
+          resume_from: Path | None, masks: Mapping[str, tuple[int, ...]], patience: int = 100,
+          time: float | None = None) -> Path:
+    """Train from scratch (yolo11n.yaml) or resume; returns the best checkpoint."""
+    if resume_from is not None:
+        model = YOLO(str(resume_from))
+        model.add_callback("on_train_start", _masks_callback(masks))
+        model.train(resume=True, workers=0 if device == "cpu" else 4)
+        return Path(model.trainer.best if Path(model.trainer.best).exists() else model.trainer.last)
+    model = YOLO("yolo11n.yaml", task="detect")
+    model.add_callback("on_train_start", _masks_callback(masks))
+    extra = {"time": time} if time else {}
+    model.train(**extra, data=str(data_yaml), epochs=epochs, imgsz=imgsz, device=device, batch=batch, amp=False,
+                workers=0 if device == "cpu" else 4, project=str(project), name=name, exist_ok=True,
+                pretrained=False, plots=False, patience=patience, verbose=False, cache=False, seed=0,
+                deterministic=False, mosaic=1.0, close_mosaic=max(1, epochs // 10), hsv_v=0.5, degrees=3.0,
+                scale=0.5, fliplr=0.5, mixup=0.05, save_period=-1, val=True)
+    best = Path(model.trainer.best)
+    return best if best.exists() else Path(model.trainer.last)
+
+
+def validate(weights: Path, data_yaml: Path, split: str, imgsz: int, device: str, out: Path) -> dict:
+    """Per-class precision, recall, mAP50 (and all-class mAP50, mAP50-95) on one split of data.yaml."""
+    model = YOLO(str(weights))
+    m = model.val(data=str(data_yaml), split="val", imgsz=imgsz, device=device, batch=8, workers=0, plots=False,
+                  project=str(out), name=split, exist_ok=True, verbose=False, conf=0.001)
+    names = model.names
+    per_class = {}
+    present = set(int(i) for i in getattr(m.box, "ap_class_index", []))
+    for i, name in names.items():
+        if i not in present:
+            per_class[name] = None  # no instance of this class in the split
+            continue
+        p, r, ap50, ap = m.class_result(list(m.box.ap_class_index).index(i))
+        per_class[name] = {"precision": round(float(p), 4), "recall": round(float(r), 4),
+                           "mAP50": round(float(ap50), 4), "mAP50_95": round(float(ap), 4)}
+    return {"split": split, "mAP50": round(float(m.box.map50), 4), "mAP50_95": round(float(m.box.map), 4),
+            "per_class": per_class}
+
+
+def export_onnx(weights: Path, imgsz: int) -> Path:
+    """ONNX with a dynamic batch axis (opset 17), simplified; returns the file ultralytics wrote."""
+    model = YOLO(str(weights))
+    out = model.export(format="onnx", imgsz=imgsz, dynamic=True, simplify=True, opset=17, device="cpu",
+                       half=False, nms=False)
+    return Path(out)
