@@ -29,11 +29,11 @@ class Written:
 
 
 def yolo_text(boxes: Iterable[LabelledBox], classes: tuple[str, ...]) -> str:
-    """YOLO label lines (class cx cy w h, 6 decimals) for relative boxes."""
+    """YOLO label lines (class cx cy w h, 7 decimals: boxes kept to 6 decimals as xyxy survive a round trip)."""
     rows = []
     for b in boxes:
-        rows.append(f"{classes.index(b.cls)} {(b.x1 + b.x2) / 2:.6f} {(b.y1 + b.y2) / 2:.6f} "
-                    f"{b.x2 - b.x1:.6f} {b.y2 - b.y1:.6f}")
+        rows.append(f"{classes.index(b.cls)} {(b.x1 + b.x2) / 2:.7f} {(b.y1 + b.y2) / 2:.7f} "
+                    f"{b.x2 - b.x1:.7f} {b.y2 - b.y1:.7f}")
     return "".join(r + "\n" for r in rows)
 
 
