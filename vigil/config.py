@@ -212,6 +212,18 @@ class SigningConfig(Strict):
     key_path: str | None = Field(None, description="Ed25519 private key (PEM); default: generated in data_dir")
 
 
+class TrainingConfig(Strict):
+    """Retraining and the promotion gate."""
+
+    gate_metric: Literal["map50", "map50_95", "false_violations_per_hour"] = Field(
+        "map50", description="a candidate worse than the promoted model on this metric is not promoted")
+    gate_tolerance: float = Field(0.0, ge=0, le=1000, description="how much worse the candidate may be and still pass")
+    max_concurrent_jobs: int = Field(1, ge=1, le=8, description="training jobs run at the same time")
+    eval_scene_seeds: list[int] = Field(default_factory=lambda: [9901, 9902], max_length=20,
+                                        description="held-out demo scenes for false violations per hour")
+    eval_scene_s: float = Field(30.0, gt=0, le=3600, description="length of each held-out scene")
+
+
 class VigilConfig(Strict):
     data_dir: str = Field("data", description="folder for the database, evidence and keys; relative to the config file")
     shared_dir: str = Field("../shared", description="team data (real datasets, videos); relative to the config file")
@@ -225,6 +237,7 @@ class VigilConfig(Strict):
     notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
     grading: GradingConfig = Field(default_factory=GradingConfig)
     server: ServerConfig = Field(default_factory=ServerConfig)
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
 
     @model_validator(mode="after")
     def _references(self):
