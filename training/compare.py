@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from datasets.versions import VersionInfo, get_version
 from training.evaluate import EvalOptions, check_heldout, evaluate_model
+from training.gate import GatePolicy
 from training.registry import Evaluator, ModelRecord
 from vigil.errors import TrainingError
 
@@ -52,3 +53,10 @@ def make_evaluator(sessions: sessionmaker[Session], data_dir: Path, options: Eva
         dataset = get_version(sessions, candidate.dataset_version)
         return compare(data_dir, dataset, candidate.path, model_imgsz(candidate, 320), baseline, options)
     return evaluator
+
+
+def policy_and_options(training_config) -> tuple[GatePolicy, EvalOptions]:
+    """The gate policy and evaluation options from the config's `training` section."""
+    return (GatePolicy(training_config.gate_metric, training_config.gate_tolerance),
+            EvalOptions(scene_seeds=tuple(training_config.eval_scene_seeds),
+                        scene_duration_s=training_config.eval_scene_s))
