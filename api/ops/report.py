@@ -63,7 +63,7 @@ def _e(text: object) -> str:
 
 
 def fmt_time(t: datetime) -> str:
-    return iso_utc(t).replace("T", " ").replace("Z", " UTC")
+    return iso_utc(t.replace(microsecond=0)).replace("T", " ").replace("Z", " UTC")
 
 
 CSS = """body{font-family:"Noto Sans","Noto Sans CJK SC",Arial,sans-serif;margin:2em;color:#111}

@@ -51,6 +51,12 @@ def _image(jpeg: bytes, max_w: float) -> Image:
     return Image(io.BytesIO(jpeg), width=w * scale, height=h * scale)
 
 
+def _path(path: str, style: ParagraphStyle) -> Paragraph:
+    """A zip path broken after its folder (a path has no spaces to wrap at)."""
+    folder, _, name = path.rpartition("/")
+    return Paragraph(escape(folder + "/") + "<br/>" + escape(name) if folder else escape(path), style)
+
+
 def _violation(st: _Styles, i: int, v: ReportViolation) -> list:
     verified = ("hashes and signature verified" if v.verified else "NOT verified: " + "; ".join(v.problems))
     story = [st.p(f"{i}. {v.rule_title} at {v.camera_name}", st.h2), _kv_table(st, [
@@ -61,8 +67,8 @@ def _violation(st: _Styles, i: int, v: ReportViolation) -> list:
     if v.best_image:
         story += [Spacer(1, 0.3 * cm), _image(v.best_image, 17 * cm)]
     rows = [[st.p("File", st.small), st.p("Bytes", st.small), st.p("SHA-256", st.small)]]
-    rows += [[st.p(f.path, st.small), st.p(str(f.size), st.small), Paragraph(f.sha256, st.mono)] for f in v.files]
-    files = Table(rows, colWidths=[6.3 * cm, 1.7 * cm, 9.0 * cm], repeatRows=1)
+    rows += [[_path(f.path, st.small), st.p(str(f.size), st.small), Paragraph(f.sha256, st.mono)] for f in v.files]
+    files = Table(rows, colWidths=[5.2 * cm, 1.5 * cm, 10.3 * cm], repeatRows=1)
     files.setStyle(_TABLE)
     return story + [Spacer(1, 0.3 * cm), files]
 

@@ -1,0 +1,112 @@
+"""The camera runtime: stream supervisor + evidence sink + notifier + live event bus + model hot reload."""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+from typing import Mapping
+
+from api.notify.factory import alert_message, make_notifier
+from api.service.events import EventBus
+from api.service.sink import EvidenceSink, SinkConfig
+from api.service.sources import detectors_at_start, make_resolver, resolve_file_sources
+from vigil.types import iso_utc
+
+log = logging.getLogger(__name__)
+MODEL_CHECK_S = 2.0
+
+
+def status_payload(status) -> dict:
+    d = dataclasses.asdict(status)
+    d["since"] = iso_utc(status.since)
+    return d
+
+
+class Runtime:
+    """What `start_runtime` returns; the app keeps it in `app.state.runtime`."""
+
+    def __init__(self, services, supervisor, events: EventBus, sink: EvidenceSink, notifier, watcher=None):
+        self.services = services
+        self.supervisor = supervisor
+        self.events = events
+        self.sink = sink
+        self.notifier = notifier
+        self.watcher = watcher
+        self.started = threading.Event()  # the supervisor is running (demo scenes rendered, cameras added)
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def _spawn(self, target, name: str) -> None:
+        t = threading.Thread(target=target, name=name, daemon=True)
+        self._threads.append(t)
+        t.start()
+
+    def _start_supervisor(self) -> None:
+        try:
+            self.supervisor.start()
+        except Exception:  # noqa: BLE001 - a camera that cannot start must not take the API down; say why
+            log.exception("camera runtime: the stream supervisor failed to start")
+            return
+        self.started.set()
+
+    def _watch_models(self) -> None:
+        while not self._stop.wait(MODEL_CHECK_S):
+            try:
+                self.watcher.check()
+            except Exception:  # noqa: BLE001 - the watcher's boundary: keep checking
+                log.exception("model watch: check failed")
+
+    def camera_states(self):
+        return self.supervisor.status()
+
+    def latest(self, camera_id: str):
+        return self.supervisor.latest(camera_id)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop watching models, stop every camera (evidence workers finish), then the notifier."""
+        self._stop.set()
+        for t in self._threads:
+            t.join(timeout * 6)  # the start thread may be rendering a demo scene
+        self.supervisor.stop(timeout)
+        self.notifier.stop()
+        if self.services.events is self.events:
+            self.services.events = None
+
+
+def _watcher(services, swap):
+    try:
+        from api.service.model_watch import ModelWatcher
+    except ImportError as e:
+        log.info("model hot reload unavailable (%s)", e)
+        return None
+    return ModelWatcher(services, swap)
+
+
+def start_runtime(services, *, detectors: Mapping | None = None, sink_config: SinkConfig = SinkConfig(),
+                  pipeline_overrides: Mapping[str, object] | None = None, watch_models: bool = True) -> Runtime:
+    """Build and start the camera service for `services`; returns at once (cameras start on a thread).
+
+    `detectors` (profile -> Detector) replaces the promoted/configured models (tests, benches).
+    """
+    from streams.supervisor import Supervisor
+
+    bus = EventBus()
+    notifier = make_notifier(services)
+    sink = EvidenceSink(services, bus, config=sink_config,
+                        notify=lambda alert: notifier.notify(alert_message("alert.new", alert, services)))
+    loaded = resolve_file_sources(services.loaded)
+    supervisor_ref: list = []
+    watcher = _watcher(services, lambda p, d: supervisor_ref[0].swap_model(p, d)) if watch_models else None
+    if detectors is None:
+        detectors = detectors_at_start(services, watcher)
+    supervisor = Supervisor(loaded, sink, resolve_source=make_resolver(services), detectors=detectors,
+                            on_state=lambda st: bus.publish("camera.state", status_payload(st)),
+                            pipeline_overrides=pipeline_overrides)
+    supervisor_ref.append(supervisor)
+    sink.clips = supervisor
+    services.events = bus
+    runtime = Runtime(services, supervisor, bus, sink, notifier.start(), watcher)
+    runtime._spawn(runtime._start_supervisor, "vigil-runtime-start")
+    if watcher is not None:
+        runtime._spawn(runtime._watch_models, "vigil-model-watch")
+    return runtime
