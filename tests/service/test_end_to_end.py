@@ -137,8 +137,9 @@ def _check_notifications(services, hook, mqtt_got, alert_id: str) -> None:
     assert rows == {"webhook:desk": "sent", "mqtt": "sent"}
 
 
-def _check_package(services, lead_id: int, files: dict[str, bytes], alert_id: str) -> None:
+def _check_package(services, lead_id: int, files: dict[str, bytes], alert_id: str, out) -> None:
     data = build_lead_package(services, lead_id, "officer1")
+    (out / "package.zip").write_bytes(data)  # kept with the test's tmp folder for a person to look at
     zf = zipfile.ZipFile(io.BytesIO(data))
     names = set(zf.namelist())
     folder = f"alerts/{alert_id}"
@@ -211,7 +212,7 @@ def test_demo_camera_to_lead_package(make_services, mqtt_broker, tmp_path, db, s
         assert (grade.grade, grade.score) == ("yellow", 2.0) and "uncovered truck" in grade.reasons[0]
         blob, ctype = read_evidence(services, alert.id, "clip.mp4", "officer1")
         assert ctype == "video/mp4" and blob == files["clip.mp4"]
-        _check_package(services, lead.id, files, alert.id)
+        _check_package(services, lead.id, files, alert.id, tmp_path)
         _check_audit(services, tmp_path / "vigil.yaml", env)
     finally:
         hook.server.shutdown()
