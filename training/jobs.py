@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Callable
@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from datasets.versions import get_version
 from training.compare import compare
 from training.evaluate import EvalOptions
-from training.registry import promoted_model, register_model
+from training.registry import promoted_model, register_model, weights_of
 from training.trainer import TrainParams, train_and_export
 from vigil.db.models import DatasetVersion, TrainingJob
 from vigil.errors import NotFoundError, TrainingError, VigilError
@@ -117,7 +117,7 @@ def _update(sessions, job_id: int, **values) -> JobRecord:
 
 def _execute(sessions, data_dir: Path, job: JobRecord, options: EvalOptions,
              on_progress: ProgressCallback | None) -> JobRecord:
-    params = TrainParams.from_dict(job.params)
+    params = _resolve_base(sessions, job.profile, TrainParams.from_dict(job.params))
     dataset = get_version(sessions, job.dataset_version)
     history: list[dict] = []
 
@@ -136,10 +136,22 @@ def _execute(sessions, data_dir: Path, job: JobRecord, options: EvalOptions,
     model = register_model(sessions, data_dir, out.onnx, profile=job.profile,
                            classes=tuple(dataset.stats.get("class_names") or ()), dataset_version_id=dataset.id,
                            metrics={"imgsz": params.imgsz, "train": history[-1] if history else {},
-                                    "evaluation": evaluation, "job_id": job.id}, trained_by=job.created_by)
+                                    "evaluation": evaluation, "job_id": job.id, "base": job.params.get("base_weights", "")},
+                           trained_by=job.created_by, weights=out.weights)
     return _update(sessions, job.id, status="done", finished_at=utcnow(), model_version_id=model.id,
                    metrics={"latest": history[-1] if history else {}, "history": history, "evaluation": evaluation,
                             "model": {"id": model.id, "version": model.version}})
+
+
+def _resolve_base(sessions, profile: str, params: TrainParams) -> TrainParams:
+    """`base_weights="promoted"` fine-tunes the promoted model's checkpoint."""
+    if params.base_weights != "promoted":
+        return params
+    rec = promoted_model(sessions, profile)
+    pt = weights_of(rec) if rec else None
+    if pt is None:
+        raise TrainingError(f"base 'promoted': no promoted {profile} model with a .pt checkpoint to fine-tune")
+    return replace(params, base_weights=str(pt))
 
 
 def run_job(sessions: sessionmaker[Session], data_dir: Path, job_id: int | None = None, *,

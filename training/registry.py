@@ -57,6 +57,12 @@ def _record(s: Session, row: ModelVersion) -> ModelRecord:
                        row.promoted_at)
 
 
+def weights_of(record: ModelRecord) -> Path | None:
+    """The registered model's .pt checkpoint (for fine-tuning), if it was kept."""
+    pt = record.path.with_suffix(".pt")
+    return pt if pt.is_file() else None
+
+
 def models_root(data_dir: Path) -> Path:
     return Path(data_dir) / "models"
 
@@ -95,8 +101,9 @@ def _next_version(s: Session, name: str) -> str:
 
 def register_model(sessions: sessionmaker[Session], data_dir: Path, onnx_path: Path, *, profile: str,
                    classes: tuple[str, ...], dataset_version_id: int | None, metrics: dict, trained_by: str,
-                   name: str | None = None) -> ModelRecord:
-    """Copy an exported model to data_dir/models/<profile>/<version>.onnx and record it as a candidate."""
+                   name: str | None = None, weights: Path | None = None) -> ModelRecord:
+    """Copy an exported model to data_dir/models/<profile>/<version>.onnx (and its .pt checkpoint, which
+    later retraining can fine-tune, next to it) and record it as a candidate."""
     if profile not in PROFILE_CLASSES:
         raise TrainingError(f"profile must be one of {', '.join(PROFILE_CLASSES)}; got {profile!r}")
     src = Path(onnx_path)
@@ -110,6 +117,8 @@ def register_model(sessions: sessionmaker[Session], data_dir: Path, onnx_path: P
         tmp = dest.with_suffix(".onnx.part")
         shutil.copyfile(src, tmp)
         tmp.replace(dest)
+        if weights is not None:
+            shutil.copyfile(weights, dest.with_suffix(".pt"))
         row = ModelVersion(name=name, version=version, profile=profile, path=str(dest), sha256=file_sha256(dest),
                            classes=list(classes), dataset_version_id=dataset_version_id, metrics=metrics,
                            status="candidate", trained_by=trained_by)

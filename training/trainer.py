@@ -23,6 +23,7 @@ class TrainParams:
     threads: int = 0  # torch CPU threads (0: library default)
     patience: int = 100
     seed: int = 0
+    base_weights: str = ""  # "" trains from scratch (yolo11n.yaml); a .pt path fine-tunes it; jobs accept "promoted"
 
     def __post_init__(self):
         if self.epochs < 1 or self.batch < 1:
@@ -92,12 +93,18 @@ def train_and_export(dataset_dir: Path, work_dir: Path, params: TrainParams,
     history: list[dict] = []
 
     def on_fit_epoch_end(trainer) -> None:
-        row = {"epoch": trainer.epoch + 1, **_epoch_metrics(trainer)}
+        epoch = min(trainer.epoch + 1, params.epochs)
+        if history and history[-1]["epoch"] >= epoch:
+            return  # ultralytics reports the final validation again
+        row = {"epoch": epoch, **_epoch_metrics(trainer)}
         history.append(row)
         if on_epoch:
-            on_epoch(trainer.epoch + 1, params.epochs, row)
+            on_epoch(epoch, params.epochs, row)
 
-    model = YOLO("yolo11n.yaml", task="detect")
+    base = params.base_weights
+    if base and (not base.endswith(".pt") or not Path(base).is_file()):
+        raise TrainingError(f"base weights: expected a .pt checkpoint to fine-tune, found {base!r}")
+    model = YOLO(base or "yolo11n.yaml", task="detect")
     model.add_callback("on_fit_epoch_end", on_fit_epoch_end)
     try:
         model.train(data=str(data), epochs=params.epochs, imgsz=params.imgsz, device=params.device,

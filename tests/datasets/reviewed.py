@@ -55,22 +55,24 @@ def _frames(profile: str, seed: int, n: int, size):
 
 
 def seed_reviews(sessions, store, signer, *, profile: str = "site", seeds=(21, 22, 23, 24, 25),
-                 frames: int = 3, size=(320, 180), negatives: int = 1) -> list[ReviewedEvent]:
+                 frames: int = 3, size=(320, 180), negatives: int = 1, shots=None) -> list[ReviewedEvent]:
     """One alert per seed with `frames` evidence frames; the last `negatives` alerts are rejected (hard
-    negatives), the others alternate confirmed and corrected. Every frame gets a LabelImage row."""
+    negatives), the others alternate confirmed and corrected. Every frame gets a LabelImage row.
+    `shots(seed, n)` gives [(jpeg, ((cls, x1, y1, x2, y2), ...))]; default: frames of a rendered scene."""
     events = []
     with sessions() as s:
         cams = _site_and_cameras(s, profile, 2)
         s.commit()
     for i, seed in enumerate(seeds):
         kind = "hard_negative" if i >= len(seeds) - negatives else ("correction" if i % 2 else "confirmed")
-        events.append(_one_event(sessions, store, signer, profile, seed, cams[i % len(cams)], kind, frames, size))
+        got = shots(seed, frames) if shots else _frames(profile, seed, frames, size)
+        events.append(_one_event(sessions, store, signer, profile, seed, cams[i % len(cams)], kind, got, size))
     return events
 
 
-def _one_event(sessions, store, signer, profile, seed, camera, kind, n, size) -> ReviewedEvent:
+def _one_event(sessions, store, signer, profile, seed, camera, kind, shots, size) -> ReviewedEvent:
     alert_id, event_id = str(uuid.uuid4()), f"evt-{seed}-{uuid.uuid4().hex[:6]}"
-    shots = _frames(profile, seed, n, size)
+    n = len(shots)
     now = utcnow()
     meta = EvidenceMeta(camera_id=camera, site_id=f"test-{profile}", rule="dust", model_name=profile,
                         model_version="v0", started_at=now - timedelta(seconds=n), ended_at=now, best_at=now)
