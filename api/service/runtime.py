@@ -83,14 +83,16 @@ def _watcher(services, swap):
 
 
 def start_runtime(services, *, detectors: Mapping | None = None, sink_config: SinkConfig = SinkConfig(),
-                  pipeline_overrides: Mapping[str, object] | None = None, watch_models: bool = True) -> Runtime:
+                  pipeline_overrides: Mapping[str, object] | None = None, watch_models: bool = True,
+                  events: EventBus | None = None) -> Runtime:
     """Build and start the camera service for `services`; returns at once (cameras start on a thread).
 
-    `detectors` (profile -> Detector) replaces the promoted/configured models (tests, benches).
+    `detectors` (profile -> Detector) replaces the promoted/configured models (tests, benches); `events` lets a
+    caller subscribe before the first camera reports.
     """
     from streams.supervisor import Supervisor
 
-    bus = EventBus()
+    bus = events or EventBus()
     notifier = make_notifier(services)
     sink = EvidenceSink(services, bus, config=sink_config,
                         notify=lambda alert: notifier.notify(alert_message("alert.new", alert, services)))

@@ -27,6 +27,7 @@ from api.cli import app as cli_app
 from api.ops import grading, review
 from api.ops.evidence_access import read_evidence
 from api.ops.package import build_lead_package
+from api.service.events import EventBus
 from api.service.runtime import start_runtime
 from api.service.sink import SinkConfig
 from tests.service.helpers import start_hook
@@ -78,9 +79,11 @@ def _mqtt_listener(port: int) -> tuple[mqtt.Client, list]:
 def _run_camera_until_closed(services) -> tuple[list, list]:
     """Run the service until the one event has closed; returns (alert rows, bus events)."""
     detector = GroundTruthDetector("site", SEED, DURATION)
-    runtime = start_runtime(services, detectors={"site": detector}, sink_config=SinkConfig(revision_interval_s=3))
+    bus = EventBus()
+    sub = bus.subscribe(1000)
+    runtime = start_runtime(services, detectors={"site": detector}, sink_config=SinkConfig(revision_interval_s=3),
+                            events=bus)
     bus_events = []
-    sub = runtime.events.subscribe(1000)
     try:
         deadline = time.monotonic() + 150
         while time.monotonic() < deadline:
