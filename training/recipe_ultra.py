@@ -4,6 +4,7 @@ Import this module only after `offline_env()` has run: ultralytics reads its set
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Mapping
 
@@ -60,6 +61,7 @@ def _masks_callback(masks: Mapping[str, tuple[int, ...]]):
     def on_train_start(trainer) -> None:
         model = trainer.model.module if hasattr(trainer.model, "module") else trainer.model
         model.criterion = MaskedDetectionLoss(model, masks)
+        (Path(trainer.save_dir) / "loss_masks.json").write_text(json.dumps(dict(masks), indent=1))
     return on_train_start
 
 

@@ -93,22 +93,25 @@ def build_lab(seed: int, duration: float, size: tuple[int, int], datasets_dir: P
 
 def _people(plan, rng, duration, size, bench_y, seed) -> None:
     W, H = size
-    stations = [W * f for f in (0.22, 0.5, 0.78)]
+    # each lane has its own half of the bench and its own door, so two people never overlap or cross
+    lane_stations = ([W * 0.18, W * 0.38], [W * 0.64, W * 0.84])
+    taken: list[Activity] = []
     for lane in range(2):
+        stations = lane_stations[lane]
         t = rng.uniform(0, 10) + lane * rng.uniform(5, 25)
         k = 0
         while t < duration - 5:
             stay = rng.uniform(15, 40)
-            st = stations[int(rng.integers(len(stations)))] + rng.uniform(-30, 30)
-            if lane == 1 and abs(st - stations[1]) < 1:
-                st = stations[0]
-            side = -80.0 if rng.random() < 0.5 else W + 80.0
+            st = stations[int(rng.integers(len(stations)))] + rng.uniform(-10, 10)
+            side = -80.0 if lane == 0 else W + 80.0
             walk = abs(st - side) / rng.uniform(70, 110)
-            keys = [(t, side), (t + walk, st), (t + walk + stay, st), (t + 2 * walk + stay, W + 80.0 if side < 0 else -80.0)]
+            keys = [(t, side), (t + walk, st), (t + walk + stay, st), (t + 2 * walk + stay, side)]
             t1 = t + 2 * walk + stay
             S = (H * rng.uniform(0.5, 0.62)) * (1.0 if lane == 0 else 0.85)
             ppe = {"coat": rng.random() < 0.6, "goggles": rng.random() < 0.55, "gloves": rng.random() < 0.55}
-            acts = _activities(rng, t + walk + 2, t + walk + stay - 2)
+            acts = [a for a in _activities(rng, t + walk + 2, t + walk + stay - 2)
+                    if all(a.t0 > b.t1 + 66 or a.t1 < b.t0 - 66 for b in taken)]  # apart by > cooldown
+            taken.extend(acts)
             look = {"skin": SKINS[rng.integers(len(SKINS))], "hair": HAIRS[rng.integers(len(HAIRS))],
                     "shirt": SHIRTS[rng.integers(len(SHIRTS))], "glove": GLOVE_COLORS[rng.integers(len(GLOVE_COLORS))],
                     "goggle_frame": (60, 60, 60) if rng.random() < 0.5 else (170, 120, 40)}

@@ -130,10 +130,15 @@ def build_site(seed: int, duration: float, size: tuple[int, int], datasets_dir: 
     rng.shuffle(kinds)
     t = rng.uniform(4, 12)
     piles = CropBank(datasets_dir, DetClass.DEBRIS_PILE.class_id) if "dumping" in kinds else None
+    last_end: dict[str, float] = {}
     for i, kind in enumerate(kinds):
+        # two episodes of one rule stay apart by more than the rule's cooldown (60 s) plus the smoke's tail
+        t = max(t, last_end.get(kind, -1e9) + 66.0)
         if t > duration - 8:
             break
-        t = _episode(plan, kind, rng, t, duration, size, persp, lanes, piles, seed * 100 + i) + rng.uniform(4, 12)
+        end = _episode(plan, kind, rng, t, duration, size, persp, lanes, piles, seed * 100 + i)
+        last_end[kind] = end
+        t = max(t, end) + rng.uniform(4, 12)
     return plan
 
 
@@ -142,7 +147,7 @@ def _episode(plan, kind, rng, t, duration, size, persp, lanes, piles, key) -> fl
     W, H = size
     if kind == "burning":
         length = rng.uniform(9, 22)
-        gy = persp.horizon + (H - persp.horizon) * rng.uniform(0.15, 0.95)
+        gy = persp.horizon + (H - persp.horizon) * rng.uniform(0.35, 0.95)
         s = persp.scale(gy) * H / 360
         smoke_only = rng.random() < 0.25
         layers = ((SMOKE_STYLE if rng.random() < 0.6 else LIGHT_SMOKE, DetClass.SMOKE.value),)
@@ -150,11 +155,11 @@ def _episode(plan, kind, rng, t, duration, size, persp, lanes, piles, key) -> fl
             layers = layers + ((FIRE_STYLE, DetClass.FIRE.value),)
         plan.actors.append(Emitter(rng.uniform(0.1, 0.9) * W, gy, s * rng.uniform(1.2, 2.2), t, t + length,
                                    layers, key, size))
-        plan.episodes.append(Episode("open_burning", t + 0.5, t + length + 2.0))
+        plan.episodes.append(Episode("open_burning", t + 0.5, t + length + 3.5))
         return t + length + 6
     if kind == "dust":
         length = rng.uniform(10, 20)
-        gy = persp.horizon + (H - persp.horizon) * rng.uniform(0.2, 0.9)
+        gy = persp.horizon + (H - persp.horizon) * rng.uniform(0.35, 0.9)
         s = persp.scale(gy) * H / 360
         plan.actors.append(Emitter(rng.uniform(0.15, 0.85) * W, gy, s * rng.uniform(1.2, 2.0), t, t + length,
                                    ((DUST_STYLE, DetClass.DUST.value),), key, size))

@@ -222,7 +222,7 @@ class Pile:
     depth: float = 0.0
 
     def __post_init__(self):
-        self.depth = self.ground_y - 1000  # lies on the ground: drawn before anything standing on it
+        self.depth = self.ground_y
 
     def draw(self, img: np.ndarray, t: float) -> list[Label]:
         if t < self.t0:

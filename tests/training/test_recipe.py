@@ -91,5 +91,8 @@ def test_recipe_end_to_end_on_cpu(tiny_recipe):
         assert any(v is not None for v in per.values())
     assert card["data"]["train"]["huyhoclaptrinh-smoking"] == 6 and card["data"]["train"]["scenes"] == 8
     assert card["metrics"]["cpu_ms_onnx"] > 0
+    masks = json.loads((Path(opts.work_dir) / "lab" / "train" / "loss_masks.json").read_text())
+    assert masks["huyhoclaptrinh-smoking"] == [PROFILE_CLASSES["lab"].index(DetClass.SMOKING.value)]
+    assert masks["scenes"] == list(range(nc))
     md = result.card_md.read_text()
     assert "custom-thxhn" in md and "tcc-pivr8" in md and "mAP50" in md
