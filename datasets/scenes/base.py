@@ -9,6 +9,7 @@ import numpy as np
 from vigil.catalogue import RULES
 
 Box4 = tuple[float, float, float, float]
+TRUNCATED_MARGIN_S = 4.0
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,8 @@ class Plan:
 
 def ground_truth(episodes: list[Episode], duration: float) -> tuple[dict, ...]:
     """The scene's violations: episodes of one rule (and one person, for absence rules) merged across gaps
-    shorter than the rule's grace, kept when they last at least the rule's `min_s` (the catalogue's trigger) inside the video."""
+    shorter than the rule's grace, kept when they last at least the rule's `min_s` (the catalogue's trigger)
+    inside the video (4 s more when the video cuts them short)."""
     out: list[dict] = []
     for rule, subject in sorted({(e.rule, e.subject if e.subject is not None else -1) for e in episodes}):
         spec = RULES[rule]
@@ -61,8 +63,9 @@ def ground_truth(episodes: list[Episode], duration: float) -> tuple[dict, ...]:
                 merged[-1][1] = max(merged[-1][1], e)
             else:
                 merged.append([s, e])
+        # an episode cut short by the end of the video must outlast min_s clearly (k of n frames take time too)
         out.extend({"rule": rule, "start": round(s, 2), "end": round(e, 2)}
-                   for s, e in merged if e - s >= spec.min_s)
+                   for s, e in merged if e - s >= spec.min_s + (TRUNCATED_MARGIN_S if e >= duration else 0.0))
     return tuple(sorted(out, key=lambda v: (v["start"], v["rule"])))
 
 

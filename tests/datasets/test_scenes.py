@@ -86,7 +86,8 @@ def test_lab_scene_labels_lab_classes(tmp_path):
     ([Episode("open_burning", 1, 5), Episode("open_burning", 8, 12)], [("open_burning", 1, 12)]),  # within grace
     ([Episode("lab_no_coat", 1, 9, subject=1), Episode("lab_no_coat", 10, 20, subject=2)],
      [("lab_no_coat", 1, 9), ("lab_no_coat", 10, 20)]),  # two people stay two violations
-    ([Episode("dumping", 30, 100)], [("dumping", 30, 60)]),  # clipped to the video
+    ([Episode("dumping", 20, 100)], [("dumping", 20, 60)]),  # clipped to the video
+    ([Episode("dumping", 29, 100)], []),  # cut short by the video's end: 31 s is too close to min_s 30
 ])
 def test_ground_truth_rules(episodes, expected):
     got = [(v["rule"], v["start"], v["end"]) for v in ground_truth(episodes, 60)]
