@@ -52,6 +52,8 @@ def register(app: typer.Typer) -> None:
                      work_dir: Path = typer.Option(Path("runs/recipe"), help="datasets, checkpoints, metrics"),
                      models_dir: Path = typer.Option(Path("models"), help="where the ONNX model and card go"),
                      threads: int = typer.Option(0, help="torch CPU threads (0: library default)"),
+                     max_hours: Optional[float] = typer.Option(None, help="stop training after this long"),
+                     no_train: bool = typer.Option(False, "--no-train", help="evaluate/export the checkpoint only"),
                      config: Optional[Path] = typer.Option(None, "--config", "-c")) -> None:
         """Build the data, train, evaluate (held-out real images and unseen scenes), export ONNX, write the card."""
         from training.recipe import RecipeOptions, run_recipe
@@ -60,6 +62,28 @@ def register(app: typer.Typer) -> None:
         for p in profiles:
             opts = RecipeOptions(profile=p, device=device, epochs=epochs, imgsz=imgsz, subset=subset, resume=resume,
                                  work_dir=work_dir, models_dir=models_dir, datasets_dir=_datasets_dir(config),
-                                 threads=threads)
+                                 threads=threads, max_hours=max_hours, train=not no_train)
             res = run_recipe(opts)
             typer.echo(f"{p}: {res.onnx} ({res.card_md})")
+
+    @recipe_app.command("scenario")
+    def recipe_scenario(profile: str = typer.Option(..., help="site or lab"),
+                        model: Optional[Path] = typer.Option(None, help="default: models/<profile>.onnx"),
+                        seeds: Optional[str] = typer.Option(None, help="comma-separated unseen scene seeds"),
+                        duration: float = typer.Option(120.0), work_dir: Path = typer.Option(Path("runs/scenario")),
+                        card: bool = typer.Option(False, help="record the result in models/<profile>.json/.md"),
+                        config: Optional[Path] = typer.Option(None, "--config", "-c")) -> None:
+        """Run the detector and the camera analyzer over unseen rendered scenes; compare with ground truth."""
+        from training.model_card import add_scenario
+        from training.recipe_scenario import scenario_check
+
+        model = model or Path("models") / f"{profile}.onnx"
+        seed_list = tuple(int(s) for s in seeds.split(",")) if seeds else None
+        res = scenario_check(profile, model, work_dir, seeds=seed_list, duration_s=duration,
+                             datasets_dir=_datasets_dir(config))
+        typer.echo(f"{profile}: recall {res['recall']} ({res['tp']}/{res['tp'] + res['miss']}), "
+                   f"{res['fp']} false violations = {res['false_per_camera_hour']} per camera-hour")
+        for rule, c in res["per_rule"].items():
+            typer.echo(f"  {rule}: {c}")
+        if card:
+            add_scenario(model.parent, profile, res)

@@ -121,3 +121,14 @@ def write_card(models_dir: Path, profile: str, *, classes: tuple[str, ...], opti
     js.write_text(json.dumps(card, indent=1, ensure_ascii=False) + "\n")
     md.write_text(render_markdown(card))
     return md, js
+
+
+def add_scenario(models_dir: Path, profile: str, scenario: dict) -> tuple[Path, Path]:
+    """Record a scenario check (violations vs ground truth on unseen scenes) in an existing card."""
+    js, md = Path(models_dir) / f"{profile}.json", Path(models_dir) / f"{profile}.md"
+    card = json.loads(js.read_text())
+    card["metrics"]["scenario"] = {k: v for k, v in scenario.items() if k != "scenes"} | {
+        "per_scene": [{k: sc[k] for k in ("seed", "expected", "tp", "fp", "miss")} for sc in scenario["scenes"]]}
+    js.write_text(json.dumps(card, indent=1, ensure_ascii=False) + "\n")
+    md.write_text(render_markdown(card))
+    return md, js

@@ -113,3 +113,21 @@ def test_demo_source_path_renders_once(tmp_path):
     mtime = p.stat().st_mtime_ns
     assert demo_source_path("demo:lab?seed=4&duration=2", tmp_path) == p and p.stat().st_mtime_ns == mtime
     assert len(_decode(p)[0]) == 20
+
+
+def test_cli_scene_render(tmp_path):
+    import typer
+    from typer.testing import CliRunner
+
+    from api.cli_models import register
+
+    app = typer.Typer()
+    register(app)
+    out = tmp_path / "scene"
+    res = CliRunner().invoke(app, ["scene", "render", "--profile", "site", "--seed", "7", "--duration", "4",
+                                   "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert (out / "video.mp4").stat().st_size > 0 and len(list((out / "labels").glob("*.txt"))) == 40
+    assert json.loads((out / "ground_truth.json").read_text()) == []  # 4 s: nothing lasts min_s yet
+    bad = CliRunner().invoke(app, ["scene", "render", "--profile", "pond", "--out", str(out)])
+    assert bad.exit_code != 0 and "pond" in str(bad.exception)
