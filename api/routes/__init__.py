@@ -1,8 +1,59 @@
 """HTTP routes by area; `include_routers` mounts every area's router on the app."""
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from vigil.errors import AuthError, InputError, NotFoundError, VigilError
+
+# routes anyone may call: signing in, health, the evidence public key, the login page, static assets, docs
+PUBLIC_PATHS = frozenset({"/api/auth/login", "/healthz", "/api/public-key", "/login", "/static",
+                          "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
+
+
+def _error_handlers(app: FastAPI) -> None:
+    from api.auth.deps import LoginRequired
+    from api.routes.pages import login_redirect
+
+    def status_for(exc: VigilError) -> int:
+        if isinstance(exc, NotFoundError):
+            return 404
+        if isinstance(exc, AuthError):
+            return 403
+        if isinstance(exc, InputError):
+            return 422
+        return 409
+
+    @app.exception_handler(VigilError)
+    async def vigil_error(request: Request, exc: VigilError):
+        return JSONResponse({"detail": str(exc)}, status_for(exc))
+
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, exc: LoginRequired):
+        return login_redirect(request)
+
+
+def _auth_state(app: FastAPI) -> None:
+    from api.auth.cookies import CookieSigner, load_secret
+    from api.auth.deps import AuthState
+    from api.auth.ratelimit import LoginLimiter
+
+    services = app.state.services
+    secret = load_secret(services.settings.secret_key, services.data_dir)
+    app.state.auth = AuthState(CookieSigner(secret), LoginLimiter())
+    if services.events is None:  # live updates for review and leads even without cameras; the runtime replaces it
+        from api.service.events import EventBus
+
+        services.events = EventBus()
 
 
 def include_routers(app: FastAPI) -> None:
     """Each area adds its router here (auth, alerts, leads, sites, models, wall, UI pages)."""
+    from api.routes import alerts, auth, cameras, events, leads, models, pages, sites
+
+    _auth_state(app)
+    _error_handlers(app)
+    for module in (auth, alerts, cameras, events, leads, sites, models, pages):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=str(pages.WEB / "static")), name="static")

@@ -8,6 +8,18 @@ from api.context import Services
 
 def announce(services: Services, host: str, port: int) -> None:
     """Print, once, what the person starting the service needs to know."""
+    ensure_first_admin(services)
     note = getattr(services.store, "retention_note", "")
     typer.echo(f"evidence store: {services.store.describe()}" + (f" ({note})" if note else ""))
     typer.echo(f"Vigil is starting: open http://{host}:{port}/  (API docs at /docs)")
+
+
+def ensure_first_admin(services: Services) -> None:
+    """On first start (no users yet) create the admin from settings; a generated password is printed once."""
+    from api.auth.users import ensure_first_admin as create
+
+    settings = services.settings
+    generated = create(services.sessions, settings.admin_user, settings.admin_password)
+    if generated:
+        typer.echo(f"first admin created: user {settings.admin_user!r}, password {generated}  "
+                   f"(shown once; change it after signing in)")

@@ -1,0 +1,1 @@
+"""Users, roles, passwords, session cookies, API tokens, CSRF and login rate limiting."""

@@ -1,0 +1,176 @@
+"""Alerts: lists with filters, one alert with its detections and evidence, evidence files, the review queue."""
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from api.auth.deps import Allow
+from api.auth.roles import REVIEW, WALL
+from api.auth.users import Principal
+from api.ops import labels
+from api.routes.common import ListParams, iso, list_params, not_found, paginate, services_of
+from vigil.catalogue import PROFILE_CLASSES
+from vigil.db.models import Alert, Camera
+
+router = APIRouter(tags=["alerts"])
+VIEW = Allow(WALL)
+REVIEWER = Allow(REVIEW)
+
+
+class BoxIn(BaseModel):
+    class_name: str = Field(..., max_length=64)
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+
+
+class DecisionIn(BaseModel):
+    note: str = Field("", max_length=2000)
+    boxes: list[BoxIn] | None = Field(None, description="corrected boxes in best-frame pixels; None: unchanged")
+
+
+def alert_dict(a: Alert, full: bool = False) -> dict:
+    d = {"id": a.id, "rule": a.rule, "camera_id": a.camera_id, "site_id": a.site_id, "state": a.state,
+         "ongoing": a.ongoing, "started_at": iso(a.started_at), "ended_at": iso(a.ended_at),
+         "best_at": iso(a.best_at), "best_score": round(a.best_score, 4), "lead_id": a.lead_id,
+         "model": f"{a.model_name} {a.model_version}".strip(), "reviewed_at": iso(a.reviewed_at)}
+    if full:
+        d["detections"] = [{"class_name": b.class_name, "confidence": round(b.confidence, 4), "track_id": b.track_id,
+                            "x1": b.x1, "y1": b.y1, "x2": b.x2, "y2": b.y2} for b in a.detections]
+        d["evidence"] = [{"name": e.name, "size": e.size, "sha256": e.sha256, "content_type": e.content_type,
+                          "url": f"/api/alerts/{a.id}/evidence/{e.name}"} for e in a.evidence]
+        d["review_note"] = a.review_note
+        d["thresholds"] = a.thresholds
+        d["manifest_sha256"] = a.manifest_sha256
+    return d
+
+
+def filtered_alerts(p: ListParams):
+    q = select(Alert)
+    if p.site:
+        q = q.where(Alert.site_id == p.site)
+    if p.camera:
+        q = q.where(Alert.camera_id == p.camera)
+    if p.rule:
+        q = q.where(Alert.rule == p.rule)
+    if p.state:
+        q = q.where(Alert.state == p.state)
+    if p.since:
+        q = q.where(Alert.started_at >= p.since)
+    if p.until:
+        q = q.where(Alert.started_at < p.until)
+    return q.order_by(Alert.started_at.desc())
+
+
+@router.get("/api/alerts")
+def list_alerts(request: Request, p: ListParams = Depends(list_params), user: Principal = Depends(VIEW)) -> dict:
+    """Alerts, newest first; filter by site, camera, rule, state (new/confirmed/rejected) and time."""
+    with services_of(request).sessions() as s:
+        return paginate(s, filtered_alerts(p), p, alert_dict)
+
+
+def _full(request: Request, alert_id: str) -> dict:
+    with services_of(request).sessions() as s:
+        a = s.get(Alert, alert_id)
+        if a is None:
+            raise not_found("alert", alert_id)
+        d = alert_dict(a, full=True)
+        cam = s.get(Camera, a.camera_id)
+        d["profile"] = cam.profile if cam else None
+        d["camera_name"] = cam.name if cam else a.camera_id
+        d["classes"] = list(PROFILE_CLASSES.get(d["profile"], ()))
+        return d
+
+
+@router.get("/api/alerts/{alert_id}")
+def get_alert(alert_id: str, request: Request, user: Principal = Depends(VIEW)) -> dict:
+    return _full(request, alert_id)
+
+
+def _byte_range(header: str, size: int) -> tuple[int, int] | None:
+    """(start, end inclusive) from 'bytes=a-b', or None when absent or unusable."""
+    if not header.startswith("bytes=") or "," in header:
+        return None
+    a, _, b = header[6:].partition("-")
+    try:
+        start = int(a) if a else max(0, size - int(b))
+        end = min(int(b), size - 1) if a and b else size - 1
+    except ValueError:
+        return None
+    return (start, end) if 0 <= start <= end < size else None
+
+
+@router.get("/api/alerts/{alert_id}/evidence/{name}")
+def evidence_file(alert_id: str, name: str, request: Request, user: Principal = Depends(VIEW)) -> Response:
+    """One evidence file (best frame, clip, manifest ...); every access is audited. Supports byte ranges."""
+    from api.ops.evidence_access import read_evidence
+
+    data, content_type = read_evidence(services_of(request), alert_id, name, user.username)
+    headers = {"Accept-Ranges": "bytes", "Cache-Control": "private, max-age=300"}
+    rng = _byte_range(request.headers.get("range", ""), len(data))
+    if rng:
+        start, end = rng
+        headers["Content-Range"] = f"bytes {start}-{end}/{len(data)}"
+        return Response(data[start:end + 1], 206, headers=headers, media_type=content_type)
+    return Response(data, media_type=content_type, headers=headers)
+
+
+@router.get("/api/review/next")
+def review_next(request: Request, skip: list[str] = Query([], description="alert ids to pass over"),
+                site: str | None = None, user: Principal = Depends(REVIEWER)) -> dict:
+    """The oldest alert still waiting for review (state new), or {"alert": null}; also how many wait."""
+    with services_of(request).sessions() as s:
+        q = select(Alert).where(Alert.state == "new")
+        if site:
+            q = q.where(Alert.site_id == site)
+        waiting = len(s.scalars(q.with_only_columns(Alert.id)).all())
+        if skip:
+            q = q.where(Alert.id.not_in(skip))
+        first = s.scalars(q.order_by(Alert.started_at).limit(1)).first()
+        alert_id = first.id if first else None
+    return {"alert": _full(request, alert_id) if alert_id else None, "waiting": waiting}
+
+
+def _boxes(body: DecisionIn) -> list[labels.PixelBox] | None:
+    if body.boxes is None:
+        return None
+    return [labels.PixelBox(b.class_name, b.x1, b.y1, b.x2, b.y2) for b in body.boxes]
+
+
+@router.post("/api/alerts/{alert_id}/confirm")
+def confirm(alert_id: str, body: DecisionIn, request: Request, user: Principal = Depends(REVIEWER)) -> dict:
+    """Confirm: the alert joins (or opens) its site's lead; the reviewed boxes are saved as labels."""
+    from api.ops import review
+
+    services = services_of(request)
+    boxes = _boxes(body)
+    labels.check_boxes(services, alert_id, boxes)
+    lead = review.confirm(services, alert_id, user.username)
+    label = labels.save_review_labels(services, alert_id, user.username, boxes, confirmed=True)
+    return {"alert": _full(request, alert_id), "lead_id": lead.id, "label_image_id": label}
+
+
+@router.post("/api/alerts/{alert_id}/reject")
+def reject(alert_id: str, body: DecisionIn, request: Request, user: Principal = Depends(REVIEWER)) -> dict:
+    """Reject as a false positive: the best frame becomes a hard negative for retraining."""
+    from api.ops import review
+
+    services = services_of(request)
+    boxes = _boxes(body)
+    labels.check_boxes(services, alert_id, boxes)
+    review.reject(services, alert_id, user.username, note=body.note)
+    label = labels.save_review_labels(services, alert_id, user.username, boxes, confirmed=False)
+    return {"alert": _full(request, alert_id), "label_image_id": label}
+
+
+@router.post("/api/alerts/{alert_id}/labels")
+def save_labels(alert_id: str, body: DecisionIn, request: Request, user: Principal = Depends(REVIEWER)) -> dict:
+    """Save corrected boxes without deciding the alert."""
+    if body.boxes is None:
+        raise HTTPException(422, "boxes: expected a list of boxes, found none")
+    services = services_of(request)
+    boxes = _boxes(body)
+    labels.check_boxes(services, alert_id, boxes)
+    return {"label_image_id": labels.save_review_labels(services, alert_id, user.username, boxes, confirmed=None)}

@@ -1,0 +1,160 @@
+"""Sign in and out, the caller's own account and tokens, and user management (admin)."""
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from api.auth.cookies import CSRF_COOKIE, SESSION_COOKIE, password_tag
+from api.auth.deps import Allow, AuthState
+from api.auth.passwords import DUMMY_HASH, hash_password, verify_password
+from api.auth.roles import ADMIN_ONLY, EVERYONE
+from api.auth.users import Principal, create_token, create_user
+from api.routes.common import iso, not_found, services_of
+from vigil.audit import record
+from vigil.db.models import ROLES, ApiToken, User
+
+router = APIRouter(tags=["auth"])
+SIGNED_IN = Allow(EVERYONE)
+ADMIN = Allow(ADMIN_ONLY)
+
+
+class LoginIn(BaseModel):
+    username: str = Field(..., max_length=64)
+    password: str = Field(..., max_length=256)
+
+
+class TokenIn(BaseModel):
+    name: str = Field("script", max_length=100)
+
+
+class UserIn(BaseModel):
+    username: str = Field(..., max_length=64)
+    role: str
+    password: str = Field(..., min_length=8, max_length=256)
+    display_name: str = ""
+
+
+class UserPatch(BaseModel):
+    role: str | None = None
+    active: bool | None = None
+    password: str | None = Field(None, min_length=8, max_length=256)
+    language: str | None = Field(None, pattern="^(en|zh)$")
+
+
+def user_dict(u: User) -> dict:
+    return {"id": u.id, "username": u.username, "role": u.role, "display_name": u.display_name,
+            "language": u.language, "active": u.active, "created_at": iso(u.created_at)}
+
+
+def _set_session(response: Response, auth: AuthState, user: User) -> str:
+    value, data = auth.signer.issue(user.id, password_tag(user.password_hash))
+    csrf = auth.signer.csrf_token(data)
+    common = dict(max_age=auth.signer.max_age, samesite="lax", secure=auth.secure_cookies, path="/")
+    response.set_cookie(SESSION_COOKIE, value, httponly=True, **common)
+    response.set_cookie(CSRF_COOKIE, csrf, httponly=False, **common)  # read by the page's script
+    return csrf
+
+
+@router.post("/api/auth/login")
+def login(body: LoginIn, request: Request, response: Response) -> dict:
+    """Check the password; set the session and CSRF cookies. Repeated failures per user and address are refused."""
+    auth: AuthState = request.app.state.auth
+    ip = request.client.host if request.client else "?"
+    wait = auth.limiter.retry_after(body.username, ip)
+    if wait:
+        raise HTTPException(429, f"too many failed sign-ins; try again in {int(wait)} s",
+                            headers={"Retry-After": str(int(wait))})
+    services = services_of(request)
+    with services.sessions() as s:
+        user = s.scalar(select(User).where(User.username == body.username))
+        ok = verify_password(user.password_hash if user else DUMMY_HASH, body.password)
+        if not (ok and user and user.active):
+            auth.limiter.failed(body.username, ip)
+            record(services.sessions, body.username, "login_failed", "user", body.username, {"ip": ip})
+            raise HTTPException(401, "wrong user name or password")
+        auth.limiter.succeeded(body.username, ip)
+        csrf = _set_session(response, auth, user)
+        out = {"user": user_dict(user), "csrf": csrf}
+    record(services.sessions, body.username, "login", "user", body.username, {"ip": ip})
+    return out
+
+
+@router.post("/api/auth/logout")
+def logout(response: Response, user: Principal = Depends(SIGNED_IN)) -> dict:
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(CSRF_COOKIE, path="/")
+    return {"ok": True}
+
+
+@router.get("/api/auth/me")
+def me(request: Request, user: Principal = Depends(SIGNED_IN)) -> dict:
+    with services_of(request).sessions() as s:
+        return user_dict(s.get(User, user.user_id)) | {"via": user.via}
+
+
+@router.patch("/api/auth/me")
+def update_me(body: UserPatch, request: Request, user: Principal = Depends(SIGNED_IN)) -> dict:
+    """Change one's own language or password (not role or active)."""
+    if body.role is not None or body.active is not None:
+        raise HTTPException(403, "only an admin changes roles or deactivates users")
+    return _patch_user(request, user.user_id, body, user)
+
+
+@router.post("/api/auth/tokens")
+def new_token(body: TokenIn, request: Request, user: Principal = Depends(SIGNED_IN)) -> dict:
+    """A bearer token for scripts, acting as the caller; shown once."""
+    services = services_of(request)
+    token = create_token(services.sessions, user.user_id, body.name)
+    record(services.sessions, user.username, "token_created", "user", user.username, {"name": body.name})
+    return {"token": token, "name": body.name}
+
+
+@router.get("/api/users")
+def list_users(request: Request, user: Principal = Depends(ADMIN)) -> dict:
+    with services_of(request).sessions() as s:
+        rows = s.scalars(select(User).order_by(User.username)).all()
+        return {"items": [user_dict(u) for u in rows], "total": len(rows), "roles": list(ROLES)}
+
+
+@router.post("/api/users", status_code=201)
+def add_user(body: UserIn, request: Request, user: Principal = Depends(ADMIN)) -> dict:
+    services = services_of(request)
+    try:
+        created = create_user(services.sessions, body.username, body.role, body.password, body.display_name)
+    except ValueError as e:
+        raise HTTPException(422, str(e)) from None
+    record(services.sessions, user.username, "user_created", "user", body.username, {"role": body.role})
+    return user_dict(created)
+
+
+@router.patch("/api/users/{user_id}")
+def patch_user(user_id: int, body: UserPatch, request: Request, user: Principal = Depends(ADMIN)) -> dict:
+    return _patch_user(request, user_id, body, user)
+
+
+def _patch_user(request: Request, user_id: int, body: UserPatch, actor: Principal) -> dict:
+    services = services_of(request)
+    with services.sessions() as s:
+        row = s.get(User, user_id)
+        if row is None:
+            raise not_found("user", user_id)
+        if body.role is not None:
+            if body.role not in ROLES:
+                raise HTTPException(422, f"role: expected one of {', '.join(ROLES)}, found {body.role!r}")
+            row.role = body.role
+        if body.active is not None:
+            row.active = body.active
+            if not body.active:
+                for tok in s.scalars(select(ApiToken).where(ApiToken.user_id == user_id)):
+                    tok.revoked = True
+        if body.password is not None:
+            row.password_hash = hash_password(body.password)
+        if body.language is not None:
+            row.language = body.language
+        s.commit()
+        out = user_dict(row)
+    changed = sorted(k for k, v in body.model_dump().items() if v is not None and k != "password")
+    record(services.sessions, actor.username, "user_updated", "user", out["username"],
+           {"fields": changed + (["password"] if body.password else [])})
+    return out

@@ -1,0 +1,124 @@
+"""Enforcement leads: lists with filters, one lead with alerts, evidence and history, status, notes, package."""
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from api.auth.deps import Allow
+from api.auth.roles import LEADS
+from api.auth.users import Principal
+from api.routes.alerts import alert_dict
+from api.routes.common import ListParams, choice, iso, list_params, not_found, paginate, services_of
+from vigil.db.models import LEAD_STATUSES, Alert, Lead, Site, User
+
+router = APIRouter(tags=["leads"])
+OFFICER = Allow(LEADS)
+
+
+class StatusIn(BaseModel):
+    status: str
+
+
+class NoteIn(BaseModel):
+    text: str = Field(..., min_length=1, max_length=5000)
+
+
+class AssignIn(BaseModel):
+    username: str | None = None
+
+
+def lead_dict(lead: Lead) -> dict:
+    rules = sorted({a.rule for a in lead.alerts})
+    return {"id": lead.id, "site_id": lead.site_id, "title": lead.title, "status": lead.status,
+            "assignee_id": lead.assignee_id, "created_at": iso(lead.created_at), "updated_at": iso(lead.updated_at),
+            "closed_at": iso(lead.closed_at), "alerts": len(lead.alerts), "rules": rules}
+
+
+def filtered_leads(p: ListParams):
+    q = select(Lead)
+    if p.site:
+        q = q.where(Lead.site_id == p.site)
+    if p.state:
+        q = q.where(Lead.status == p.state)
+    if p.rule or p.camera:
+        sub = select(Alert.lead_id)
+        if p.rule:
+            sub = sub.where(Alert.rule == p.rule)
+        if p.camera:
+            sub = sub.where(Alert.camera_id == p.camera)
+        q = q.where(Lead.id.in_(sub))
+    if p.since:
+        q = q.where(Lead.created_at >= p.since)
+    if p.until:
+        q = q.where(Lead.created_at < p.until)
+    return q.order_by(Lead.updated_at.desc())
+
+
+@router.get("/api/leads")
+def list_leads(request: Request, p: ListParams = Depends(list_params), user: Principal = Depends(OFFICER)) -> dict:
+    """Leads, most recently changed first; `state` filters by status."""
+    with services_of(request).sessions() as s:
+        return paginate(s, filtered_leads(p), p, lead_dict) | {"statuses": list(LEAD_STATUSES)}
+
+
+def _lead_full(request: Request, lead_id: int) -> dict:
+    with services_of(request).sessions() as s:
+        lead = s.get(Lead, lead_id)
+        if lead is None:
+            raise not_found("lead", lead_id)
+        names = {u.id: u.username for u in s.scalars(select(User))}
+        site = s.get(Site, lead.site_id)
+        d = lead_dict(lead)
+        d["site_name"] = site.name if site else lead.site_id
+        d["assignee"] = names.get(lead.assignee_id)
+        d["alert_list"] = []
+        for a in sorted(lead.alerts, key=lambda a: a.started_at):
+            ad = alert_dict(a)
+            ad["evidence"] = [{"name": e.name, "size": e.size, "sha256": e.sha256,
+                               "url": f"/api/alerts/{a.id}/evidence/{e.name}"} for e in a.evidence]
+            d["alert_list"].append(ad)
+        d["events"] = [{"at": iso(e.at), "kind": e.kind, "text": e.text, "old": e.old_value, "new": e.new_value,
+                        "user": names.get(e.user_id)} for e in lead.events]
+        d["statuses"] = list(LEAD_STATUSES)
+        return d
+
+
+@router.get("/api/leads/{lead_id}")
+def get_lead(lead_id: int, request: Request, user: Principal = Depends(OFFICER)) -> dict:
+    return _lead_full(request, lead_id)
+
+
+@router.post("/api/leads/{lead_id}/status")
+def set_status(lead_id: int, body: StatusIn, request: Request, user: Principal = Depends(OFFICER)) -> dict:
+    from api.ops import leads
+
+    choice(body.status, LEAD_STATUSES, "status")
+    leads.set_status(services_of(request), lead_id, body.status, user.username)
+    return _lead_full(request, lead_id)
+
+
+@router.post("/api/leads/{lead_id}/notes")
+def add_note(lead_id: int, body: NoteIn, request: Request, user: Principal = Depends(OFFICER)) -> dict:
+    from api.ops import leads
+
+    leads.add_note(services_of(request), lead_id, body.text, user.username)
+    return _lead_full(request, lead_id)
+
+
+@router.post("/api/leads/{lead_id}/assign")
+def assign(lead_id: int, body: AssignIn, request: Request, user: Principal = Depends(OFFICER)) -> dict:
+    from api.ops import leads
+
+    leads.assign(services_of(request), lead_id, body.username, user.username)
+    return _lead_full(request, lead_id)
+
+
+@router.get("/api/leads/{lead_id}/package")
+def package(lead_id: int, request: Request, user: Principal = Depends(OFFICER)) -> Response:
+    """The evidence package: a zip of every alert's signed evidence, the report and the public key."""
+    from api.ops.package import build_lead_package
+
+    data = build_lead_package(services_of(request), lead_id, user.username)
+    return Response(data, media_type="application/zip",
+                    headers={"Content-Disposition": f'attachment; filename="vigil-lead-{lead_id}.zip"'})

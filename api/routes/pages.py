@@ -1,0 +1,68 @@
+"""The web UI's pages: server-rendered shells (Jinja2) whose scripts fetch the JSON API."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+
+from api.auth.deps import AllowPage, authenticate
+from api.auth.roles import ADMIN, ADMIN_ONLY, DATA_STAFF, EVERYONE, LEADS, MODELS, REVIEW, WALL
+from api.auth.users import Principal
+from api.i18n import LANG_COOKIE, LANGUAGES, catalogue, pick
+
+router = APIRouter(include_in_schema=False)
+WEB = Path(__file__).resolve().parent.parent / "web"
+templates = Jinja2Templates(directory=str(WEB / "templates"))
+NAV = (("wall", "/wall", WALL), ("review", "/review", REVIEW), ("leads", "/leads", LEADS),
+       ("sites", "/sites", EVERYONE), ("models", "/models", MODELS), ("users", "/users", ADMIN_ONLY))
+
+
+def render(request: Request, page: str, user: Principal | None, **extra) -> HTMLResponse:
+    lang = pick(request.cookies.get(LANG_COOKIE), user.language if user else None)
+    cat = catalogue(lang)
+    nav = [(name, href) for name, href, roles in NAV if user and (user.role == ADMIN or user.role in roles)]
+    ctx = {"page": page, "user": user, "lang": lang, "languages": LANGUAGES, "nav": nav, "i18n": cat,
+           "t": lambda key: cat.get(key, key), **extra}
+    return templates.TemplateResponse(request, "page.html" if page != "login" else "login.html", ctx)
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request):
+    return render(request, "login", None)
+
+
+@router.get("/")
+def home(request: Request, user: Principal = Depends(AllowPage(EVERYONE))):
+    target = "/models" if user.role == DATA_STAFF else "/wall"
+    return RedirectResponse(target, 303)
+
+
+def _page(name: str, roles: frozenset[str], path: str, **params):
+    guard = AllowPage(roles)
+
+    def handler(request: Request, user: Principal = Depends(guard)) -> HTMLResponse:
+        return render(request, name, user, params=dict(request.path_params))
+
+    handler.__name__ = f"page_{name}"
+    router.add_api_route(path, handler, methods=["GET"], response_class=HTMLResponse)
+
+
+for _name, _roles, _path in (("wall", WALL, "/wall"), ("camera", WALL, "/wall/{camera_id}"),
+                             ("review", REVIEW, "/review"), ("leads", LEADS, "/leads"),
+                             ("lead", LEADS, "/leads/{lead_id}"), ("sites", EVERYONE, "/sites"),
+                             ("site", EVERYONE, "/sites/{site_id}"), ("models", MODELS, "/models"),
+                             ("users", ADMIN_ONLY, "/users")):
+    _page(_name, _roles, _path)
+
+
+def login_redirect(request: Request) -> RedirectResponse:
+    """Where an anonymous browser goes: the login page, then back."""
+    from urllib.parse import quote
+
+    return RedirectResponse(f"/login?next={quote(request.url.path)}", 303)
+
+
+def current_or_none(request: Request) -> Principal | None:
+    return authenticate(request)

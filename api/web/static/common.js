@@ -1,0 +1,110 @@
+// Shared helpers for every page: messages, the JSON API with CSRF, DOM building, live events, header controls.
+const catalogue = JSON.parse(document.getElementById("i18n").textContent);
+export const params = JSON.parse(document.getElementById("params")?.textContent || "{}");
+
+export function t(key, vars = {}) {
+  let s = catalogue[key] ?? key;
+  for (const [k, v] of Object.entries(vars)) s = s.replace(`{${k}}`, v);
+  return s;
+}
+
+function cookie(name) {
+  const m = document.cookie.match(new RegExp("(?:^|; )" + name + "=([^;]*)"));
+  return m ? decodeURIComponent(m[1]) : "";
+}
+
+export async function api(path, { method = "GET", body, raw = false } = {}) {
+  const headers = { Accept: "application/json" };
+  if (method !== "GET") headers["X-CSRF-Token"] = cookie("vigil_csrf");
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+                                  credentials: "same-origin" });
+  if (res.status === 401) { location.href = "/login?next=" + encodeURIComponent(location.pathname); throw new Error("401"); }
+  if (!res.ok) {
+    let detail = res.statusText;
+    try { const j = await res.json(); detail = typeof j.detail === "string" ? j.detail : JSON.stringify(j.detail); } catch (e) {}
+    toast(detail, true);
+    throw new Error(detail);
+  }
+  return raw ? res : res.json();
+}
+
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else if (k === "class") node.className = v;
+    else if (k === "dataset") Object.assign(node.dataset, v);
+    else node.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of children.flat()) if (c !== null && c !== undefined && c !== false)
+    node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  return node;
+}
+
+export const SVG_NS = "http://www.w3.org/2000/svg";
+export function svg(tag, attrs = {}, ...children) {
+  const node = document.createElementNS(SVG_NS, tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+  for (const c of children.flat()) if (c) node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  return node;
+}
+
+export function fmtTime(iso) {
+  if (!iso) return "—";
+  const d = new Date(iso);
+  return d.toLocaleString(document.documentElement.lang === "zh" ? "zh-CN" : "en-GB",
+                          { dateStyle: "short", timeStyle: "medium" });
+}
+
+export const rule = (r) => t("rule." + r);
+export const state = (s) => t("state." + s);
+
+export function toast(message, bad = false) {
+  const box = document.getElementById("toast");
+  box.textContent = message;
+  box.className = bad ? "show bad" : "show";
+  clearTimeout(box._timer);
+  box._timer = setTimeout(() => (box.className = ""), 4000);
+}
+
+// one EventSource per page; handlers by event kind
+const handlers = {};
+let source = null;
+export function onLive(kind, fn) {
+  (handlers[kind] ||= []).push(fn);
+  if (source) return;
+  source = new EventSource("/api/events");
+  const dot = document.getElementById("live-dot");
+  source.onopen = () => dot && dot.classList.add("on");
+  source.onerror = () => dot && dot.classList.remove("on");
+  for (const k of ["alert.new", "alert.updated", "camera.state", "lead.updated", "job.progress"])
+    source.addEventListener(k, (ev) => (handlers[k] || []).forEach((f) => f(JSON.parse(ev.data))));
+}
+
+function setupHeader() {
+  const lang = document.getElementById("lang");
+  lang?.addEventListener("change", async () => {
+    document.cookie = `vigil_lang=${lang.value}; path=/; max-age=31536000; samesite=lax`;
+    if (document.body.dataset.user) await api("/api/auth/me", { method: "PATCH", body: { language: lang.value } }).catch(() => {});
+    location.reload();
+  });
+  document.getElementById("logout")?.addEventListener("click", async () => {
+    await api("/api/auth/logout", { method: "POST" });
+    location.href = "/login";
+  });
+}
+setupHeader();
+
+export function badge(kind, text, extra = "") {
+  return el("span", { class: `badge ${kind} ${extra}` }, text);
+}
+
+export function pager(total, limit, offset, go) {
+  const pages = Math.max(1, Math.ceil(total / limit)), page = Math.floor(offset / limit) + 1;
+  return el("div", { class: "pager" },
+    el("button", { class: "ghost", disabled: page <= 1, onclick: () => go(offset - limit) }, "‹"),
+    el("span", {}, t("pager", { page, pages, total })),
+    el("button", { class: "ghost", disabled: page >= pages, onclick: () => go(offset + limit) }, "›"));
+}

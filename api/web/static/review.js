@@ -1,0 +1,128 @@
+// The review queue: next new alert, best frame with editable boxes, the clip; confirm / reject / correct by keys.
+import { api, el, t, onLive, fmtTime, rule, toast } from "./common.js";
+import { BoxEditor } from "./boxeditor.js";
+
+const main = document.getElementById("main");
+const PALETTE = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#9a6324", "#469990"];
+let alert = null, skipped = [], waiting = 0, busy = false;
+
+const image = el("img", { id: "best", alt: "" });
+const canvas = el("canvas", { id: "boxes" });
+const video = el("video", { id: "clip", controls: true, muted: true, loop: true, playsinline: true, preload: "auto" });
+const info = el("div", { class: "review-info" });
+const list = el("ol", { id: "box-list", class: "box-list" });
+const note = el("textarea", { id: "note", rows: 2, placeholder: t("review.note") });
+const counter = el("span", { id: "waiting", class: "muted" });
+const editor = new BoxEditor(canvas, image, { colours: colour, onChange: renderList });
+
+function colour(cls) {
+  const i = (alert?.classes || []).indexOf(cls);
+  return PALETTE[(i < 0 ? 8 : i) % PALETTE.length];
+}
+
+function button(id, key, label, onclick, cls = "") {
+  return el("button", { id, class: cls, onclick, title: `${label} (${key})` }, label, el("kbd", {}, key));
+}
+
+function layout() {
+  main.replaceChildren(
+    el("div", { class: "review" },
+      el("section", { class: "stage" },
+        el("div", { class: "editor" }, image, canvas),
+        el("p", { class: "hint muted" }, t("review.hint"))),
+      el("aside", { class: "panel" },
+        el("div", { class: "queue" }, el("h2", {}, t("nav.review")), counter),
+        info,
+        el("h3", {}, t("review.boxes")), list,
+        note,
+        el("div", { class: "actions" },
+          button("confirm", "c", t("review.confirm"), () => decide("confirm"), "good"),
+          button("reject", "r", t("review.reject"), () => decide("reject"), "bad"),
+          button("next", "n", t("review.next"), next, "ghost"),
+          button("undo", "z", t("review.undo"), () => editor.undo(), "ghost")),
+        el("h3", {}, t("review.clip")), video)));
+}
+
+function renderList() {
+  const classes = alert?.classes || [];
+  list.replaceChildren(...editor.boxes.map((b, i) => el("li", {
+      class: i === editor.selected ? "selected" : "", onclick: () => editor.select(i) },
+    el("span", { class: "swatch", style: `background:${colour(b.class_name)}` }),
+    el("select", { "aria-label": t("review.class"), dataset: { box: i },
+                   onchange: (e) => editor.relabel(i, e.target.value) },
+       classes.map((c) => el("option", { value: c, selected: c === b.class_name }, t("class." + c)))),
+    el("span", { class: "muted" }, b.confidence ? b.confidence.toFixed(2) : t("review.drawn")),
+    el("button", { class: "ghost small", title: t("review.delete"),
+                   onclick: (e) => { e.stopPropagation(); editor.select(i); editor.remove(); } }, "✕"))));
+  if (!editor.boxes.length) list.append(el("li", { class: "muted" }, t("review.noboxes")));
+  counter.textContent = t("review.waiting", { n: waiting });
+}
+
+function show(a) {
+  alert = a;
+  if (!a) {
+    main.replaceChildren(el("div", { class: "empty big" }, el("h2", {}, t("review.done")),
+      el("p", {}, t("review.done.more"))));
+    return;
+  }
+  if (!document.getElementById("best")) layout();
+  info.replaceChildren(
+    el("h2", { id: "alert-rule" }, rule(a.rule)),
+    el("dl", {},
+      el("dt", {}, t("field.camera")), el("dd", {}, `${a.camera_name} (${a.site_id})`),
+      el("dt", {}, t("field.time")), el("dd", {}, `${fmtTime(a.started_at)} – ${fmtTime(a.ended_at)}`),
+      el("dt", {}, t("field.score")), el("dd", {}, a.best_score.toFixed(2)),
+      el("dt", {}, t("field.model")), el("dd", {}, a.model || "—")));
+  note.value = "";
+  const boxes = a.detections.map((d) => ({ ...d }));
+  image.onload = () => editor.load(boxes, (a.detections[0] || {}).class_name || a.classes[0]);
+  image.src = `/api/alerts/${a.id}/evidence/best_raw.jpg`;
+  image.dataset.alert = a.id;
+  const clip = a.evidence.find((e) => e.name === "clip.mp4");
+  video.hidden = !clip;
+  if (clip) { video.src = clip.url; video.play().catch(() => {}); } else video.removeAttribute("src");
+}
+
+async function load() {
+  const q = new URLSearchParams(skipped.map((id) => ["skip", id]));
+  const data = await api("/api/review/next?" + q);
+  waiting = data.waiting;
+  show(data.alert);
+  renderList();
+}
+
+function next() {
+  if (alert) skipped.push(alert.id);
+  load();
+}
+
+async function decide(kind) {
+  if (!alert || busy) return;
+  busy = true;
+  const boxes = editor.boxes.map(({ class_name, x1, y1, x2, y2 }) => ({ class_name, x1, y1, x2, y2 }));
+  const send = kind === "confirm" || editor.edited ? boxes : null;
+  try {
+    const res = await api(`/api/alerts/${alert.id}/${kind}`, { method: "POST", body: { note: note.value, boxes: send } });
+    toast(kind === "confirm" ? t("review.confirmed", { lead: res.lead_id }) : t("review.rejected"));
+    document.body.dataset.lastLead = res.lead_id || "";
+    await load();
+  } finally { busy = false; }
+}
+
+document.addEventListener("keydown", (e) => {
+  if (["INPUT", "TEXTAREA", "SELECT"].includes(e.target.tagName) || e.ctrlKey || e.metaKey || e.altKey) return;
+  const k = e.key.toLowerCase();
+  if (k === "n") next();
+  else if (k === "c") decide("confirm");
+  else if (k === "r") decide("reject");
+  else if (k === "z") editor.undo();
+  else if (e.key === "Delete" || e.key === "Backspace") editor.remove();
+  else if (/^[1-9]$/.test(e.key) && editor.selected >= 0 && alert) {
+    const cls = alert.classes[Number(e.key) - 1];
+    if (cls) editor.relabel(editor.selected, cls);
+  } else return;
+  e.preventDefault();
+});
+
+onLive("alert.new", () => { waiting += 1; counter.textContent = t("review.waiting", { n: waiting }); if (!alert) load(); });
+load();
