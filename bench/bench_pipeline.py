@@ -326,6 +326,11 @@ def reading(rows: list[dict]) -> str:
         lines.append(f"- Where Vigil's CPU goes at {b['n']} cameras: detector (detect + native threads) "
                      f"{(b['threads'].get('detect', 0) + b['threads'].get('native', 0)) / b['cpu_s']:.0%}, readers "
                      f"{b['threads'].get('reader', 0) / b['cpu_s']:.0%}, analyzers {b['threads'].get('analyze', 0) / b['cpu_s']:.0%}.")
+    modes = sorted({m for r in vig for m in r.get("decode_modes", [])})
+    if "all" in modes:
+        lines.append(f"- Vigil's decoders ran in mode {'/'.join(modes)}: with a 1 s GOP and detect fps 2, keyframes "
+                     "alone are too few, so every frame is decoded and only the kept 2 fps are converted and resized; "
+                     "keyframe-only decoding engages when the GOP is at most 1/detect fps (see Decode below).")
     wi = next((r for r in rows if "what-if" in r["label"]), None)
     base = next((r for r in vig if wi and r["n"] == wi["n"]), None)
     if wi and base:
