@@ -175,6 +175,7 @@ def _train_command(app: typer.Typer) -> None:
               epochs: int = typer.Option(30), imgsz: int = typer.Option(320), batch: int = typer.Option(16),
               device: str = typer.Option("cpu", help="cpu or a CUDA index such as 0"),
               base: str = typer.Option("", help="fine-tune: \"promoted\" or a .pt path (default: from scratch)"),
+              lr0: Optional[float] = typer.Option(None, help="initial learning rate"),
               queue_only: bool = typer.Option(False, help="only queue it for the service's runner"),
               user: str = UserOpt, config: Optional[Path] = ConfigOpt) -> None:
         """Train on a dataset version, export ONNX, evaluate against the promoted model, register the candidate."""
@@ -184,7 +185,7 @@ def _train_command(app: typer.Typer) -> None:
         services = _services(config)
         job = submit_job(services.sessions, dataset=dataset, created_by=user,
                          params={"epochs": epochs, "imgsz": imgsz, "batch": batch, "device": device,
-                                 "base_weights": base})
+                                 "base_weights": base, "lr0": lr0})
         typer.echo(f"job {job.id} queued ({job.profile}, dataset {job.dataset_version})")
         if queue_only:
             return

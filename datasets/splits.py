@@ -13,13 +13,14 @@ def group_score(group: str) -> float:
 
 
 def assign_splits(groups: Iterable[str], *, frozen: Mapping[str, str] | None = None,
-                  val: float = 0.15, test: float = 0.15) -> dict[str, str]:
+                  val: float = 0.15, test: float = 0.15, labelled: set[str] | None = None) -> dict[str, str]:
     """Split name for every group.
 
     Groups already assigned in `frozen` (the parent version's assignment) keep their split: a test group
     stays in test and a train group never moves to test, so later versions extend the test split and never
     reshuffle it. New groups go by a stable hash. When neither `frozen` nor the hash gives a test (or val)
-    group and there are at least three new groups, the lowest-scoring new groups are taken for them."""
+    group with boxes (`labelled`: groups with at least one box; default all) and there are at least three new
+    groups, the lowest-scoring new labelled train groups are taken for them."""
     if not (0 <= val < 1 and 0 <= test < 1 and val + test < 1):
         raise ValueError(f"expected val and test fractions in [0, 1) with a sum below 1, found {val}, {test}")
     frozen = dict(frozen or {})
@@ -34,9 +35,10 @@ def assign_splits(groups: Iterable[str], *, frozen: Mapping[str, str] | None = N
         u = group_score(g)
         out[g] = "test" if u < test else "val" if u < test + val else "train"
         new.append(g)
+    boxed = set(out) if labelled is None else set(labelled)
     if len(new) >= 3:
-        spare = sorted((g for g in new if out[g] == "train"), key=group_score)
+        spare = sorted((g for g in new if out[g] == "train" and g in boxed), key=group_score)
         for split, frac in (("test", test), ("val", val)):
-            if frac > 0 and split not in out.values() and len(spare) > 1:
+            if frac > 0 and not any(s == split and g in boxed for g, s in out.items()) and len(spare) > 1:
                 out[spare.pop(0)] = split
     return out

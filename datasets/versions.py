@@ -127,7 +127,8 @@ def store_version(sessions: sessionmaker[Session], data_dir: Path, *, profile: s
     if not NAME_RE.match(name):
         raise DatasetError(f"dataset name must match {NAME_RE.pattern}; got {name!r}")
     items = list(samples)
-    splits = assign_splits((s.group for s in items), frozen=frozen, val=fractions[0], test=fractions[1])
+    splits = assign_splits((s.group for s in items), frozen=frozen, val=fractions[0], test=fractions[1],
+                           labelled={s.group for s in items if s.boxes})
     root = datasets_root(data_dir)
     root.mkdir(parents=True, exist_ok=True)
     staging = root / f".staging-{uuid.uuid4().hex}"

@@ -24,6 +24,7 @@ class TrainParams:
     patience: int = 100
     seed: int = 0
     base_weights: str = ""  # "" trains from scratch (yolo11n.yaml); a .pt path fine-tunes it; jobs accept "promoted"
+    lr0: float | None = None  # initial learning rate (default: ultralytics' choice; 0.0005 when fine-tuning)
 
     def __post_init__(self):
         if self.epochs < 1 or self.batch < 1:
@@ -106,11 +107,16 @@ def train_and_export(dataset_dir: Path, work_dir: Path, params: TrainParams,
         raise TrainingError(f"base weights: expected a .pt checkpoint to fine-tune, found {base!r}")
     model = YOLO(base or "yolo11n.yaml", task="detect")
     model.add_callback("on_fit_epoch_end", on_fit_epoch_end)
+    # fine-tuning: no warm-up (its bias lr of 0.1 wipes the class biases), no mosaic, a small AdamW step
+    tune = dict(warmup_epochs=0.0, mosaic=0.0, optimizer="AdamW", lr0=0.0005) if base else {}
+    if params.lr0 is not None:
+        tune.update(lr0=params.lr0, optimizer=tune.get("optimizer", "SGD"))
     try:
         model.train(data=str(data), epochs=params.epochs, imgsz=params.imgsz, device=params.device,
                     batch=params.batch, amp=False, workers=0 if params.device == "cpu" else 4,
-                    project=str(work_dir.resolve()), name="train", exist_ok=True, pretrained=False, plots=False,
-                    patience=params.patience, verbose=False, cache=False, seed=params.seed, val=True)
+                    project=str(work_dir.resolve()), name="train", exist_ok=True, pretrained=bool(base), plots=False,
+                    patience=params.patience, verbose=False, cache=False, seed=params.seed, val=True,
+                    **tune)
     except (RuntimeError, ValueError, FileNotFoundError, AssertionError) as e:
         raise TrainingError(f"training on {dataset_dir} failed: {e}") from e
     best = Path(model.trainer.best)

@@ -30,3 +30,9 @@ def test_small_sets_still_get_a_test_and_val_group():
 def test_bad_arguments_are_refused(val, test, frozen):
     with pytest.raises(ValueError):
         assign_splits(["a", "b"], val=val, test=test, frozen=frozen)
+
+
+def test_the_forced_test_group_has_boxes():
+    groups = ["a", "b", "c", "d", "e"]
+    a = assign_splits(groups, val=0.0, test=0.0001, labelled={"d", "e"})
+    assert any(s == "test" for g, s in a.items() if g in {"d", "e"})

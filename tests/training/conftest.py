@@ -1,0 +1,47 @@
+"""Training fixtures: a tiny real site-profile YOLO (coloured shapes as fire/smoke/dust), trained once and cached."""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from tests.vision.toy_model import ToyModel, ToyRecipe, build_toy_model, draw_shape, render_toy_image
+from vigil.catalogue import PROFILE_CLASSES
+
+SITE = PROFILE_CLASSES["site"]  # toy class ids 0, 1, 2 are the site profile's fire, smoke, dust
+
+
+@pytest.fixture(scope="session")
+def site_toy_model() -> ToyModel:
+    cache = Path(os.environ.get("VIGIL_TEST_CACHE") or Path(tempfile.gettempdir()) / "vigil-test-cache")
+    return build_toy_model(ToyRecipe(classes=SITE), cache)
+
+
+def toy_shots(seed: int, n: int, size: int = 96) -> list[tuple[bytes, tuple]]:
+    """Evidence frames and a reviewer's boxes for them: toy shapes named by the site classes."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        img, labels = render_toy_image(rng, size)
+        boxes = tuple((SITE[c], b[0] / size, b[1] / size, b[2] / size, b[3] / size) for c, b in labels)
+        out.append((cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 95])[1].tobytes(), boxes))
+    return out
+
+
+def fire_cycle_frames(cycles: int = 3, fps: float = 5.0, size: int = 96, on_s: float = 5.0,
+                      off_s: float = 12.0, seed: int = 5) -> list[np.ndarray]:
+    """A camera view: a moving red square (fire) for `on_s`, then nothing for `off_s`, repeated."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for _ in range(cycles):
+        for i in range(int((on_s + off_s) * fps)):
+            img = np.full((size, size, 3), 130, np.uint8)
+            img = cv2.add(img, rng.integers(0, 20, img.shape, dtype=np.uint8))
+            if i < on_s * fps:
+                draw_shape(img, 0, 20 + (i % 10) * 3, 30 + (i % 7) * 2, 26)
+            frames.append(img)
+    return frames
