@@ -104,7 +104,9 @@ def _jpeg(image: np.ndarray, quality: int) -> bytes:
 
 
 def _part(jpeg: bytes) -> bytes:
-    return (f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(jpeg)}\r\n\r\n").encode() + jpeg + b"\r\n"
+    """One frame, closed by the next boundary at once (browsers show a part only when its boundary follows)."""
+    head = f"Content-Type: image/jpeg\r\nContent-Length: {len(jpeg)}\r\n\r\n".encode()
+    return head + jpeg + f"\r\n--{BOUNDARY}\r\n".encode()
 
 
 @router.get("/api/cameras/{camera_id}/live.mjpg", response_class=StreamingResponse)
@@ -116,12 +118,13 @@ async def live(camera_id: str, request: Request, fps: float = Query(3.0, gt=0, l
 
     async def frames():
         seq, keepalive = None, 0.0
+        yield f"--{BOUNDARY}\r\n".encode()
         while not await request.is_disconnected():
             jpeg, seq = await asyncio.to_thread(_annotated_jpeg, request, camera_id, seq, quality)
             if jpeg is not None:
                 keepalive = time.monotonic()
                 yield _part(jpeg)
-            elif time.monotonic() - keepalive > 5 and seq == -1:
+            elif time.monotonic() - keepalive > 1 and seq == -1:
                 seq = None  # resend the placeholder now and then so a new proxy/browser sees a frame
             await asyncio.sleep(1.0 / fps)
 

@@ -19,7 +19,7 @@ sites:
   works: {{name: Riverside Works, address: "18 Riverside Road, Eastport", kind: site, operator: Eastport Build}}
   lab3: {{name: "Chemistry lab 3", address: "2 University Avenue", kind: lab}}
 cameras:
-  gate: {{name: Riverside gate, site: works, source: "{SHARED}/videos/construction_site_cctv.mp4"}}
+{{extra_cameras}}  gate: {{name: Riverside gate, site: works, source: "{SHARED}/videos/construction_site_cctv.mp4"}}
   bench: {{name: Lab 3 bench, site: lab3, source: "rtsp://viewer:${{CAM_PW}}@127.0.0.1:9/bench"}}
 storage:
   database_url: sqlite:///{{db}}
@@ -27,9 +27,10 @@ storage:
 """
 
 
-def open_web_services(tmp_path: Path, extra: str = "", env: dict | None = None) -> Services:
+def open_web_services(tmp_path: Path, extra_cameras: str = "", env: dict | None = None) -> Services:
     cfg = tmp_path / "vigil.yaml"
-    cfg.write_text(f"data_dir: {tmp_path}/data\n" + CONFIG.replace("{db}", str(tmp_path / "vigil.db")) + extra)
+    body = CONFIG.replace("{db}", str(tmp_path / "vigil.db")).replace("{extra_cameras}", extra_cameras)
+    cfg.write_text(f"data_dir: {tmp_path}/data\n" + body)
     env = {"CAM_PW": "cam-secret-pw", **(env or {})}
     settings = Settings.from_env(env, config_path=cfg)
     return Services.open(settings, load_config(cfg, env))
@@ -52,3 +53,51 @@ def client(web_services):
 
     with TestClient(create_app(web_services, run_cameras=False)) as c:
         yield c
+
+
+DEMO_CAMERA = "  yard: {name: Yard (demo scene), site: works, source: \"demo:site?seed=5&duration=20\"}\n"
+
+
+class LiveServer:
+    """The app served by uvicorn on a loopback port, in a thread."""
+
+    def __init__(self, app, port: int):
+        import uvicorn
+
+        self.app, self.port = app, port
+        self.url = f"http://127.0.0.1:{port}"
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                                    timeout_graceful_shutdown=2, lifespan="on"))
+
+    def start(self) -> "LiveServer":
+        import threading
+        import time
+
+        self.thread = threading.Thread(target=self.server.run, name="uvicorn-test", daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 60
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"uvicorn did not start on 127.0.0.1:{self.port} within 60 s")
+            time.sleep(0.05)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
+
+
+@pytest.fixture
+def live_app(tmp_path):
+    """Services with users, cameras running (a real CCTV file, a rendered demo scene, an unreachable RTSP camera),
+    served by uvicorn on 127.0.0.1."""
+    from api.app import create_app
+    from tests.servers import free_port
+
+    services = open_web_services(tmp_path, DEMO_CAMERA)
+    add_role_users(services)
+    server = LiveServer(create_app(services, run_cameras=True), free_port()).start()
+    yield server, services
+    server.stop()
+    services.close()
+

@@ -23,7 +23,8 @@ function alertCard(a) {
 function history(events) {
   return el("ol", { class: "timeline", id: "history" }, events.map((e) => el("li", {},
     el("span", { class: "muted" }, fmtTime(e.at)), " ", el("strong", {}, e.user || "system"), " ",
-    e.kind === "status" ? t("history.status", { old: t("lead." + e.old), new: t("lead." + e.new) })
+    e.kind === "status" && !e.old ? t("history.opened", { new: t("lead." + e.new) })
+      : e.kind === "status" ? t("history.status", { old: t("lead." + e.old), new: t("lead." + e.new) })
       : e.kind === "note" ? el("q", {}, e.text) : `${t("history." + e.kind)} ${e.text || e.new || ""}`)));
 }
 

@@ -37,10 +37,25 @@ async function refresh() {
   return data;
 }
 
+// columns so every tile fits the screen at once (a wall is read at a glance, without scrolling)
+function fit(grid, n) {
+  const width = grid.clientWidth, height = window.innerHeight - grid.getBoundingClientRect().top - 16;
+  let best = 1, bestW = 0;
+  for (let cols = 1; cols <= n; cols++) {
+    const rows = Math.ceil(n / cols);
+    const w = Math.min((width - 13 * (cols - 1)) / cols, ((height - 13 * (rows - 1)) / rows - 56) * 16 / 9);
+    if (w > bestW) { best = cols; bestW = w; }
+  }
+  grid.style.setProperty("--cols", best);
+  grid.style.maxWidth = `${best * bestW + 13 * (best - 1) + 8}px`;
+}
+
 async function start() {
   const data = await api("/api/cameras");
-  main.append(el("div", { class: "wall", style: `--n:${Math.ceil(Math.sqrt(data.items.length || 1))}` },
-                 data.items.map(tile)));
+  const grid = el("div", { class: "wall" }, data.items.map(tile));
+  main.append(grid);
+  fit(grid, data.items.length || 1);
+  window.addEventListener("resize", () => fit(grid, data.items.length || 1));
   if (!data.items.length) main.append(el("p", { class: "empty" }, t("wall.none")));
   onLive("camera.state", (s) => update({ id: s.camera_id, state: s.state, last_error: s.last_error || "" }));
   onLive("alert.new", (a) => update({ id: a.camera_id, alerting: true }));
