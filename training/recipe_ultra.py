@@ -78,7 +78,7 @@ def train(data_yaml: Path, project: Path, name: str, *, epochs: int, imgsz: int,
     model.add_callback("on_train_start", _masks_callback(masks))
     extra = {"time": time} if time else {}
     model.train(**extra, data=str(data_yaml), epochs=epochs, imgsz=imgsz, device=device, batch=batch, amp=False,
-                workers=0 if device == "cpu" else 4, project=str(project), name=name, exist_ok=True,
+                workers=0 if device == "cpu" else 4, project=str(Path(project).resolve()), name=name, exist_ok=True,
                 pretrained=False, plots=False, patience=patience, verbose=False, cache=False, seed=0,
                 deterministic=False, mosaic=1.0, close_mosaic=max(1, epochs // 10), hsv_v=0.5, degrees=3.0,
                 scale=0.5, fliplr=0.5, mixup=0.05, save_period=-1, val=True)
@@ -90,7 +90,7 @@ def validate(weights: Path, data_yaml: Path, split: str, imgsz: int, device: str
     """Per-class precision, recall, mAP50 (and all-class mAP50, mAP50-95) on one split of data.yaml."""
     model = YOLO(str(weights))
     m = model.val(data=str(data_yaml), split="val", imgsz=imgsz, device=device, batch=8, workers=0, plots=False,
-                  project=str(out), name=split, exist_ok=True, verbose=False, conf=0.001)
+                  project=str(Path(out).resolve()), name=split, exist_ok=True, verbose=False, conf=0.001)
     names = model.names
     per_class = {}
     present = set(int(i) for i in getattr(m.box, "ap_class_index", []))
