@@ -85,6 +85,8 @@ def _dataset_commands(ds: typer.Typer) -> None:
         typer.echo(json.dumps({"name": v.name, "profile": v.profile, "path": str(v.path), "hash": v.content_hash,
                                "parent": v.parent, "stats": v.stats, "sources": v.sources}, indent=1))
 
+
+def _dataset_io_commands(ds: typer.Typer) -> None:
     @ds.command("export")
     def export(name: str, out: Path = typer.Option(..., help="zip file to write"),
                fmt: str = typer.Option("yolo", "--format", help="yolo or coco"),
@@ -210,5 +212,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(ds, name="dataset")
     app.add_typer(md, name="model")
     _dataset_commands(ds)
+    _dataset_io_commands(ds)
     _model_commands(md)
     _train_command(app)
