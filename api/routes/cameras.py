@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from datetime import timedelta
 
@@ -19,6 +20,7 @@ from api.routes.common import iso, not_found, runtime_of, services_of
 from vigil.db.models import Alert, Camera, Site
 from vigil.types import utcnow
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["cameras"])
 VIEW = Allow(WALL)
 BOUNDARY = "vigilframe"
@@ -120,7 +122,11 @@ async def live(camera_id: str, request: Request, fps: float = Query(3.0, gt=0, l
         seq, keepalive = None, 0.0
         yield f"--{BOUNDARY}\r\n".encode()
         while not await request.is_disconnected():
-            jpeg, seq = await asyncio.to_thread(_annotated_jpeg, request, camera_id, seq, quality)
+            try:
+                jpeg, seq = await asyncio.to_thread(_annotated_jpeg, request, camera_id, seq, quality)
+            except Exception as e:  # noqa: BLE001 - one bad frame must not end the viewer's stream
+                log.warning("live view %s: %s", camera_id, e)
+                jpeg, seq = _jpeg(_placeholder(f"{camera_id}: no frame"), quality), -1
             if jpeg is not None:
                 keepalive = time.monotonic()
                 yield _part(jpeg)
