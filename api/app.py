@@ -11,19 +11,27 @@ from api.context import Services
 from vigil import __version__
 
 
-def create_app(services: Services, *, run_cameras: bool = True) -> FastAPI:
-    """Build the app around opened services; `run_cameras` starts the stream service in the lifespan."""
+def create_app(services: Services, *, run_cameras: bool = True, run_jobs: bool = True) -> FastAPI:
+    """Build the app around opened services; `run_cameras` starts the stream service in the lifespan,
+    `run_jobs` the training job runner and dataset builds (with or without cameras)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.runtime = None
+        app.state.jobs = None
         if run_cameras:
             from api.service.runtime import start_runtime  # the camera service (streams + vision + evidence)
 
             app.state.runtime = start_runtime(services)
         try:
+            if run_jobs:
+                from api.service.jobs import start_jobs  # training jobs publish job.progress on services.events
+
+                app.state.jobs = start_jobs(services)
             yield
         finally:
+            if app.state.jobs is not None:
+                app.state.jobs.stop()
             if app.state.runtime is not None:
                 app.state.runtime.stop()
 

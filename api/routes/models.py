@@ -1,18 +1,25 @@
 """The model registry (data staff): models and their metrics, promote and rollback, training jobs, datasets."""
 from __future__ import annotations
 
+import re
+from typing import Literal
+
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from pydantic import BaseModel
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
 
 from api.auth.deps import Allow
 from api.auth.roles import MODELS
 from api.auth.users import Principal
-from api.routes.common import iso, not_found, services_of
+from api.routes.common import choice, iso, not_found, services_of
+from vigil.catalogue import PROFILE_CLASSES
 from vigil.db.models import DatasetVersion, TrainingJob
+from vigil.errors import NotFoundError
 
 router = APIRouter(tags=["models"])
 DATA = Allow(MODELS)
+DEVICE_RE = re.compile(r"^(cpu|\d{1,2}(,\d{1,2})*)$")
 
 
 class PromoteIn(BaseModel):
@@ -23,6 +30,55 @@ class RollbackIn(BaseModel):
     profile: str
 
 
+class DatasetBuildIn(BaseModel):
+    """A new dataset version from reviewed labels and/or rendered demo scenes (and other versions)."""
+
+    model_config = ConfigDict(extra="forbid")
+    profile: str = Field(description="site or lab")
+    name: str | None = Field(None, description="default: PROFILE-vN")
+    reviews: bool = Field(True, description="include reviewed labels (confirmed, corrected, hard negatives)")
+    scene_seeds: list[int] = Field(default_factory=list, max_length=50, description="rendered demo scenes")
+    scene_duration_s: float = Field(20.0, gt=0, le=600)
+    scene_fps: float = Field(1.0, gt=0, le=10)
+    include: list[str] = Field(default_factory=list, max_length=20, description="other versions to merge")
+    val: float = Field(0.15, ge=0, lt=0.5)
+    test: float = Field(0.15, ge=0, lt=0.5)
+    wait_s: float = Field(2.0, ge=0, le=30, description="answer with the version if the build ends this soon")
+
+
+class JobIn(BaseModel):
+    """A training job on a dataset version."""
+
+    model_config = ConfigDict(extra="forbid")
+    dataset: str = Field(min_length=1, description="dataset version name or id")
+    epochs: int = Field(30, ge=1, le=1000)
+    imgsz: int = Field(320, ge=32, le=1920, description="a multiple of 32")
+    batch: int = Field(16, ge=1, le=512)
+    device: str = Field("cpu", description="cpu, or CUDA device indexes such as 0 or 0,1")
+    base: Literal["scratch", "promoted"] = Field("scratch", description="train from scratch or fine-tune the "
+                                                                         "promoted model")
+    lr0: float | None = Field(None, gt=0, le=1)
+
+    @field_validator("dataset", mode="before")
+    @classmethod
+    def _dataset_text(cls, v):
+        return str(v) if isinstance(v, int) else v
+
+    @field_validator("imgsz")
+    @classmethod
+    def _imgsz(cls, v: int) -> int:
+        if v % 32:
+            raise ValueError(f"expected a multiple of 32, found {v}")
+        return v
+
+    @field_validator("device")
+    @classmethod
+    def _device(cls, v: str) -> str:
+        if not DEVICE_RE.match(v):
+            raise ValueError(f"expected cpu or CUDA device indexes such as 0 or 0,1, found {v!r}")
+        return v
+
+
 def model_dict(m) -> dict:
     return {"id": m.id, "name": m.name, "version": m.version, "profile": m.profile, "sha256": m.sha256,
             "classes": list(m.classes), "dataset_version": m.dataset_version, "metrics": m.metrics,
@@ -30,11 +86,24 @@ def model_dict(m) -> dict:
             "promoted_by": m.promoted_by, "promoted_at": iso(m.promoted_at)}
 
 
-def job_dict(j: TrainingJob) -> dict:
-    return {"id": j.id, "profile": j.profile, "dataset_version_id": j.dataset_version_id, "status": j.status,
+def job_dict(j: TrainingJob, dataset_names: dict[int, str] | None = None) -> dict:
+    return {"id": j.id, "profile": j.profile, "dataset_version_id": j.dataset_version_id,
+            "dataset_version": (dataset_names or {}).get(j.dataset_version_id), "status": j.status,
             "params": j.params, "device": j.device, "epoch": j.epoch, "epochs": j.epochs, "metrics": j.metrics,
             "error": j.error, "model_version_id": j.model_version_id, "created_by": j.created_by,
             "created_at": iso(j.created_at), "started_at": iso(j.started_at), "finished_at": iso(j.finished_at)}
+
+
+def _dataset_names(s) -> dict[int, str]:
+    return dict(s.execute(select(DatasetVersion.id, DatasetVersion.name)).all())
+
+
+def jobs_service(request: Request):
+    """The training service started by the app's lifespan; 503 when this app runs without it."""
+    jobs = getattr(request.app.state, "jobs", None)
+    if jobs is None:
+        raise HTTPException(503, "the training service is not running in this server (started without jobs)")
+    return jobs
 
 
 @router.get("/api/models")
@@ -55,16 +124,22 @@ def get_model(model_id: int, request: Request, user: Principal = Depends(DATA)) 
     return model_dict(registry.get_model(services_of(request).sessions, model_id))
 
 
-@router.post("/api/models/{model_id}/promote")
-def promote(model_id: int, body: PromoteIn, request: Request, user: Principal = Depends(DATA)) -> dict:
-    """Promote through the evaluation gate; an admin may force past a refusal. Workers hot-reload it."""
+@router.post("/api/models/{model_id}/promote", responses={409: {"description": "the evaluation gate refused"}})
+def promote(model_id: int, body: PromoteIn, request: Request, user: Principal = Depends(DATA)):
+    """Promote through the evaluation gate (the candidate is re-evaluated when the promoted model changed since
+    it was trained); an admin may force past a refusal. Running pipelines hot-reload it."""
     from training import registry
+    from training.compare import make_evaluator, policy_and_options
 
-    result = registry.promote(services_of(request).sessions, model_id, user.username, role=user.role,
-                              force=body.force)
-    decision = result.decision.as_dict() if hasattr(result.decision, "as_dict") else str(result.decision)
+    services = services_of(request)
+    policy, options = policy_and_options(services.loaded.config.training)
+    result = registry.promote(services.sessions, model_id, user.username, role=user.role, force=body.force,
+                              policy=policy, evaluator=make_evaluator(services.sessions, services.data_dir, options))
+    decision = result.decision.as_dict()
     if not result.promoted:
-        raise HTTPException(409, {"message": "the evaluation gate refused the promotion", "gate": decision})
+        return JSONResponse({"detail": f"the evaluation gate refused {result.model.version}: "
+                                       f"{result.decision.reason}", "gate": decision,
+                             "model": model_dict(result.model)}, 409)
     return {"promoted": True, "forced": result.forced, "gate": decision, "model": model_dict(result.model),
             "previous": model_dict(result.previous) if result.previous else None}
 
@@ -74,6 +149,7 @@ def rollback(body: RollbackIn, request: Request, user: Principal = Depends(DATA)
     """Demote the promoted model of a profile and re-promote the one before it."""
     from training import registry
 
+    choice(body.profile, tuple(PROFILE_CLASSES), "profile")
     now = registry.rollback(services_of(request).sessions, body.profile, user.username)
     return {"profile": body.profile, "model": model_dict(now) if now else None}
 
@@ -87,7 +163,8 @@ def list_jobs(request: Request, state: str | None = None, limit: int = Query(50,
         if state:
             q = q.where(TrainingJob.status == state)
         rows = s.scalars(q).all()
-        return {"items": [job_dict(j) for j in rows[offset:offset + limit]], "total": len(rows),
+        names = _dataset_names(s)
+        return {"items": [job_dict(j, names) for j in rows[offset:offset + limit]], "total": len(rows),
                 "limit": limit, "offset": offset}
 
 
@@ -97,7 +174,84 @@ def get_job(job_id: int, request: Request, user: Principal = Depends(DATA)) -> d
         j = s.get(TrainingJob, job_id)
         if j is None:
             raise not_found("job", job_id)
-        return job_dict(j)
+        return job_dict(j, _dataset_names(s))
+
+
+@router.post("/api/jobs", status_code=201)
+def submit_job(body: JobIn, request: Request, user: Principal = Depends(DATA)) -> dict:
+    """Queue a training job; the server's job runner takes it (one at a time by default). Progress arrives as
+    `job.progress` events on /api/events."""
+    from training import jobs
+    from vigil import audit
+
+    services, runner = services_of(request), jobs_service(request)
+    version = _known_dataset(services, body.dataset)
+    _check_training_request(services, version, body)
+    params = {"epochs": body.epochs, "imgsz": body.imgsz, "batch": body.batch, "device": body.device,
+              "base_weights": "promoted" if body.base == "promoted" else ""}
+    if body.lr0 is not None:
+        params["lr0"] = body.lr0
+    job = jobs.submit_job(services.sessions, dataset=version.id, params=params, created_by=user.username)
+    audit.record(services.sessions, user.username, "job.submit", "job", str(job.id),
+                 {"dataset_version": version.name, "params": params})
+    runner.submitted(job)
+    return get_job(job.id, request, user)
+
+
+@router.post("/api/jobs/{job_id}/cancel")
+def cancel_job(job_id: int, request: Request, user: Principal = Depends(DATA)) -> dict:
+    """Cancel a queued job (409 once it runs: a running job cannot be stopped midway)."""
+    from training import jobs
+    from vigil import audit
+
+    services = services_of(request)
+    job = jobs.cancel_job(services.sessions, job_id)
+    audit.record(services.sessions, user.username, "job.cancel", "job", str(job_id), {})
+    runner = getattr(request.app.state, "jobs", None)
+    if runner is not None:
+        runner.submitted(job)
+    return get_job(job_id, request, user)
+
+
+def _known_dataset(services, ref: str):
+    from datasets.versions import get_version, list_versions
+
+    try:
+        return get_version(services.sessions, ref)
+    except NotFoundError:
+        known = ", ".join(v.name for v in list_versions(services.sessions)[-10:]) or "none built yet"
+        raise HTTPException(422, f"dataset: unknown dataset version {ref!r}; known: {known}") from None
+
+
+def _check_training_request(services, version, body: JobIn) -> None:
+    """What would only fail later, on the runner: held-out seeds in the data, no promoted base, no GPU."""
+    from training.compare import policy_and_options
+    from training.evaluate import check_heldout
+    from training.registry import promoted_model, weights_of
+    from vigil.errors import TrainingError
+
+    _policy, options = policy_and_options(services.loaded.config.training)
+    try:
+        check_heldout(options, version.sources)
+    except TrainingError as e:
+        raise HTTPException(422, f"dataset: {e}") from None
+    if body.base == "promoted":
+        rec = promoted_model(services.sessions, version.profile)
+        if rec is None or weights_of(rec) is None:
+            raise HTTPException(422, f"base: no promoted {version.profile} model with a .pt checkpoint to "
+                                     f"fine-tune; use base 'scratch'")
+    if body.device != "cpu":
+        _check_gpu(body.device)
+
+
+def _check_gpu(device: str) -> None:
+    import torch
+
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    missing = [d for d in device.split(",") if int(d) >= count]
+    if missing:
+        raise HTTPException(422, f"device: CUDA device {missing[0]} is not available on this server "
+                                 f"({count} GPU(s) found); use cpu")
 
 
 @router.get("/api/datasets")
@@ -107,3 +261,70 @@ def list_datasets(request: Request, user: Principal = Depends(DATA)) -> dict:
         items = [{"id": d.id, "name": d.name, "profile": d.profile, "content_hash": d.content_hash,
                   "stats": d.stats, "created_by": d.created_by, "created_at": iso(d.created_at)} for d in rows]
     return {"items": items, "total": len(items), "limit": len(items), "offset": 0}
+
+
+@router.post("/api/datasets", status_code=201, responses={202: {"description": "still building: poll the build"}})
+def build_dataset(body: DatasetBuildIn, request: Request, user: Principal = Depends(DATA)):
+    """Build a dataset version on a background thread. 201 with the version when it ends within `wait_s`,
+    else 202 with a build to poll at /api/datasets/builds/{id}; 422 when the request or the build is refused."""
+    from datasets.versions import BuildSpec
+
+    services, runner = services_of(request), jobs_service(request)
+    _check_build_request(services, body)
+    spec = BuildSpec(body.profile, name=body.name, reviews=body.reviews, scene_seeds=tuple(body.scene_seeds),
+                     scene_duration_s=body.scene_duration_s, scene_fps=body.scene_fps, include=tuple(body.include),
+                     val=body.val, test=body.test, created_by=user.username)
+    state = runner.builds.wait(runner.builds.start(spec).id, body.wait_s)
+    if state.status == "failed":
+        raise HTTPException(422, f"dataset build failed: {state.error}")
+    if state.status == "done":
+        return JSONResponse({"build": state.as_dict(), "version": state.version}, 201)
+    return JSONResponse({"build": state.as_dict(), "version": None}, 202,
+                        headers={"Location": f"/api/datasets/builds/{state.id}"})
+
+
+def _check_build_request(services, body: DatasetBuildIn) -> None:
+    from datasets.versions import NAME_RE, get_version
+    from training.compare import policy_and_options
+
+    choice(body.profile, tuple(PROFILE_CLASSES), "profile")
+    if not (body.reviews or body.scene_seeds or body.include):
+        raise HTTPException(422, "nothing to build from: set reviews, scene_seeds or include")
+    if body.name is not None:
+        if not NAME_RE.match(body.name):
+            raise HTTPException(422, f"name: expected lower-case letters, digits, '.', '_' or '-' (at most 64), "
+                                     f"found {body.name!r}")
+        if _exists(services, body.name):
+            raise HTTPException(422, f"name: dataset version {body.name!r} already exists; choose another name")
+    _policy, options = policy_and_options(services.loaded.config.training)
+    clash = sorted(set(body.scene_seeds) & set(options.scene_seeds))
+    if clash:
+        raise HTTPException(422, f"scene_seeds: {clash} are the held-out evaluation scenes "
+                                 f"(training.eval_scene_seeds); choose other seeds")
+    for ref in body.include:
+        try:
+            other = get_version(services.sessions, ref)
+        except NotFoundError:
+            raise HTTPException(422, f"include: unknown dataset version {ref!r}") from None
+        if other.profile != body.profile:
+            raise HTTPException(422, f"include: {other.name!r} is a {other.profile} dataset, not {body.profile}")
+
+
+def _exists(services, name: str) -> bool:
+    with services.sessions() as s:
+        return s.scalars(select(DatasetVersion.id).where(DatasetVersion.name == name)).first() is not None
+
+
+@router.get("/api/datasets/builds")
+def list_builds(request: Request, user: Principal = Depends(DATA)) -> dict:
+    """Dataset builds started from this server (kept in memory), newest first."""
+    items = [b.as_dict() for b in jobs_service(request).builds.list()]
+    return {"items": items, "total": len(items), "limit": len(items), "offset": 0}
+
+
+@router.get("/api/datasets/builds/{build_id}")
+def get_build(build_id: int, request: Request, user: Principal = Depends(DATA)) -> dict:
+    state = jobs_service(request).builds.get(build_id)
+    if state is None:
+        raise not_found("dataset build", build_id)
+    return state.as_dict()
