@@ -84,6 +84,19 @@ def _lead_full(request: Request, lead_id: int) -> dict:
         return d
 
 
+@router.get("/api/leads/assignees")
+def assignees(request: Request, user: Principal = Depends(OFFICER)) -> dict:
+    """Who a lead can be given to: active officers and admins."""
+    from api.auth.roles import ADMIN
+
+    with services_of(request).sessions() as s:
+        q = (select(User).where(User.active.is_(True), User.role.in_(sorted(LEADS | {ADMIN})))
+             .order_by(User.username))
+        items = [{"username": u.username, "display_name": u.display_name or u.username, "role": u.role}
+                 for u in s.scalars(q)]
+    return {"items": items, "total": len(items), "limit": len(items), "offset": 0}
+
+
 @router.get("/api/leads/{lead_id}")
 def get_lead(lead_id: int, request: Request, user: Principal = Depends(OFFICER)) -> dict:
     return _lead_full(request, lead_id)

@@ -14,20 +14,8 @@ from vigil.db.models import LabelImage, ModelVersion, TrainingJob
 from vigil.types import utcnow
 
 OUT = Path(__file__).resolve().parents[1] / "output" / "web"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
 
 
 def shot(page, name: str) -> None:

@@ -1,33 +1,60 @@
-// One camera full screen: the live view and its recent alerts.
+// One camera full screen: the live MJPEG view and its recent alerts. Built once; live events update the state,
+// the alert flash and the alert list in place, so the video connection is never torn down.
 import { api, el, t, onLive, params, fmtTime, rule, state, badge } from "./common.js";
 
 const main = document.getElementById("main");
 const id = params.camera_id;
+const view = {};
 
 function alertRow(a) {
-  return el("li", { class: "alert-row" },
+  return el("li", { class: "alert-row", dataset: { alert: a.id } },
     el("img", { src: `/api/alerts/${a.id}/evidence/best_annotated.jpg`, alt: "", loading: "lazy" }),
     el("div", {}, el("strong", {}, rule(a.rule)), el("div", { class: "muted" }, fmtTime(a.started_at)),
        badge("st-" + a.state, state(a.state)), a.ongoing ? badge("ongoing", t("alert.ongoing")) : null));
 }
 
-async function render() {
-  const cam = await api(`/api/cameras/${encodeURIComponent(id)}`);
-  main.replaceChildren(
-    el("div", { class: "camera-full" + (cam.alerting ? " alerting" : "") },
-      el("div", { class: "frame big" },
-        el("img", { src: `/api/cameras/${encodeURIComponent(id)}/live.mjpg?fps=5`, alt: cam.name }),
-        el("div", { class: "flash-label" }, t("wall.alert"))),
-      el("aside", {},
-        el("h2", {}, cam.name), el("p", { class: "muted" }, cam.site_name),
-        badge("state-" + cam.state, t("cam." + cam.state), "state"),
-        cam.last_error ? el("p", { class: "error" }, cam.last_error) : null,
-        el("p", {}, el("a", { href: "/wall" }, "← " + t("nav.wall"))),
-        el("h3", {}, t("camera.recent")),
-        cam.alerts.length ? el("ul", { class: "alert-list" }, cam.alerts.map(alertRow))
-                          : el("p", { class: "empty" }, t("camera.noalerts")))));
+function build(cam) {
+  view.video = el("img", { id: "live", src: `/api/cameras/${encodeURIComponent(id)}/live.mjpg?fps=5`, alt: cam.name });
+  view.offline = el("div", { class: "offline" }, el("strong", {}), el("span", {}));
+  view.badge = badge("", "", "state");
+  view.error = el("p", { class: "error", id: "last-error" });
+  view.alerts = el("div", { id: "alerts" });
+  view.root = el("div", { class: "camera-full" },
+    el("div", { class: "frame big" }, view.video, view.offline, el("div", { class: "flash-label" }, t("wall.alert"))),
+    el("aside", {},
+      el("h2", {}, cam.name), el("p", { class: "muted" }, cam.site_name),
+      view.badge, view.error,
+      el("p", {}, el("a", { href: "/wall" }, "← " + t("nav.wall"))),
+      el("h3", {}, t("camera.recent")), view.alerts));
+  main.replaceChildren(view.root);
 }
-render();
-onLive("alert.new", (a) => a.camera_id === id && render());
-onLive("alert.updated", (a) => a.camera_id === id && render());
-onLive("camera.state", (s) => s.camera_id === id && render());
+
+function showState(s, error) {
+  const down = !["live", "stalled"].includes(s);
+  view.root.dataset.state = s;
+  view.root.classList.toggle("down", down);
+  view.badge.className = `badge state state-${s}`;
+  view.badge.textContent = t("cam." + s);
+  view.error.textContent = error || "";
+  view.error.hidden = !error;
+  view.offline.firstChild.textContent = t("cam." + s);
+  view.offline.lastChild.textContent = error || "";
+}
+
+function showAlerts(cam) {
+  view.root.classList.toggle("alerting", !!cam.alerting);
+  view.alerts.replaceChildren(cam.alerts.length ? el("ul", { class: "alert-list" }, cam.alerts.map(alertRow))
+                                                : el("p", { class: "empty" }, t("camera.noalerts")));
+}
+
+async function refresh() {
+  const cam = await api(`/api/cameras/${encodeURIComponent(id)}`);
+  if (!view.root) build(cam);
+  showState(cam.state, cam.last_error);
+  showAlerts(cam);
+}
+
+refresh();
+onLive("alert.new", (a) => a.camera_id === id && refresh());
+onLive("alert.updated", (a) => a.camera_id === id && refresh());
+onLive("camera.state", (s) => s.camera_id === id && view.root && showState(s.state, s.last_error));

@@ -25,11 +25,29 @@ function history(events) {
     el("span", { class: "muted" }, fmtTime(e.at)), " ", el("strong", {}, e.user || "system"), " ",
     e.kind === "status" && !e.old ? t("history.opened", { new: t("lead." + e.new) })
       : e.kind === "status" ? t("history.status", { old: t("lead." + e.old), new: t("lead." + e.new) })
-      : e.kind === "note" ? el("q", {}, e.text) : `${t("history." + e.kind)} ${e.text || e.new || ""}`)));
+      : e.kind === "note" ? el("q", {}, e.text)
+      : e.kind === "assign" && !e.new ? t("history.unassign") + (e.old ? ` ${e.old}` : "")
+      : `${t("history." + e.kind)} ${e.text || e.new || ""}`)));
+}
+
+let people = null;  // who a lead can be given to (officers, admins); fetched once
+
+function assigneeBox(lead) {
+  const names = people.map((p) => p.username);
+  if (lead.assignee && !names.includes(lead.assignee)) people.push({ username: lead.assignee, display_name: lead.assignee });
+  const pick = el("select", { id: "assignee" },
+    el("option", { value: "", selected: !lead.assignee }, t("lead.unassigned")),
+    people.map((p) => el("option", { value: p.username, selected: p.username === lead.assignee },
+                         p.display_name && p.display_name !== p.username ? `${p.display_name} (${p.username})` : p.username)));
+  const save = el("button", { id: "assign", onclick: async () => {
+    render(await api(`/api/leads/${id}/assign`, { method: "POST", body: { username: pick.value || null } }));
+    toast(t("lead.saved")); } }, t("lead.assign"));
+  return [el("h2", {}, t("lead.assignee")), el("div", { class: "row" }, pick, save)];
 }
 
 async function render(lead) {
-  lead = lead || await api(`/api/leads/${id}`);
+  [lead, people] = await Promise.all([lead || api(`/api/leads/${id}`),
+                                      people || api("/api/leads/assignees").then((r) => r.items)]);
   const status = el("select", { id: "status" }, lead.statuses.map((s) =>
     el("option", { value: s, selected: s === lead.status }, t("lead." + s))));
   const noteBox = el("textarea", { id: "note-text", rows: 3, placeholder: t("lead.note.placeholder") });
@@ -42,10 +60,11 @@ async function render(lead) {
     el("div", { class: "lead-grid" },
       el("section", {}, el("h2", {}, t("lead.alerts", { n: lead.alert_list.length })), lead.alert_list.map(alertCard)),
       el("aside", { class: "panel" },
-        el("h2", {}, t("field.status")), status,
+        assigneeBox(lead),
+        el("h2", {}, t("field.status")), el("div", { class: "row" }, status,
         el("button", { id: "set-status", onclick: async () => {
           render(await api(`/api/leads/${id}/status`, { method: "POST", body: { status: status.value } }));
-          toast(t("lead.saved")); } }, t("lead.setstatus")),
+          toast(t("lead.saved")); } }, t("lead.setstatus"))),
         el("h2", {}, t("lead.notes")), noteBox,
         el("button", { id: "add-note", onclick: async () => {
           if (!noteBox.value.trim()) return;
