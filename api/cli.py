@@ -162,6 +162,7 @@ def _register_areas() -> None:
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     _register_areas()
     try:
         app(standalone_mode=True)

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import typer
+from sqlalchemy import func, select
 
 from api.context import Services
+from vigil.db.models import User
 
 
 def announce(services: Services, host: str, port: int) -> None:
@@ -19,7 +21,11 @@ def ensure_first_admin(services: Services) -> None:
     from api.auth.users import ensure_first_admin as create
 
     settings = services.settings
+    with services.sessions() as s:
+        first_start = not s.scalar(select(func.count(User.id)))
     generated = create(services.sessions, settings.admin_user, settings.admin_password)
     if generated:
         typer.echo(f"first admin created: user {settings.admin_user!r}, password {generated}  "
                    f"(shown once; change it after signing in)")
+    elif first_start:
+        typer.echo(f"first admin created: user {settings.admin_user!r}, password from VIGIL_ADMIN_PASSWORD")
