@@ -10,19 +10,30 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from api.auth.users import create_user
 from api.context import Services
 from vigil.catalogue import UNIFIED_CLASSES
 from vigil.evidence import EvidenceMeta, write_evidence
+from vigil.db.models import User
 from vigil.types import Box, Violation, utcnow
 
 PASSWORD = "correct-horse-42"
 ROLE_USERS = {"operator": "olga", "reviewer": "rita", "officer": "oscar", "data_staff": "dana", "admin": "ada"}
 
 
+@lru_cache(maxsize=1)
+def _password_hash() -> str:
+    from api.auth.passwords import hash_password
+
+    return hash_password(PASSWORD)
+
+
 def add_role_users(services: Services) -> dict[str, str]:
-    for role, name in ROLE_USERS.items():
-        create_user(services.sessions, name, role, PASSWORD)
+    """One user per role, all with PASSWORD's argon2 hash, computed once per test session instead of five times per
+    test (argon2 is slow on purpose; `create_user` itself is tested by the user CLI test)."""
+    with services.sessions() as s:
+        s.add_all(User(username=name, role=role, password_hash=_password_hash(), display_name=name)
+                  for role, name in ROLE_USERS.items())
+        s.commit()
     return dict(ROLE_USERS)
 
 

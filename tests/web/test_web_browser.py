@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.web.seed import PASSWORD, seed_alert
-from vigil.db.models import LabelImage, ModelVersion, TrainingJob
+from vigil.db.models import LabelImage, Lead, ModelVersion, TrainingJob, User
 from vigil.types import utcnow
 
 OUT = Path(__file__).resolve().parents[1] / "output" / "web"
@@ -113,6 +113,20 @@ def review_with_correction(page, services) -> tuple[str, int]:
     return first, lead_id
 
 
+def assign_lead(page, services, lead_id: int) -> None:
+    """The assignee selector lists officers and admins; choosing one assigns the lead (a new lead becomes assigned)."""
+    options = page.eval_on_selector_all("#assignee option", "os => os.map(o => o.value)")
+    assert options == ["", "ada", "oscar"], options
+    page.select_option("#assignee", "oscar")
+    page.click("#assign")
+    page.wait_for_selector(".lead-head .badge.lead-assigned")
+    assert page.eval_on_selector("#assignee", "s => s.value") == "oscar"
+    page.wait_for_selector("#history li:has-text('assigned oscar')")
+    with services.sessions() as s:
+        lead = s.get(Lead, lead_id)
+        assert lead.status == "assigned" and s.get(User, lead.assignee_id).username == "oscar"
+
+
 def test_browser_end_to_end(live_app, browser):
     server, services = live_app
     base = server.url
@@ -141,6 +155,7 @@ def test_browser_end_to_end(live_app, browser):
     page.fill("#note-text", "Called the site manager; inspection booked.")
     page.click("#add-note")
     page.wait_for_selector("#history q")
+    assign_lead(page, services, lead_id)
     shot(page, "06-lead")
     with page.expect_download() as dl:
         page.click("#package")
@@ -164,7 +179,7 @@ def test_browser_end_to_end(live_app, browser):
     page.select_option("#lang", "zh")
     page.wait_for_selector('a[data-nav="wall"]:has-text("监控墙")')
     page.wait_for_selector(".tile")
-    page.wait_for_timeout(1000)
+    page.wait_for_function("() => [...document.querySelectorAll('.tile')].every(t => +t.dataset.frames >= 1)")
     shot(page, "10-wall-zh")
     page.set_viewport_size({"width": 1366, "height": 768})
     page.goto(base + "/review")
