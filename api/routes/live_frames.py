@@ -57,7 +57,10 @@ def state_card(camera_id: str, state: str, error: str, under: np.ndarray | None 
         img = np.full((360, 640, 3), 38, np.uint8)
     else:
         img = (cv2.resize(under, (640, round(under.shape[0] * 640 / under.shape[1]))) * 0.35).astype(np.uint8)
-    colour = (80, 200, 255) if state in ("connecting", "reconnecting", "stalled") else (110, 110, 255)
+    colour = {"live": (120, 220, 120), "connecting": (80, 200, 255), "reconnecting": (80, 200, 255),
+              "stalled": (80, 200, 255)}.get(state, (110, 110, 255))
+    if state in SHOWS_FRAME and not error:
+        error = "waiting for the first analysed frame"
     _text(img, camera_id, 60, 0.9)
     _text(img, state.upper(), 120, 1.4, colour, 3)
     for i, line in enumerate(textwrap.wrap(error, 52)[:5]):

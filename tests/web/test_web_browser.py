@@ -62,7 +62,9 @@ def check_wall(page, base: str) -> None:
     page.wait_for_function("() => document.querySelector('.tile[data-camera=\"yard\"] .state')"
                            ".textContent.startsWith('live')", timeout=90000)
     assert "cam-secret-pw" not in page.content()
-    page.wait_for_timeout(1500)
+    for cam in ("gate", "yard"):  # analysed frames, not the waiting card
+        page.wait_for_function(f"() => +document.querySelector('.tile[data-camera=\"{cam}\"]').dataset.seq >= 0",
+                               timeout=90000)
     shot(page, "01-wall")
     page.click('.tile[data-camera="gate"]')
     page.wait_for_url(base + "/wall/gate")
