@@ -19,6 +19,10 @@ def create_app(services: Services, *, run_cameras: bool = True, run_jobs: bool =
     async def lifespan(app: FastAPI):
         app.state.runtime = None
         app.state.jobs = None
+        if run_cameras or run_jobs:
+            from api.service.shipped import adopt_config_models  # the registry shows the model cameras run
+
+            adopt_config_models(services)
         if run_cameras:
             from api.service.runtime import start_runtime  # the camera service (streams + vision + evidence)
 

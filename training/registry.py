@@ -209,3 +209,26 @@ def rollback(sessions: sessionmaker[Session], profile: str, actor: str) -> Model
     audit.record(sessions, actor, "model.rollback", "model", str(old.id),
                  {"profile": profile, "from": old.version, "to": now.version if now else None})
     return now
+
+
+SHIPPED_BY = "shipped"
+
+
+def adopt_shipped_model(sessions: sessionmaker[Session], data_dir: Path, onnx_path: Path, *, profile: str,
+                        classes: tuple[str, ...], metrics: dict) -> ModelRecord | None:
+    """Put the model a deployment ships with (the config's file) in the registry and promote it, so the registry
+    says what cameras run. Done when the profile has no promoted model, or when the promoted one is an older
+    shipped file (an upgrade); a model promoted by people is never displaced. Returns the adopted record."""
+    digest = file_sha256(Path(onnx_path))
+    current = promoted_model(sessions, profile)
+    if current is not None and (current.trained_by != SHIPPED_BY or current.sha256 == digest):
+        return None
+    if any(m.sha256 == digest and m.status in ("rejected", "retired") for m in list_models(sessions, profile)):
+        return None  # people rolled this file back once: leave it out
+    rec = register_model(sessions, data_dir, onnx_path, profile=profile, classes=classes, dataset_version_id=None,
+                         metrics=metrics, trained_by=SHIPPED_BY)
+    _set_promoted(sessions, rec.id, "system")
+    audit.record(sessions, "system", "model.promote", "model", str(rec.id),
+                 {"version": rec.version, "profile": profile, "shipped": True, "sha256": digest,
+                  "previous": current.version if current else None})
+    return get_model(sessions, rec.id)
