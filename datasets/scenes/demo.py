@@ -10,6 +10,8 @@ from urllib.parse import parse_qs, urlsplit
 from datasets.scenes.render import PROFILES, render_scene
 from vigil.errors import InputError
 
+SCENE_VERSION = 3  # bump when the generator's output changes, so cached renders are not reused
+
 
 @dataclass(frozen=True)
 class DemoSpec:
@@ -43,7 +45,7 @@ def demo_source_path(spec: str, cache_dir: Path, *, datasets_dir: Path | None = 
     """Render the demo scene named by `spec` into `cache_dir` (once) and return its video path."""
     d = parse_demo_spec(spec)
     cache_dir = Path(cache_dir)
-    folder = cache_dir / f"demo_{d.profile}_seed{d.seed}_{d.duration:g}s_{d.fps:g}fps"
+    folder = cache_dir / f"demo_{d.profile}_seed{d.seed}_{d.duration:g}s_{d.fps:g}fps_v{SCENE_VERSION}"
     video = folder / "video.mp4"
     if video.exists() and (folder / "ground_truth.json").exists():
         return video

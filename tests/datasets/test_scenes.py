@@ -1,4 +1,4 @@
-"""Demo scenes: deterministic, decodable H.264 with the asked GOP, labels in unified ids, catalogue-true ground truth."""
+"""Demo scenes: deterministic H.264 with the asked GOP, labels in unified ids, catalogue-true ground truth."""
 from __future__ import annotations
 
 import json
