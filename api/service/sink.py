@@ -35,6 +35,7 @@ class _Event:
     frames: FrameFiles | None
     clip: bytes | None
     last_revision_mono: float
+    pending: FrameFiles | None = None  # a better best frame seen since the last revision (throttled)
 
 
 @dataclass(frozen=True)
@@ -103,14 +104,16 @@ class EvidenceSink:
             self.notify(payload)
 
     def _extend(self, state: _Event, v: Violation, annotated) -> None:
-        new_frames = frame_files(v, annotated)
+        # The phase's best_* fields always describe the best frame so far, so the frames written with them must be
+        # that frame too: a throttled improvement is kept until the next revision writes it.
+        state.pending = frame_files(v, annotated) or state.pending
         due = time.monotonic() - state.last_revision_mono >= self.config.revision_interval_s
         evidence = None
-        if v.phase == "closed" or (new_frames is not None and due):
-            frames = new_frames or state.frames
+        if v.phase == "closed" or (state.pending is not None and due):
+            frames = state.pending or state.frames
             clip = (self._clip(v) or state.clip) if v.phase == "closed" else state.clip
             evidence = self._write(state.alert_id, state.revision + 1, v, state.site_id, frames, clip)
-            state.revision, state.frames, state.clip = state.revision + 1, frames, clip
+            state.revision, state.frames, state.clip, state.pending = state.revision + 1, frames, clip, None
             state.last_revision_mono = time.monotonic()
         payload = alerts_db.update_alert(self.services.sessions, state.alert_id, v, evidence)
         self.bus.publish("alert.updated", payload)

@@ -1,12 +1,14 @@
 """The evidence sink with real frames and real clips (a file's own packets), without the stream supervisor."""
 from __future__ import annotations
 
+
 import io
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 import pytest
 from sqlalchemy import select
@@ -130,6 +132,29 @@ def test_throttled_updates_and_a_restarted_sink_continue_the_same_alert(make_ser
         rows = s.scalars(select(Alert)).all()
     assert len(rows) == 1 and rows[0].evidence_revision == 2 and not rows[0].ongoing
     assert verify_evidence(services.store, rows[0].id, services.signer.public_key_pem()).ok
+
+
+def test_a_throttled_better_frame_is_the_one_the_final_revision_keeps(make_services, video):
+    """The manifest's best-frame time and detections and its best-frame files must show the same frame."""
+    services = make_services(CONFIG)
+    frames = _frames(video)
+    sink = EvidenceSink(services, EventBus(), clips=FileClips(video), config=SinkConfig(revision_interval_s=3600))
+    sink.on_violation(_event(_violation("open", 3.0, frames[30], score=0.6)))
+    better = _violation("update", 4.0, frames[40], score=0.95)
+    sink.on_violation(_event(better))  # throttled: no revision yet
+    closed = replace(better, phase="closed", end_s=5.5, ended_at=T0 + timedelta(seconds=5.5),
+                                 best_image=None)
+    sink.on_violation(_event(closed))
+    with services.sessions() as s:
+        alert = s.scalars(select(Alert)).one()
+    m1, _, _ = read_manifest(services.store, alert.id, 1)
+    m2, _, _ = read_manifest(services.store, alert.id, 2)
+    assert m2.best_at == T0 + timedelta(seconds=4) and m2.detections[0].confidence == pytest.approx(0.95)
+    raw = services.store.get(m2.file("best_raw.jpg").key)
+    assert m2.file("best_raw.jpg").sha256 != m1.file("best_raw.jpg").sha256
+    decoded = cv2.imdecode(np.frombuffer(raw, np.uint8), cv2.IMREAD_COLOR)
+    assert np.abs(decoded.astype(int) - frames[40].astype(int)).mean() < np.abs(
+        decoded.astype(int) - frames[30].astype(int)).mean()
 
 
 def test_a_camera_without_footage_still_gets_frame_evidence(make_services, video):
