@@ -75,7 +75,7 @@ function show(a) {
       el("dt", {}, t("field.model")), el("dd", {}, a.model || "—")));
   note.value = "";
   const boxes = a.detections.map((d) => ({ ...d }));
-  image.onload = () => editor.load(boxes, (a.detections[0] || {}).class_name || a.classes[0]);
+  image.onload = () => { fitImage(image); editor.load(boxes, (a.detections[0] || {}).class_name || a.classes[0]); };
   image.src = `/api/alerts/${a.id}/evidence/best_raw.jpg`;
   image.dataset.alert = a.id;
   const clip = a.evidence.find((e) => e.name === "clip.mp4");
@@ -126,3 +126,12 @@ document.addEventListener("keydown", (e) => {
 
 onLive("alert.new", () => { waiting += 1; counter.textContent = t("review.waiting", { n: waiting }); if (!alert) load(); });
 load();
+
+// A 640x360 detect frame is small on a wall screen: scale the frame (and the box canvas over it) to the stage.
+function fitImage(img) {
+  const stage = img.closest(".stage");
+  if (!stage || !img.naturalWidth) return;
+  const s = Math.min((stage.clientWidth - 16) / img.naturalWidth, (window.innerHeight - 150) / img.naturalHeight);
+  img.style.width = `${Math.max(1, Math.floor(img.naturalWidth * s))}px`;
+}
+window.addEventListener("resize", () => document.querySelectorAll(".stage img").forEach(fitImage));
