@@ -2,9 +2,10 @@
 
 Everything is real: the stream supervisor plays the rendered demo scene as a camera (paced, its own H.264
 packets buffered and cut into the clip), the database (SQLite, PostgreSQL), the evidence store (local, S3),
-the MQTT broker and a webhook receiver. The ONE scripted part is the detector: the repo ships no trained
-models yet (`models/` is empty), so `GroundTruthDetector` replays the scene's ground-truth labels through
-vision's Detector protocol; the rules, tracking, evidence and everything after them run for real.
+the MQTT broker and a webhook receiver. The ONE scripted part is the detector: `GroundTruthDetector` replays
+the scene's ground-truth labels through vision's Detector protocol, so that any rule the generator picks can be
+checked exactly; the rules, tracking, evidence and everything after them run for real. The same path with the
+shipped model and nothing scripted is `test_end_to_end_model.py`.
 """
 from __future__ import annotations
 
