@@ -4,18 +4,22 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit, urlunsplit
 
-_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<pw>[^@/\s]*)@")
+# the password runs to the LAST '@' of the URL (FFmpeg and browsers take the last one, so 'p@ss' is a valid
+# password), and may hold '/', '?' or '#' when the URL was written without percent-encoding: redact it all
+_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s'\"<>]*):(?P<pw>[^\s'\"<>]*)@")
 _SECRET_QUERY = re.compile(r"(?i)((?:password|passwd|pwd|secret|token|key|signature)=)[^&\s]+")
 
 
 def redact_url(url: str) -> str:
-    """`rtsp://admin:hunter2@cam/x` -> `rtsp://admin:***@cam/x`; query secrets likewise."""
+    """`rtsp://admin:hunter2@cam/x` -> `rtsp://admin:***@cam/x`; query secrets likewise. A password holding
+    '@', '/', '?' or '#' is redacted whole (up to the URL's last '@'), not cut where a URL parser would cut it."""
+    text = _USERINFO.sub(lambda m: f"{m.group('scheme')}{m.group('user')}:***@", url)
     try:
-        parts = urlsplit(url)
+        parts = urlsplit(text)
     except ValueError:
-        return redact_text(url)
+        return redact_text(text)
     netloc = parts.netloc
-    if "@" in netloc:
+    if "@" in netloc:  # a user name without a password: keep it, drop anything odd after a ':'
         userinfo, host = netloc.rsplit("@", 1)
         user = userinfo.split(":", 1)[0]
         netloc = f"{user}:***@{host}" if ":" in userinfo else f"{user}@{host}"
@@ -24,10 +28,10 @@ def redact_url(url: str) -> str:
 
 
 def redact_text(text: str, secrets: tuple[str, ...] = ()) -> str:
-    """Redact URL passwords, secret-looking query values and any listed secret strings in free text."""
-    out = _USERINFO.sub(lambda m: f"{m.group('scheme')}{m.group('user')}:***@", text)
-    out = _SECRET_QUERY.sub(r"\1***", out)
-    for secret in secrets:
-        if secret and len(secret) >= 3:
-            out = out.replace(secret, "***")
-    return out
+    """Redact any listed secret strings, URL passwords and secret-looking query values in free text.
+    The listed secrets go first: a pattern cutting one in half would leave the rest unrecognisable."""
+    out = text
+    for secret in sorted((s for s in secrets if s and len(s) >= 3), key=len, reverse=True):
+        out = out.replace(secret, "***")
+    out = _USERINFO.sub(lambda m: f"{m.group('scheme')}{m.group('user')}:***@", out)
+    return _SECRET_QUERY.sub(r"\1***", out)
