@@ -7,6 +7,8 @@ from fastapi.staticfiles import StaticFiles
 
 from vigil.errors import AuthError, InputError, NotFoundError, VigilError
 
+SECRET_FIELDS = ("password", "secret", "token")  # a validation error never echoes what was sent in these
+
 # routes anyone may call: signing in, health, the evidence public key, the login page, static assets, docs
 PUBLIC_PATHS = frozenset({"/api/auth/login", "/healthz", "/api/public-key", "/login", "/static",
                           "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
@@ -32,6 +34,36 @@ def _error_handlers(app: FastAPI) -> None:
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired):
         return login_redirect(request)
+
+    _input_handlers(app)
+
+
+def _input_handlers(app: FastAPI) -> None:
+    """Input the database cannot hold (a NUL character, a number past its integer range) is the caller's error
+    (422), not a 500; a validation error shows what was sent, except for passwords and secrets."""
+    from fastapi.encoders import jsonable_encoder
+    from fastapi.exceptions import RequestValidationError
+    from sqlalchemy.exc import DataError
+
+    def refused(found: str) -> JSONResponse:
+        return JSONResponse({"detail": "expected text without NUL characters and whole numbers within the "
+                                       f"database's range (ids, limit, offset), found {found}"}, 422)
+
+    @app.exception_handler(DataError)
+    async def data_error(request: Request, exc: DataError):
+        return refused(f"a value the database refused ({str(exc.orig).splitlines()[0][:200]})")
+
+    @app.exception_handler(OverflowError)
+    async def overflow(request: Request, exc: OverflowError):
+        return refused(f"a number too large ({str(exc)[:200]})")
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError):
+        errors = jsonable_encoder(exc.errors())
+        for err in errors:
+            if any(word in str(part).lower() for part in err.get("loc", ()) for word in SECRET_FIELDS):
+                err.pop("input", None)
+        return JSONResponse({"detail": errors}, 422)
 
 
 def _auth_state(app: FastAPI) -> None:
