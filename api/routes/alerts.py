@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 from sqlalchemy import select
 
 from api.auth.deps import Allow
 from api.auth.roles import REVIEW, WALL
 from api.auth.users import Principal
 from api.ops import labels
-from api.routes.common import ListParams, iso, list_params, not_found, paginate, services_of
+from api.routes.common import ListParams, StrictIn, iso, list_params, not_found, paginate, services_of
 from vigil.catalogue import PROFILE_CLASSES
 from vigil.db.models import Alert, Camera
 
@@ -18,7 +18,7 @@ VIEW = Allow(WALL)
 REVIEWER = Allow(REVIEW)
 
 
-class BoxIn(BaseModel):
+class BoxIn(StrictIn):
     class_name: str = Field(..., max_length=64)
     x1: float
     y1: float
@@ -26,7 +26,7 @@ class BoxIn(BaseModel):
     y2: float
 
 
-class DecisionIn(BaseModel):
+class DecisionIn(StrictIn):
     note: str = Field("", max_length=2000)
     boxes: list[BoxIn] | None = Field(None, description="corrected boxes in best-frame pixels; None: unchanged")
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 from sqlalchemy import select
 
 from api.auth.cookies import CSRF_COOKIE, SESSION_COOKIE, password_tag
@@ -10,7 +10,7 @@ from api.auth.deps import Allow, AuthState
 from api.auth.passwords import DUMMY_HASH, hash_password, verify_password
 from api.auth.roles import ADMIN_ONLY, EVERYONE
 from api.auth.users import Principal, create_token, create_user
-from api.routes.common import iso, not_found, services_of
+from api.routes.common import StrictIn, iso, not_found, services_of
 from vigil.audit import record
 from vigil.db.models import ROLES, ApiToken, User
 
@@ -19,23 +19,23 @@ SIGNED_IN = Allow(EVERYONE)
 ADMIN = Allow(ADMIN_ONLY)
 
 
-class LoginIn(BaseModel):
+class LoginIn(StrictIn):
     username: str = Field(..., max_length=64)
     password: str = Field(..., max_length=256)
 
 
-class TokenIn(BaseModel):
+class TokenIn(StrictIn):
     name: str = Field("script", max_length=100)
 
 
-class UserIn(BaseModel):
+class UserIn(StrictIn):
     username: str = Field(..., max_length=64)
     role: str
     password: str = Field(..., min_length=8, max_length=256)
     display_name: str = ""
 
 
-class UserPatch(BaseModel):
+class UserPatch(StrictIn):
     role: str | None = None
     active: bool | None = None
     password: str | None = Field(None, min_length=8, max_length=256)

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any, Callable, Sequence
 
 from fastapi import HTTPException, Query, Request
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
@@ -13,6 +14,12 @@ from api.context import Services
 from vigil.types import iso_utc
 
 MAX_LIMIT = 500
+
+
+class StrictIn(BaseModel):
+    """A request body: an unknown field (a typo such as 'langauge') is a 422, never silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 def services_of(request: Request) -> Services:

@@ -2,29 +2,29 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 from sqlalchemy import select
 
 from api.auth.deps import Allow
 from api.auth.roles import LEADS
 from api.auth.users import Principal
 from api.routes.alerts import alert_dict
-from api.routes.common import ListParams, choice, iso, list_params, not_found, paginate, services_of
+from api.routes.common import ListParams, StrictIn, choice, iso, list_params, not_found, paginate, services_of
 from vigil.db.models import LEAD_STATUSES, Alert, Lead, Site, User
 
 router = APIRouter(tags=["leads"])
 OFFICER = Allow(LEADS)
 
 
-class StatusIn(BaseModel):
+class StatusIn(StrictIn):
     status: str
 
 
-class NoteIn(BaseModel):
+class NoteIn(StrictIn):
     text: str = Field(..., min_length=1, max_length=5000)
 
 
-class AssignIn(BaseModel):
+class AssignIn(StrictIn):
     username: str | None = None
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from api.auth.deps import Allow
 from api.auth.roles import MODELS
 from api.auth.users import Principal
-from api.routes.common import choice, iso, not_found, services_of
+from api.routes.common import StrictIn, choice, iso, not_found, services_of
 from vigil.catalogue import PROFILE_CLASSES
 from vigil.db.models import DatasetVersion, TrainingJob
 from vigil.errors import NotFoundError
@@ -22,11 +22,11 @@ DATA = Allow(MODELS)
 DEVICE_RE = re.compile(r"^(cpu|\d{1,2}(,\d{1,2})*)$")
 
 
-class PromoteIn(BaseModel):
+class PromoteIn(StrictIn):
     force: bool = False
 
 
-class RollbackIn(BaseModel):
+class RollbackIn(StrictIn):
     profile: str
 
 

@@ -81,3 +81,17 @@ def test_validation_errors_never_echo_passwords(admin):
     assert r.status_code == 422 and "short7!" not in r.text
     r = admin.post("/api/users", json={"username": 5, "role": "admin", "password": "long-enough-pw"})
     assert r.status_code == 422 and r.json()["detail"][0]["input"] == 5  # other fields still say what was found
+
+
+@pytest.mark.parametrize("method,path,body", [
+    ("PATCH", "/api/auth/me", {"langauge": "zh"}),
+    ("POST", "/api/users", {"username": "zed", "role": "admin", "password": "long-enough-pw", "is_admin": True}),
+    ("POST", "/api/alerts/x/confirm", {"note": "", "bxoes": []}),
+    ("POST", "/api/leads/1/notes", {"text": "x", "author": "someone-else"}),
+    ("POST", "/api/models/rollback", {"profile": "site", "force": True}),
+])
+def test_unknown_body_fields_are_422_naming_the_field(admin, method, path, body):
+    r = admin.request(method, path, json=body)
+    assert r.status_code == 422, r.text
+    bad = [e for e in r.json()["detail"] if e["type"] == "extra_forbidden"]
+    assert bad and bad[0]["loc"][-1] in body, r.text
