@@ -40,6 +40,7 @@ class UserPatch(StrictIn):
     active: bool | None = None
     password: str | None = Field(None, min_length=8, max_length=256)
     language: str | None = Field(None, pattern="^(en|zh)$")
+    current_password: str | None = Field(None, max_length=256, description="needed to change one's own password")
 
 
 def user_dict(u: User) -> dict:
@@ -98,6 +99,12 @@ def update_me(body: UserPatch, request: Request, user: Principal = Depends(SIGNE
     """Change one's own language or password (not role or active)."""
     if body.role is not None or body.active is not None:
         raise HTTPException(403, "only an admin changes roles or deactivates users")
+    if body.password is not None:  # a borrowed session or a stolen token must not take the account over
+        with services_of(request).sessions() as s:
+            current = s.get(User, user.user_id).password_hash
+        if not body.current_password or not verify_password(current, body.current_password):
+            raise HTTPException(403, "current_password: expected your current password to change it, "
+                                     f"found {'a wrong one' if body.current_password else 'none'}")
     return _patch_user(request, user.user_id, body, user)
 
 
@@ -154,7 +161,8 @@ def _patch_user(request: Request, user_id: int, body: UserPatch, actor: Principa
             row.language = body.language
         s.commit()
         out = user_dict(row)
-    changed = sorted(k for k, v in body.model_dump().items() if v is not None and k != "password")
+    changed = sorted(k for k, v in body.model_dump().items()
+                     if v is not None and k not in ("password", "current_password"))
     record(services.sessions, actor.username, "user_updated", "user", out["username"],
            {"fields": changed + (["password"] if body.password else [])})
     return out
