@@ -42,6 +42,9 @@ def create_app(services: Services, *, run_cameras: bool = True, run_jobs: bool =
     app = FastAPI(title="Vigil", version=__version__, lifespan=lifespan,
                   description="Camera analytics for environmental and lab-safety enforcement.")
     app.state.services = services
+    from api.routes.body_limit import BodyLimit
+
+    app.add_middleware(BodyLimit)
 
     @app.get("/healthz", tags=["system"])
     def healthz() -> dict:

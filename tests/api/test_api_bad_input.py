@@ -95,3 +95,22 @@ def test_unknown_body_fields_are_422_naming_the_field(admin, method, path, body)
     assert r.status_code == 422, r.text
     bad = [e for e in r.json()["detail"] if e["type"] == "extra_forbidden"]
     assert bad and bad[0]["loc"][-1] in body, r.text
+
+
+def test_huge_bodies_are_413_before_being_read_whole(admin):
+    from api.routes.body_limit import MAX_BODY_BYTES
+
+    big = b'{"note": "' + b"a" * MAX_BODY_BYTES + b'"}'
+    r = admin.post("/api/alerts/x/confirm", content=big, headers={"content-type": "application/json"})
+    assert r.status_code == 413 and r.headers["content-type"] == "application/json", r.text[:200]
+    assert f"at most {MAX_BODY_BYTES} bytes" in r.json()["detail"]
+
+    def chunks():  # no Content-Length: counted as it arrives
+        yield b'{"note": "'
+        for _ in range(40):
+            yield b"a" * 65536
+        yield b'"}'
+
+    r = admin.post("/api/alerts/x/confirm", content=chunks(), headers={"content-type": "application/json"})
+    assert r.status_code == 413 and "at most" in r.json()["detail"], r.text[:200]
+    assert admin.post("/api/auth/tokens", json={"name": "still-fine"}).status_code == 200
