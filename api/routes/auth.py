@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from pydantic import Field
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from api.auth.cookies import CSRF_COOKIE, SESSION_COOKIE, password_tag
 from api.auth.deps import Allow, AuthState
 from api.auth.passwords import DUMMY_HASH, hash_password, verify_password
-from api.auth.roles import ADMIN_ONLY, EVERYONE
+from api.auth.roles import ADMIN as ADMIN_ROLE, ADMIN_ONLY, EVERYONE
 from api.auth.users import Principal, create_token, create_user
 from api.routes.common import StrictIn, iso, not_found, services_of
 from vigil.audit import record
@@ -140,12 +140,25 @@ def patch_user(user_id: int, body: UserPatch, request: Request, user: Principal 
     return _patch_user(request, user_id, body, user)
 
 
+def _keep_an_admin(s, row: User, body: "UserPatch") -> None:
+    """Refuse a change that would leave no active admin (nobody could manage users any more)."""
+    demoted = body.role is not None and body.role != ADMIN_ROLE
+    deactivated = body.active is False
+    if row.role != ADMIN_ROLE or not row.active or not (demoted or deactivated):
+        return
+    others = s.scalar(select(func.count(User.id)).where(User.role == ADMIN_ROLE, User.active.is_(True),
+                                                        User.id != row.id))
+    if not others:
+        raise HTTPException(409, f"{row.username} is the last active admin: make another admin first")
+
+
 def _patch_user(request: Request, user_id: int, body: UserPatch, actor: Principal) -> dict:
     services = services_of(request)
     with services.sessions() as s:
         row = s.get(User, user_id)
         if row is None:
             raise not_found("user", user_id)
+        _keep_an_admin(s, row, body)
         if body.role is not None:
             if body.role not in ROLES:
                 raise HTTPException(422, f"role: expected one of {', '.join(ROLES)}, found {body.role!r}")

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
@@ -37,7 +37,8 @@ class DatasetBuildIn(BaseModel):
     profile: str = Field(description="site or lab")
     name: str | None = Field(None, description="default: PROFILE-vN")
     reviews: bool = Field(True, description="include reviewed labels (confirmed, corrected, hard negatives)")
-    scene_seeds: list[int] = Field(default_factory=list, max_length=50, description="rendered demo scenes")
+    scene_seeds: list[Annotated[int, Field(ge=0, le=2**31 - 1)]] = Field(
+        default_factory=list, max_length=50, description="rendered demo scenes (seeds 0 to 2^31-1)")
     scene_duration_s: float = Field(20.0, gt=0, le=600)
     scene_fps: float = Field(1.0, gt=0, le=10)
     include: list[str] = Field(default_factory=list, max_length=20, description="other versions to merge")
