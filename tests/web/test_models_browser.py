@@ -1,54 +1,24 @@
 """The models page in Chromium: build a dataset, train with live progress (SSE, no reload), promote, gate refusal."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from tests.web.seed import PASSWORD
+from tests.web.test_web_browser import shot, sign_in
 from tests.web.test_models_jobs import services  # noqa: F401  (fixture)
 from training.registry import get_model, register_model
 from vigil.catalogue import PROFILE_CLASSES
 
 pytestmark = pytest.mark.slow
-OUT = Path(__file__).resolve().parents[1] / "output" / "web"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
-@pytest.fixture
-def chromium():
-    """Debian's Chromium, headless, driven by Playwright."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
-
-
-def shot(page, name: str) -> None:
-    OUT.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(OUT / f"{name}.png"))
-
-
-def sign_in(page, base: str, user: str, target: str) -> None:
-    page.goto(base + target)
-    page.wait_for_selector("#login")
-    page.fill("#username", user)
-    page.fill("#password", PASSWORD)
-    page.click("#signin")
-    page.wait_for_url(base + target)
-
-
-def test_models_page_build_train_live_promote_and_refusal(services, chromium):  # noqa: F811
+def test_models_page_build_train_live_promote_and_refusal(services, browser):  # noqa: F811
     from api.app import create_app
     from tests.servers import free_port
     from tests.web.conftest import LiveServer
 
     server = LiveServer(create_app(services, run_cameras=False), free_port()).start()
     try:
-        page = chromium.new_page(viewport={"width": 1920, "height": 1080})
+        page = browser.new_page(viewport={"width": 1920, "height": 1080})
         sign_in(page, server.url, "dana", "/models")
         page.wait_for_selector("#build-form")
         page.select_option('#build-form select[name="profile"]', "site")
