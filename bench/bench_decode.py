@@ -70,7 +70,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=10.0, help="length of each generated clip")
     args = ap.parse_args()
     started = time.monotonic()
-    print(f"| resolution | mode | decoded frames | frames to vision | CPU core-s per camera-s | vs naive "
+    print("| resolution | mode | decoded frames | frames to vision | CPU core-s per camera-s | vs naive "
           f"| ring buffer MB (5 s pre-roll) | RSS delta MB |")
     print("|---|---|---|---|---|---|---|---|")
     for name, (size, rate) in SIZES.items():

@@ -24,11 +24,10 @@ OUT = REPO / "bench" / "out"
 DOCS = REPO / "docs" / "BENCHMARKS.md"
 SECTION = "## Pipeline: cameras per box"
 SCENE_S = 30  # each demo scene is rendered once (cached in bench/out/scenes) and loops like a camera
-# (label, child mode, cameras, ONNX Runtime spinning): the same detector object code in every row
-PLAN = [("Vigil", "vigil", 1, True), ("Vigil", "vigil", 4, True), ("Vigil", "vigil", 8, True),
-        ("naive", "naive", 1, True), ("naive", "naive", 4, True),
-        ("Vigil, ORT spinning off (what-if)", "vigil", 8, False)]
-QUICK_PLAN = [("Vigil", "vigil", 1, True), ("Vigil", "vigil", 4, True), ("naive", "naive", 1, True)]
+# (label, child mode, cameras): the same detector (vision.detector.load_detector) in every row
+PLAN = [("Vigil", "vigil", 1), ("Vigil", "vigil", 4), ("Vigil", "vigil", 8), ("naive", "naive", 1),
+        ("naive", "naive", 4)]
+QUICK_PLAN = [("Vigil", "vigil", 1), ("Vigil", "vigil", 4), ("naive", "naive", 1)]
 
 
 def pick_models() -> tuple[dict[str, str], str, bool]:
@@ -135,13 +134,6 @@ def reading(rows: list[dict]) -> str:
         lines.append(f"- Vigil's decoders ran in mode {'/'.join(modes)}: with a 1 s GOP and detect fps 2, keyframes "
                      "alone are too few, so every frame is decoded and only the kept 2 fps are converted and resized; "
                      "keyframe-only decoding engages when the GOP is at most 1/detect fps (see Decode below).")
-    wi = next((r for r in rows if "what-if" in r["label"]), None)
-    base = next((r for r in vig if wi and r["n"] == wi["n"]), None)
-    if wi and base:
-        lines.append(f"- ONNX Runtime's intra-op threads spin-wait after every run by default; with spinning off "
-                     f"(`session.intra_op.allow_spinning=0`) the same {wi['n']} cameras cost {wi['per_cam']:.4f} "
-                     f"instead of {base['per_cam']:.4f} core per camera ({1 - wi['per_cam'] / base['per_cam']:.0%} less; "
-                     f"~{wi['box']:.0f} cameras per 2-core box), dropped {wi['dropped']} vs {base['dropped']} frames.")
     return "\n".join(lines)
 
 
@@ -203,8 +195,8 @@ def main(argv: list[str] | None = None, command: str | None = None) -> int:
     models, model_text, real = pick_models()
     print(f"model: {model_text}", flush=True)
     rows = []
-    for label, mode, n, spin in plan:
-        spec = ChildSpec(mode, tuple(scenes(n)), models, seconds, args.warmup, spin=spin, check_classes=real)
+    for label, mode, n in plan:
+        spec = ChildSpec(mode, tuple(scenes(n)), models, seconds, args.warmup, check_classes=real)
         print(f"  {label}: {n} camera(s), {seconds:g} s (load avg {os.getloadavg()[0]:.1f}) ...", flush=True)
         row = summarize(label, n, run_child(spec))
         print(f"    {row['per_cam']:.4f} core-s per camera-s, realtime {row['realtime']:.2f}, "

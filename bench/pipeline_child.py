@@ -23,7 +23,6 @@ class ChildSpec:
     seconds: float
     warmup: float
     detect_fps: float = 2.0
-    spin: bool = True  # ONNX Runtime's default; False builds the session with allow_spinning=0 (what-if)
     check_classes: bool = False  # real Vigil models: load_detector checks their names against the catalogue
 
 
@@ -90,20 +89,8 @@ def load_detectors(spec: ChildSpec) -> dict:
     for profile in sorted({p for p, _ in spec.cameras}):
         det = load_detector(spec.models[profile], imgsz=320, threads=2,
                             profile=profile if spec.check_classes else None)
-        dets[profile] = det if spec.spin else _no_spin(det)
+        dets[profile] = det
     return dets
-
-
-def _no_spin(det):
-    """What-if: the same model and detector code, its session built with intra-op spinning off."""
-    import onnxruntime as ort
-    from vision.backends.onnx import OnnxDetector
-
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads, opts.inter_op_num_threads, opts.log_severity_level = 2, 1, 3
-    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    session = ort.InferenceSession(det.info.path, sess_options=opts, providers=["CPUExecutionProvider"])
-    return OnnxDetector(session, det.info, conf=det.conf, iou=det.iou)
 
 
 # -- Vigil ---------------------------------------------------------------------------------------------------------
