@@ -71,7 +71,7 @@ def main() -> None:
     args = ap.parse_args()
     started = time.monotonic()
     print("| resolution | mode | decoded frames | frames to vision | CPU core-s per camera-s | vs naive "
-          f"| ring buffer MB (5 s pre-roll) | RSS delta MB |")
+          "| ring buffer MB (5 s pre-roll) | RSS delta MB |")
     print("|---|---|---|---|---|---|---|---|")
     for name, (size, rate) in SIZES.items():
         clip = make_clip(name, size, rate, args.seconds)
