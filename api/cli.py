@@ -147,17 +147,11 @@ def demo(host: Optional[str] = typer.Option(None), port: Optional[int] = typer.O
 
 
 def _register_areas() -> None:
-    """Commands owned by other areas (streams, models, datasets, training, users)."""
-    import importlib
+    """Commands owned by other areas: analyze (streams), scene/recipe (models), dataset/train/model, users."""
+    from api import cli_data, cli_models, cli_streams, cli_users
 
-    for module in ("api.cli_streams", "api.cli_models", "api.cli_data", "api.cli_users"):
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError as e:
-            if e.name != module:
-                raise
-            continue
-        mod.register(app)
+    for area in (cli_streams, cli_models, cli_data, cli_users):
+        area.register(app)
 
 
 def main() -> None:
