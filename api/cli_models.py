@@ -54,15 +54,25 @@ def register(app: typer.Typer) -> None:
                      threads: int = typer.Option(0, help="torch CPU threads (0: library default)"),
                      max_hours: Optional[float] = typer.Option(None, help="stop training after this long"),
                      no_train: bool = typer.Option(False, "--no-train", help="evaluate/export the checkpoint only"),
+                     init_from: Optional[str] = typer.Option(
+                         None, help="start from an earlier checkpoint of this recipe (fresh schedule); with "
+                                    "--profile all, '{profile}' in the path names each profile's"),
+                     train_scenes: Optional[int] = typer.Option(None, help="rendered training scenes (default per "
+                                                                           "profile)"),
+                     common_keep: float = typer.Option(0.2, min=0.0, max=1.0,
+                                                       help="share of scene frames kept that show no rare class"),
                      config: Optional[Path] = typer.Option(None, "--config", "-c")) -> None:
         """Build the data, train, evaluate (held-out real images and unseen scenes), export ONNX, write the card."""
-        from training.recipe import RecipeOptions, run_recipe
+        from training.recipe import SCENE_PLAN, RecipeOptions, run_recipe
 
         profiles = ("site", "lab") if profile == "all" else (profile,)
         for p in profiles:
+            scenes = {**SCENE_PLAN.get(p, {}).get("scenes", {}), "train": train_scenes} if train_scenes else None
             opts = RecipeOptions(profile=p, device=device, epochs=epochs, imgsz=imgsz, subset=subset, resume=resume,
                                  work_dir=work_dir, models_dir=models_dir, datasets_dir=_datasets_dir(config),
-                                 threads=threads, max_hours=max_hours, train=not no_train)
+                                 threads=threads, max_hours=max_hours, train=not no_train, scenes=scenes,
+                                 common_keep=common_keep,
+                                 init_from=Path(init_from.replace("{profile}", p)) if init_from else None)
             res = run_recipe(opts)
             typer.echo(f"{p}: {res.onnx} ({res.card_md})")
 

@@ -35,9 +35,11 @@ class RecipeOptions:
     batch: int = 16
     max_hours: float | None = None  # stop training after this long (ultralytics fits the schedule to it)
     train: bool = True  # False: evaluate/export/card from the existing checkpoint only
-    scenes: dict[str, int] | None = None  # scenes per split (train/val/test); default by subset
-    scene_s: float = 90.0
-    scene_fps: float = 1.0  # training frames per scene second
+    scenes: dict[str, int] | None = None  # scenes per split (train/val/test); default per profile (SCENE_PLAN)
+    scene_s: float | None = None  # seconds per scene; default per profile
+    scene_fps: float | None = None  # training frames per scene second; default per profile
+    common_keep: float = 0.2  # share of training scene frames kept that show no rare class (see recipe_data)
+    init_from: Path | None = None  # start from this checkpoint of the same classes (an earlier run of this recipe)
 
 
 @dataclass(frozen=True)
@@ -69,16 +71,21 @@ def offline_env(config_dir: Path, threads: int) -> None:
         torch.set_num_threads(threads)
 
 
+# Default rendered scenes per profile: many short scenes beat a few long ones (more layouts, people, weather).
+# Site scenes are long enough (150 s) for a dumping episode (a baseline, a truck stop, a pile that stays) to fit.
+SCENE_PLAN = {
+    "site": {"scenes": {"train": 40, "val": 3, "test": 4}, "scene_s": 150.0, "scene_fps": 0.4},
+    "lab": {"scenes": {"train": 60, "val": 4, "test": 4}, "scene_s": 60.0, "scene_fps": 1.0},
+}
+
+
 def _data_plan(opts: RecipeOptions) -> DataPlan:
-    if opts.scenes is not None:
-        scenes = opts.scenes
-    elif opts.subset is not None and opts.subset < 50:
-        scenes = {"train": 1, "val": 1, "test": 1}
-    else:
-        scenes = {"train": 12, "val": 2, "test": 3}
-    scene_s = min(opts.scene_s, 20.0) if opts.subset is not None and opts.subset < 50 else opts.scene_s
+    default = SCENE_PLAN[opts.profile]
+    tiny = opts.subset is not None and opts.subset < 50
+    scenes = opts.scenes or ({"train": 1, "val": 1, "test": 1} if tiny else default["scenes"])
+    scene_s = opts.scene_s or (20.0 if tiny else default["scene_s"])
     return DataPlan(opts.profile, opts.datasets_dir, real_per_source=opts.subset, scenes=scenes, scene_s=scene_s,
-                    scene_fps=opts.scene_fps)
+                    scene_fps=opts.scene_fps or default["scene_fps"], common_keep=opts.common_keep)
 
 
 def onnx_cpu_ms(onnx_path: Path, imgsz: int, threads: int = 2, runs: int = 20) -> float:
@@ -116,6 +123,11 @@ def _train(opts: RecipeOptions, ultra, built, run_dir: Path) -> Path:
         except AssertionError:  # already finished: nothing to resume
             return best if best.exists() else last
     kwargs = {"time": opts.max_hours} if opts.max_hours else {}
+    if opts.init_from is not None:
+        if not Path(opts.init_from).is_file():
+            raise TrainingError(f"--init-from expects a checkpoint (.pt) of this recipe; found no file at "
+                                f"{opts.init_from}")
+        kwargs["init_from"] = Path(opts.init_from)
     return ultra.train(built.data_yaml, run_dir, "train", epochs=opts.epochs, imgsz=opts.imgsz, device=opts.device,
                        batch=opts.batch, resume_from=None, masks=built.class_masks, **kwargs)
 

@@ -32,6 +32,7 @@ SOURCES: dict[str, dict[str, tuple[str, ...]]] = {
 SCENE_SOURCE = "scenes"
 # Scene seeds: training, validation (checkpoint choice) and test (the card's held-out scenes) never overlap.
 SEEDS = {"train": 1000, "val": 5000, "test": 9000}
+RARE_SHARE = 0.2
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,9 @@ class DataPlan:
     scene_s: float = 90.0
     scene_fps: float = 1.0  # frames kept per scene second (rendered at this rate)
     size: tuple[int, int] = (640, 360)
+    # Training frames that show only common classes (each in >= RARE_SHARE of the split's frames) are kept with
+    # this probability; frames showing a rare class (a fire, a cigarette, an uncovered load) are always kept.
+    common_keep: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -101,23 +105,47 @@ def _scene_split(plan: DataPlan, root: Path, split: str, dst_split: str) -> tupl
     img_dir, lbl_dir = root / "images" / dst_split, root / "labels" / dst_split
     img_dir.mkdir(parents=True, exist_ok=True)
     lbl_dir.mkdir(parents=True, exist_ok=True)
-    folders, n = [], 0
+    folders, frames = [], []
     for k in range(plan.scenes.get(split, 0)):
         seed = SEEDS[split] + k + (0 if plan.profile == "site" else 500)
-        folder = root / "scenes" / f"{plan.profile}_{seed}"
+        folder = root / "scenes" / f"{plan.profile}_{seed}_{plan.scene_s:g}s_{plan.scene_fps:g}fps"
         if not (folder / "ground_truth.json").exists():
             render_scene(plan.profile, seed, plan.scene_s, folder, fps=plan.scene_fps, size=plan.size,
                          gop_s=4.0, datasets_dir=plan.datasets_dir)
         folders.append(folder)
+        for i in range(len(list((folder / "labels").glob("*.txt")))):
+            frames.append((seed, folder, i, _remap((folder / "labels" / f"{i:06d}.txt").read_text(), classes,
+                                                   classes)))
+    keep = _keep_frames([f[3] for f in frames], plan.common_keep if split == "train" else 1.0, len(classes))
+    by_folder: dict[Path, dict[int, tuple[int, str]]] = {}
+    for (seed, folder, i, text), kept in zip(frames, keep):
+        if kept:
+            by_folder.setdefault(folder, {})[i] = (seed, text)
+    for folder, wanted in by_folder.items():
         with av.open(str(folder / "video.mp4"), timeout=(5, 5)) as c:
             for i, frame in enumerate(c.decode(c.streams.video[0])):
+                if i not in wanted:
+                    continue
+                seed, text = wanted[i]
                 name = f"{SCENE_SOURCE}__{plan.profile}_{seed}_{i:05d}"
                 cv2.imwrite(str(img_dir / f"{name}.jpg"), frame.to_ndarray(format="bgr24"),
                             [cv2.IMWRITE_JPEG_QUALITY, 88])
-                text = (folder / "labels" / f"{i:06d}.txt").read_text()
-                (lbl_dir / f"{name}.txt").write_text(_remap(text, classes, classes))
-                n += 1
-    return n, folders
+                (lbl_dir / f"{name}.txt").write_text(text)
+    return sum(len(w) for w in by_folder.values()), folders
+
+
+def _keep_frames(labels: list[str], common_keep: float, n_classes: int) -> list[bool]:
+    """Which frames to keep: all that show a rare class, and `common_keep` of the rest (seeded, reproducible)."""
+    if common_keep >= 1.0 or not labels:
+        return [True] * len(labels)
+    present = [{int(row.split()[0]) for row in text.splitlines() if row.strip()} for text in labels]
+    share = np.zeros(n_classes)
+    for classes in present:
+        for c in classes:
+            share[c] += 1
+    rare = {c for c in range(n_classes) if share[c] / len(labels) < RARE_SHARE}
+    draws = np.random.default_rng(len(labels)).random(len(labels))
+    return [bool(classes & rare) or bool(d < common_keep) for classes, d in zip(present, draws)]
 
 
 def build_dataset(plan: DataPlan, root: Path) -> BuiltData:

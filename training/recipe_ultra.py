@@ -14,6 +14,8 @@ from ultralytics.models.yolo.detect import DetectionTrainer
 from ultralytics.utils import SETTINGS
 from ultralytics.utils.loss import v8DetectionLoss
 
+from vigil.errors import TrainingError
+
 
 class MaskedDetectionLoss(v8DetectionLoss):
     """v8 detection loss where an image's classification loss only counts the classes its source labels.
@@ -67,23 +69,36 @@ def _masks_callback(masks: Mapping[str, tuple[int, ...]]):
 
 def train(data_yaml: Path, project: Path, name: str, *, epochs: int, imgsz: int, device: str, batch: int,
           resume_from: Path | None, masks: Mapping[str, tuple[int, ...]], patience: int = 100,
-          time: float | None = None) -> Path:
-    """Train from scratch (yolo11n.yaml) or resume; returns the best checkpoint."""
+          time: float | None = None, init_from: Path | None = None) -> Path:
+    """Train from scratch (yolo11n.yaml), from an earlier checkpoint of this recipe (`init_from`: its weights,
+    a fresh schedule) or resume; returns the best checkpoint."""
     if resume_from is not None:
         model = YOLO(str(resume_from))
         model.add_callback("on_train_start", _masks_callback(masks))
         model.train(resume=True, workers=0 if device == "cpu" else 4)
         return Path(model.trainer.best if Path(model.trainer.best).exists() else model.trainer.last)
-    model = YOLO("yolo11n.yaml", task="detect")
+    if init_from is not None:
+        model = YOLO(str(init_from), task="detect")
+        if list(model.names.values()) != _names(data_yaml):
+            raise TrainingError(f"{init_from} detects {list(model.names.values())}; this data has {_names(data_yaml)}")
+    else:  # from scratch: no pretrained weights exist here
+        model = YOLO("yolo11n.yaml", task="detect")
     model.add_callback("on_train_start", _masks_callback(masks))
     extra = {"time": time} if time else {}
     model.train(**extra, data=str(data_yaml), epochs=epochs, imgsz=imgsz, device=device, batch=batch, amp=False,
                 workers=0 if device == "cpu" else 4, project=str(Path(project).resolve()), name=name, exist_ok=True,
-                pretrained=False, plots=False, patience=patience, verbose=False, cache=False, seed=0,
+                pretrained=init_from is not None, plots=False, patience=patience, verbose=False, cache=False, seed=0,
                 deterministic=False, mosaic=1.0, close_mosaic=max(1, epochs // 10), hsv_v=0.5, degrees=3.0,
                 scale=0.5, fliplr=0.5, mixup=0.05, save_period=-1, val=True)
     best = Path(model.trainer.best)
     return best if best.exists() else Path(model.trainer.last)
+
+
+def _names(data_yaml: Path) -> list[str]:
+    import yaml
+
+    names = yaml.safe_load(Path(data_yaml).read_text())["names"]
+    return [names[i] for i in sorted(names)]
 
 
 def validate(weights: Path, data_yaml: Path, split: str, imgsz: int, device: str, out: Path) -> dict:

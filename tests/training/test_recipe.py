@@ -9,7 +9,7 @@ import pytest
 
 from datasets.scenes.assets import default_datasets_dir
 from vigil.catalogue import PROFILE_CLASSES, DetClass, class_id
-from training.recipe_data import SOURCES, _remap
+from training.recipe_data import SOURCES, _keep_frames, _remap
 
 
 def _row(name: str, x=0.5) -> str:
@@ -38,6 +38,18 @@ def test_sources_only_name_profile_classes():
             assert set(keep) <= set(PROFILE_CLASSES[profile])
 
 
+def test_rare_class_frames_are_always_kept_and_common_ones_thinned():
+    # class 0 (a person) is in every frame; class 3 (an uncovered load) in 1 of 10; frame 7 is empty
+    labels = [("0 0.5 0.5 0.1 0.1\n" + ("3 0.2 0.2 0.1 0.1\n" if i % 10 == 0 else "")) if i != 7 else ""
+              for i in range(200)]
+    keep = _keep_frames(labels, 0.25, 4)
+    assert all(keep[i] for i in range(0, 200, 10))  # every frame with the rare class
+    common = [k for i, k in enumerate(keep) if i % 10]
+    assert 0.1 < sum(common) / len(common) < 0.4  # about a quarter of the rest
+    assert keep == _keep_frames(labels, 0.25, 4)  # reproducible
+    assert _keep_frames(labels, 1.0, 4) == [True] * 200
+
+
 @pytest.fixture(scope="module")
 def tiny_recipe(tmp_path_factory):
     datasets_dir = default_datasets_dir()
@@ -47,7 +59,7 @@ def tiny_recipe(tmp_path_factory):
     work = tmp_path_factory.mktemp("recipe")
     opts = RecipeOptions(profile="lab", epochs=2, imgsz=64, subset=6, work_dir=work / "runs",
                          models_dir=work / "models", datasets_dir=datasets_dir, threads=2, batch=8,
-                         scenes={"train": 1, "val": 1, "test": 1}, scene_s=8.0, scene_fps=1.0)
+                         scenes={"train": 1, "val": 1, "test": 1}, scene_s=8.0, scene_fps=1.0, common_keep=1.0)
     return run_recipe(opts), opts
 
 
@@ -96,3 +108,33 @@ def test_recipe_end_to_end_on_cpu(tiny_recipe):
     assert masks["scenes"] == list(range(nc))
     md = result.card_md.read_text()
     assert "custom-thxhn" in md and "tcc-pivr8" in md and "mAP50" in md
+
+
+@pytest.mark.slow
+def test_init_from_starts_at_the_checkpoint_not_from_scratch(tiny_recipe, tmp_path):
+    import torch
+
+    from training.recipe import RecipeOptions, run_recipe
+    from vigil.errors import TrainingError
+
+    result, opts = tiny_recipe
+    # a checkpoint far from the seeded random initialisation, so "loaded" and "ignored" cannot look alike
+    ckpt = torch.load(result.weights, weights_only=False)
+    gen = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for k, v in ckpt["model"].state_dict().items():
+            if k.endswith("conv.weight"):
+                v.add_(torch.randn(v.shape, generator=gen).to(v.dtype) * 0.1)
+    init = tmp_path / "init.pt"
+    torch.save(ckpt, init)
+    start = {k: v.float() for k, v in ckpt["model"].state_dict().items()}
+    again = RecipeOptions(**{**opts.__dict__, "epochs": 1, "work_dir": tmp_path / "runs",
+                             "models_dir": tmp_path / "models", "init_from": init})
+    after = torch.load(run_recipe(again).weights, weights_only=False)["model"].state_dict()
+    conv = [k for k in start if k.endswith("conv.weight")]
+    moved = sum(float((after[k].float() - start[k]).norm()) for k in conv)
+    offset = sum(float((start[k] - v.float()).norm()) for k, v in
+                 torch.load(result.weights, weights_only=False)["model"].state_dict().items() if k in conv)
+    assert moved < 0.2 * offset, f"weights moved {moved:.2f} from the init checkpoint (offset {offset:.2f})"
+    with pytest.raises(TrainingError, match="expects a checkpoint"):
+        run_recipe(RecipeOptions(**{**again.__dict__, "init_from": tmp_path / "missing.pt"}))
