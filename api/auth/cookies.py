@@ -49,6 +49,7 @@ class SessionData:
     expires: float
     nonce: str
     pw_tag: str
+    issued_ms: int  # unix milliseconds, rounded down (compared with a user's sessions_valid_after)
 
 
 class CookieSigner:
@@ -62,9 +63,10 @@ class CookieSigner:
         return _b64(hmac.new(self._key, body, hashlib.sha256).digest())
 
     def issue(self, user_id: int, pw_tag: str) -> tuple[str, SessionData]:
-        data = SessionData(user_id, time.time() + self.max_age, secrets.token_urlsafe(12), pw_tag)
-        body = json.dumps({"u": data.user_id, "e": int(data.expires), "n": data.nonce, "p": data.pw_tag},
-                          separators=(",", ":")).encode()
+        now = time.time()
+        data = SessionData(user_id, now + self.max_age, secrets.token_urlsafe(12), pw_tag, int(now * 1000))
+        body = json.dumps({"u": data.user_id, "e": int(data.expires), "n": data.nonce, "p": data.pw_tag,
+                           "i": data.issued_ms}, separators=(",", ":")).encode()
         return f"{_b64(body)}.{self._mac(body)}", data
 
     def read(self, value: str | None) -> SessionData | None:
@@ -80,7 +82,10 @@ class CookieSigner:
             return None
         try:
             d = json.loads(body)
-            data = SessionData(int(d["u"]), float(d["e"]), str(d["n"]), str(d["p"]))
+            expires = float(d["e"])
+            # cookies issued before "i" existed: their issue time is at most expires - max_age
+            issued_ms = int(d["i"]) if "i" in d else int((expires - self.max_age) * 1000)
+            data = SessionData(int(d["u"]), expires, str(d["n"]), str(d["p"]), issued_ms)
         except (ValueError, KeyError, TypeError):
             return None
         return data if data.expires > time.time() else None

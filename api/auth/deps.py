@@ -10,6 +10,7 @@ from sqlalchemy import select
 from api.auth.cookies import CSRF_HEADER, SESSION_COOKIE, CookieSigner, password_tag
 from api.auth.ratelimit import LoginLimiter
 from api.auth.roles import ADMIN
+from api.auth.sessions import session_ended
 from api.auth.users import Principal, hash_token
 from vigil.db.models import ApiToken, User, utcnow
 
@@ -49,6 +50,8 @@ def _from_cookie(request: Request) -> Principal | None:
     with request.app.state.services.sessions() as s:
         user = s.get(User, data.user_id)
         if user is None or not user.active or password_tag(user.password_hash) != data.pw_tag:
+            return None
+        if session_ended(s, user, data):
             return None
         return Principal(user.id, user.username, user.role, user.language, "cookie", auth.signer.csrf_token(data))
 

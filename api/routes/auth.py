@@ -9,6 +9,7 @@ from api.auth.cookies import CSRF_COOKIE, SESSION_COOKIE, password_tag
 from api.auth.deps import Allow, AuthState
 from api.auth.passwords import DUMMY_HASH, hash_password, verify_password
 from api.auth.roles import ADMIN as ADMIN_ROLE, ADMIN_ONLY, EVERYONE
+from api.auth.sessions import end_all_sessions, revoke_session
 from api.auth.users import Principal, create_token, create_user
 from api.routes.common import StrictIn, iso, not_found, services_of
 from vigil.audit import record
@@ -22,6 +23,10 @@ ADMIN = Allow(ADMIN_ONLY)
 class LoginIn(StrictIn):
     username: str = Field(..., max_length=64)
     password: str = Field(..., max_length=256)
+
+
+class LogoutIn(StrictIn):
+    everywhere: bool = Field(False, description="end every session of this user (all browsers), not only this one")
 
 
 class TokenIn(StrictIn):
@@ -46,6 +51,12 @@ class UserPatch(StrictIn):
 def user_dict(u: User) -> dict:
     return {"id": u.id, "username": u.username, "role": u.role, "display_name": u.display_name,
             "language": u.language, "active": u.active, "created_at": iso(u.created_at)}
+
+
+def token_dict(t: ApiToken) -> dict:
+    """A token's public facts; never its hash, and the token itself is shown only once, at creation."""
+    return {"id": t.id, "user_id": t.user_id, "name": t.name, "created_at": iso(t.created_at),
+            "last_used_at": iso(t.last_used_at), "revoked": t.revoked}
 
 
 def _set_session(response: Response, auth: AuthState, user: User) -> str:
@@ -82,10 +93,25 @@ def login(body: LoginIn, request: Request, response: Response) -> dict:
 
 
 @router.post("/api/auth/logout")
-def logout(response: Response, user: Principal = Depends(SIGNED_IN)) -> dict:
+def logout(request: Request, response: Response, body: LogoutIn | None = None,
+           user: Principal = Depends(SIGNED_IN)) -> dict:
+    """End this session server-side (a copied cookie stops working too); with everywhere, every session of
+    the caller. API tokens are not touched: revoke them one by one."""
+    services = services_of(request)
+    auth: AuthState = request.app.state.auth
+    ip = request.client.host if request.client else "?"
+    everywhere = body is not None and body.everywhere
+    if everywhere:
+        end_all_sessions(services.sessions, user.user_id)
+        record(services.sessions, user.username, "logout_everywhere", "user", user.username, {"ip": ip})
+    elif user.via == "cookie":
+        data = auth.signer.read(request.cookies.get(SESSION_COOKIE))
+        if data is not None:
+            revoke_session(services.sessions, data)
+        record(services.sessions, user.username, "logout", "user", user.username, {"ip": ip})
     response.delete_cookie(SESSION_COOKIE, path="/")
     response.delete_cookie(CSRF_COOKIE, path="/")
-    return {"ok": True}
+    return {"ok": True, "everywhere": everywhere}
 
 
 @router.get("/api/auth/me")
@@ -115,6 +141,46 @@ def new_token(body: TokenIn, request: Request, user: Principal = Depends(SIGNED_
     token = create_token(services.sessions, user.user_id, body.name)
     record(services.sessions, user.username, "token_created", "user", user.username, {"name": body.name})
     return {"token": token, "name": body.name}
+
+
+@router.get("/api/auth/tokens")
+def my_tokens(request: Request, user: Principal = Depends(SIGNED_IN)) -> dict:
+    """The caller's own tokens, newest first."""
+    return _tokens_of(request, user.user_id)
+
+
+@router.get("/api/users/{user_id}/tokens")
+def user_tokens(user_id: int, request: Request, user: Principal = Depends(ADMIN)) -> dict:
+    """Any user's tokens (admin), so a leaked one can be found and revoked."""
+    with services_of(request).sessions() as s:
+        if s.get(User, user_id) is None:
+            raise not_found("user", user_id)
+    return _tokens_of(request, user_id)
+
+
+def _tokens_of(request: Request, user_id: int) -> dict:
+    with services_of(request).sessions() as s:
+        rows = s.scalars(select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.id.desc())).all()
+        return {"items": [token_dict(t) for t in rows], "total": len(rows)}
+
+
+@router.delete("/api/auth/tokens/{token_id}")
+def revoke_token(token_id: int, request: Request, user: Principal = Depends(SIGNED_IN)) -> dict:
+    """Revoke one token: one's own, or anyone's for an admin. Another user's token is a 404 to everyone else,
+    the same as a missing one, so token ids cannot be probed."""
+    services = services_of(request)
+    with services.sessions() as s:
+        row = s.get(ApiToken, token_id)
+        if row is None or (row.user_id != user.user_id and user.role != ADMIN_ROLE):
+            raise not_found("token", token_id)
+        was_revoked, row.revoked = row.revoked, True
+        s.commit()
+        owner = s.get(User, row.user_id).username
+        out = token_dict(row)
+    if not was_revoked:
+        record(services.sessions, user.username, "token_revoked", "token", str(token_id),
+               {"owner": owner, "name": out["name"]})
+    return out
 
 
 @router.get("/api/users")

@@ -7,9 +7,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, StatementError
 
-from vigil.db.models import (Alert, AlertDetection, Camera, DatasetVersion, EvidenceItem, LabelBox, LabelImage, Lead,
-                             LeadEvent, ModelVersion, Site, TrainingJob, User)
-from vigil.db.session import current_revision, init_db, make_engine, session_scope, upgrade
+from vigil.db.models import (Alert, AlertDetection, ApiToken, Base, Camera, DatasetVersion, EvidenceItem, LabelBox,
+                             LabelImage, Lead, LeadEvent, ModelVersion, RevokedSession, Site, TrainingJob, User)
+from vigil.db.session import MIGRATIONS, current_revision, init_db, make_engine, session_scope, upgrade
 
 
 def _alert(i: int, **kw) -> Alert:
@@ -22,7 +22,7 @@ def _alert(i: int, **kw) -> Alert:
 
 def test_migrate_and_roundtrip(db_url):
     engine, sessions = init_db(db_url)
-    assert current_revision(engine) == "0001"
+    assert current_revision(engine) == "0002"
     upgrade(engine)  # idempotent
     with session_scope(sessions) as s:
         s.add(Site(id="works", name="Works", kind="site"))
@@ -86,6 +86,41 @@ def test_data_loop_tables(db_url):
     with pytest.raises(IntegrityError):
         with session_scope(sessions) as s:
             s.add(ModelVersion(name="site", version="v1", profile="site", path="m2", sha256="d" * 64))
+
+
+def _schema_diff(engine) -> list:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+
+
+def test_migrations_match_the_models_and_0002_downgrades_without_losing_rows(db_url):
+    from alembic import command
+    from alembic.config import Config
+
+    engine, sessions = init_db(db_url)
+    assert _schema_diff(engine) == []
+    t = datetime(2026, 11, 1, 8, 0, 0, 123000, tzinfo=timezone.utc)
+    with session_scope(sessions) as s:
+        user = User(username="rev", password_hash="x", role="reviewer", sessions_valid_after=t)
+        s.add(user)
+        s.flush()
+        s.add(ApiToken(user_id=user.id, name="script", token_hash="e" * 64))
+        s.add(RevokedSession(nonce="n" * 16, user_id=user.id, expires_at=t))
+    with sessions() as s:
+        assert s.scalars(select(User)).one().sessions_valid_after == t  # milliseconds survive the round trip
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["engine"] = engine
+    command.downgrade(cfg, "0001")
+    assert current_revision(engine) == "0001"
+    with engine.connect() as conn:  # users kept, and their tokens were not cascaded away by a table rebuild
+        assert conn.exec_driver_sql("SELECT count(*) FROM api_tokens").scalar() == 1
+        assert conn.exec_driver_sql("SELECT username FROM users").scalar() == "rev"
+    upgrade(engine)
+    assert current_revision(engine) == "0002" and _schema_diff(engine) == []
 
 
 def test_bad_database_url_is_a_clear_error():

@@ -56,6 +56,8 @@ def tokens(client, web_services):
     out = {}
     with web_services.sessions() as s:
         ids = {u.role: u.id for u in s.scalars(select(User))}
+    # token 1 is nobody's working token: every role calls DELETE /api/auth/tokens/1 and must keep its own
+    create_token(web_services.sessions, ids["admin"], "throwaway")
     for role in ROLES:
         out[role] = create_token(web_services.sessions, ids[role], "test")
     return out

@@ -52,6 +52,17 @@ class User(Base):
     language: Mapped[str] = mapped_column(String(8), default="en")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # "sign out everywhere": session cookies issued before this time are refused
+    sessions_valid_after: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class RevokedSession(Base):
+    """A signed-out session cookie's nonce, refused until the cookie would have expired anyway."""
+
+    __tablename__ = "revoked_sessions"
+    nonce: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class ApiToken(Base):
