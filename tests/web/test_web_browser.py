@@ -1,5 +1,6 @@
 """The UI in a real browser (Debian's Chromium via Playwright): sign in, live wall, review with a box correction
-by mouse and keys, the resulting lead and its package, sites, models, Chinese; screenshots of every page."""
+by mouse and keys, the resulting lead and its package, sites, models, Chinese, API tokens and signing out everywhere;
+screenshots of every page."""
 from __future__ import annotations
 
 import io
@@ -10,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.web.seed import PASSWORD, seed_alert
-from vigil.db.models import LabelImage, Lead, ModelVersion, TrainingJob, User
+from vigil.db.models import ApiToken, LabelImage, Lead, ModelVersion, TrainingJob, User
 from vigil.types import utcnow
 
 OUT = Path(__file__).resolve().parents[1] / "output" / "web"
@@ -129,6 +130,28 @@ def assign_lead(page, services, lead_id: int) -> None:
         assert lead.status == "assigned" and s.get(User, lead.assignee_id).username == "oscar"
 
 
+def manage_tokens(page, base: str, services) -> None:
+    """On the users page: make a token (shown once), revoke it, then sign out everywhere; the old cookie is dead."""
+    page.goto(base + "/users")
+    page.wait_for_selector("#tokens")
+    page.fill('input[name="tokenname"]', "nightly-export")
+    page.locator("form:has(#token-user) button[type=submit]").click()
+    shown = page.wait_for_selector("#new-token").inner_text().split()[-1]
+    page.wait_for_selector("#tokens tr[data-token] button.revoke")
+    shot(page, "12-users-tokens-zh")
+    page.click("#tokens tr[data-token] button.revoke")
+    page.wait_for_selector("#tokens tr[data-token]:not(:has(button.revoke))")
+    with services.sessions() as s:
+        row = s.scalars(select(ApiToken).where(ApiToken.name == "nightly-export")).one()
+    assert row.revoked and shown.startswith("vgl_")
+    old = page.context.cookies()
+    page.click("#logout-everywhere")
+    page.wait_for_url("**/login")
+    page.context.add_cookies(old)  # a copied cookie is refused after signing out everywhere
+    page.goto(base + "/users")
+    page.wait_for_selector("#login")
+
+
 def test_browser_end_to_end(live_app, browser):
     server, services = live_app
     base = server.url
@@ -189,3 +212,4 @@ def test_browser_end_to_end(live_app, browser):
     page.goto(base + "/leads/%d" % lead_id)
     page.wait_for_selector("#history li")
     shot(page, "11-lead-laptop-zh")
+    manage_tokens(page, base, services)
