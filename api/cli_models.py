@@ -80,7 +80,8 @@ def register(app: typer.Typer) -> None:
     def recipe_scenario(profile: str = typer.Option(..., help="site or lab"),
                         model: Optional[Path] = typer.Option(None, help="default: models/<profile>.onnx"),
                         seeds: Optional[str] = typer.Option(None, help="comma-separated unseen scene seeds"),
-                        duration: float = typer.Option(120.0), work_dir: Path = typer.Option(Path("runs/scenario")),
+                        duration: float = typer.Option(150.0, help="seconds per scene"),
+                        work_dir: Path = typer.Option(Path("runs/scenario")),
                         card: bool = typer.Option(False, help="record the result in models/<profile>.json/.md"),
                         config: Optional[Path] = typer.Option(None, "--config", "-c")) -> None:
         """Run the detector and the camera analyzer over unseen rendered scenes; compare with ground truth."""

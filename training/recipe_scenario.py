@@ -14,7 +14,8 @@ from vision.analyzer import CameraAnalyzer
 from vision.detector import load_detector
 from vision.replay import frames_from_images, match_events, replay
 
-SCENARIO_SEEDS = {"site": (20001, 20002, 20003), "lab": (20501, 20502, 20503)}  # never used in training
+SCENARIO_SEEDS = {"site": tuple(range(20001, 20007)), "lab": tuple(range(20501, 20507))}  # never used in training
+SCENARIO_S = 150.0  # six 150 s scenes: a quarter camera-hour per profile
 CAMERA = "scenario"
 
 
@@ -64,7 +65,7 @@ def run_scene(profile: str, model: Path, scene_dir: Path, *, seed: int, duration
 
 
 def scenario_check(profile: str, model: Path, work_dir: Path, *, seeds: tuple[int, ...] | None = None,
-                   duration_s: float = 120.0, imgsz: int = 320, datasets_dir: Path | None = None) -> dict:
+                   duration_s: float = SCENARIO_S, imgsz: int = 320, datasets_dir: Path | None = None) -> dict:
     """Recall of ground-truth violations and false violations per camera-hour over unseen scenes."""
     seeds = seeds or SCENARIO_SEEDS[profile]
     scenes = [run_scene(profile, model, Path(work_dir) / f"{profile}_{s}_{duration_s:g}s", seed=s,
