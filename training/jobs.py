@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -15,7 +16,7 @@ from datasets.versions import get_version
 from training.compare import compare
 from training.evaluate import EvalOptions
 from training.registry import promoted_model, register_model, weights_of
-from training.trainer import TrainParams, train_and_export
+from training.trainer import TrainingCancelled, TrainParams, train_and_export
 from vigil.db.models import DatasetVersion, TrainingJob
 from vigil.errors import NotFoundError, TrainingError, VigilError
 from vigil.redact import redact_text
@@ -23,6 +24,8 @@ from vigil.types import utcnow
 
 log = logging.getLogger(__name__)
 ProgressCallback = Callable[["JobRecord"], None]
+# queued -> running -> registering -> done; running -> cancelling -> cancelled; queued -> cancelled;
+# any unfinished state -> failed. "registering" is the point of no return: a cancel no longer applies.
 
 
 @dataclass(frozen=True)
@@ -30,7 +33,7 @@ class JobRecord:
     id: int
     profile: str
     dataset_version: str | None
-    status: str  # queued | running | done | failed | cancelled
+    status: str  # queued | running | cancelling | registering | done | failed | cancelled
     params: dict
     device: str
     epoch: int
@@ -81,15 +84,60 @@ def list_jobs(sessions: sessionmaker[Session], status: str | None = None, limit:
 
 
 def cancel_job(sessions: sessionmaker[Session], job_id: int) -> JobRecord:
-    """Cancel a queued job (a running one cannot be stopped midway)."""
+    """Cancel a job. A queued one is "cancelled" at once; a running one becomes "cancelling" (its runner stops
+    the trainer at the next batch, registers nothing and marks it "cancelled"); asking again changes nothing.
+    A job that ended, or is already registering its model, raises `TrainingError` naming its state."""
     with sessions() as s:
-        n = s.execute(update(TrainingJob).where(TrainingJob.id == job_id, TrainingJob.status == "queued")
-                      .values(status="cancelled", finished_at=utcnow())).rowcount
-        s.commit()
+        for before, values in (("queued", {"status": "cancelled", "finished_at": utcnow()}),
+                               ("running", {"status": "cancelling"})):
+            n = s.execute(update(TrainingJob).where(TrainingJob.id == job_id, TrainingJob.status == before)
+                          .values(**values)).rowcount
+            s.commit()
+            if n:
+                break
     job = get_job(sessions, job_id)
-    if not n:
-        raise TrainingError(f"job {job_id} is {job.status}; only queued jobs can be cancelled")
+    if not n and job.status != "cancelling":
+        raise TrainingError(f"job {job_id} is {job.status}; only a queued or running job can be cancelled")
     return job
+
+
+def _status(sessions: sessionmaker[Session], job_id: int) -> str | None:
+    with sessions() as s:
+        return s.scalar(select(TrainingJob.status).where(TrainingJob.id == job_id))
+
+
+class CancelWatch:
+    """Whether a running job was asked to stop (its row says "cancelling"). The trainer asks after every batch,
+    so the database is read at most every `every_s` seconds; `check(where)` reads it now and raises."""
+
+    def __init__(self, sessions: sessionmaker[Session], job_id: int, every_s: float = 1.0):
+        self.sessions, self.job_id, self.every_s = sessions, job_id, every_s
+        self._requested = False
+        self._read_at = float("-inf")
+
+    def _read(self) -> bool:
+        self._read_at = time.monotonic()
+        self._requested = _status(self.sessions, self.job_id) == "cancelling"
+        return self._requested
+
+    def __call__(self) -> bool:
+        if self._requested or time.monotonic() - self._read_at < self.every_s:
+            return self._requested
+        return self._read()
+
+    def check(self, where: str) -> None:
+        if self._requested or self._read():
+            raise TrainingCancelled(f"job {self.job_id} was cancelled {where}")
+
+
+def _begin_registering(sessions: sessionmaker[Session], job_id: int) -> None:
+    """running -> registering, atomically: from here a cancel is refused; if one came first, stop here."""
+    with sessions() as s:
+        n = s.execute(update(TrainingJob).where(TrainingJob.id == job_id, TrainingJob.status == "running")
+                      .values(status="registering")).rowcount
+        s.commit()
+    if not n:
+        raise TrainingCancelled(f"job {job_id} was cancelled before its model was registered")
 
 
 def _claim(sessions: sessionmaker[Session], job_id: int | None = None) -> int | None:
@@ -127,7 +175,9 @@ def _execute(sessions, data_dir: Path, job: JobRecord, options: EvalOptions,
         if on_progress:
             on_progress(rec)
 
-    out = train_and_export(dataset.path, Path(data_dir) / "jobs" / str(job.id), params, on_epoch)
+    watch = CancelWatch(sessions, job.id)
+    out = train_and_export(dataset.path, Path(data_dir) / "jobs" / str(job.id), params, on_epoch, watch)
+    watch.check("before its evaluation")
     baseline = promoted_model(sessions, job.profile)
     cand, base = compare(data_dir, dataset, out.onnx, params.imgsz, baseline, options)
     evaluation = {"dataset_version": dataset.name, "candidate": cand, "baseline": base,
@@ -157,7 +207,8 @@ def _resolve_base(sessions, profile: str, params: TrainParams) -> TrainParams:
 def run_job(sessions: sessionmaker[Session], data_dir: Path, job_id: int | None = None, *,
             options: EvalOptions | None = None, on_progress: ProgressCallback | None = None) -> JobRecord | None:
     """Run one queued job (the oldest, or `job_id`) to the end in this thread: train, export, evaluate against
-    the promoted model, register the candidate. Returns the finished job (done or failed), or None if none."""
+    the promoted model, register the candidate. Returns the finished job (done, failed, or cancelled when
+    `cancel_job` asked it to stop), or None if none."""
     jid = _claim(sessions, job_id)
     if jid is None:
         if job_id is not None:
@@ -168,6 +219,9 @@ def run_job(sessions: sessionmaker[Session], data_dir: Path, job_id: int | None 
         on_progress(job)
     try:
         job = _execute(sessions, data_dir, job, options or EvalOptions(), on_progress)
+    except TrainingCancelled as e:
+        log.info("training job %s stopped: %s", jid, e)
+        job = _update(sessions, jid, status="cancelled", finished_at=utcnow())
     except Exception as e:  # a job boundary: record why, keep the runner alive
         log.exception("training job %s failed", jid)
         msg = str(e) if isinstance(e, VigilError) else f"{type(e).__name__}: {e}"
@@ -178,10 +232,14 @@ def run_job(sessions: sessionmaker[Session], data_dir: Path, job_id: int | None 
 
 
 def recover_interrupted(sessions: sessionmaker[Session]) -> int:
-    """Jobs left `running` by a process that died are failed with a clear error; returns how many."""
+    """Jobs left unfinished by a process that died: a running (or registering) one is failed with a clear
+    error, one that was being cancelled is cancelled. Returns how many."""
+    now = utcnow()
     with sessions() as s:
-        n = s.execute(update(TrainingJob).where(TrainingJob.status == "running").values(
-            status="failed", finished_at=utcnow(), error="interrupted: the process running it stopped")).rowcount
+        n = s.execute(update(TrainingJob).where(TrainingJob.status.in_(("running", "registering"))).values(
+            status="failed", finished_at=now, error="interrupted: the process running it stopped")).rowcount
+        n += s.execute(update(TrainingJob).where(TrainingJob.status == "cancelling").values(
+            status="cancelled", finished_at=now)).rowcount
         s.commit()
         return n
 
@@ -224,7 +282,7 @@ class JobRunner:
                 self._wake.clear()
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop taking jobs; a job already running finishes in its (daemon) thread."""
+        """Stop taking jobs; a job already running finishes in its (daemon) thread (`cancel_job` stops one)."""
         self._stop.set()
         self._wake.set()
         for t in self._threads:

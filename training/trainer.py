@@ -10,6 +10,13 @@ import yaml
 from vigil.errors import TrainingError
 
 EpochCallback = Callable[[int, int, dict], None]  # (epoch done, epochs, metrics)
+StopRequested = Callable[[], bool]  # asked between batches: True stops the run with `TrainingCancelled`
+# where ultralytics lets us look: after setup, at each epoch's start, after each training and validation batch
+STOP_EVENTS = ("on_pretrain_routine_end", "on_train_epoch_start", "on_train_batch_end", "on_val_batch_end")
+
+
+class TrainingCancelled(TrainingError):
+    """A run was stopped because someone cancelled its job; nothing after the stop (export, registration) ran."""
 
 
 @dataclass(frozen=True)
@@ -81,10 +88,44 @@ def setup_offline(work_dir: Path, threads: int = 0) -> None:
     recipe_ultra.offline_settings(Path(work_dir).resolve())
 
 
+def _close_loaders(trainer) -> None:
+    """What ultralytics does at the end of a run it finished itself: no dataloader worker outlives the run."""
+    for loader in (getattr(trainer, "train_loader", None), getattr(trainer, "test_loader", None)):
+        if hasattr(loader, "close"):
+            loader.close()
+
+
+class StopCheck:
+    """Raises `TrainingCancelled` once `should_stop()` says so; called by ultralytics at its `STOP_EVENTS`."""
+
+    def __init__(self, should_stop: StopRequested | None, what: str):
+        self.should_stop, self.what = should_stop or (lambda: False), what
+
+    def __call__(self, _trainer_or_validator=None) -> None:
+        if self.should_stop():
+            raise TrainingCancelled(f"training on {self.what} was cancelled")
+
+
+def _tuning(params: TrainParams) -> dict:
+    """Optimiser overrides: fine-tuning gets no warm-up (its bias lr of 0.1 wipes the class biases), no mosaic and
+    a small AdamW step; an explicit lr0 wins."""
+    tune = dict(warmup_epochs=0.0, mosaic=0.0, optimizer="AdamW", lr0=0.0005) if params.base_weights else {}
+    if params.lr0 is not None:
+        tune.update(lr0=params.lr0, optimizer=tune.get("optimizer", "SGD"))
+    return tune
+
+
 def train_and_export(dataset_dir: Path, work_dir: Path, params: TrainParams,
-                     on_epoch: EpochCallback | None = None) -> TrainOutput:
-    """Train yolo11n from scratch on a dataset version, report every epoch, export ONNX (dynamic batch)."""
+                     on_epoch: EpochCallback | None = None,
+                     should_stop: StopRequested | None = None) -> TrainOutput:
+    """Train yolo11n from scratch on a dataset version, report every epoch, export ONNX (dynamic batch).
+    `should_stop` is asked between batches (and before the export); once it says True the run raises
+    `TrainingCancelled` at once, rather than setting `trainer.stop`, which would still validate and save
+    the run nobody wants. A multi-GPU run trains in ultralytics' DDP subprocess, where no callback of ours
+    runs: it stops only once its training ended, before the export."""
     work_dir = Path(work_dir)
+    stop_if_asked = StopCheck(should_stop, str(dataset_dir))
+    stop_if_asked()
     setup_offline(work_dir, params.threads)
     from ultralytics import YOLO
 
@@ -107,18 +148,20 @@ def train_and_export(dataset_dir: Path, work_dir: Path, params: TrainParams,
         raise TrainingError(f"base weights: expected a .pt checkpoint to fine-tune, found {base!r}")
     model = YOLO(base or "yolo11n.yaml", task="detect")
     model.add_callback("on_fit_epoch_end", on_fit_epoch_end)
-    # fine-tuning: no warm-up (its bias lr of 0.1 wipes the class biases), no mosaic, a small AdamW step
-    tune = dict(warmup_epochs=0.0, mosaic=0.0, optimizer="AdamW", lr0=0.0005) if base else {}
-    if params.lr0 is not None:
-        tune.update(lr0=params.lr0, optimizer=tune.get("optimizer", "SGD"))
+    for event in STOP_EVENTS:
+        model.add_callback(event, stop_if_asked)
     try:
         model.train(data=str(data), epochs=params.epochs, imgsz=params.imgsz, device=params.device,
                     batch=params.batch, amp=False, workers=0 if params.device == "cpu" else 4,
                     project=str(work_dir.resolve()), name="train", exist_ok=True, pretrained=bool(base), plots=False,
                     patience=params.patience, verbose=False, cache=False, seed=params.seed, val=True,
-                    **tune)
+                    **_tuning(params))
+    except TrainingCancelled:
+        _close_loaders(model.trainer)
+        raise
     except (RuntimeError, ValueError, FileNotFoundError, AssertionError) as e:
         raise TrainingError(f"training on {dataset_dir} failed: {e}") from e
+    stop_if_asked()
     best = Path(model.trainer.best)
     weights = best if best.exists() else Path(model.trainer.last)
     onnx = recipe_ultra.export_onnx(weights, params.imgsz)

@@ -199,19 +199,24 @@ def submit_job(body: JobIn, request: Request, user: Principal = Depends(DATA)) -
     return get_job(job.id, request, user)
 
 
-@router.post("/api/jobs/{job_id}/cancel")
-def cancel_job(job_id: int, request: Request, user: Principal = Depends(DATA)) -> dict:
-    """Cancel a queued job (409 once it runs: a running job cannot be stopped midway)."""
+@router.post("/api/jobs/{job_id}/cancel", responses={
+    202: {"description": "running: asked to stop (cancelling); cancelled once its trainer stopped"},
+    409: {"description": "the job already ended or is registering its model"}})
+def cancel_job(job_id: int, request: Request, user: Principal = Depends(DATA)):
+    """Cancel a training job: a queued one at once (200, cancelled); a running one is asked to stop (202,
+    cancelling) and becomes cancelled when its trainer stopped, registering no model. `job.progress` events
+    carry both changes. 409 names the state of a job that cannot be cancelled any more."""
     from training import jobs
     from vigil import audit
 
     services = services_of(request)
     job = jobs.cancel_job(services.sessions, job_id)
-    audit.record(services.sessions, user.username, "job.cancel", "job", str(job_id), {})
+    audit.record(services.sessions, user.username, "job.cancel", "job", str(job_id), {"status": job.status})
     runner = getattr(request.app.state, "jobs", None)
     if runner is not None:
         runner.submitted(job)
-    return get_job(job_id, request, user)
+    body = get_job(job_id, request, user)
+    return JSONResponse(body, 202) if body["status"] == "cancelling" else body
 
 
 def _known_dataset(services, ref: str):

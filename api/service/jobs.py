@@ -153,13 +153,13 @@ class JobService:
         self.services, self.runner, self.builds = services, runner, builds
 
     def submitted(self, job) -> None:
-        """Announce a queued (or cancelled) job and let the runner look for it now."""
+        """Announce a queued, cancelling or cancelled job and let the runner look for a queued one now."""
         publish_job(self.services, job)
         if job.status == "queued":
             self.runner.wake()
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Stop taking jobs; a job already training finishes on its daemon thread."""
+        """Stop taking jobs; a job already training finishes on its daemon thread (unless cancelled)."""
         self.runner.stop(timeout)
 
 

@@ -1,4 +1,5 @@
-"""Registry (register, gate, admin force, rollback, audit), the job runner thread, metrics and the gate table."""
+"""Registry (register, gate, admin force, rollback, audit), the job runner thread, cancelling jobs in every state,
+metrics and the gate table."""
 from __future__ import annotations
 
 import time
@@ -8,12 +9,14 @@ import pytest
 
 from datasets.versions import BuildSpec, build_dataset
 from tests.datasets.conftest import data_env  # noqa: F401  (fixture)
+from training.evaluate import EvalOptions
 from training.gate import GatePolicy, decide
-from training.jobs import JobRunner, cancel_job, get_job, submit_job
+from training.jobs import JobRunner, cancel_job, get_job, recover_interrupted, run_job, submit_job
 from training.metrics import DetectionTally
-from training.registry import promote, promoted_model, register_model, rollback
+from training.registry import list_models, promote, promoted_model, register_model, rollback
 from vigil import audit
 from vigil.catalogue import PROFILE_CLASSES
+from vigil.db.models import TrainingJob
 from vigil.errors import AuthError, TrainingError
 
 SITE = PROFILE_CLASSES["site"]
@@ -102,7 +105,73 @@ def test_runner_thread_records_a_failed_job_and_cancels_queued_ones(data_env):
     assert job.status == "failed" and "expected a .pt checkpoint" in job.error and job.finished_at
     assert [r.status for r in seen] == ["running", "failed"]
     assert get_job(data_env.sessions, later.id).status == "cancelled"
-    with pytest.raises(TrainingError, match="only queued jobs"):
+    with pytest.raises(TrainingError, match=f"job {bad.id} is failed; only a queued or running job can be cancelled"):
         cancel_job(data_env.sessions, bad.id)
     with pytest.raises(TrainingError, match="unknown training parameters"):
         submit_job(data_env.sessions, dataset=v.name, params={"epochz": 3})
+
+
+def _job_in(sessions, status: str) -> int:
+    with sessions() as s:
+        row = TrainingJob(profile="site", status=status, epochs=3)
+        s.add(row)
+        s.commit()
+        return row.id
+
+
+@pytest.mark.parametrize("before,after,refused", [
+    ("queued", "cancelled", False),  # at once
+    ("running", "cancelling", False),  # its runner stops it at the next batch
+    ("cancelling", "cancelling", False),  # asking again changes nothing
+    ("registering", "registering", True),  # past the point of no return
+    ("done", "done", True),
+    ("failed", "failed", True),
+    ("cancelled", "cancelled", True),
+])
+def test_cancel_in_every_state(data_env, before, after, refused):
+    jid = _job_in(data_env.sessions, before)
+    if refused:
+        says = f"job {jid} is {before}; only a queued or running job can be cancelled"
+        with pytest.raises(TrainingError, match=says):
+            cancel_job(data_env.sessions, jid)
+    else:
+        assert cancel_job(data_env.sessions, jid).status == after
+    job = get_job(data_env.sessions, jid)
+    assert job.status == after and (job.finished_at is not None) is (after == "cancelled" and before == "queued")
+
+
+def test_recover_interrupted_fails_running_jobs_and_cancels_cancelling_ones(data_env):
+    states = ("queued", "running", "cancelling", "registering", "done", "failed", "cancelled")
+    ids = {state: _job_in(data_env.sessions, state) for state in states}
+    assert recover_interrupted(data_env.sessions) == 3
+    after = {state: get_job(data_env.sessions, jid) for state, jid in ids.items()}
+    assert {state: j.status for state, j in after.items()} == {
+        "queued": "queued", "running": "failed", "cancelling": "cancelled", "registering": "failed",
+        "done": "done", "failed": "failed", "cancelled": "cancelled"}
+    assert after["running"].error.startswith("interrupted") and after["cancelling"].error == ""
+    assert all(after[s].finished_at for s in ("running", "cancelling", "registering"))
+
+
+@pytest.mark.slow
+def test_a_job_cancelled_after_its_last_epoch_registers_nothing(data_env):
+    """Cancelled once training ended (from the epoch's progress report): it stops before the evaluation at the
+    latest, registers no model, and its training history is kept."""
+    S = data_env.sessions
+    v = build_dataset(S, data_env.store, data_env.data_dir,
+                      BuildSpec("site", reviews=False, scene_seeds=(3, 4, 5), scene_duration_s=3, scene_fps=1))
+    job = submit_job(S, dataset=v.name, params={"epochs": 1, "imgsz": 64, "batch": 8})
+    seen = []
+
+    def on_progress(rec) -> None:
+        seen.append(rec.status)
+        if rec.status == "running" and rec.epoch == 1:
+            assert cancel_job(S, rec.id).status == "cancelling"
+
+    options = EvalOptions(imgsz=64, scene_seeds=(9901,), scene_duration_s=4, scene_fps=1, threads=1)
+    done = run_job(S, data_env.data_dir, job.id, options=options, on_progress=on_progress)
+    assert done.status == "cancelled" and done.error == "" and done.finished_at and done.model_version_id is None
+    assert seen == ["running", "running", "cancelled"]
+    assert done.metrics["history"][0]["epoch"] == 1 and done.epoch == 1  # what it trained is kept on the job
+    assert list_models(S) == [] and not (data_env.data_dir / "models").exists()
+    with S() as s:
+        assert "model.register" not in {e.action for e in s.query(audit.AuditEntry)}

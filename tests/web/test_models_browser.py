@@ -1,11 +1,13 @@
-"""The models page in Chromium: build a dataset, train with live progress (SSE, no reload), promote, gate refusal."""
+"""The models page in Chromium: build a dataset, train with live progress (SSE, no reload), cancel a running job,
+promote, gate refusal."""
 from __future__ import annotations
 
 import pytest
 
 from tests.web.test_web_browser import shot, sign_in
 from tests.web.test_models_jobs import services  # noqa: F401  (fixture)
-from training.registry import get_model, register_model
+from training.jobs import get_job
+from training.registry import get_model, list_models, register_model
 from vigil.catalogue import PROFILE_CLASSES
 
 pytestmark = pytest.mark.slow
@@ -42,6 +44,19 @@ def test_models_page_build_train_live_promote_and_refusal(services, browser):  #
         assert card.locator("svg.chart polyline").count() >= 1  # the epoch's metrics drawn from the event
         page.wait_for_selector('tr[data-model="1"] [data-act="promote"]')
         shot(page, "models-01-trained")
+
+        # a long run started by mistake: cancelled from its card (after a confirm) while it trains
+        page.fill('#train-form input[name="epochs"]', "500")
+        page.click("#train-submit")
+        page.wait_for_selector('[data-job="2"][data-status="running"] [data-act="cancel"]', timeout=60000)
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.click('[data-job="2"] [data-act="cancel"]')
+        page.wait_for_selector('[data-job="2"][data-status="cancelled"]', timeout=60000)
+        card = page.locator('[data-job="2"]')
+        assert card.locator(".badge").text_content() == "cancelled"
+        assert card.locator('[data-act="cancel"]').count() == 0  # nothing left to cancel
+        assert get_job(services.sessions, 2).model_version_id is None and len(list_models(services.sessions)) == 1
+        shot(page, "models-01b-cancelled")
 
         page.click('tr[data-model="1"] [data-act="promote"]')
         page.wait_for_selector('tr[data-model="1"] [data-act="rollback"]')

@@ -106,8 +106,9 @@ def _wait(predicate, timeout: float, what: str):
 
 @pytest.mark.slow
 def test_build_train_live_progress_over_sse_and_cancel(services, bearer):
-    """A dataset built in the background, a 1-epoch job queued -> running -> done with job.progress over SSE
-    (a second job cancelled while queued), the candidate registered with its evaluation."""
+    """A dataset built in the background; a long job cancelled mid-training (cancelling -> cancelled over SSE,
+    nothing registered); the job queued behind it then runs queued -> running -> done with job.progress over SSE
+    and its candidate registered with its evaluation; a queued job cancelled at once; 409 once a job ended."""
     from api.app import create_app
     from tests.servers import free_port
 
@@ -126,27 +127,47 @@ def test_build_train_live_progress_over_sse_and_cancel(services, bearer):
 
         first: dict = {}
         sse = SseReader(server.url, staff, lambda p: p["id"] == first.get("id") and p["status"] in ("done", "failed"))
+        long = http.post("/api/jobs", json={"dataset": name, "epochs": 500, "imgsz": 64, "batch": 8})
+        assert long.status_code == 201, long.text
+        long_id = long.json()["id"]
         job = http.post("/api/jobs", json={"dataset": name, "epochs": 1, "imgsz": 64, "batch": 8})
-        assert job.status_code == 201, job.text
+        assert job.status_code == 201 and job.json()["status"] == "queued", job.text
         first.update(job.json())
-        assert first["status"] in ("queued", "running") and first["dataset_version"] == name
+        assert first["dataset_version"] == name
         second = http.post("/api/jobs", json={"dataset": build["version"]["id"], "epochs": 1, "imgsz": 64})
         assert second.status_code == 201 and second.json()["status"] == "queued", second.text
         cancelled = http.post(f"/api/jobs/{second.json()['id']}/cancel")
         assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
         again = http.post(f"/api/jobs/{second.json()['id']}/cancel")
-        assert again.status_code == 409 and "only queued jobs" in again.json()["detail"]
+        assert again.status_code == 409
+        assert again.json()["detail"] == (f"job {second.json()['id']} is cancelled; only a queued or running job "
+                                          f"can be cancelled")
+
+        # the long job, mid-training: asked to stop, it stops, and the runner takes the next queued job
+        _wait(lambda: (j := http.get(f"/api/jobs/{long_id}").json())["status"] == "running" and j["epoch"] >= 1,
+              120, "the long job's first epoch")
+        stopping = http.post(f"/api/jobs/{long_id}/cancel")
+        assert stopping.status_code == 202 and stopping.json()["status"] == "cancelling", stopping.text
+        stopped = _wait(lambda: (j := http.get(f"/api/jobs/{long_id}").json())["status"] != "cancelling" and j, 60,
+                        "the long job to stop")
+        assert stopped["status"] == "cancelled" and stopped["model_version_id"] is None and stopped["finished_at"]
+        assert 1 <= stopped["epoch"] < 500 and stopped["metrics"]["history"]  # its curves are kept
+        late = http.post(f"/api/jobs/{long_id}/cancel")
+        assert late.status_code == 409 and f"job {long_id} is cancelled" in late.json()["detail"]
 
         assert sse.finished.wait(100), f"job did not finish; events: {sse.events}"
+        long_states = [e["status"] for e in sse.events if e["id"] == long_id]
+        assert long_states[-1] == "cancelled" and "cancelling" in long_states and "done" not in long_states
+        assert "registering" not in long_states, long_states
         mine = [e for e in sse.events if e["id"] == first["id"]]
         statuses = [e["status"] for e in mine]
-        # the runner may claim the job before the route announces it queued: both are delivered, done is last
-        assert {"queued", "running"} <= set(statuses[:-1]) and statuses[-1] == "done", statuses
+        assert statuses[0] == "queued" and "running" in statuses and statuses[-1] == "done", statuses
         epoch_events = [e for e in mine if e["status"] == "running" and e["epoch"] == 1]
         assert epoch_events and epoch_events[0]["epochs"] == 1 and "epoch" in epoch_events[0]["latest"]
         assert {"id": second.json()["id"], "status": "cancelled"}.items() <= next(
             e for e in sse.events if e["id"] == second.json()["id"] and e["status"] == "cancelled").items()
-        assert http.post(f"/api/jobs/{first['id']}/cancel").status_code == 409  # done: nothing to cancel
+        finished = http.post(f"/api/jobs/{first['id']}/cancel")  # done: nothing to cancel
+        assert finished.status_code == 409 and f"job {first['id']} is done" in finished.json()["detail"]
 
         done = http.get(f"/api/jobs/{first['id']}").json()
         assert done["status"] == "done" and done["model_version_id"] == mine[-1]["model_version_id"]
@@ -155,11 +176,19 @@ def test_build_train_live_progress_over_sse_and_cancel(services, bearer):
         assert model["status"] == "candidate" and model["dataset_version"] == name
         assert "map50" in model["metrics"]["evaluation"]["candidate"]
         assert "false_violations_per_hour" in model["metrics"]["evaluation"]["candidate"]
+        # the cancelled job left nothing in the registry: one model, the next job's, and only its files
+        models = http.get("/api/models").json()
+        assert [(m["version"], m["metrics"]["job_id"]) for m in models["items"]] == [("v1", first["id"])]
+        assert sorted(f.name for f in (services.data_dir / "models" / "site").iterdir()) == ["v1.onnx", "v1.pt"]
     finally:
         server.stop()
     with services.sessions() as s:
-        actions = [e.action for e in s.scalars(select(audit.AuditEntry).order_by(audit.AuditEntry.id))]
+        entries = list(s.scalars(select(audit.AuditEntry).order_by(audit.AuditEntry.id)))
+    actions = [e.action for e in entries]
     assert {"dataset.build", "job.submit", "job.cancel", "model.register"} <= set(actions)
+    assert actions.count("model.register") == 1
+    assert [(e.target_id, e.detail) for e in entries if e.action == "job.cancel"] == [
+        (str(second.json()["id"]), {"status": "cancelled"}), (str(long_id), {"status": "cancelling"})]
 
 
 def test_dataset_and_job_requests_are_validated(api_client, services, bearer):

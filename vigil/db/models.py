@@ -11,7 +11,7 @@ from sqlalchemy.types import TypeDecorator
 ROLES = ("operator", "reviewer", "officer", "data_staff", "admin")
 ALERT_STATES = ("new", "confirmed", "rejected")
 LEAD_STATUSES = ("new", "assigned", "verified_on_site", "case_filed", "dismissed")
-JOB_STATUSES = ("queued", "running", "done", "failed", "cancelled")
+JOB_STATUSES = ("queued", "running", "cancelling", "registering", "done", "failed", "cancelled")
 MODEL_STATUSES = ("candidate", "promoted", "retired", "rejected")
 
 

@@ -7,7 +7,10 @@ const isAdmin = document.body.dataset.role === "admin";
 const jobsBox = el("div", { id: "jobs" });
 const modelsBox = el("div", { id: "models" });
 const jobs = new Map(); // id -> job, kept current by job.progress events
-const RANK = { queued: 0, running: 1, done: 2, failed: 2, cancelled: 2 };
+// a job only moves forward: queued -> running -> cancelling or registering -> done, failed or cancelled
+const RANK = { queued: 0, running: 1, cancelling: 2, registering: 2, done: 3, failed: 3, cancelled: 3 };
+const ENDED = RANK.done;
+const newer = (j) => !jobs.has(j.id) || RANK[j.status] >= RANK[jobs.get(j.id).status];
 
 const num = (v) => (typeof v === "number" ? (Math.abs(v) < 10 ? v.toFixed(3) : v.toFixed(0)) : v ?? "—");
 const field = (key, input) => el("label", {}, t(key), input);
@@ -97,11 +100,21 @@ async function loadModels() {
 // ---- training jobs: one card each, updated in place by job.progress events
 function jobCard(j) {
   const pct = j.status === "done" ? 100 : j.epochs ? Math.round((100 * j.epoch) / j.epochs) : 0;
-  const cancel = async () => upsert(await api(`/api/jobs/${j.id}/cancel`, { method: "POST" }));
+  const cancel = async () => {
+    if (!window.confirm(t("models.cancelconfirm", { id: j.id }))) return;
+    try {
+      const r = await api(`/api/jobs/${j.id}/cancel`, { method: "POST" });
+      const was = jobs.get(j.id)?.status; // a job.progress event may have ended it already
+      if (newer(r)) upsert(r);
+      if (r.status === "cancelling") toast(t("models.jobcancelling", { id: j.id }));
+      else if (!(RANK[was] >= ENDED)) toast(t("models.jobcancelled", { id: j.id }));
+    } catch (e) { /* api() showed why (409: it already ended) */ }
+  };
+  const cancellable = j.status === "queued" || j.status === "running";
   return el("article", { class: `card job job-${j.status}`, dataset: { job: j.id, status: j.status } },
     el("h3", {}, `#${j.id} ${j.profile} `, el("span", { class: "muted" }, j.dataset_version || ""), " ",
       el("span", { class: `badge status job-${j.status}` }, t("job." + j.status)),
-      j.status === "queued" ? el("button", { class: "small ghost", dataset: { act: "cancel" }, onclick: cancel }, t("models.cancel")) : null),
+      cancellable ? el("button", { class: "small ghost", dataset: { act: "cancel" }, onclick: cancel }, t("models.cancel")) : null),
     el("div", { class: "progress", role: "progressbar", "aria-valuenow": pct, "aria-valuemin": 0, "aria-valuemax": 100 },
       el("div", { style: `width:${pct}%` })),
     el("p", { class: "muted epoch" }, t("models.epoch", { e: j.epoch, n: j.epochs }),
@@ -132,7 +145,7 @@ function onProgress(p) {
   if (p.latest?.epoch && !h.some((r) => r.epoch === p.latest.epoch)) h.push(p.latest);
   upsert({ ...j, status: p.status, epoch: p.epoch, epochs: p.epochs, error: p.error, model_version_id: p.model_version_id,
            metrics: { ...(j.metrics || {}), latest: p.latest, history: h, model: p.model || j.metrics?.model } });
-  if (RANK[p.status] === 2 && RANK[j.status] < 2) {
+  if (RANK[p.status] === ENDED && RANK[j.status] < ENDED) {
     if (p.status === "done") { toast(t("models.jobdone", { id: p.id, v: p.model?.version ?? "" })); loadModels(); }
     else toast(t(p.status === "failed" ? "models.jobfailed" : "models.jobcancelled", { id: p.id }), p.status === "failed");
   }
@@ -168,7 +181,7 @@ function trainForm() {
     try {
       const job = await api("/api/jobs", { method: "POST", body });
       trainError.hidden = true; toast(t("train.queued", { id: job.id }));
-      if (!jobs.has(job.id) || RANK[job.status] >= RANK[jobs.get(job.id).status]) upsert(job);
+      if (newer(job)) upsert(job);
     } catch (e) { trainError.textContent = reason(e); trainError.hidden = false; }
   });
   return form;
