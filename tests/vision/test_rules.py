@@ -116,6 +116,30 @@ def test_absence_closes_when_the_item_appears_and_is_per_person():
     assert vs[0].track_id == bare_track[0]
 
 
+def test_an_item_hidden_for_a_few_seconds_still_counts_as_worn():
+    def script(t):  # the coat is hidden 6-12 s (an arm across it), then taken off for good at 20 s
+        objs = [Obj(PERSON, (100.0, 40.0, 160.0, 170.0))] if t >= 1.0 else []
+        return objs + ([Obj(COAT, COAT_ON)] if 1.0 <= t < 6.0 or 12.0 <= t < 20.0 else [])
+
+    vs = [v for v in run_script(analyzer_for("lab"), script, seconds=45) if v.rule == "lab_no_coat"]
+    assert [v.phase for v in vs if v.phase != "update"] == ["open"]
+    opened = vs[0]
+    # the coat was last seen at 19.5 s: bare from 30 s (after the 10 s memory), an event after min_s (5 s)
+    assert opened.start_s == pytest.approx(30.0) and opened.end_s == pytest.approx(35.0)
+    assert opened.thresholds["item_memory_s"] == 10.0
+
+
+def test_a_second_box_on_an_already_reported_person_is_not_a_second_event():
+    whole, upper = (100.0, 40.0, 160.0, 170.0), (104.0, 42.0, 158.0, 120.0)  # the same person, boxed twice
+
+    def script(t):
+        objs = [Obj(PERSON, whole)] if t >= 1.0 else []
+        return objs + ([Obj(PERSON, upper)] if 12.0 <= t < 30.0 else [])
+
+    vs = [v for v in run_script(analyzer_for("lab"), script, seconds=40) if v.rule == "lab_no_coat"]
+    assert [v.phase for v in vs if v.phase != "update"] == ["open"]
+
+
 NO_DUMP_ZONE = "zones: {lot: {polygon: [[0, 0.5], [0.5, 0.5], [0.5, 1], [0, 1]], no_dumping: DUMP}}"
 PILE_A, PILE_B = (40.0, 120.0, 100.0, 170.0), (200.0, 120.0, 260.0, 170.0)
 

@@ -1,4 +1,10 @@
-"""Absence rules: a person track without an overlapping protective item (coat, goggles, gloves) for min_s."""
+"""Absence rules: a person track without an overlapping protective item (coat, goggles, gloves) for min_s.
+
+An item seen on a person in at least ITEM_CONFIRM detector frames counts as still worn for `item_memory_s`
+(catalogue extra, default 10 s) after it was last seen: a hand raised to the face, a turn of the head or a
+passer-by hides goggles and gloves for a few frames, and PPE is not taken off and put on again within seconds.
+One stray item detection on a bare person confirms nothing. Taking an item off is reported `item_memory_s` later.
+"""
 from __future__ import annotations
 
 from typing import Mapping
@@ -13,6 +19,9 @@ from vision.rules.presence import qualifying
 from vision.zones import Zone
 
 ITEM_INSIDE = 0.5  # an item counts as worn when this fraction of its box lies inside the person's box
+ITEM_MEMORY_S = 10.0  # when the catalogue does not say
+ITEM_CONFIRM = 3  # detector frames with the item on the person, within item_memory_s, before it is remembered
+SAME_PERSON = 0.6  # a new track whose box lies this much (of the smaller box) in a reported person's box is them
 
 
 def covered_fraction(items: np.ndarray, people: np.ndarray) -> np.ndarray:
@@ -37,8 +46,13 @@ class AbsenceRule:
         self.spec = spec
         self.zones = [zones[z] for z in spec.zones]
         self.item_min_score = float(spec.extra.get("item_min_score", min(spec.min_score, 0.3)))
+        self.item_memory_s = float(spec.extra.get("item_memory_s", ITEM_MEMORY_S))
+        self.worn_at: dict[int, list[float]] = {}  # person track -> media times the item was seen on it
         self.episodes: dict[int, Episode] = {}
         self.cooldown_until: dict[int, float] = {}
+        # last box of each track with an episode or a cooldown: a second track on the same person (a duplicate box,
+        # an identity switch) must not report them again
+        self.boxes: dict[int, np.ndarray] = {}
 
     @property
     def active(self) -> bool:
@@ -53,17 +67,29 @@ class AbsenceRule:
         items = tracks[np.isin(names, np.array(self.spec.classes, dtype=str)) &
                        (tracks.confidence >= self.item_min_score)] if len(tracks) else tracks
         worn = (covered_fraction(items.xyxy, people.xyxy) >= ITEM_INSIDE).any(axis=1)
-        return people[~worn]
+        ids = track_ids(people)
+        if now.detected:  # a still frame carries the last detections forward: nothing new was seen
+            for t in ids[worn]:
+                self.worn_at.setdefault(int(t), []).append(now.pts_s)
+        mem = self.item_memory_s  # keep the sightings of the memory window before the last one
+        self.worn_at = {t: kept for t, times in self.worn_at.items()
+                        if now.pts_s - times[-1] <= mem and (kept := [at for at in times if times[-1] - at <= mem])}
+        recently = np.array([len(self.worn_at.get(int(t), ())) >= ITEM_CONFIRM for t in ids], dtype=bool)
+        return people[~worn & ~recently]
 
     def update(self, tracks: sv.Detections, now: Moment) -> list[Violation]:
         bare = self._bare_people(tracks, now)
         ids = track_ids(bare)
         out: list[Violation] = []
-        for tid in set(int(t) for t in ids) | set(self.episodes):
+        for t, box in zip(ids, bare.xyxy):
+            if int(t) in self.episodes:
+                self.boxes[int(t)] = box
+        for tid in sorted(set(int(t) for t in ids) | set(self.episodes)):
             if tid not in self.episodes:
-                if self.cooldown_until.get(tid, -np.inf) > now.pts_s:
+                if self.cooldown_until.get(tid, -np.inf) > now.pts_s or self._someone_reported(tid, bare, ids):
                     continue
                 self.episodes[tid] = Episode(self.spec, self.spec.name)
+                self.boxes[tid] = bare.xyxy[ids == tid][0]
             ep = self.episodes[tid]
             ep.observe(bare[ids == tid], tracks, now)
             v = ep.step(now)
@@ -75,4 +101,22 @@ class AbsenceRule:
                     reset_episode(ep)
             if not ep.open and ep.run_start is None:
                 del self.episodes[tid]  # nothing pending for this track
+        self.boxes = {t: b for t, b in self.boxes.items() if t in self.episodes or t in self.cooldown_until}
         return out
+
+    def _someone_reported(self, tid: int, bare: sv.Detections, ids: np.ndarray) -> bool:
+        """Whether the new track `tid` is a person another track already has an episode or a cooldown for."""
+        others = np.asarray([b for t, b in self.boxes.items() if t != tid])
+        if not len(others):
+            return False
+        return bool((overlap_of_smaller(bare.xyxy[ids == tid][0], others) >= SAME_PERSON).any())
+
+
+def overlap_of_smaller(box: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """(N,): the intersection of `box` with each of `others`, as a fraction of the smaller of the two boxes."""
+    inside = covered_fraction(box[None, :], others)[:, 0]  # the part of `box` inside each other box
+    return inside * _area(box) / np.minimum(_area(box), _area(others))
+
+
+def _area(b: np.ndarray) -> np.ndarray:
+    return np.clip((b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1]), 1e-6, None)
