@@ -35,6 +35,12 @@ class DetClass(str, Enum):
 # Unified ids, identical to ../shared/datasets/data.yaml.
 UNIFIED_CLASSES: tuple[str, ...] = tuple(c.value for c in DetClass)
 
+# Classes that are states of one object: a truck is covered or uncovered, never both. Where the detector boxes
+# one object as both, only the more confident state is kept (see vision.analyzer.one_state_per_object).
+EXCLUSIVE_STATES: tuple[tuple[str, ...], ...] = (
+    (DetClass.DUMP_TRUCK.value, DetClass.DUMP_TRUCK_UNCOVERED.value),
+)
+
 Profile = Literal["site", "lab"]
 RuleKind = Literal["presence", "absence", "new_object"]
 

@@ -8,12 +8,13 @@ from typing import Mapping, Sequence
 import numpy as np
 import supervision as sv
 
-from vigil.catalogue import RuleSpec
+from vigil.catalogue import EXCLUSIVE_STATES, RuleSpec
 from vigil.config import MotionConfig
 from vigil.config_loader import LoadedConfig
 from vigil.types import ModelInfo, VideoFrame, Violation
 from vision.motion import MotionGate, MotionResult
 from vision.rules import Moment, Rule, build_rules
+from vision.rules.base import overlap_of_smaller
 from vision.tracking import CameraTracker
 from vision.zones import MaskSet, Zone
 
@@ -26,6 +27,29 @@ class AnalysisResult:
     motion: bool
     active_rules: tuple[str, ...]  # rules with an open event on this camera
     detected: bool = False  # the detector ran on this frame (False: skipped, detections carried forward)
+
+
+SAME_OBJECT = 0.7  # two boxes overlapping this much (of the smaller one) are one object
+
+
+def one_state_per_object(dets: sv.Detections) -> sv.Detections:
+    """Drop the less confident of two boxes that give one object two exclusive states (EXCLUSIVE_STATES): the
+    detector's NMS runs per class, so a truck whose load it is unsure of can come out covered and uncovered."""
+    names = dets.data.get("class_name") if dets.data else None
+    if names is None or len(dets) < 2:
+        return dets
+    names = np.asarray(names, dtype=str)
+    drop = np.zeros(len(dets), dtype=bool)
+    for group in EXCLUSIVE_STATES:
+        idx = np.flatnonzero(np.isin(names, group))
+        for i in sorted(idx, key=lambda k: -float(dets.confidence[k])):
+            if drop[i]:
+                continue
+            rivals = [j for j in idx if j != i and not drop[j] and names[j] != names[i]]
+            if rivals:
+                same = overlap_of_smaller(dets.xyxy[i], dets.xyxy[rivals]) >= SAME_OBJECT
+                drop[np.asarray(rivals)[same]] = True
+    return dets[~drop] if drop.any() else dets
 
 
 def empty_detections() -> sv.Detections:
@@ -95,7 +119,7 @@ class CameraAnalyzer:
         if dets is not None:
             self._detected += 1
             self._last_detect_s = frame.pts_s
-            kept = self.masks.apply(dets, w, h)
+            kept = self.masks.apply(one_state_per_object(dets), w, h)
             self._last_dets = self.tracker.update(kept, frame.pts_s)
             if self._last_dets.tracker_id is None:
                 self._last_dets.tracker_id = np.full(len(self._last_dets), -1, int)

@@ -187,3 +187,18 @@ def test_disabled_rule_never_fires():
     analyzer = analyzer_for("site", "rules: {open_burning: {enabled: false}}")
     assert "open_burning" not in {r.spec.name for r in analyzer.rules}
     assert run_script(analyzer, fire_when(lambda t: True), seconds=10) == []
+
+
+def test_a_truck_boxed_as_covered_and_uncovered_keeps_only_its_more_confident_state():
+    uncovered = DetClass.DUMP_TRUCK_UNCOVERED.value
+    box = (20.0, 100.0, 140.0, 170.0)
+
+    def script(t):  # one truck: mostly "covered", a weaker "uncovered" box on top of it; a second, bare truck
+        if t < 1.0:
+            return []
+        return [Obj(TRUCK, box, 0.6), Obj(uncovered, (22.0, 98.0, 141.0, 171.0), 0.4),
+                Obj(uncovered, (200.0, 100.0, 300.0, 170.0), 0.8)]
+
+    vs = [v for v in run_script(analyzer_for("site"), script, seconds=10) if v.phase == "open"]
+    assert [v.rule for v in vs] == ["uncovered_truck"]
+    assert {b.xyxy[0] for b in vs[0].detections if b.class_name == uncovered} == {200.0}

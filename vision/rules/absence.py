@@ -14,7 +14,8 @@ import supervision as sv
 
 from vigil.catalogue import RuleSpec
 from vigil.types import Violation
-from vision.rules.base import Episode, Moment, class_names, reset_episode, track_ids
+from vision.rules.base import (Episode, Moment, class_names, covered_fraction, overlap_of_smaller, reset_episode,
+                               track_ids)
 from vision.rules.presence import qualifying
 from vision.zones import Zone
 
@@ -22,19 +23,6 @@ ITEM_INSIDE = 0.5  # an item counts as worn when this fraction of its box lies i
 ITEM_MEMORY_S = 10.0  # when the catalogue does not say
 ITEM_CONFIRM = 3  # detector frames with the item on the person, within item_memory_s, before it is remembered
 SAME_PERSON = 0.6  # a new track whose box lies this much (of the smaller box) in a reported person's box is them
-
-
-def covered_fraction(items: np.ndarray, people: np.ndarray) -> np.ndarray:
-    """(P, I): the fraction of each item box's area that lies inside each person box."""
-    if len(items) == 0 or len(people) == 0:
-        return np.zeros((len(people), len(items)))
-    x1 = np.maximum(people[:, None, 0], items[None, :, 0])
-    y1 = np.maximum(people[:, None, 1], items[None, :, 1])
-    x2 = np.minimum(people[:, None, 2], items[None, :, 2])
-    y2 = np.minimum(people[:, None, 3], items[None, :, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    area = np.clip((items[:, 2] - items[:, 0]) * (items[:, 3] - items[:, 1]), 1e-6, None)
-    return inter / area[None, :]
 
 
 class AbsenceRule:
@@ -110,13 +98,3 @@ class AbsenceRule:
         if not len(others):
             return False
         return bool((overlap_of_smaller(bare.xyxy[ids == tid][0], others) >= SAME_PERSON).any())
-
-
-def overlap_of_smaller(box: np.ndarray, others: np.ndarray) -> np.ndarray:
-    """(N,): the intersection of `box` with each of `others`, as a fraction of the smaller of the two boxes."""
-    inside = covered_fraction(box[None, :], others)[:, 0]  # the part of `box` inside each other box
-    return inside * _area(box) / np.minimum(_area(box), _area(others))
-
-
-def _area(b: np.ndarray) -> np.ndarray:
-    return np.clip((b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1]), 1e-6, None)

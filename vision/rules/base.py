@@ -38,6 +38,29 @@ def track_ids(dets: sv.Detections) -> np.ndarray:
     return dets.tracker_id if dets.tracker_id is not None else np.full(len(dets), -1, int)
 
 
+def covered_fraction(items: np.ndarray, people: np.ndarray) -> np.ndarray:
+    """(P, I): the fraction of each item box's area that lies inside each person box."""
+    if len(items) == 0 or len(people) == 0:
+        return np.zeros((len(people), len(items)))
+    x1 = np.maximum(people[:, None, 0], items[None, :, 0])
+    y1 = np.maximum(people[:, None, 1], items[None, :, 1])
+    x2 = np.minimum(people[:, None, 2], items[None, :, 2])
+    y2 = np.minimum(people[:, None, 3], items[None, :, 3])
+    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+    area = np.clip((items[:, 2] - items[:, 0]) * (items[:, 3] - items[:, 1]), 1e-6, None)
+    return inter / area[None, :]
+
+
+def overlap_of_smaller(box: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """(N,): the intersection of `box` with each of `others`, as a fraction of the smaller of the two boxes."""
+    inside = covered_fraction(box[None, :], others)[:, 0]  # the part of `box` inside each other box
+    return inside * _area(box) / np.minimum(_area(box), _area(others))
+
+
+def _area(b: np.ndarray) -> np.ndarray:
+    return np.clip((b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1]), 1e-6, None)
+
+
 @dataclass(frozen=True, eq=False)
 class Moment:
     """The frame a rule is told about: its times, its picture and whether the detector ran on it."""
