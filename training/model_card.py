@@ -69,6 +69,9 @@ def render_markdown(card: dict) -> str:
            f"Generated {card['generated_at']} by `vigil recipe train` (training/recipe.py). "
            "Architecture yolo11n trained from scratch (no pretrained weights), ultralytics offline, exported to "
            f"ONNX (dynamic batch, {card['onnx_bytes'] / 1e6:.1f} MB).", "",
+           *([f"This run continued from `{o['init_from']}`, the weights of an earlier run of this recipe (itself "
+              "from scratch), with a fresh learning-rate schedule; the epochs and wall time below are this run's "
+              "only.", ""] if o.get("init_from") else []),
            "## Training", "",
            f"- device `{o['device']}`, image size {o['imgsz']}, batch {o['batch']}, epochs completed "
            f"**{p.get('epochs_completed')}** of {p.get('epochs_planned') or o['epochs']} planned"

@@ -130,7 +130,9 @@ def test_init_from_starts_at_the_checkpoint_not_from_scratch(tiny_recipe, tmp_pa
     start = {k: v.float() for k, v in ckpt["model"].state_dict().items()}
     again = RecipeOptions(**{**opts.__dict__, "epochs": 1, "work_dir": tmp_path / "runs",
                              "models_dir": tmp_path / "models", "init_from": init})
-    after = torch.load(run_recipe(again).weights, weights_only=False)["model"].state_dict()
+    res = run_recipe(again)
+    after = torch.load(res.weights, weights_only=False)["model"].state_dict()
+    assert f"continued from `{init}`" in res.card_md.read_text()
     conv = [k for k in start if k.endswith("conv.weight")]
     moved = sum(float((after[k].float() - start[k]).norm()) for k in conv)
     offset = sum(float((start[k] - v.float()).norm()) for k, v in
