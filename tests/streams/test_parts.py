@@ -138,3 +138,17 @@ def test_vigil_analyze_prints_one_json_line_per_violation(tmp_path, toy_onnx):
     assert [r["rule"] for r in lines] == ["lab_fire"]
     assert set(lines[0]["evidence"]) >= {"clip.mp4", "best_raw.jpg", "best_annotated.jpg", "manifest"}
     assert lines[0]["started_at"].endswith("Z")
+
+    truth = tmp_path / "ground_truth.json"
+    truth.write_text(json.dumps([{"rule": "lab_fire", "start": 0.0, "end": 9.5},
+                                 {"rule": "lab_no_coat", "start": 2.0, "end": 5.0}]))
+    res = CliRunner().invoke(app, ["analyze", str(video), "--profile", "lab", "--config", str(cfg),
+                                   "--duration", "9.5", "--ground-truth", str(truth)])
+    assert res.exit_code == 0, res.output
+    score = json.loads(res.stderr.strip().splitlines()[-1])["ground_truth"]
+    assert (score["tp"], score["fp"], score["miss"], score["recall"]) == (1, 0, 1, 0.5)
+    assert score["seconds"] == pytest.approx(9.5) and score["false_per_hour"] == 0.0
+    truth.write_text(json.dumps({"rule": "lab_fire"}))
+    res = CliRunner().invoke(app, ["analyze", str(video), "--profile", "lab", "--config", str(cfg),
+                                   "--ground-truth", str(truth)])
+    assert res.exit_code == 2 and 'expected a JSON list of {"rule"' in res.output
