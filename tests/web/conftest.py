@@ -106,10 +106,15 @@ class LiveServer:
 def live_app(tmp_path):
     """Services with users, cameras running (a real CCTV file, a rendered demo scene, an unreachable RTSP camera),
     served by uvicorn on 127.0.0.1."""
+    yield from serve_live(tmp_path, DEMO_CAMERA)
+
+
+def serve_live(tmp_path: Path, extra_cameras: str):
+    """Services with the role users and the given cameras running, served by uvicorn; stopped after the yield."""
     from api.app import create_app
     from tests.servers import free_port
 
-    services = open_web_services(tmp_path, DEMO_CAMERA)
+    services = open_web_services(tmp_path, extra_cameras)
     add_role_users(services)
     server = LiveServer(create_app(services, run_cameras=True), free_port()).start()
     yield server, services

@@ -15,8 +15,8 @@ from sqlalchemy import select
 
 from api.auth.users import create_token
 from api.routes.live_frames import FrameCache, LiveFrame, encode, live_frame, mjpeg_stream, state_card
-from tests.web.conftest import LiveServer, open_web_services
-from tests.web.seed import ROLE_USERS, add_role_users, seed_alert
+from tests.web.conftest import serve_live
+from tests.web.seed import ROLE_USERS, seed_alert
 from tests.web.test_web_browser import shot, sign_in
 from vigil.db.models import User
 
@@ -40,18 +40,10 @@ def make_clips(out: Path, n: int) -> list[Path]:
 @pytest.fixture(scope="module")
 def wall_app(tmp_path_factory):
     """9 cameras running (8 files, 1 unreachable RTSP with a password), no detector, on 127.0.0.1."""
-    from api.app import create_app
-    from tests.servers import free_port
-
     tmp = tmp_path_factory.mktemp("wall")
     extra = "".join(f'  cam{i}: {{name: "Yard {i}", site: works, source: "{clip}"}}\n'
                     for i, clip in enumerate(make_clips(tmp / "clips", 7), 1))
-    services = open_web_services(tmp, extra)
-    add_role_users(services)
-    server = LiveServer(create_app(services, run_cameras=True), free_port()).start()
-    yield server, services
-    server.stop()
-    services.close()
+    yield from serve_live(tmp, extra)
 
 
 def token_for(services, username: str) -> dict:

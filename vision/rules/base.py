@@ -38,27 +38,37 @@ def track_ids(dets: sv.Detections) -> np.ndarray:
     return dets.tracker_id if dets.tracker_id is not None else np.full(len(dets), -1, int)
 
 
+def intersections(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(A, B): the intersection area of each xyxy box of `a` with each of `b`."""
+    if len(a) == 0 or len(b) == 0:
+        return np.zeros((len(a), len(b)))
+    x1 = np.maximum(a[:, None, 0], b[None, :, 0])
+    y1 = np.maximum(a[:, None, 1], b[None, :, 1])
+    x2 = np.minimum(a[:, None, 2], b[None, :, 2])
+    y2 = np.minimum(a[:, None, 3], b[None, :, 3])
+    return np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+
+
+def box_area(b: np.ndarray) -> np.ndarray:
+    return np.clip((b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1]), 1e-6, None)
+
+
 def covered_fraction(items: np.ndarray, people: np.ndarray) -> np.ndarray:
     """(P, I): the fraction of each item box's area that lies inside each person box."""
-    if len(items) == 0 or len(people) == 0:
-        return np.zeros((len(people), len(items)))
-    x1 = np.maximum(people[:, None, 0], items[None, :, 0])
-    y1 = np.maximum(people[:, None, 1], items[None, :, 1])
-    x2 = np.minimum(people[:, None, 2], items[None, :, 2])
-    y2 = np.minimum(people[:, None, 3], items[None, :, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    area = np.clip((items[:, 2] - items[:, 0]) * (items[:, 3] - items[:, 1]), 1e-6, None)
-    return inter / area[None, :]
+    inter = intersections(people, items)
+    return inter / box_area(items)[None, :] if inter.size else inter
+
+
+def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    inter = intersections(a, b)
+    if inter.size == 0:
+        return inter
+    return inter / np.clip(box_area(a)[:, None] + box_area(b)[None, :] - inter, 1e-6, None)
 
 
 def overlap_of_smaller(box: np.ndarray, others: np.ndarray) -> np.ndarray:
     """(N,): the intersection of `box` with each of `others`, as a fraction of the smaller of the two boxes."""
-    inside = covered_fraction(box[None, :], others)[:, 0]  # the part of `box` inside each other box
-    return inside * _area(box) / np.minimum(_area(box), _area(others))
-
-
-def _area(b: np.ndarray) -> np.ndarray:
-    return np.clip((b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1]), 1e-6, None)
+    return intersections(others, box[None, :])[:, 0] / np.minimum(box_area(box), box_area(others))
 
 
 @dataclass(frozen=True, eq=False)

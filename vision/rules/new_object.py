@@ -8,25 +8,12 @@ import supervision as sv
 
 from vigil.catalogue import DetClass, RuleSpec
 from vigil.types import Violation
-from vision.rules.base import Episode, Moment, reset_episode, track_ids
+from vision.rules.base import Episode, Moment, iou_matrix, reset_episode, track_ids
 from vision.rules.presence import qualifying
 from vision.zones import Zone
 
 SAME_PLACE_IOU = 0.3  # a pile box overlapping a known pile this much is that pile
 STOP_TOLERANCE = 0.15  # a truck whose box centre moved less than this fraction of its width is stopped
-
-
-def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    if len(a) == 0 or len(b) == 0:
-        return np.zeros((len(a), len(b)))
-    x1 = np.maximum(a[:, None, 0], b[None, :, 0])
-    y1 = np.maximum(a[:, None, 1], b[None, :, 1])
-    x2 = np.minimum(a[:, None, 2], b[None, :, 2])
-    y2 = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    return inter / np.clip(area_a[:, None] + area_b[None, :] - inter, 1e-6, None)
 
 
 class _Pile:
