@@ -140,6 +140,15 @@ def test_a_second_box_on_an_already_reported_person_is_not_a_second_event():
     assert [v.phase for v in vs if v.phase != "update"] == ["open"]
 
 
+def test_someone_at_the_spot_of_an_earlier_report_is_reported_once_its_cooldown_is_over():
+    def script(t):  # one person 1-12 s, another at the same place from 90 s
+        return [Obj(PERSON, (100.0, 40.0, 160.0, 170.0))] if 1.0 <= t < 12.0 or t >= 90.0 else []
+
+    opened = [v for v in run_script(analyzer_for("lab"), script, seconds=105) if v.rule == "lab_no_coat"
+              and v.phase == "open"]
+    assert len(opened) == 2 and opened[0].start_s < 3.0 and 90.0 <= opened[1].start_s < 92.0
+
+
 NO_DUMP_ZONE = "zones: {lot: {polygon: [[0, 0.5], [0.5, 0.5], [0.5, 1], [0, 1]], no_dumping: DUMP}}"
 PILE_A, PILE_B = (40.0, 120.0, 100.0, 170.0), (200.0, 120.0, 260.0, 170.0)
 

@@ -89,7 +89,8 @@ class AbsenceRule:
                     reset_episode(ep)
             if not ep.open and ep.run_start is None:
                 del self.episodes[tid]  # nothing pending for this track
-        self.boxes = {t: b for t, b in self.boxes.items() if t in self.episodes or t in self.cooldown_until}
+        self.boxes = {t: b for t, b in self.boxes.items()
+                      if t in self.episodes or self.cooldown_until.get(t, -np.inf) > now.pts_s}
         return out
 
     def _someone_reported(self, tid: int, bare: sv.Detections, ids: np.ndarray) -> bool:
