@@ -36,3 +36,9 @@ def test_the_forced_test_group_has_boxes():
     groups = ["a", "b", "c", "d", "e"]
     a = assign_splits(groups, val=0.0, test=0.0001, labelled={"d", "e"})
     assert any(s == "test" for g, s in a.items() if g in {"d", "e"})
+
+
+def test_a_test_group_is_taken_from_val_when_train_has_none_to_spare():
+    groups = ["a", "b", "c", "d", "e"]  # with val at 0.94, the hash puts nearly every group in val
+    a = assign_splits(groups, val=0.94, test=0.01)
+    assert list(a.values()).count("test") == 1 and "val" in a.values()
