@@ -1,11 +1,19 @@
-"""Reading evidence for people: every view or download of an evidence file is written to the audit log."""
+"""Reading evidence for people: every view or download of an evidence file is written to the audit log.
+
+List thumbnails are not: a thumbnail is a small preview derived from the annotated best frame, not an evidence
+file (no hash in the manifest, too small to stand in for the frame), and a list page showing twenty of them
+would write twenty rows on every refresh, burying the views that matter. The full frames, the clip, the
+manifest and the package stay audited."""
 from __future__ import annotations
 
 import re
 
+import cv2
+import numpy as np
+
 from vigil import audit
 from vigil.db.models import Alert
-from vigil.errors import NotFoundError
+from vigil.errors import IntegrityError, NotFoundError
 from vigil.evidence import manifest_key, manifest_revisions, read_manifest
 
 _MANIFEST_NAME = re.compile(r"^manifest(?:\.r(\d+))?\.json(\.sig)?$")
@@ -46,3 +54,39 @@ def read_evidence(services, alert_id: str, name: str, user: str) -> tuple[bytes,
         detail = {"name": name}
     audit.record(services.sessions, user, "evidence.view", "alert", alert_id, detail)
     return found
+
+
+THUMBNAIL_WIDTH = 240  # twice the lists' 120 CSS pixels (sharp on high-density screens); far below a best frame
+THUMBNAIL_SOURCES = ("best_annotated.jpg", "best_raw.jpg")
+
+
+def thumbnail_tag(services, alert_id: str) -> tuple[str, str]:
+    """(ETag, evidence key) of the alert's list thumbnail: the frame it is made from, by its manifest hash."""
+    with services.sessions() as s:
+        if s.get(Alert, alert_id) is None:
+            raise NotFoundError(f"alert {alert_id} does not exist")
+    manifest, _, _ = read_manifest(services.store, alert_id)
+    for name in THUMBNAIL_SOURCES:
+        f = manifest.file(name)
+        if f is not None:
+            return f'"{f.sha256[:32]}-w{THUMBNAIL_WIDTH}"', f.key
+    raise NotFoundError(f"alert {alert_id}: no best frame to make a thumbnail from; expected one of "
+                        f"{', '.join(THUMBNAIL_SOURCES)}")
+
+
+def read_thumbnail(services, key: str) -> bytes:
+    """The frame at `key` as a JPEG at most THUMBNAIL_WIDTH wide; not audited (see the module's note)."""
+    data = np.frombuffer(services.store.get(key), np.uint8)
+    image = cv2.imdecode(data, cv2.IMREAD_REDUCED_COLOR_4)  # decoding at 1/4 size is several times cheaper
+    if image is None or image.shape[1] < THUMBNAIL_WIDTH:
+        image = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    if image is None:
+        raise IntegrityError(f"{key}: expected a JPEG best frame, found bytes no image decoder reads")
+    h, w = image.shape[:2]
+    if w > THUMBNAIL_WIDTH:
+        image = cv2.resize(image, (THUMBNAIL_WIDTH, max(1, round(h * THUMBNAIL_WIDTH / w))),
+                           interpolation=cv2.INTER_AREA)
+    ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 75])
+    if not ok:
+        raise ValueError(f"JPEG encoding failed for a thumbnail of shape {image.shape}")
+    return buf.tobytes()

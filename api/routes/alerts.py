@@ -117,6 +117,19 @@ def evidence_file(alert_id: str, name: str, request: Request, user: Principal = 
     return Response(data, media_type=content_type, headers=headers)
 
 
+@router.get("/api/alerts/{alert_id}/thumbnail.jpg")
+def thumbnail(alert_id: str, request: Request, user: Principal = Depends(VIEW)) -> Response:
+    """A small preview of the best frame for lists; not audited, unlike the evidence files it is made from."""
+    from api.ops.evidence_access import read_thumbnail, thumbnail_tag
+
+    services = services_of(request)
+    tag, key = thumbnail_tag(services, alert_id)
+    headers = {"ETag": tag, "Cache-Control": "private, max-age=300"}
+    if tag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    return Response(read_thumbnail(services, key), media_type="image/jpeg", headers=headers)
+
+
 @router.get("/api/review/next")
 def review_next(request: Request, skip: list[str] = Query([], description="alert ids to pass over"),
                 site: str | None = None, user: Principal = Depends(REVIEWER)) -> dict:

@@ -95,6 +95,35 @@ def test_evidence_supports_ranges_and_is_audited(client, web_services, bearer):
     assert "olga" in actors
 
 
+def test_list_thumbnails_are_small_and_unaudited_while_full_frames_are_audited(client, web_services, bearer):
+    import cv2
+    import numpy as np
+
+    from vigil.audit import verify_chain
+    from vigil.db.models import AuditEntry
+
+    aid = seed_alert(web_services, camera="gate")
+    h = bearer["operator"]
+    full = client.get(f"/api/alerts/{aid}/evidence/best_annotated.jpg", headers=h)
+    for _ in range(3):  # a camera page re-rendering its list
+        thumb = client.get(f"/api/alerts/{aid}/thumbnail.jpg", headers=h)
+        assert thumb.status_code == 200 and thumb.headers["content-type"] == "image/jpeg"
+    image = cv2.imdecode(np.frombuffer(thumb.content, np.uint8), cv2.IMREAD_COLOR)
+    full_width = cv2.imdecode(np.frombuffer(full.content, np.uint8), cv2.IMREAD_COLOR).shape[1]
+    assert image.shape[1] == min(240, full_width) < full_width and len(thumb.content) < len(full.content)
+    again = client.get(f"/api/alerts/{aid}/thumbnail.jpg", headers={**h, "If-None-Match": thumb.headers["etag"]})
+    assert again.status_code == 304 and not again.content
+    client.get(f"/api/alerts/{aid}/evidence/clip.mp4", headers=h)
+    with web_services.sessions() as s:
+        rows = s.scalars(select(AuditEntry).where(AuditEntry.target_id == aid).order_by(AuditEntry.id)).all()
+        assert [(r.action, r.actor, r.detail["name"]) for r in rows] == [
+            ("evidence.view", "olga", "best_annotated.jpg"), ("evidence.view", "olga", "clip.mp4")]
+        assert verify_chain(s).ok
+    assert client.get("/api/alerts/no-such-alert/thumbnail.jpg", headers=h).status_code == 404
+    assert client.get(f"/api/alerts/{aid}/thumbnail.jpg").status_code == 401
+    assert client.get(f"/api/alerts/{aid}/thumbnail.jpg", headers=bearer["data_staff"]).status_code == 403
+
+
 def test_sites_and_cameras(client, web_services, bearer):
     aid = seed_alert(web_services, camera="gate")
     client.post(f"/api/alerts/{aid}/confirm", json={}, headers=bearer["reviewer"])

@@ -8,7 +8,7 @@ const view = {};
 
 function alertRow(a) {
   return el("li", { class: "alert-row", dataset: { alert: a.id } },
-    el("img", { src: `/api/alerts/${a.id}/evidence/best_annotated.jpg`, alt: "", loading: "lazy" }),
+    el("img", { src: `/api/alerts/${a.id}/thumbnail.jpg`, alt: "", loading: "lazy" }),
     el("div", {}, el("strong", {}, rule(a.rule)), el("div", { class: "muted" }, fmtTime(a.started_at)),
        badge("st-" + a.state, state(a.state)), a.ongoing ? badge("ongoing", t("alert.ongoing")) : null));
 }
