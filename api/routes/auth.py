@@ -1,6 +1,8 @@
 """Sign in and out, the caller's own account and tokens, and user management (admin)."""
 from __future__ import annotations
 
+import math
+
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from pydantic import Field
 from sqlalchemy import func, select
@@ -70,13 +72,14 @@ def _set_session(response: Response, auth: AuthState, user: User) -> str:
 
 @router.post("/api/auth/login")
 def login(body: LoginIn, request: Request, response: Response) -> dict:
-    """Check the password; set the session and CSRF cookies. Repeated failures per user and address are refused."""
+    """Check the password; set the session and CSRF cookies. After repeated failures (per user name and address,
+    per address, per user name) sign-ins are refused for a while, with one answer that names no user."""
     auth: AuthState = request.app.state.auth
     ip = request.client.host if request.client else "?"
-    wait = auth.limiter.retry_after(body.username, ip)
+    wait = math.ceil(auth.limiter.retry_after(body.username, ip))
     if wait:
-        raise HTTPException(429, f"too many failed sign-ins; try again in {int(wait)} s",
-                            headers={"Retry-After": str(int(wait))})
+        raise HTTPException(429, f"too many failed sign-ins; try again in {wait} s",
+                            headers={"Retry-After": str(wait)})
     services = services_of(request)
     with services.sessions() as s:
         user = s.scalar(select(User).where(User.username == body.username))
