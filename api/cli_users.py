@@ -62,7 +62,8 @@ def token(name: str = typer.Argument(..., help="user name"), label: str = typer.
     """Make a bearer token for NAME (printed once; only its hash is stored)."""
     from sqlalchemy import select
 
-    from api.auth.users import create_token
+    from api.auth.users import issue_token
+    from vigil.audit import record
     from vigil.db.models import User
 
     services = _services(config)
@@ -71,7 +72,9 @@ def token(name: str = typer.Argument(..., help="user name"), label: str = typer.
     if user_id is None:
         typer.echo(f"error: no user {name!r}", err=True)
         raise typer.Exit(2)
-    typer.echo(create_token(services.sessions, user_id, label))
+    issued = issue_token(services.sessions, user_id, label)
+    record(services.sessions, "cli", "token_created", "token", str(issued.id), {"owner": name, "name": label[:100]})
+    typer.echo(issued.token)
 
 
 def register(app: typer.Typer) -> None:

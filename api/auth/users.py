@@ -59,9 +59,24 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(sessions: sessionmaker[Session], user_id: int, name: str) -> str:
+@dataclass(frozen=True)
+class IssuedToken:
+    """A token just made: its row id (what audit rows and revocation name) and the token, shown this once."""
+
+    id: int
+    token: str
+
+
+def issue_token(sessions: sessionmaker[Session], user_id: int, name: str) -> IssuedToken:
     """A new bearer token for the user; only its hash is stored, the token is returned once."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with session_scope(sessions) as s:
-        s.add(ApiToken(user_id=user_id, name=name[:100], token_hash=hash_token(token)))
-    return token
+        row = ApiToken(user_id=user_id, name=name[:100], token_hash=hash_token(token))
+        s.add(row)
+        s.flush()
+        return IssuedToken(row.id, token)
+
+
+def create_token(sessions: sessionmaker[Session], user_id: int, name: str) -> str:
+    """`issue_token`, the token alone (scripts and tests that need no id)."""
+    return issue_token(sessions, user_id, name).token

@@ -12,7 +12,7 @@ from api.auth.deps import Allow, AuthState
 from api.auth.passwords import DUMMY_HASH, hash_password, verify_password
 from api.auth.roles import ADMIN as ADMIN_ROLE, ADMIN_ONLY, EVERYONE
 from api.auth.sessions import end_all_sessions, revoke_session
-from api.auth.users import Principal, create_token, create_user
+from api.auth.users import Principal, create_user, issue_token
 from api.routes.common import StrictIn, iso, not_found, services_of
 from vigil.audit import record
 from vigil.db.models import ROLES, ApiToken, User
@@ -139,11 +139,12 @@ def update_me(body: UserPatch, request: Request, user: Principal = Depends(SIGNE
 
 @router.post("/api/auth/tokens")
 def new_token(body: TokenIn, request: Request, user: Principal = Depends(SIGNED_IN)) -> dict:
-    """A bearer token for scripts, acting as the caller; shown once."""
+    """A bearer token for scripts, acting as the caller; shown once. Its id is what revoking it takes."""
     services = services_of(request)
-    token = create_token(services.sessions, user.user_id, body.name)
-    record(services.sessions, user.username, "token_created", "user", user.username, {"name": body.name})
-    return {"token": token, "name": body.name}
+    issued = issue_token(services.sessions, user.user_id, body.name)
+    record(services.sessions, user.username, "token_created", "token", str(issued.id),
+           {"owner": user.username, "name": body.name})
+    return {"token": issued.token, "id": issued.id, "name": body.name}
 
 
 @router.get("/api/auth/tokens")

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from api.auth.users import create_token
 from tests.web.seed import PASSWORD
-from vigil.db.models import AuditEntry, RevokedSession, User
+from vigil.db.models import ApiToken, AuditEntry, RevokedSession, User
 
 
 def _signed_in(client: TestClient, user: str) -> TestClient:
@@ -154,3 +154,40 @@ def test_only_an_admin_revokes_someone_elses_token(client, web_services, role_to
         entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "token_revoked")).one()
     assert entry.actor == "ada" and entry.detail == {"owner": "dana", "name": "dana-script"}
     assert client.get("/api/users/1/tokens", headers=_bearer(role_tokens["rita"])).status_code == 403
+
+
+def _token_rows(web_services, token_id: int) -> list[tuple]:
+    with web_services.sessions() as s:
+        rows = s.scalars(select(AuditEntry).where(AuditEntry.action.in_(("token_created", "token_revoked")),
+                                                  AuditEntry.target_id == str(token_id)).order_by(AuditEntry.id))
+        return [(e.actor, e.action, e.target_type, e.detail) for e in rows]
+
+
+def test_token_creation_and_revocation_are_audited_against_the_token(client, web_services, role_tokens):
+    rita = _bearer(role_tokens["rita"])
+    made = client.post("/api/auth/tokens", json={"name": "nightly export"}, headers=rita)
+    assert made.status_code == 200 and set(made.json()) == {"token", "id", "name"}
+    token_id = made.json()["id"]
+    assert client.get("/api/auth/me", headers=_bearer(made.json()["token"])).json()["username"] == "rita"
+    assert client.delete(f"/api/auth/tokens/{token_id}", headers=_bearer(role_tokens["ada"])).status_code == 200
+    detail = {"owner": "rita", "name": "nightly export"}
+    assert _token_rows(web_services, token_id) == [("rita", "token_created", "token", detail),
+                                                   ("ada", "token_revoked", "token", detail)]
+    with web_services.sessions() as s:
+        assert made.json()["token"] not in str(s.scalars(select(AuditEntry.detail)).all())
+
+
+def test_cli_token_is_audited_against_the_token(web_services):
+    from typer.testing import CliRunner
+
+    from api.cli import app
+    from api.cli_users import register
+
+    register(app)
+    r = CliRunner().invoke(app, ["user", "token", "dana", "--label", "cron", "-c",
+                                 str(web_services.settings.config_path)], env={"CAM_PW": "x"})
+    assert r.exit_code == 0, r.output
+    with web_services.sessions() as s:
+        row = s.scalars(select(ApiToken).where(ApiToken.name == "cron")).one()
+    assert _token_rows(web_services, row.id) == [("cli", "token_created", "token", {"owner": "dana", "name": "cron"})]
+    assert r.output.strip().startswith("vgl_") and r.output.strip() not in str(_token_rows(web_services, row.id))
