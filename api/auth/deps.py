@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
+from datetime import timedelta
 
 from fastapi import HTTPException, Request
 from sqlalchemy import select
@@ -15,6 +16,8 @@ from api.auth.users import Principal, hash_token
 from vigil.db.models import ApiToken, User, utcnow
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# a token's last use is written at most this often: a script polling every second must not write every second
+LAST_USED_RESOLUTION = timedelta(seconds=60)
 
 
 @dataclass
@@ -37,8 +40,10 @@ def _from_token(request: Request, token: str) -> Principal | None:
         user = s.get(User, row.user_id) if row else None
         if user is None or not user.active:
             return None
-        row.last_used_at = utcnow()
-        s.commit()
+        now = utcnow()
+        if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
+            row.last_used_at = now
+            s.commit()
         return Principal(user.id, user.username, user.role, user.language, "token")
 
 

@@ -191,3 +191,40 @@ def test_cli_token_is_audited_against_the_token(web_services):
         row = s.scalars(select(ApiToken).where(ApiToken.name == "cron")).one()
     assert _token_rows(web_services, row.id) == [("cli", "token_created", "token", {"owner": "dana", "name": "cron"})]
     assert r.output.strip().startswith("vgl_") and r.output.strip() not in str(_token_rows(web_services, row.id))
+
+
+def test_last_use_is_written_at_most_once_a_minute(client, web_services, role_tokens):
+    from datetime import timedelta
+
+    from sqlalchemy import event, update
+
+    from vigil.db.models import utcnow
+
+    writes: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        if statement.lstrip().upper().startswith("UPDATE API_TOKENS"):
+            writes.append(statement)
+
+    def last_used() -> object:
+        with web_services.sessions() as s:
+            return s.scalar(select(ApiToken.last_used_at).where(ApiToken.name == "rita-script"))
+
+    event.listen(web_services.engine, "before_cursor_execute", count)
+    try:
+        rita = _bearer(role_tokens["rita"])
+        assert client.get("/api/auth/me", headers=rita).status_code == 200
+        first = last_used()
+        assert first is not None and len(writes) == 1  # the first use is recorded
+        for _ in range(5):
+            assert client.get("/api/auth/me", headers=rita).status_code == 200
+        assert last_used() == first and len(writes) == 1  # a burst of requests writes nothing more
+        with web_services.sessions() as s:
+            s.execute(update(ApiToken).where(ApiToken.name == "rita-script")
+                      .values(last_used_at=utcnow() - timedelta(seconds=61)))
+            s.commit()
+        writes.clear()
+        assert client.get("/api/auth/me", headers=rita).status_code == 200
+        assert last_used() > first and len(writes) == 1  # a minute on, the next use is recorded again
+    finally:
+        event.remove(web_services.engine, "before_cursor_execute", count)
