@@ -76,6 +76,25 @@ def register(app: typer.Typer) -> None:
             res = run_recipe(opts)
             typer.echo(f"{p}: {res.onnx} ({res.card_md})")
 
+    @recipe_app.command("second-look")
+    def recipe_second_look(task: str = typer.Option(..., help="load_state (site trucks) or activity (lab people)"),
+                           out: Optional[Path] = typer.Option(None, help="the ONNX file, card beside it (default: "
+                                                                         "models/site_states.onnx or "
+                                                                         "models/lab_activity.onnx)"),
+                           crops: int = typer.Option(6000, min=60, help="rendered training crops"),
+                           heldout: int = typer.Option(1200, min=30, help="held-out crops (another seed)"),
+                           epochs: int = typer.Option(14, min=1), threads: int = typer.Option(1, min=1)) -> None:
+        """Train a second-look classifier on rendered crops; export ONNX and write its card."""
+        from training.second_look import TASKS, SecondLookOptions, train_second_look
+
+        if task not in TASKS:
+            raise typer.BadParameter(f"expected one of {', '.join(TASKS)}, found {task!r}", param_hint="--task")
+        card = train_second_look(SecondLookOptions(task=task, out=out, train_crops=crops, heldout_crops=heldout,
+                                                   epochs=epochs, threads=threads), log=typer.echo)
+        path = out or TASKS[task].out
+        typer.echo(f"{path}: held-out accuracy {card['heldout']['accuracy']:.3f}, "
+                   f"{card['cpu_ms_per_crop']:.2f} ms per crop ({path.with_suffix('.md')})")
+
     @recipe_app.command("scenario")
     def recipe_scenario(profile: str = typer.Option(..., help="site or lab"),
                         model: Optional[Path] = typer.Option(None, help="default: models/<profile>.onnx"),
@@ -83,15 +102,22 @@ def register(app: typer.Typer) -> None:
                         duration: float = typer.Option(150.0, help="seconds per scene"),
                         work_dir: Path = typer.Option(Path("runs/scenario")),
                         card: bool = typer.Option(False, help="record the result in models/<profile>.json/.md"),
+                        second_look: Optional[str] = typer.Option(
+                            None, help="comma-separated second-look classifiers (default: the shipped one of the "
+                                       "profile; 'none' runs the detector alone)"),
                         config: Optional[Path] = typer.Option(None, "--config", "-c")) -> None:
         """Run the detector and the camera analyzer over unseen rendered scenes; compare with ground truth."""
         from training.model_card import add_scenario
-        from training.recipe_scenario import scenario_check
+        from training.recipe_scenario import SECOND_LOOK, scenario_check
 
         model = model or Path("models") / f"{profile}.onnx"
+        if second_look is None:
+            classifiers = SECOND_LOOK.get(profile, ())
+        else:
+            classifiers = tuple(Path(c) for c in second_look.split(",") if c and c != "none")
         seed_list = tuple(int(s) for s in seeds.split(",")) if seeds else None
         res = scenario_check(profile, model, work_dir, seeds=seed_list, duration_s=duration,
-                             datasets_dir=_datasets_dir(config))
+                             datasets_dir=_datasets_dir(config), second_look=classifiers)
         typer.echo(f"{profile}: recall {res['recall']} ({res['tp']}/{res['tp'] + res['miss']}), "
                    f"{res['fp']} false violations = {res['false_per_camera_hour']} per camera-hour")
         for rule, c in res["per_rule"].items():

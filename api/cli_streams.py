@@ -21,6 +21,9 @@ def _resolver(cache_dir: Path):
 def analyze(source: str = typer.Argument(..., help="video file, rtsp://... or demo:site|lab?seed=N"),
             profile: str = typer.Option("site", "--profile", help="detector profile: site or lab"),
             model: Optional[Path] = typer.Option(None, "--model", help="model file (.onnx or .pt)"),
+            second_look: Optional[list[Path]] = typer.Option(
+                None, "--second-look", help="a second-look classifier, e.g. models/site_states.onnx (repeatable; "
+                                            "default: the config detector's classifiers)"),
             config: Optional[Path] = typer.Option(None, "--config", "-c", help="config file (rules, detectors)"),
             out: Optional[Path] = typer.Option(None, "--out", help="write evidence (frames, clip, manifest) here"),
             duration: Optional[float] = typer.Option(None, "--duration", min=0.0,
@@ -47,7 +50,8 @@ def analyze(source: str = typer.Argument(..., help="video file, rtsp://... or de
     found: list[tuple[str, float, float]] = []
     try:
         for record in analyze_source(source, profile=profile, model=model, loaded=loaded, out_dir=out,
-                                     duration=duration, resolve_source=_resolver(cache), imgsz=imgsz):
+                                     duration=duration, resolve_source=_resolver(cache), imgsz=imgsz,
+                                     second_look=second_look or None):
             found.append((record["rule"], record["start"], record["end"]))
             typer.echo(json.dumps(record, ensure_ascii=False))
     except KeyboardInterrupt:
@@ -90,7 +94,8 @@ def _score(found: list[tuple[str, float, float]], expected: list[dict], seconds:
     from vision.replay import match_events
 
     tp, fp, miss = match_events(found, expected)
-    return {"ground_truth": {"expected": len(expected), "found": len(found), "tp": tp, "fp": fp, "miss": miss,
+    required = sum(1 for e in expected if not e.get("optional"))
+    return {"ground_truth": {"expected": required, "found": len(found), "tp": tp, "fp": fp, "miss": miss,
                              "recall": round(tp / max(1, tp + miss), 3), "seconds": seconds,
                              "false_per_hour": round(fp * 3600 / seconds, 2) if seconds else None}}
 

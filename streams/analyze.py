@@ -4,7 +4,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Sequence
 
 from vigil.config import VigilConfig
 from vigil.config_loader import LoadedConfig
@@ -12,6 +12,7 @@ from vigil.errors import ConfigError
 from vigil.types import Violation, iso_utc
 from vision.analyzer import CameraAnalyzer
 from vision.detector import Detector, load_detector
+from vision.second_look import load_shared
 from streams.decoder import FrameDecoder
 from streams.evidence_files import EvidenceWriter
 from streams.pipeline import PipelineConfig
@@ -67,15 +68,18 @@ def _detector(loaded: LoadedConfig, profile: str, model: str | Path | None, imgs
 def analyze_source(source: str, *, profile: str = "site", model: str | Path | None = None,
                    loaded: LoadedConfig | None = None, out_dir: Path | None = None, duration: float | None = None,
                    resolve_source: Callable[[str], str] | None = None, imgsz: int | None = None,
-                   detector: Detector | None = None) -> Iterator[dict]:
+                   detector: Detector | None = None,
+                   second_look: Sequence[str | Path] | None = None) -> Iterator[dict]:
     """Run source -> decode -> detect -> rules over `source` read flat-out; yield one dict per violation event.
 
     Events are reported when they close and their post-roll is read (or at the end of the source, still open).
+    `second_look` lists classifiers that look again at the boxes (default: the config detector's `classifiers`).
     With `out_dir`, each event's best frame (raw and annotated), clip and signed manifest are written there.
     """
     cfg = analysis_config(source, profile, loaded)
     det = detector or _detector(cfg, profile, model, imgsz)
-    analyzer = CameraAnalyzer.from_config(cfg, CAMERA_ID)
+    looks = [load_shared(c) for c in second_look] if second_look is not None else None
+    analyzer = CameraAnalyzer.from_config(cfg, CAMERA_ID, second_look=looks)
     pcfg = PipelineConfig.from_camera(cfg.config.cameras[CAMERA_ID], retain_extra_s=rule_latency_s(cfg, CAMERA_ID))
     spec = parse_source(source, as_camera=False, resolve_source=resolve_source)
     ring = PacketRing(pcfg.retain_s, pcfg.max_buffer_bytes)

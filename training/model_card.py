@@ -96,7 +96,14 @@ def render_markdown(card: dict) -> str:
             "## Metrics: held-out scenes", "", *_metrics_table(card["metrics"]["scenes_heldout"], classes), ""]
     if card["metrics"].get("scenario"):
         s = card["metrics"]["scenario"]
+        looks = ", ".join(s.get("second_look") or []) or "none"
         out += ["## Scenario check (violations vs ground truth on unseen scenes)", "",
+                f"The detector and the camera analyzer (second-look classifiers: {looks}) over {len(s['seeds'])} "
+                f"freshly rendered scenes, {s['camera_hours']} camera-hours (seeds {s['seeds'][0]}-{s['seeds'][-1]}, "
+                f"never used in training or while tuning rules): recall **{s['recall']}** "
+                f"({s['tp']}/{s['tp'] + s['miss']}), **{s['fp']}** false violations = "
+                f"**{s['false_per_camera_hour']} per camera-hour**. Events on a violation the video's end cuts short "
+                "count neither way.", "",
                 f"```\n{json.dumps(s, indent=1)}\n```", ""]
     out += ["## Known limits", "", *[f"- {x}" for x in card["limits"]], ""]
     return "\n".join(out)

@@ -65,6 +65,9 @@ class RuleSpec:
     classes: tuple[str, ...]  # presence/new_object: trigger classes; absence: the required item
     subject: str | None = None  # absence: the class that must carry the item (a person)
     min_score: float = 0.4
+    # the median score of the run's detector frames must reach this before an event opens (Frigate's `threshold`):
+    # a weak blip that crosses min_score now and then does not become an event; None: min_score alone decides
+    confirm_score: float | None = None
     min_s: float = 3.0
     k: int = 3  # seen in k ...
     n: int = 5  # ... of the last n detector frames
@@ -120,7 +123,8 @@ RULES: Mapping[str, RuleSpec] = MappingProxyType({r.name: r for r in (
           legal_basis="Eating, drinking and smoking are prohibited in laboratories where hazardous "
                       "chemicals are used (institutional lab-safety code; fire-safety regulations)."),
     _rule(name="lab_fire", title="Fire in laboratory", profile="lab", kind="presence",
-          classes=(DetClass.FIRE.value, DetClass.SMOKE.value), min_s=1.0, k=2, n=3, severity=3,
+          classes=(DetClass.FIRE.value, DetClass.SMOKE.value), min_s=1.0, k=2, n=3, confirm_score=0.5,
+          severity=3,
           legal_basis="Fire in a hazardous-chemicals laboratory: Fire Protection Law, Art. 44 (report "
                       "and respond immediately); Hazardous Chemicals Safety Regulations."),
 )})

@@ -66,6 +66,8 @@ class ZoneConfig(Strict):
 class RuleOverride(Strict):
     enabled: bool = Field(True, description="run this rule on this camera")
     min_score: float | None = Field(None, ge=0, le=1, description="detector confidence at or above which a box counts")
+    confirm_score: float | None = Field(None, ge=0, le=1, description="median confidence over the run needed before "
+                                        "an event opens (weak blips never open one)")
     min_s: float | None = Field(None, ge=0, le=3600, description="seconds the condition must persist")
     k: int | None = Field(None, ge=1, le=100, description="seen in k ...")
     n: int | None = Field(None, ge=1, le=100, description="... of the last n detector frames")
@@ -125,6 +127,10 @@ class DetectorConfig(Strict):
     iou: float = Field(0.45, gt=0, lt=1, description="NMS IoU threshold")
     imgsz: int = Field(320, ge=32, le=1920, multiple_of=32, description="inference image size")
     threads: int = Field(2, ge=1, le=64, description="ONNX Runtime intra-op threads")
+    classifiers: list[str] = Field(default_factory=list, max_length=4, description=(
+        "second-look classifiers (.onnx) run on the detector's boxes at full frame resolution: the load state of "
+        "trucks (site: models/site_states.onnx), what people's hands are doing (lab: models/lab_activity.onnx); "
+        "relative to the config file"))
 
 
 class BatchConfig(Strict):
@@ -138,6 +144,7 @@ class RuleDefaults(Strict):
     severity: int | None = Field(None, ge=0, le=10, description="weight in site grading")
     legal_basis: str | None = Field(None, max_length=4000, description="legal basis printed on reports")
     min_score: float | None = Field(None, ge=0, le=1)
+    confirm_score: float | None = Field(None, ge=0, le=1)
     min_s: float | None = Field(None, ge=0, le=3600)
     cooldown_s: float | None = Field(None, ge=0, le=86400)
     grace_s: float | None = Field(None, ge=0, le=3600)

@@ -15,6 +15,7 @@ from vigil.types import ModelInfo, VideoFrame, Violation
 from vision.motion import MotionGate, MotionResult
 from vision.rules import Moment, Rule, build_rules
 from vision.rules.base import overlap_of_smaller
+from vision.second_look import CropClassifier, load_shared
 from vision.tracking import CameraTracker
 from vision.zones import MaskSet, Zone
 
@@ -64,8 +65,9 @@ class CameraAnalyzer:
 
     def __init__(self, camera_id: str, *, rules: Sequence[RuleSpec], zones: Mapping[str, Zone] | None = None,
                  masks: Sequence[Sequence[tuple[float, float]]] = (), motion: MotionConfig | None = None,
-                 fps: float = 2.0):
+                 fps: float = 2.0, second_look: Sequence[CropClassifier] = ()):
         self.camera_id = camera_id
+        self.second_look = tuple(second_look)  # classifiers that look again at the detector's boxes
         self.zones: dict[str, Zone] = dict(zones or {})
         self.rules: list[Rule] = build_rules(rules, self.zones)
         self.masks = MaskSet(masks)
@@ -82,15 +84,21 @@ class CameraAnalyzer:
         self._motion_s = 0.0
 
     @classmethod
-    def from_config(cls, loaded: LoadedConfig, camera_id: str) -> "CameraAnalyzer":
+    def from_config(cls, loaded: LoadedConfig, camera_id: str, *,
+                    second_look: Sequence[CropClassifier] | None = None) -> "CameraAnalyzer":
+        """The camera's analyzer; `second_look` overrides the profile detector's configured `classifiers`."""
         cfg = loaded.config
         if camera_id not in cfg.cameras:
             raise KeyError(f"camera {camera_id!r} is not in the config (cameras: {', '.join(cfg.cameras) or 'none'})")
         cam = cfg.cameras[camera_id]
         zones = {name: Zone(name, tuple(tuple(p) for p in z.polygon), z.anchor, z.no_dumping)
                  for name, z in cam.zones.items()}
+        dcfg = cfg.detectors.get(cfg.camera_profile(camera_id))
+        if second_look is None:
+            second_look = [load_shared(loaded.resolve(c)) for c in (dcfg.classifiers if dcfg is not None else [])]
         return cls(camera_id, rules=cfg.camera_rules(camera_id), zones=zones,
-                   masks=[[tuple(p) for p in poly] for poly in cam.masks], motion=cam.motion, fps=cam.detect.fps)
+                   masks=[[tuple(p) for p in poly] for poly in cam.masks], motion=cam.motion, fps=cam.detect.fps,
+                   second_look=second_look)
 
     @property
     def zone_polygons(self) -> dict[str, list[tuple[float, float]]]:
@@ -119,7 +127,10 @@ class CameraAnalyzer:
         if dets is not None:
             self._detected += 1
             self._last_detect_s = frame.pts_s
-            kept = self.masks.apply(one_state_per_object(dets), w, h)
+            dets = one_state_per_object(dets)
+            for classifier in self.second_look:
+                dets = classifier.refine(dets, frame.image)
+            kept = self.masks.apply(dets, w, h)
             self._last_dets = self.tracker.update(kept, frame.pts_s)
             if self._last_dets.tracker_id is None:
                 self._last_dets.tracker_id = np.full(len(self._last_dets), -1, int)

@@ -48,11 +48,11 @@ class Plan:
     episodes: list[Episode] = field(default_factory=list)
 
 
-def ground_truth(episodes: list[Episode], duration: float) -> tuple[dict, ...]:
-    """The scene's violations: episodes of one rule (and one person, for absence rules) merged across gaps
-    shorter than the rule's grace, kept when they last at least the rule's `min_s` (the catalogue's trigger)
-    inside the video (4 s more when the video cuts them short)."""
-    out: list[dict] = []
+def _merged(episodes: list[Episode], duration: float) -> list[tuple[str, float, float, bool]]:
+    """(rule, start, end, counts) of each violation: episodes of one rule (and one person, for absence rules)
+    merged across gaps shorter than the rule's grace; `counts` when it lasts the rule's `min_s` inside the video
+    (4 s more when the video cuts it short: k of n frames take time too)."""
+    out = []
     for rule, subject in sorted({(e.rule, e.subject if e.subject is not None else -1) for e in episodes}):
         spec = RULES[rule]
         spans = sorted((max(0.0, e.start), min(duration, e.end)) for e in episodes
@@ -63,9 +63,24 @@ def ground_truth(episodes: list[Episode], duration: float) -> tuple[dict, ...]:
                 merged[-1][1] = max(merged[-1][1], e)
             else:
                 merged.append([s, e])
-        # an episode cut short by the end of the video must outlast min_s clearly (k of n frames take time too)
-        out.extend({"rule": rule, "start": round(s, 2), "end": round(e, 2)}
-                   for s, e in merged if e - s >= spec.min_s + (TRUNCATED_MARGIN_S if e >= duration else 0.0))
+        out.extend((rule, s, e, e - s >= spec.min_s + (TRUNCATED_MARGIN_S if e >= duration else 0.0))
+                   for s, e in merged)
+    return out
+
+
+def ground_truth(episodes: list[Episode], duration: float) -> tuple[dict, ...]:
+    """The scene's violations, {"rule", "start", "end"} in seconds: what the analyzer must find."""
+    out = [{"rule": r, "start": round(s, 2), "end": round(e, 2)} for r, s, e, counts in _merged(episodes, duration)
+           if counts]
+    return tuple(sorted(out, key=lambda v: (v["start"], v["rule"])))
+
+
+def cut_short(episodes: list[Episode], duration: float) -> tuple[dict, ...]:
+    """Real violations the end of the video cuts too short to require, marked {"optional": true}: the analyzer
+    need not find them, but an event it opens on one is not a false violation (like a 'difficult' object in
+    detection benchmarks)."""
+    out = [{"rule": r, "start": round(s, 2), "end": round(e, 2), "optional": True}
+           for r, s, e, counts in _merged(episodes, duration) if not counts and e >= duration]
     return tuple(sorted(out, key=lambda v: (v["start"], v["rule"])))
 
 

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 from datasets.scenes.assets import default_datasets_dir
-from datasets.scenes.base import Label, Plan, ground_truth
+from datasets.scenes.base import Label, Plan, cut_short, ground_truth
 from datasets.scenes.paint import value_noise
 from vigil.catalogue import DetClass, class_id
 from vigil.errors import InputError
@@ -163,5 +163,5 @@ def render_scene(profile: str, seed: int, duration_s: float, out_dir: Path, *, f
         container.mux(stream.encode(None))
     violations = ground_truth(plan.episodes, duration_s)
     gt = out_dir / "ground_truth.json"
-    gt.write_text(json.dumps(list(violations), indent=1))
+    gt.write_text(json.dumps(list(violations) + list(cut_short(plan.episodes, duration_s)), indent=1))
     return SceneResult(video, labels_dir, gt, violations)

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from datasets.scenes import demo_source_path, iter_frames, parse_demo_spec, render_scene
-from datasets.scenes.base import Episode, ground_truth
+from datasets.scenes.base import Episode, cut_short, ground_truth
+from vision.replay import match_events
 from vigil.catalogue import PROFILE_CLASSES, RULES, DetClass, class_id
 from vigil.errors import InputError
 
@@ -94,6 +95,20 @@ def test_ground_truth_rules(episodes, expected):
     assert got == expected
 
 
+def test_a_violation_the_video_cuts_short_is_optional_ground_truth():
+    episodes = [Episode("dumping", 29, 100), Episode("open_burning", 1, 2), Episode("lab_no_coat", 54, 70, subject=3),
+                Episode("dust", 10, 40)]
+    assert [(v["rule"], v["start"], v["end"], v["optional"]) for v in cut_short(episodes, 60)] == [
+        ("dumping", 29, 60, True), ("lab_no_coat", 54, 60, True)]  # not the short one the video holds whole
+    assert [v["rule"] for v in ground_truth(episodes, 60)] == ["dust"]
+    # scoring: an event on an optional violation is neither found nor false; missing it is no miss
+    expected = list(ground_truth(episodes, 60)) + list(cut_short(episodes, 60))
+    assert match_events([("dust", 11, 38), ("lab_no_coat", 55, 60)], expected) == (1, 0, 0)
+    assert match_events([("dust", 11, 38)], expected) == (1, 0, 0)
+    assert match_events([("lab_no_coat", 20, 30)], expected) == (0, 1, 1)  # elsewhere: false, and dust missed
+    assert match_events([("dust", 11, 20), ("dust", 30, 38)], expected) == (1, 1, 0)  # one violation, two events
+
+
 @pytest.mark.parametrize("spec, ok", [
     ("demo:site?seed=3&duration=2", True), ("demo:lab", True), ("demo:pond?seed=1", False),
     ("rtsp://x/y", False), ("demo:site?seed=x", False), ("demo:site?speed=2", False),
@@ -128,6 +143,8 @@ def test_cli_scene_render(tmp_path):
                                    "--out", str(out)])
     assert res.exit_code == 0, res.output
     assert (out / "video.mp4").stat().st_size > 0 and len(list((out / "labels").glob("*.txt"))) == 40
-    assert json.loads((out / "ground_truth.json").read_text()) == []  # 4 s: nothing lasts min_s yet
+    gt = json.loads((out / "ground_truth.json").read_text())
+    assert [e for e in gt if not e.get("optional")] == []  # 4 s: nothing lasts min_s yet
+    assert all(e["end"] == 4.0 for e in gt)  # what is there is cut short by the end: optional
     bad = CliRunner().invoke(app, ["scene", "render", "--profile", "pond", "--out", str(out)])
     assert bad.exit_code != 0 and "pond" in str(bad.exception)

@@ -148,7 +148,19 @@ def test_vigil_analyze_prints_one_json_line_per_violation(tmp_path, toy_onnx):
     score = json.loads(res.stderr.strip().splitlines()[-1])["ground_truth"]
     assert (score["tp"], score["fp"], score["miss"], score["recall"]) == (1, 0, 1, 0.5)
     assert score["seconds"] == pytest.approx(9.5) and score["false_per_hour"] == 0.0
+    # a violation the video cuts short is optional: an event on it is neither found nor false
+    truth.write_text(json.dumps([{"rule": "lab_fire", "start": 6.0, "end": 9.5, "optional": True}]))
+    res = CliRunner().invoke(app, ["analyze", str(video), "--profile", "lab", "--config", str(cfg),
+                                   "--duration", "9.5", "--ground-truth", str(truth)])
+    score = json.loads(res.stderr.strip().splitlines()[-1])["ground_truth"]
+    assert (score["expected"], score["tp"], score["fp"], score["miss"]) == (0, 0, 0, 0)
     truth.write_text(json.dumps({"rule": "lab_fire"}))
     res = CliRunner().invoke(app, ["analyze", str(video), "--profile", "lab", "--config", str(cfg),
                                    "--ground-truth", str(truth)])
     assert res.exit_code == 2 and 'expected a JSON list of {"rule"' in res.output
+    # a second-look classifier that is not one says so, and nothing is printed as found
+    junk = tmp_path / "junk.onnx"
+    junk.write_bytes(b"no model")
+    res = CliRunner().invoke(app, ["analyze", str(video), "--profile", "lab", "--config", str(cfg),
+                                   "--second-look", str(junk)])
+    assert res.exit_code != 0 and "not a loadable ONNX model" in str(res.exception) and res.stdout == ""

@@ -50,6 +50,11 @@ PRESENCE = [
      + ([Obj(FIRE, (250.0, 110.0, 300.0, 170.0))] if 9.0 <= t < 16.0 else []), 20,
      [("open", 1.0), ("closed", 5.5), ("open", 9.5), ("closed", 15.5)]),
     ("other-class", "", lambda t: [Obj(PERSON, LOW_BOX)], 20, []),
+    # confirm_score: the run's median score must reach it; weak boxes above min_score alone never open an event
+    ("weak-run-unconfirmed", "rules: {open_burning: {confirm_score: 0.5}}", fire_when(lambda t: t >= 1.0, score=0.45),
+     30, []),
+    ("confirmed-when-median-reaches", "rules: {open_burning: {confirm_score: 0.5}}",
+     lambda t: [Obj(FIRE, LOW_BOX, 0.45 if t < 4.0 else 0.8)] if t >= 1.0 else [], 20, [("open", 1.0)]),
 ]
 
 
@@ -58,6 +63,15 @@ PRESENCE = [
 def test_presence_rule(camera_yaml, script, seconds, expected):
     analyzer = analyzer_for("site", camera_yaml)
     assert phases(run_script(analyzer, script, seconds=seconds), "open_burning") == expected
+
+
+def test_lab_fire_needs_a_confident_run_so_a_hand_that_looks_like_a_flame_for_a_second_is_not_a_fire():
+    hand = lambda t: [Obj(FIRE, LOW_BOX, 0.44)] if 10.0 <= t < 12.0 or 30.0 <= t < 31.5 else []  # noqa: E731
+    assert phases(run_script(analyzer_for("lab"), hand, seconds=40), "lab_fire") == []
+    flame = lambda t: [Obj(FIRE, LOW_BOX, 0.44 if t < 10.5 else 0.7)] if t >= 10.0 else []  # noqa: E731
+    fired = [v for v in run_script(analyzer_for("lab"), flame, seconds=20) if v.rule == "lab_fire"]
+    assert [(v.phase, v.start_s, v.end_s) for v in fired][:1] == [("open", 10.0, 11.0)]  # within a second
+    assert fired[0].thresholds["confirm_score"] == 0.5
 
 
 def test_presence_event_carries_evidence_and_reannounces_a_better_frame():

@@ -95,7 +95,7 @@ class Rule(Protocol):
 
 
 def thresholds(spec: RuleSpec, **extra: Any) -> dict[str, Any]:
-    keys = ("min_score", "min_s", "k", "n", "cooldown_s", "grace_s")
+    keys = ("min_score", "confirm_score", "min_s", "k", "n", "cooldown_s", "grace_s")
     out: dict[str, Any] = {k: getattr(spec, k) for k in keys}
     out["zones"] = list(spec.zones)
     out.update({k: v for k, v in dict(spec.extra).items()})
@@ -133,6 +133,7 @@ class Episode:
         self.last_emit_s = 0.0
         self.best_sent = True
         self.tracks: set[int] = set()
+        self.scores: list[float] = []  # the best hit's score on each detector frame of the run
         self._thresholds = thresholds(spec, **(extra_thresholds or {}))
 
     @property
@@ -151,9 +152,11 @@ class Episode:
                 self.run_start = self.last_seen
             self.tracks.update(int(t) for t in track_ids(hits) if t >= 0)
             if now.detected:
+                self.scores.append(float(np.max(hits.confidence)))
                 self._offer_best(hits, frame_dets, now)
         elif not self.open and self.hits and not any(self.hits):
             self.run_start, self.best = None, None  # the candidate faded before it became an event
+            self.scores = []
 
     def _offer_best(self, hits: sv.Detections, frame_dets: sv.Detections, now: Moment) -> None:
         i = int(np.argmax(hits.confidence))
@@ -169,6 +172,9 @@ class Episode:
         if self.open or self.run_start is None or self.last_seen is None:
             return False
         if sum(self.hits) < min(self.spec.k, self.hits.maxlen):
+            return False
+        if self.spec.confirm_score is not None and (not self.scores
+                                                    or float(np.median(self.scores)) < self.spec.confirm_score):
             return False
         return self.last_seen[0] - self.run_start[0] >= self.min_s and self.last_seen[0] == now.pts_s
 
@@ -209,5 +215,6 @@ def reset_episode(ep: Episode) -> None:
     ep.hits.clear()
     ep.run_start = ep.last_seen = ep.best = None
     ep.tracks = set()
+    ep.scores = []
     ep.best_sent = True
 

@@ -1,0 +1,76 @@
+"""Crops of lab workers' heads and raised hands, labelled with what the hands are doing (nothing, eating or
+drinking, smoking), drawn the way the lab scenes draw people, for the activity classifier that looks at every
+person box the detector finds: a cigarette is a few pixels at the detector's 320 px input."""
+from __future__ import annotations
+
+from typing import Iterator
+
+import numpy as np
+
+from datasets.scenes.lab import HAIRS, SHIRTS, SKINS, lab_background
+from datasets.scenes.lab_actors import GLOVE_COLORS, Activity, LabPerson
+from datasets.scenes.render import Camera
+from vigil.catalogue import DetClass
+from vigil.crops import activity_region, crop_resized
+
+ACTS = ("none", DetClass.EATING_DRINKING.value, DetClass.SMOKING.value)
+CROP_HW = (64, 64)
+KINDS = {"drink": DetClass.EATING_DRINKING.value, "eat": DetClass.EATING_DRINKING.value,
+         "smoke": DetClass.SMOKING.value}
+ITEMS = ((40, 40, 200), (230, 230, 230), (60, 140, 200), (50, 90, 150))
+
+
+def person_frames(seed: int, *, size: tuple[int, int] = (640, 360)) -> Iterator[tuple[np.ndarray, list]]:
+    """Endless lab frames (BGR uint8) with one or two people behind the bench, and each person's (xyxy person box,
+    activity index into ACTS); deterministic by seed. Half the time someone eats, drinks or smokes; the label is
+    the one the scene renderer gives (a hand still on its way up is 'none')."""
+    rng = np.random.default_rng((seed, 41))
+    W, H = size
+    while True:
+        bench_y = int(H * rng.uniform(0.64, 0.74))
+        background = lab_background(size, rng, bench_y)
+        camera = Camera(size, rng, outdoor=False)
+        for _ in range(12):
+            img = background.copy()
+            people = []
+            for lane in range(1 + int(rng.random() < 0.5)):
+                x = float(rng.uniform(0.12, 0.45) * W + lane * 0.45 * W)
+                S = H * rng.uniform(0.45, 0.65)
+                acts = []
+                if rng.random() < 0.55:
+                    kind = ("drink", "eat", "smoke")[int(rng.integers(3))]
+                    acts = [Activity(kind, 0.0, 10.0, tuple(float(v) for v in ITEMS[rng.integers(len(ITEMS))]))]
+                look = {"skin": SKINS[rng.integers(len(SKINS))], "hair": HAIRS[rng.integers(len(HAIRS))],
+                        "shirt": SHIRTS[rng.integers(len(SHIRTS))],
+                        "glove": GLOVE_COLORS[rng.integers(len(GLOVE_COLORS))],
+                        "goggle_frame": (60, 60, 60) if rng.random() < 0.5 else (170, 120, 40)}
+                people.append(LabPerson([(0.0, x), (10.0, x)], bench_y - lane * 6, S, 0.0, 10.0, look,
+                                        coat=bool(rng.random() < 0.6), goggles=bool(rng.random() < 0.55),
+                                        gloves=bool(rng.random() < 0.55), size=size,
+                                        key=int(rng.integers(1 << 30)), activities=acts))
+            t = float(rng.uniform(0.3, 9.7))
+            found = []
+            for person in sorted(people, key=lambda p: p.depth):
+                labels = person.draw(img, t)
+                box = next((lb.box for lb in labels if lb.cls == DetClass.PERSON.value), None)
+                act = next((ACTS.index(lb.cls) for lb in labels if lb.cls in ACTS), 0)
+                if box is not None:
+                    found.append((box, act))
+            yield camera.apply(img, t * 30, int(rng.integers(1000))), found
+
+
+def person_crops(seed: int, n: int, *, size: tuple[int, int] = (640, 360)) -> tuple[np.ndarray, np.ndarray]:
+    """`n` activity-region crops (N, 64, 64, 3 BGR uint8) of `person_frames` people, along a jittered person box,
+    and their activity index into ACTS; deterministic by seed."""
+    rng = np.random.default_rng((seed, 42))
+    crops, acts = [], []
+    for frame, people in person_frames(seed, size=size):
+        for (x1, y1, x2, y2), act in people:
+            bw, bh = x2 - x1, y2 - y1
+            j = rng.normal(0, 0.03, 4) * np.array([bw, bh, bw, bh])
+            region = activity_region((x1 + j[0], y1 + j[1], x2 + j[2], y2 + j[3]))
+            crops.append(crop_resized(frame, region, CROP_HW, pad=0.0))
+            acts.append(act)
+        if len(crops) >= n:
+            return np.stack(crops[:n]), np.asarray(acts[:n], np.int64)
+    raise AssertionError("unreachable")

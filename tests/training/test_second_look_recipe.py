@@ -1,0 +1,48 @@
+"""`vigil recipe second-look` end to end on a small set: rendered crops -> training -> ONNX with metadata -> card."""
+from __future__ import annotations
+
+import json
+
+import typer
+from typer.testing import CliRunner
+
+from api.cli_models import register
+import pytest
+
+from datasets.scenes.person_acts import ACTS, person_crops
+from datasets.scenes.truck_states import LOADS, truck_crops
+from vision.second_look import CropClassifier
+
+
+@pytest.mark.parametrize("task,classes,hw,crops", [("load_state", LOADS, (48, 96), truck_crops),
+                                                  ("activity", ACTS, (64, 64), person_crops)])
+def test_recipe_second_look_trains_exports_and_writes_a_card(tmp_path, task, classes, hw, crops):
+    app = typer.Typer()
+    register(app)
+    out = tmp_path / "m" / f"{task}.onnx"
+    res = CliRunner().invoke(app, ["recipe", "second-look", "--task", task, "--out", str(out), "--crops", "180",
+                                   "--heldout", "60", "--epochs", "2"])
+    assert res.exit_code == 0, (res.output, res.exception)
+    assert "held-out accuracy" in res.output and "epoch 2/2" in res.output
+
+    clf = CropClassifier.load(out)
+    assert clf.task == task and clf.classes == classes and clf.crop_hw == hw
+    x, _ = crops(11, 8)
+    p = clf.probabilities(x)
+    assert p.shape == (8, 3) and abs(float(p.sum(1).mean()) - 1.0) < 1e-4
+
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert card["classes"] == list(classes) and card["data"]["train_crops"] == 180
+    assert 0.0 <= card["heldout"]["accuracy"] <= 1.0
+    assert abs(card["heldout"]["onnx_accuracy"] - card["heldout"]["accuracy"]) < 0.05  # the export is the net
+    assert sum(map(sum, card["heldout"]["confusion"]["counts"])) == 60
+    md = out.with_suffix(".md").read_text()
+    assert "true \\ predicted" in md and f"vigil recipe second-look --task {task}" in md
+
+
+def test_recipe_second_look_refuses_an_unknown_task(tmp_path):
+    app = typer.Typer()
+    register(app)
+    res = CliRunner().invoke(app, ["recipe", "second-look", "--task", "hats", "--out", str(tmp_path / "x.onnx")])
+    assert res.exit_code != 0 and "expected one of load_state, activity, found 'hats'" in res.output
+    assert not (tmp_path / "x.onnx").exists()

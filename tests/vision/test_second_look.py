@@ -1,0 +1,195 @@
+"""The second-look classifiers (models/site_states.onnx, models/lab_activity.onnx): what they tell apart on rendered
+crops, how they rewrite the detector's boxes, and how the analyzer uses them. Detector output is scripted; the
+classifiers are the real shipped ones."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from datasets.scenes.person_acts import ACTS, person_crops, person_frames
+from datasets.scenes.truck_states import LOADS, truck_crops, truck_frames
+from vigil.config_loader import parse_config
+from vigil.errors import ModelError
+from vision.analyzer import CameraAnalyzer
+from vision.replay import frames_from_images
+from vision.second_look import CropClassifier, load_shared
+from tests.vision.scripted import Obj, camera_config, dets_of
+
+MODELS = Path(__file__).resolve().parents[2] / "models"
+SHIPPED = MODELS / "site_states.onnx"
+ACTIVITY = MODELS / "lab_activity.onnx"
+UNSEEN_SEED = 4242  # neither a training (7301, 7401) nor a card's held-out (7399, 7499) seed
+
+
+@pytest.fixture(scope="module")
+def classifier() -> CropClassifier:
+    return load_shared(SHIPPED)
+
+
+@pytest.fixture(scope="module")
+def activity() -> CropClassifier:
+    return load_shared(ACTIVITY)
+
+
+def _frame_with(load: str, seed: int = UNSEEN_SEED, *, whole: bool = True):
+    """The first rendered frame with a lone truck in `load` state, fully inside the frame when `whole`."""
+    for frame, boxes in truck_frames(seed):
+        if len(boxes) == 1 and LOADS[boxes[0][1]] == load:
+            x1, _, x2, _ = boxes[0][0]
+            if not whole or (x1 > 0 and x2 < frame.shape[1]):
+                return frame, boxes[0][0]
+    raise AssertionError("unreachable")
+
+
+def test_shipped_classifier_tells_the_three_loads_apart(classifier):
+    crops, loads = truck_crops(UNSEEN_SEED, 240)
+    pred = classifier.probabilities(crops).argmax(1)
+    assert classifier.task == "load_state" and classifier.classes == LOADS
+    assert (pred == loads).mean() >= 0.9
+    for k, name in enumerate(LOADS):
+        assert (pred[loads == k] == k).mean() >= 0.85, name
+    # what matters for the rule: an empty or covered truck is rarely called uncovered
+    u = LOADS.index("uncovered")
+    assert (pred[loads != u] == u).mean() <= 0.05
+
+
+@pytest.mark.parametrize("load,detector_says,expected", [
+    ("empty", "dump_truck_uncovered", "dump_truck"),
+    ("covered", "dump_truck_uncovered", "dump_truck"),
+    ("uncovered", "dump_truck", "dump_truck_uncovered"),
+])
+def test_refine_gives_one_box_per_truck_in_the_state_the_crop_shows(classifier, load, detector_says, expected):
+    frame, box = _frame_with(load)
+    other = "dump_truck" if detector_says == "dump_truck_uncovered" else "dump_truck_uncovered"
+    shifted = (box[0] + 2, box[1] + 1, box[2] - 2, box[3])
+    dets = dets_of([Obj(detector_says, box, 0.9), Obj(other, shifted, 0.5), Obj("person", (5, 5, 25, 60), 0.7)])
+    out = classifier.refine(dets, frame)
+    names = list(out.data["class_name"])
+    assert sorted(names) == sorted([expected, "person"])  # the truck's second state box is gone
+    t = names.index(expected)
+    assert np.allclose(out.xyxy[t], box)  # the more confident box stays
+    p = float(out.data["second_p"][t])
+    assert p > 0.5 and out.confidence[t] == pytest.approx(0.9 * p, rel=1e-5)
+    assert out.class_id[t] == (4 if expected == "dump_truck" else 5)
+    person = names.index("person")
+    assert out.confidence[person] == pytest.approx(0.7) and np.isnan(out.data["second_p"][person])
+
+
+def test_refine_leaves_frames_without_trucks_alone(classifier):
+    frame, _ = _frame_with("empty")
+    dets = dets_of([Obj("person", (5, 5, 25, 60), 0.7), Obj("fire", (100, 100, 140, 150), 0.6)])
+    assert classifier.refine(dets, frame) is dets
+    empty = dets_of([])
+    assert len(classifier.refine(empty, frame)) == 0
+
+
+def _analyse(analyzer: CameraAnalyzer, frame: np.ndarray, objs: list[Obj], seconds: float = 20.0) -> list[str]:
+    rules = []
+    for f in frames_from_images("cam", (frame for _ in range(int(seconds * 2))), fps=2.0):
+        dets = dets_of(objs) if analyzer.wants_detection(f) else None
+        rules += [v.rule for v in analyzer.update(f, dets).violations if v.phase == "open"]
+    return rules
+
+
+def test_analyzer_with_the_configured_classifier_reports_only_trucks_that_are_uncovered():
+    cfg = camera_config("site", "detect: {width: 640, height: 360}") + (
+        f"detectors:\n  site: {{model: site.onnx, classifiers: [{SHIPPED}]}}\n")
+    empty_frame, empty_box = _frame_with("empty")
+    loaded_frame, loaded_box = _frame_with("uncovered")
+
+    with_states = CameraAnalyzer.from_config(parse_config(cfg), "cam")
+    assert [c.path for c in with_states.second_look] == [str(SHIPPED)]
+    # the detector calls an empty truck uncovered for 20 s: the classifier looks at it and says empty
+    assert _analyse(with_states, empty_frame, [Obj("dump_truck_uncovered", empty_box, 0.9)]) == []
+    # and an uncovered truck the detector calls covered is reported
+    fresh = CameraAnalyzer.from_config(parse_config(cfg), "cam")
+    assert _analyse(fresh, loaded_frame, [Obj("dump_truck", loaded_box, 0.9)]) == ["uncovered_truck"]
+
+    # without a classifier the detector's word stands
+    alone = CameraAnalyzer.from_config(parse_config(camera_config("site", "detect: {width: 640, height: 360}")), "cam")
+    assert alone.second_look == ()
+    assert _analyse(alone, empty_frame, [Obj("dump_truck_uncovered", empty_box, 0.9)]) == ["uncovered_truck"]
+
+
+def test_loading_a_wrong_file_says_what_was_expected(tmp_path):
+    with pytest.raises(ModelError, match="expected a second-look classifier .onnx file, found nothing"):
+        CropClassifier.load(tmp_path / "missing.onnx")
+    pt = tmp_path / "states.pt"
+    pt.write_bytes(b"x")
+    with pytest.raises(ModelError, match="found .pt"):
+        CropClassifier.load(pt)
+    junk = tmp_path / "junk.onnx"
+    junk.write_bytes(b"not a model at all")
+    with pytest.raises(ModelError, match="not a loadable ONNX model"):
+        CropClassifier.load(junk)
+    import onnx
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3])])
+    plain = tmp_path / "plain.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(plain))
+    with pytest.raises(ModelError, match="expected metadata vigil_task"):
+        CropClassifier.load(plain)
+    model = onnx.load(str(plain))
+    for k, v in {"vigil_task": "load_state", "vigil_classes": "covered,smoking", "vigil_crop_hw": "48,96"}.items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = k, v
+    onnx.save(model, str(plain))
+    with pytest.raises(ModelError, match="expected metadata vigil_classes covered,uncovered,empty"):
+        CropClassifier.load(plain)
+    cfg = camera_config("site") + f"detectors:\n  site: {{model: site.onnx, classifiers: [{junk}]}}\n"
+    with pytest.raises(ModelError, match="not a loadable ONNX model"):
+        CameraAnalyzer.from_config(parse_config(cfg), "cam")
+
+
+def test_shipped_activity_classifier_sees_hands_at_the_face(activity):
+    crops, acts = person_crops(UNSEEN_SEED, 400)
+    pred = activity.probabilities(crops).argmax(1)
+    assert activity.task == "activity" and activity.classes == ACTS
+    assert (pred == acts).mean() >= 0.85
+    for k, name in enumerate(ACTS):
+        assert (pred[acts == k] == k).mean() >= 0.7, name
+    assert (pred[acts == 0] != 0).mean() <= 0.05  # a worker at the bench is rarely taken for eating or smoking
+
+
+def _person_frame(act: str, seed: int = UNSEEN_SEED):
+    """The first rendered frame with a lone person doing `act`."""
+    for frame, people in person_frames(seed):
+        if len(people) == 1 and ACTS[people[0][1]] == act:
+            return frame, people[0][0]
+    raise AssertionError("unreachable")
+
+
+def test_activity_adds_the_box_the_detector_missed_and_keeps_the_ones_it_found(activity):
+    frame, person = _person_frame("smoking")
+    out = activity.refine(dets_of([Obj("person", person, 0.9)]), frame)
+    names = list(out.data["class_name"])
+    assert names == ["person", "smoking"]
+    x1, y1, x2, y2 = out.xyxy[1]
+    assert y1 < person[1] and y2 < person[3] and x1 <= person[0] + 1 and x2 >= person[2] - 1  # the face region
+    assert 0.45 < out.confidence[1] <= 0.9
+    # the detector had boxed it: nothing is added
+    own = dets_of([Obj("person", person, 0.9), Obj("smoking", (person[0], person[1], person[2], person[1] + 60), 0.5)])
+    assert list(activity.refine(own, frame).data["class_name"]) == ["person", "smoking"]
+    # a person doing nothing, or a weak person box, gets nothing
+    idle, idle_box = _person_frame("none")
+    assert activity.refine(dets_of([Obj("person", idle_box, 0.9)]), idle).data["class_name"].tolist() == ["person"]
+    assert len(activity.refine(dets_of([Obj("person", person, 0.3)]), frame)) == 1
+
+
+def test_lab_analyzer_reports_smoking_the_detector_cannot_see():
+    cfg = camera_config("lab") + f"detectors:\n  lab: {{model: lab.onnx, classifiers: [{ACTIVITY}]}}\n"
+    frame, person = _person_frame("smoking")
+    idle, idle_box = _person_frame("none")
+    wear = lambda box: [Obj("person", box, 0.9), Obj("lab_coat", box, 0.9),  # noqa: E731
+                        Obj("goggles", (box[0] + 20, box[1] + 10, box[2] - 20, box[1] + 25), 0.9),
+                        Obj("gloves", (box[0], box[3] - 20, box[0] + 20, box[3]), 0.9)]
+    assert _analyse(CameraAnalyzer.from_config(parse_config(cfg), "cam"), frame, wear(person)) == \
+        ["lab_eating_smoking"]
+    assert _analyse(CameraAnalyzer.from_config(parse_config(cfg), "cam"), idle, wear(idle_box)) == []
+    bare = CameraAnalyzer.from_config(parse_config(camera_config("lab")), "cam")
+    assert _analyse(bare, frame, wear(person)) == []

@@ -1,0 +1,182 @@
+"""Second look: small classifiers that look again at the detector's boxes, cut from the decoded frame at full
+resolution, where the detector (at its 320 px input) sees too few pixels.
+
+- `load_state` (site): is a dump truck covered, uncovered or empty? Decides `dump_truck` vs
+  `dump_truck_uncovered`; the detector only guesses at a tarp strip or a heap of soil a few pixels high.
+- `activity` (lab): what are a person's hands doing at their face: nothing, eating or drinking, smoking? Adds an
+  `eating_drinking` / `smoking` box where the detector missed one; a cigarette is a pixel or two wide to it.
+
+The task, the classes and the crop size are in each ONNX file's metadata. See training/second_look.py."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import supervision as sv
+
+from vigil.catalogue import DetClass, class_id
+from vigil.crops import CROP_PAD, activity_region, crop_resized
+from vigil.errors import ModelError
+from vision.rules.base import overlap_of_smaller
+
+TRUCK_STATES = {"covered": DetClass.DUMP_TRUCK.value, "uncovered": DetClass.DUMP_TRUCK_UNCOVERED.value,
+                "empty": DetClass.DUMP_TRUCK.value}
+ACTIVITIES = ("none", DetClass.EATING_DRINKING.value, DetClass.SMOKING.value)
+TASK_CLASSES = {"load_state": tuple(TRUCK_STATES), "activity": ACTIVITIES}
+SAME_OBJECT = 0.7  # two truck boxes overlapping this much (of the smaller one) are one truck
+PERSON_MIN_SCORE = 0.4  # people the activity classifier looks at
+ACTIVITY_MIN_P = 0.5
+
+
+def to_input(crops: np.ndarray) -> np.ndarray:
+    """(N, H, W, 3) BGR uint8 crops -> (N, 3, H, W) RGB float32 in 0..1."""
+    return np.ascontiguousarray(crops[..., ::-1].transpose(0, 3, 1, 2), dtype=np.float32) / 255.0
+
+
+@dataclass(frozen=True)
+class CropClassifier:
+    """An ONNX crop classifier on ONNX Runtime; metadata `vigil_task`, `vigil_classes`, `vigil_crop_hw`."""
+
+    path: str
+    sha256: str
+    task: str
+    classes: tuple[str, ...]
+    crop_hw: tuple[int, int]
+    session: object
+
+    @classmethod
+    def load(cls, path: str | Path, *, threads: int = 1) -> "CropClassifier":
+        import onnxruntime as ort
+
+        from vision.detector import file_sha256
+
+        p = Path(path)
+        if p.suffix.lower() != ".onnx" or not p.is_file():
+            found = "nothing" if not p.exists() else "a folder" if p.is_dir() else p.suffix or "no suffix"
+            raise ModelError(f"{p}: expected a second-look classifier .onnx file, found {found}")
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads, opts.inter_op_num_threads = threads, 1
+        try:
+            session = ort.InferenceSession(str(p), opts, providers=["CPUExecutionProvider"])
+        except Exception as e:  # onnxruntime raises its own types for corrupt files
+            raise ModelError(f"{p}: not a loadable ONNX model ({type(e).__name__})") from None
+        meta = session.get_modelmeta().custom_metadata_map
+        task = meta.get("vigil_task", "")
+        if task not in TASK_CLASSES:
+            raise ModelError(f"{p}: expected metadata vigil_task, one of {', '.join(TASK_CLASSES)}, found {task!r}")
+        classes = tuple(c for c in meta.get("vigil_classes", "").split(",") if c)
+        if sorted(classes) != sorted(TASK_CLASSES[task]):
+            raise ModelError(f"{p}: expected metadata vigil_classes {','.join(TASK_CLASSES[task])} for task {task}, "
+                             f"found {meta.get('vigil_classes')!r}")
+        try:
+            hw = tuple(int(v) for v in meta.get("vigil_crop_hw", "").split(","))
+        except ValueError:
+            hw = ()
+        if len(hw) != 2 or min(hw) < 8:
+            raise ModelError(f"{p}: expected metadata vigil_crop_hw 'H,W', found {meta.get('vigil_crop_hw')!r}")
+        return cls(str(p), file_sha256(p), task, classes, (hw[0], hw[1]), session)
+
+    @property
+    def version(self) -> str:
+        return self.sha256[:12]
+
+    def probabilities(self, crops: np.ndarray) -> np.ndarray:
+        """(N, len(classes)) softmax probabilities of (N, H, W, 3) BGR crops."""
+        if len(crops) == 0:
+            return np.zeros((0, len(self.classes)), np.float32)
+        logits = self.session.run(None, {self.session.get_inputs()[0].name: to_input(crops)})[0]  # type: ignore[attr-defined]
+        e = np.exp(logits - logits.max(1, keepdims=True))
+        return e / e.sum(1, keepdims=True)
+
+    def crop(self, image: np.ndarray, box) -> np.ndarray:
+        """What this classifier looks at for a detector box: the padded box, or a person's activity region."""
+        if self.task == "activity":
+            return crop_resized(image, activity_region(box), self.crop_hw, pad=0.0)
+        return crop_resized(image, box, self.crop_hw, pad=CROP_PAD)
+
+    def refine(self, dets: sv.Detections, image: np.ndarray) -> sv.Detections:
+        """The detections after this classifier's second look (the input itself when it has nothing to do)."""
+        names = dets.data.get("class_name") if dets.data else None
+        if names is None or len(dets) == 0:
+            return dets
+        names = np.asarray(names, dtype=str)
+        if self.task == "load_state":
+            return self._trucks(dets, names, image)
+        return self._activities(dets, names, image)
+
+    def _trucks(self, dets: sv.Detections, names: np.ndarray, image: np.ndarray) -> sv.Detections:
+        """Each truck (its state boxes merged, the most confident kept) gets the class of the state its crop
+        shows; its confidence becomes the detector's truck confidence times that state's probability."""
+        group = set(TRUCK_STATES.values())
+        idx = [i for i in np.argsort(-dets.confidence) if names[i] in group]
+        if not idx:
+            return dets
+        trucks: list[int] = []
+        for i in idx:  # a box repeating a kept truck in another state is dropped
+            if not trucks or overlap_of_smaller(dets.xyxy[i], dets.xyxy[trucks]).max() < SAME_OBJECT:
+                trucks.append(i)
+        probs = self.probabilities(np.stack([self.crop(image, dets.xyxy[i]) for i in trucks]))
+        ids = {str(n): int(c) for n, c in zip(names, dets.class_id)}  # the model's own ids where it has them
+        keep = np.array([n not in group for n in names])
+        keep[trucks] = True
+        out = dets[keep]
+        pos = {i: k for k, i in enumerate(np.flatnonzero(keep))}
+        new_names = np.asarray(out.data["class_name"], dtype=object)
+        second_p = np.full(len(out), np.nan, np.float32)
+        for t, p in zip(trucks, probs):
+            s = int(np.argmax(p))
+            k = pos[t]
+            new_names[k] = TRUCK_STATES[self.classes[s]]
+            out.class_id[k] = ids.get(new_names[k], class_id(new_names[k]))
+            out.confidence[k] = float(dets.confidence[t]) * float(p[s])
+            second_p[k] = float(p[s])
+        out.data["class_name"] = new_names.astype(str)
+        out.data["second_p"] = second_p
+        return out
+
+    def _activities(self, dets: sv.Detections, names: np.ndarray, image: np.ndarray) -> sv.Detections:
+        """A person whose crop shows eating/drinking or smoking gets a box of that class over their activity
+        region (confidence: person score times the activity's probability), unless the detector already boxed
+        that activity there. Nothing is removed: the classifier only adds what the detector could not see."""
+        people = [i for i in range(len(dets)) if names[i] == DetClass.PERSON.value
+                  and dets.confidence[i] >= PERSON_MIN_SCORE]
+        if not people:
+            return dets
+        probs = self.probabilities(np.stack([self.crop(image, dets.xyxy[i]) for i in people]))
+        H, W = image.shape[:2]
+        boxes, scores, found = [], [], []
+        for i, p in zip(people, probs):
+            s = int(np.argmax(p))
+            act = self.classes[s]
+            if act == "none" or p[s] < ACTIVITY_MIN_P:
+                continue
+            x1, y1, x2, y2 = activity_region(dets.xyxy[i])
+            box = np.array([max(0.0, x1), max(0.0, y1), min(float(W), x2), min(float(H), y2)], np.float32)
+            same = names == act
+            if same.any() and overlap_of_smaller(box, dets.xyxy[same]).max() >= 0.5:
+                continue  # the detector saw it too: its own box stands
+            boxes.append(box)
+            scores.append(float(dets.confidence[i]) * float(p[s]))
+            found.append(act)
+        if not boxes:
+            return dets
+        ids = {str(n): int(c) for n, c in zip(names, dets.class_id)}
+        extra = {k: np.full(len(found), np.nan, np.float32) for k in dets.data if k != "class_name"}
+        added = sv.Detections(xyxy=np.stack(boxes), confidence=np.asarray(scores, np.float32),
+                              class_id=np.array([ids.get(a, class_id(a)) for a in found], int),
+                              data={"class_name": np.asarray(found, dtype=str), **extra})
+        return sv.Detections.merge([dets, added])
+
+
+_SHARED: dict[tuple[str, float], CropClassifier] = {}
+
+
+def load_shared(path: str | Path) -> CropClassifier:
+    """One loaded classifier per file (and version of it) for all the cameras that use it; a session's `run` is
+    thread-safe."""
+    p = Path(path)
+    key = (str(p.resolve()), p.stat().st_mtime if p.is_file() else 0.0)
+    if key not in _SHARED:
+        _SHARED[key] = CropClassifier.load(p)
+    return _SHARED[key]
