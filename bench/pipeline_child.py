@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 SOURCE_FPS = 10.0
 SIZE = (640, 360)
@@ -93,6 +94,10 @@ def load_detectors(spec: ChildSpec) -> dict:
     return dets
 
 
+REPO = Path(__file__).resolve().parents[1]
+SECOND_LOOK = {"site": (REPO / "models" / "site_states.onnx",), "lab": (REPO / "models" / "lab_activity.onnx",)}
+
+
 # -- Vigil ---------------------------------------------------------------------------------------------------------
 class _CountingSink:
     def __init__(self):
@@ -109,6 +114,11 @@ def vigil_config(spec: ChildSpec):
     for i, (profile, path) in enumerate(spec.cameras):
         site = "s" if profile == "site" else "l"
         lines.append(f"  cam{i}: {{site: {site}, source: {json.dumps(path)}, detect: {{fps: {spec.detect_fps}}}}}")
+    if spec.check_classes:  # the real models: the product's second look runs too (the naive way has none)
+        lines.append("detectors:")
+        for profile, model in sorted(spec.models.items()):
+            looks = [str(p) for p in SECOND_LOOK.get(profile, ()) if p.is_file()]
+            lines.append(f"  {profile}: {{model: {json.dumps(str(model))}, classifiers: {json.dumps(looks)}}}")
     return parse_config("\n".join(lines) + "\n", file="<bench>")
 
 

@@ -138,6 +138,9 @@ class CameraAnalyzer:
         violations: list[Violation] = []
         for rule in self.rules:
             violations.extend(rule.update(self._last_dets, now))
+        if self.second_look:  # the evidence says which classifiers looked again at the boxes
+            for v in violations:
+                v.thresholds["second_look"] = {c.task: c.version for c in self.second_look}
         active = tuple(r.spec.name for r in self.rules if r.active)
         return AnalysisResult(frame, self._last_dets, tuple(violations), motion.motion, active, dets is not None)
 

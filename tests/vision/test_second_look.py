@@ -89,7 +89,10 @@ def _analyse(analyzer: CameraAnalyzer, frame: np.ndarray, objs: list[Obj], secon
     rules = []
     for f in frames_from_images("cam", (frame for _ in range(int(seconds * 2))), fps=2.0):
         dets = dets_of(objs) if analyzer.wants_detection(f) else None
-        rules += [v.rule for v in analyzer.update(f, dets).violations if v.phase == "open"]
+        opened = [v for v in analyzer.update(f, dets).violations if v.phase == "open"]
+        for v in opened:  # the evidence names the classifiers that looked
+            assert v.thresholds.get("second_look", {}) == {c.task: c.version for c in analyzer.second_look}
+        rules += [v.rule for v in opened]
     return rules
 
 
