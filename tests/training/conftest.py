@@ -10,9 +10,11 @@ import numpy as np
 import pytest
 
 from tests.vision.toy_model import ToyModel, ToyRecipe, build_toy_model, draw_shape, render_toy_image
-from vigil.catalogue import PROFILE_CLASSES
+from vigil.catalogue import PROFILE_CLASSES, RULES
+from vigil.config import MotionConfig
 
 SITE = PROFILE_CLASSES["site"]  # toy class ids 0, 1, 2 are the site profile's fire, smoke, dust
+FIRE_SIZE = 26  # px, the side of the fire square in `fire_cycle_frames`
 
 
 @pytest.fixture(scope="session")
@@ -32,16 +34,40 @@ def toy_shots(seed: int, n: int, size: int = 96) -> list[tuple[bytes, tuple]]:
     return out
 
 
-def fire_cycle_frames(cycles: int = 3, fps: float = 5.0, size: int = 96, on_s: float = 5.0,
-                      off_s: float = 12.0, seed: int = 5) -> list[np.ndarray]:
-    """A camera view: a moving red square (fire) for `on_s`, then nothing for `off_s`, repeated."""
-    rng = np.random.default_rng(seed)
-    frames = []
+def fire_off_s() -> float:
+    """How long the fire must stay out for each burst to be its own open_burning event, whatever the model.
+
+    When the square vanishes the motion gate sees no motion (the frame matches its background), so the
+    tracked boxes of the last detector frame are carried forward until the next idle check; if that box was
+    confident enough, the rule keeps seeing the fire for up to `idle_check_s` more. Only a gap longer than that
+    plus `grace_s` closes the event (with 12 s off, a model sure of the last fire frame merged every burst into
+    one endless event).
+    """
+    return RULES["open_burning"].grace_s + MotionConfig().idle_check_s + 3.0
+
+
+def fire_cycle_boxes(cycles: int = 3, fps: float = 5.0, on_s: float = 5.0,
+                     off_s: float | None = None) -> list[tuple[int, int, int, int] | None]:
+    """Per frame of `fire_cycle_frames`: the fire square's xyxy box, or None while the fire is out."""
+    off_s = fire_off_s() if off_s is None else off_s
+    boxes: list[tuple[int, int, int, int] | None] = []
     for _ in range(cycles):
         for i in range(int((on_s + off_s) * fps)):
-            img = np.full((size, size, 3), 130, np.uint8)
-            img = cv2.add(img, rng.integers(0, 20, img.shape, dtype=np.uint8))
-            if i < on_s * fps:
-                draw_shape(img, 0, 20 + (i % 10) * 3, 30 + (i % 7) * 2, 26)
-            frames.append(img)
+            x, y = 20 + (i % 10) * 3, 30 + (i % 7) * 2
+            boxes.append((x, y, x + FIRE_SIZE, y + FIRE_SIZE) if i < on_s * fps else None)
+    return boxes
+
+
+def fire_cycle_frames(cycles: int = 3, fps: float = 5.0, size: int = 96, on_s: float = 5.0,
+                      off_s: float | None = None, seed: int = 5) -> list[np.ndarray]:
+    """A camera view: a moving red square (fire) for `on_s`, then nothing for `off_s` (default `fire_off_s()`),
+    repeated."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for box in fire_cycle_boxes(cycles, fps, on_s, off_s):
+        img = np.full((size, size, 3), 130, np.uint8)
+        img = cv2.add(img, rng.integers(0, 20, img.shape, dtype=np.uint8))
+        if box is not None:
+            draw_shape(img, 0, box[0], box[1], FIRE_SIZE)
+        frames.append(img)
     return frames

@@ -5,12 +5,14 @@ from __future__ import annotations
 import shutil
 import threading
 import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import av
 import numpy as np
 import pytest
+import supervision as sv
 import typer
 from typer.testing import CliRunner
 
@@ -18,10 +20,10 @@ from api.cli_data import register
 from api.context import Services
 from api.service.model_watch import ModelWatcher
 from tests.datasets.reviewed import seed_reviews
-from tests.training.conftest import fire_cycle_frames, toy_shots
+from tests.training.conftest import fire_cycle_boxes, fire_cycle_frames, fire_off_s, toy_shots
 from training.registry import get_model, list_models
 from vigil import audit
-from vigil.catalogue import rules_for_profile
+from vigil.catalogue import RULES, rules_for_profile
 from vigil.config_loader import load_config
 from vigil.db.models import User
 from vigil.settings import Settings
@@ -31,6 +33,11 @@ from vision.batcher import Batcher
 from vision.detector import load_detector
 
 FPS = 5.0
+FIRE_ON_S = 5.0  # seconds of fire per cycle of the looped video
+T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+TRIGGER = RULES["open_burning"]
+SWAP_WAIT_CYCLES = 3  # media time a wait may take, in fire cycles: two whole bursts open within three
+WALL_CAP_S = 300.0  # only a safety net for a stalled pipeline: the waits are measured in media time
 
 
 def _write_video(frames: list[np.ndarray], path: Path) -> Path:
@@ -50,12 +57,35 @@ def _decode(path: Path) -> list[np.ndarray]:
         return [f.to_ndarray(format="bgr24") for f in c.decode(video=0)]
 
 
+@dataclass(frozen=True)
+class Swap:
+    """A hot swap as the pipeline saw it: the media time already processed just before and just after it."""
+
+    version: str
+    before_pts: float
+    after_pts: float
+
+    @property
+    def effective_pts(self) -> float:
+        """Every frame from here on was submitted after the swap: the frame in flight during it is the last
+        that may have gone to the old model."""
+        return self.after_pts + 2 / FPS
+
+
+def _frame(seq: int, img: np.ndarray) -> VideoFrame:
+    pts = seq / FPS
+    return VideoFrame(camera_id="cam", seq=seq, pts_s=pts, t_mono=pts, captured_at=T0 + timedelta(seconds=pts),
+                      image=img, source_size=(img.shape[1], img.shape[0]))
+
+
 class Pipeline:
     """A camera thread (decoded video, looped, motion gate + tracker + rules) and a detector thread (Batcher)."""
 
-    def __init__(self, images: list[np.ndarray], batcher: Batcher, analyzer: CameraAnalyzer):
-        self.images, self.batcher, self.analyzer = images, batcher, analyzer
+    def __init__(self, images: list[np.ndarray], batcher: Batcher, analyzer: CameraAnalyzer, cycle_s: float):
+        self.images, self.batcher, self.analyzer, self.cycle_s = images, batcher, analyzer, cycle_s
         self.violations: list = []
+        self.detected: list[tuple[float, str, float]] = []  # (pts, model version, best trigger-class confidence)
+        self.swaps: list[Swap] = []
         self.pts = 0.0
         self.submitted = self.resolved = 0
         self.errors: list[BaseException] = []
@@ -67,25 +97,30 @@ class Pipeline:
         for t in self._threads:
             t.start()
 
+    def swap(self, detector) -> None:
+        """The ModelWatcher's swap callback: hand the batcher the new detector, noting where the media was."""
+        before = self.pts
+        self.batcher.swap(detector)
+        self.swaps.append(Swap(detector.info.version, before, self.pts))
+
     def _detect(self):
         while not self._stop.is_set():
             self.batcher.step(timeout=0.05)
 
     def _camera(self):
-        t0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
         seq = 0
         try:
             while not self._stop.is_set():
                 for img in self.images:
-                    pts = seq / FPS
-                    frame = VideoFrame(camera_id="cam", seq=seq, pts_s=pts, t_mono=pts,
-                                       captured_at=t0 + timedelta(seconds=pts), image=img,
-                                       source_size=(img.shape[1], img.shape[0]))
+                    frame = _frame(seq, img)
+                    pts = frame.pts_s
                     dets = info = None
                     if self.analyzer.wants_detection(frame):
                         self.submitted += 1
                         dets, info = self.batcher.submit("cam", img).result(timeout=60)
                         self.resolved += 1
+                        fire = dets.confidence[np.isin(dets.data["class_name"], TRIGGER.classes)] if len(dets) else ()
+                        self.detected.append((pts, info.version, float(max(fire, default=0.0))))
                     self.violations.extend(self.analyzer.update(frame, dets, info).violations)
                     self.pts = pts
                     seq += 1
@@ -95,17 +130,33 @@ class Pipeline:
         except BaseException as e:  # surfaced by the test
             self.errors.append(e)
 
-    def opened_after(self, pts: float) -> list:
-        return [v for v in list(self.violations) if v.phase == "open" and v.start_s > pts]
+    def opened_since(self, pts: float) -> list:
+        return [v for v in list(self.violations) if v.phase == "open" and v.start_s >= pts]
 
-    def wait_open_after(self, pts: float, timeout: float = 90.0) -> list:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and not self.errors:
-            found = self.opened_after(pts)
-            if len(found) >= 2:
-                return found
-            time.sleep(0.2)
-        raise AssertionError(f"no violations opened after pts {pts} (errors: {self.errors})")
+    def wait_opened(self, since: float, n: int = 2, cycles: int = SWAP_WAIT_CYCLES) -> list:
+        """The first `n` events opened at or after media time `since`; fails once the pipeline has played
+        `cycles` whole fire cycles past it without them (or on an error, or past the wall-clock safety cap)."""
+        until = since + cycles * self.cycle_s
+        deadline = time.monotonic() + WALL_CAP_S
+        while not self.errors:
+            played = self.pts
+            found = self.opened_since(since)
+            if len(found) >= n:
+                return found[:n]
+            if played >= until or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        raise AssertionError(self._report(since, until, n))
+
+    def _report(self, since: float, until: float, n: int) -> str:
+        frames = [d for d in list(self.detected) if d[0] >= since]
+        confident = [d for d in frames if d[2] >= TRIGGER.min_score]
+        events = [(v.phase, v.start_s, v.end_s, v.model_version) for v in list(self.violations) if v.end_s >= since]
+        return (f"fewer than {n} events opened at or after pts {since:.1f}: the pipeline reached pts {self.pts:.1f} "
+                f"of {until:.1f} ({(self.pts - since) / self.cycle_s:.1f} fire cycles of {self.cycle_s:.0f} s); "
+                f"{len(frames)} frames detected since, {len(confident)} with a trigger box >= {TRIGGER.min_score} "
+                f"(models {sorted({d[1] for d in frames})}); events touching that time {events}; "
+                f"errors {self.errors}")
 
     def stop(self):
         self._stop.set()
@@ -136,11 +187,49 @@ def _cli(args: list[str], cfg: Path, ok: bool = True):
 
 
 def _swap_and_check(watcher, pipe, expected: str) -> None:
-    at = pipe.pts + 0.5  # a frame in flight may still see the old model
     assert watcher.check() == ["site"]
     assert watcher.check() == []  # nothing new: no second swap
-    opened = pipe.wait_open_after(at)
+    swap = pipe.swaps[-1]
+    assert swap.version == expected
+    opened = pipe.wait_opened(swap.effective_pts)
+    # the events wholly after the swap carry the new model, and so did every frame detected from then on
     assert {v.model_version for v in opened} == {expected}, [(v.start_s, v.model_version) for v in opened]
+    after = {v for pts, v, _ in list(pipe.detected) if pts >= swap.effective_pts}
+    assert after == {expected}, (swap, after)
+    before = [v for pts, v, _ in list(pipe.detected) if pts <= swap.before_pts]
+    assert before and before[-1] != expected, (swap, before[-3:])  # the swap changed the model
+
+
+def _scripted(box: tuple | None, score: float) -> sv.Detections:
+    """What a detector sure of the fire square returns for one frame (`score` for its box)."""
+    if box is None:
+        return sv.Detections(xyxy=np.empty((0, 4)), confidence=np.empty(0), class_id=np.empty(0, int),
+                             data={"class_name": np.array([], dtype=str)})
+    return sv.Detections(xyxy=np.array([box], float), confidence=np.array([score]), class_id=np.array([0]),
+                         data={"class_name": np.array([TRIGGER.classes[0]])})
+
+
+@pytest.mark.parametrize("last_score", [TRIGGER.min_score - 0.1, TRIGGER.min_score + 0.05, 0.95])
+def test_every_fire_burst_of_the_looped_video_opens_its_own_event(tmp_path, last_score):
+    """The retrain test below counts events per fire burst. When a burst ends the motion gate sees no motion and
+    the last detector frame's box is carried forward, so how sure a model is of that frame must not decide whether
+    two bursts merge into one event: the video's fire stays out long enough."""
+    images = _decode(_write_video(fire_cycle_frames(fps=FPS, on_s=FIRE_ON_S), tmp_path / "video.mp4"))
+    boxes = fire_cycle_boxes(fps=FPS, on_s=FIRE_ON_S)
+    analyzer = CameraAnalyzer("cam", rules=rules_for_profile("site"), fps=FPS)
+    bursts, opened = [], []
+    for seq in range(2 * len(images)):  # looped twice, as the pipeline does
+        i = seq % len(images)
+        frame = _frame(seq, images[i])
+        if boxes[i] is not None and boxes[i - 1] is None:
+            bursts.append(frame.pts_s)
+        dets = None
+        if analyzer.wants_detection(frame):
+            last_of_burst = boxes[i] is not None and boxes[(i + 1) % len(boxes)] is None
+            dets = _scripted(boxes[i], last_score if last_of_burst else 0.9)
+        opened += [v.start_s for v in analyzer.update(frame, dets).violations if v.phase == "open"]
+    assert len(bursts) == 6
+    assert len(opened) == len(bursts) and all(b <= o < b + 1 for b, o in zip(bursts, opened)), (bursts, opened)
 
 
 @pytest.mark.slow
@@ -162,14 +251,15 @@ def test_reviews_to_promoted_model_hot_reloaded_and_rolled_back(tmp_path, site_t
 
     # a running pipeline on the config's model
     loaded = load_config(cfg)
-    images = _decode(_write_video(fire_cycle_frames(), tmp_path / "video.mp4"))
+    images = _decode(_write_video(fire_cycle_frames(fps=FPS, on_s=FIRE_ON_S), tmp_path / "video.mp4"))
     batcher = Batcher(load_detector(base, imgsz=64, profile="site"), max_batch=4, max_wait_ms=5)
-    pipe = Pipeline(images, batcher, CameraAnalyzer("cam", rules=rules_for_profile("site"), fps=FPS))
-    watcher = ModelWatcher(services, lambda profile, det: batcher.swap(det))
+    pipe = Pipeline(images, batcher, CameraAnalyzer("cam", rules=rules_for_profile("site"), fps=FPS),
+                    cycle_s=FIRE_ON_S + fire_off_s())
+    watcher = ModelWatcher(services, lambda profile, det: pipe.swap(det))
     assert watcher.check() == []  # nothing promoted yet: the config model stays
     pipe.start()
     try:
-        first = pipe.wait_open_after(0.0)
+        first = pipe.wait_opened(0.0)
         assert {v.model_version for v in first} == {batcher.info.sha256[:12]}
         assert {v.rule for v in first} == {"open_burning"}
 
