@@ -95,7 +95,8 @@ def load_detectors(spec: ChildSpec) -> dict:
 
 
 REPO = Path(__file__).resolve().parents[1]
-SECOND_LOOK = {"site": (REPO / "models" / "site_states.onnx",), "lab": (REPO / "models" / "lab_activity.onnx",)}
+SECOND_LOOK = {"site": (REPO / "models" / "site_states.onnx",),
+               "lab": (REPO / "models" / "lab_activity.onnx", REPO / "models" / "lab_gloves.onnx")}
 
 
 # -- Vigil ---------------------------------------------------------------------------------------------------------

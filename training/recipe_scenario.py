@@ -15,14 +15,15 @@ from vision.detector import load_detector
 from vision.replay import frames_from_images, match_events, replay
 
 # never used in training, nor looked at while tuning rules or the second-look classifiers (20001-20006,
-# 20101-20106, 20501-20506 and 20601-20606 were): 24 scenes of 150 s, one camera-hour per profile
-SCENARIO_SEEDS = {"site": tuple(range(20201, 20225)), "lab": tuple(range(20701, 20725))}
+# 20101-20106, 20501-20506, 20601-20606 and 20701-20724 were): 24 scenes of 150 s, one camera-hour per profile
+SCENARIO_SEEDS = {"site": tuple(range(20201, 20225)), "lab": tuple(range(20801, 20825))}
 SCENARIO_S = 150.0
 CAMERA = "scenario"
 
 
 # the second-look classifiers each profile runs by default (the demo config names the same files)
-SECOND_LOOK = {"site": (Path("models/site_states.onnx"),), "lab": (Path("models/lab_activity.onnx"),)}
+SECOND_LOOK = {"site": (Path("models/site_states.onnx"),),
+               "lab": (Path("models/lab_activity.onnx"), Path("models/lab_gloves.onnx"))}
 
 
 def scenario_config(profile: str, model: Path | None = None, second_look: tuple[Path, ...] = ()) -> LoadedConfig:

@@ -1,6 +1,6 @@
 """Second-look classifiers (see vision/second_look.py): small CNNs that look again, at full frame resolution, at
 the boxes the detector finds. `load_state`: is a dump truck covered, uncovered or empty (site). `activity`: is a
-person eating or drinking, smoking, or neither (lab). Trained on crops drawn the way the demo scenes draw trucks
+person eating or drinking, smoking, or neither (lab). `gloves`: are a person's hands gloved or bare (lab). Trained on crops drawn the way the demo scenes draw trucks
 and people (datasets.scenes.truck_states / person_acts), exported to ONNX with a card beside it."""
 from __future__ import annotations
 
@@ -36,6 +36,9 @@ TASKS = {
     "activity": Task(person_acts.person_crops, person_acts.ACTS, person_acts.CROP_HW,
                      Path("models/lab_activity.onnx"), 7401, 7499, "what a detected person's hands are doing",
                      "the upper 60 % of each person box, a little wider, with a margin above the head"),
+    "gloves": Task(person_acts.hand_crops, person_acts.HANDS, person_acts.HANDS_HW,
+                   Path("models/lab_gloves.onnx"), 7501, 7599, "whether a detected person's hands are gloved",
+                   "the lowest quarter of each person box (the hands at the bench), a little wider"),
 }
 
 

@@ -124,7 +124,7 @@ RULES: Mapping[str, RuleSpec] = MappingProxyType({r.name: r for r in (
                       "chemicals are used (institutional lab-safety code; fire-safety regulations)."),
     _rule(name="lab_fire", title="Fire in laboratory", profile="lab", kind="presence",
           classes=(DetClass.FIRE.value, DetClass.SMOKE.value), min_s=1.0, k=2, n=3, confirm_score=0.5,
-          severity=3,
+          severity=3, extra={"min_flicker": 3.0},
           legal_basis="Fire in a hazardous-chemicals laboratory: Fire Protection Law, Art. 44 (report "
                       "and respond immediately); Hazardous Chemicals Safety Regulations."),
 )})

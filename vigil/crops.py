@@ -27,3 +27,11 @@ def activity_region(box) -> tuple[float, float, float, float]:
     x1, y1, x2, y2 = (float(v) for v in box)
     w, h = x2 - x1, y2 - y1
     return x1 - 0.1 * w, y1 - 0.15 * h, x2 + 0.1 * w, y1 + 0.6 * h
+
+
+def hands_region(box) -> tuple[float, float, float, float]:
+    """Where a person's hands rest at a bench: the lowest quarter of their xyxy box, a little wider and a little
+    below it (what the gloves classifier looks at)."""
+    x1, y1, x2, y2 = (float(v) for v in box)
+    w, h = x2 - x1, y2 - y1
+    return x1 - 0.1 * w, y2 - 0.25 * h, x2 + 0.1 * w, y2 + 0.05 * h

@@ -5,6 +5,8 @@ resolution, where the detector (at its 320 px input) sees too few pixels.
   `dump_truck_uncovered`; the detector only guesses at a tarp strip or a heap of soil a few pixels high.
 - `activity` (lab): what are a person's hands doing at their face: nothing, eating or drinking, smoking? Adds an
   `eating_drinking` / `smoking` box where the detector missed one; a cigarette is a pixel or two wide to it.
+- `gloves` (lab): are the person's hands at the bench gloved or bare? Adds a `gloves` box where the detector
+  missed gloves, and drops the detector's `gloves` boxes on hands it sees bare (dark skin taken for dark gloves).
 
 The task, the classes and the crop size are in each ONNX file's metadata. See training/second_look.py."""
 from __future__ import annotations
@@ -16,17 +18,19 @@ import numpy as np
 import supervision as sv
 
 from vigil.catalogue import DetClass, class_id
-from vigil.crops import CROP_PAD, activity_region, crop_resized
+from vigil.crops import CROP_PAD, activity_region, crop_resized, hands_region
 from vigil.errors import ModelError
 from vision.rules.base import overlap_of_smaller
 
 TRUCK_STATES = {"covered": DetClass.DUMP_TRUCK.value, "uncovered": DetClass.DUMP_TRUCK_UNCOVERED.value,
                 "empty": DetClass.DUMP_TRUCK.value}
 ACTIVITIES = ("none", DetClass.EATING_DRINKING.value, DetClass.SMOKING.value)
-TASK_CLASSES = {"load_state": tuple(TRUCK_STATES), "activity": ACTIVITIES}
+HANDS = ("bare", DetClass.GLOVES.value)
+TASK_CLASSES = {"load_state": tuple(TRUCK_STATES), "activity": ACTIVITIES, "gloves": HANDS}
 SAME_OBJECT = 0.7  # two truck boxes overlapping this much (of the smaller one) are one truck
 PERSON_MIN_SCORE = 0.4  # people the activity classifier looks at
 ACTIVITY_MIN_P = 0.5
+HANDS_MIN_P = 0.7  # the gloves classifier overrules the detector only when it is sure
 
 
 def to_input(crops: np.ndarray) -> np.ndarray:
@@ -93,6 +97,8 @@ class CropClassifier:
         """What this classifier looks at for a detector box: the padded box, or a person's activity region."""
         if self.task == "activity":
             return crop_resized(image, activity_region(box), self.crop_hw, pad=0.0)
+        if self.task == "gloves":
+            return crop_resized(image, hands_region(box), self.crop_hw, pad=0.0)
         return crop_resized(image, box, self.crop_hw, pad=CROP_PAD)
 
     def refine(self, dets: sv.Detections, image: np.ndarray) -> sv.Detections:
@@ -103,6 +109,8 @@ class CropClassifier:
         names = np.asarray(names, dtype=str)
         if self.task == "load_state":
             return self._trucks(dets, names, image)
+        if self.task == "gloves":
+            return self._gloves(dets, names, image)
         return self._activities(dets, names, image)
 
     def _trucks(self, dets: sv.Detections, names: np.ndarray, image: np.ndarray) -> sv.Detections:
@@ -137,36 +145,80 @@ class CropClassifier:
 
     def _activities(self, dets: sv.Detections, names: np.ndarray, image: np.ndarray) -> sv.Detections:
         """A person whose crop shows eating/drinking or smoking gets a box of that class over their activity
-        region (confidence: person score times the activity's probability), unless the detector already boxed
-        that activity there. Nothing is removed: the classifier only adds what the detector could not see."""
-        people = [i for i in range(len(dets)) if names[i] == DetClass.PERSON.value
-                  and dets.confidence[i] >= PERSON_MIN_SCORE]
-        if not people:
-            return dets
-        probs = self.probabilities(np.stack([self.crop(image, dets.xyxy[i]) for i in people]))
-        H, W = image.shape[:2]
+        region (confidence: person score times the activity's probability); where the detector boxed that
+        activity there, faintly, its box gets that confidence instead. Nothing is removed."""
+        people, probs, regions = self._people(dets, names, image, activity_region)
         boxes, scores, found = [], [], []
-        for i, p in zip(people, probs):
+        confidence = dets.confidence
+        for i, p, box in zip(people, probs, regions):
             s = int(np.argmax(p))
             act = self.classes[s]
             if act == "none" or p[s] < ACTIVITY_MIN_P:
                 continue
-            x1, y1, x2, y2 = activity_region(dets.xyxy[i])
-            box = np.array([max(0.0, x1), max(0.0, y1), min(float(W), x2), min(float(H), y2)], np.float32)
-            same = names == act
-            if same.any() and overlap_of_smaller(box, dets.xyxy[same]).max() >= 0.5:
-                continue  # the detector saw it too: its own box stands
+            score = float(dets.confidence[i]) * float(p[s])
+            same = np.flatnonzero(names == act)
+            if len(same):
+                near = same[overlap_of_smaller(box, dets.xyxy[same]) >= 0.5]
+                if len(near):  # the detector saw it too, perhaps faintly: its box stands, as sure as the second look
+                    if confidence is dets.confidence:
+                        confidence = dets.confidence.copy()
+                    confidence[near] = np.maximum(confidence[near], score)
+                    continue
             boxes.append(box)
-            scores.append(float(dets.confidence[i]) * float(p[s]))
+            scores.append(score)
             found.append(act)
-        if not boxes:
-            return dets
-        ids = {str(n): int(c) for n, c in zip(names, dets.class_id)}
-        extra = {k: np.full(len(found), np.nan, np.float32) for k in dets.data if k != "class_name"}
-        added = sv.Detections(xyxy=np.stack(boxes), confidence=np.asarray(scores, np.float32),
-                              class_id=np.array([ids.get(a, class_id(a)) for a in found], int),
-                              data={"class_name": np.asarray(found, dtype=str), **extra})
-        return sv.Detections.merge([dets, added])
+        if confidence is not dets.confidence:
+            dets = sv.Detections(xyxy=dets.xyxy, confidence=confidence, class_id=dets.class_id,
+                                 tracker_id=dets.tracker_id, data=dict(dets.data))
+        return _with_added(dets, names, boxes, scores, found)
+
+    def _people(self, dets: sv.Detections, names: np.ndarray, image: np.ndarray, region) -> tuple[list, np.ndarray, list]:
+        """The confident people, their class probabilities, and their regions clipped to the image."""
+        people = [i for i in range(len(dets)) if names[i] == DetClass.PERSON.value
+                  and dets.confidence[i] >= PERSON_MIN_SCORE]
+        if not people:
+            return [], np.zeros((0, len(self.classes))), []
+        probs = self.probabilities(np.stack([self.crop(image, dets.xyxy[i]) for i in people]))
+        H, W = image.shape[:2]
+        regions = []
+        for i in people:
+            x1, y1, x2, y2 = region(dets.xyxy[i])
+            regions.append(np.array([max(0.0, x1), max(0.0, y1), min(float(W), x2), min(float(H), y2)], np.float32))
+        return people, probs, regions
+
+    def _gloves(self, dets: sv.Detections, names: np.ndarray, image: np.ndarray) -> sv.Detections:
+        """Hands the classifier is sure are gloved get a `gloves` box over the hands region where the detector
+        had none; the detector's `gloves` boxes centred in the hands region of someone whose hands it is sure are
+        bare are dropped."""
+        people, probs, regions = self._people(dets, names, image, hands_region)
+        g = self.classes.index(DetClass.GLOVES.value)
+        gloves = np.flatnonzero(names == DetClass.GLOVES.value)
+        centres = (dets.xyxy[gloves, :2] + dets.xyxy[gloves, 2:]) / 2 if len(gloves) else np.zeros((0, 2))
+        drop = np.zeros(len(dets), bool)
+        boxes, scores = [], []
+        for i, p, r in zip(people, probs, regions):
+            inside = gloves[(centres[:, 0] >= r[0]) & (centres[:, 0] <= r[2]) & (centres[:, 1] >= r[1])
+                            & (centres[:, 1] <= r[3])] if len(gloves) else gloves
+            if p[g] >= HANDS_MIN_P and len(inside) == 0:
+                boxes.append(r)
+                scores.append(float(dets.confidence[i]) * float(p[g]))
+            elif 1.0 - p[g] >= HANDS_MIN_P:
+                drop[inside] = True
+        out = dets[~drop] if drop.any() else dets
+        return _with_added(out, np.asarray(out.data["class_name"], dtype=str), boxes, scores,
+                           [DetClass.GLOVES.value] * len(boxes))
+
+
+def _with_added(dets: sv.Detections, names: np.ndarray, boxes: list, scores: list, classes: list) -> sv.Detections:
+    """`dets` with boxes of `classes` added (the model's class ids where it has them)."""
+    if not boxes:
+        return dets
+    ids = {str(n): int(c) for n, c in zip(names, dets.class_id)}
+    extra = {k: np.full(len(classes), np.nan, np.float32) for k in dets.data if k != "class_name"}
+    added = sv.Detections(xyxy=np.stack(boxes), confidence=np.asarray(scores, np.float32),
+                          class_id=np.array([ids.get(c, class_id(c)) for c in classes], int),
+                          data={"class_name": np.asarray(classes, dtype=str), **extra})
+    return sv.Detections.merge([dets, added])
 
 
 _SHARED: dict[tuple[str, float], CropClassifier] = {}

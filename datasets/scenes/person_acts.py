@@ -1,6 +1,7 @@
-"""Crops of lab workers' heads and raised hands, labelled with what the hands are doing (nothing, eating or
-drinking, smoking), drawn the way the lab scenes draw people, for the activity classifier that looks at every
-person box the detector finds: a cigarette is a few pixels at the detector's 320 px input."""
+"""Crops of lab workers drawn the way the lab scenes draw people, for the second-look classifiers that look at
+every person box the detector finds: the face and raised hands, labelled with what the hands are doing (nothing,
+eating or drinking, smoking: a cigarette is a few pixels at the detector's 320 px input), and the hands at the
+bench, labelled gloved or bare (every skin tone with every glove colour, dark ones included)."""
 from __future__ import annotations
 
 from typing import Iterator
@@ -11,19 +12,23 @@ from datasets.scenes.lab import HAIRS, SHIRTS, SKINS, lab_background
 from datasets.scenes.lab_actors import GLOVE_COLORS, Activity, LabPerson
 from datasets.scenes.render import Camera
 from vigil.catalogue import DetClass
-from vigil.crops import activity_region, crop_resized
+from vigil.crops import activity_region, crop_resized, hands_region
 
 ACTS = ("none", DetClass.EATING_DRINKING.value, DetClass.SMOKING.value)
+HANDS = ("bare", DetClass.GLOVES.value)
 CROP_HW = (64, 64)
+HANDS_HW = (32, 96)
 KINDS = {"drink": DetClass.EATING_DRINKING.value, "eat": DetClass.EATING_DRINKING.value,
          "smoke": DetClass.SMOKING.value}
 ITEMS = ((40, 40, 200), (230, 230, 230), (60, 140, 200), (50, 90, 150))
 
 
-def person_frames(seed: int, *, size: tuple[int, int] = (640, 360)) -> Iterator[tuple[np.ndarray, list]]:
+def person_frames(seed: int, *, size: tuple[int, int] = (640, 360), skin: tuple | None = None,
+                  glove: tuple | None = None) -> Iterator[tuple[np.ndarray, list]]:
     """Endless lab frames (BGR uint8) with one or two people behind the bench, and each person's (xyxy person box,
-    activity index into ACTS); deterministic by seed. Half the time someone eats, drinks or smokes; the label is
-    the one the scene renderer gives (a hand still on its way up is 'none')."""
+    activity index into ACTS, gloves index into HANDS); deterministic by seed. Half the time someone eats, drinks or smokes; the label is
+    the one the scene renderer gives (a hand still on its way up is 'none'). `skin` / `glove` fix everyone's skin
+    tone / glove colour (a per-group check of a classifier)."""
     rng = np.random.default_rng((seed, 41))
     W, H = size
     while True:
@@ -44,6 +49,8 @@ def person_frames(seed: int, *, size: tuple[int, int] = (640, 360)) -> Iterator[
                         "shirt": SHIRTS[rng.integers(len(SHIRTS))],
                         "glove": GLOVE_COLORS[rng.integers(len(GLOVE_COLORS))],
                         "goggle_frame": (60, 60, 60) if rng.random() < 0.5 else (170, 120, 40)}
+                look["skin"] = skin if skin is not None else look["skin"]
+                look["glove"] = glove if glove is not None else look["glove"]
                 people.append(LabPerson([(0.0, x), (10.0, x)], bench_y - lane * 6, S, 0.0, 10.0, look,
                                         coat=bool(rng.random() < 0.6), goggles=bool(rng.random() < 0.55),
                                         gloves=bool(rng.random() < 0.55), size=size,
@@ -55,7 +62,7 @@ def person_frames(seed: int, *, size: tuple[int, int] = (640, 360)) -> Iterator[
                 box = next((lb.box for lb in labels if lb.cls == DetClass.PERSON.value), None)
                 act = next((ACTS.index(lb.cls) for lb in labels if lb.cls in ACTS), 0)
                 if box is not None:
-                    found.append((box, act))
+                    found.append((box, act, int(person.gloves)))
             yield camera.apply(img, t * 30, int(rng.integers(1000))), found
 
 
@@ -65,7 +72,7 @@ def person_crops(seed: int, n: int, *, size: tuple[int, int] = (640, 360)) -> tu
     rng = np.random.default_rng((seed, 42))
     crops, acts = [], []
     for frame, people in person_frames(seed, size=size):
-        for (x1, y1, x2, y2), act in people:
+        for (x1, y1, x2, y2), act, _ in people:
             bw, bh = x2 - x1, y2 - y1
             j = rng.normal(0, 0.03, 4) * np.array([bw, bh, bw, bh])
             region = activity_region((x1 + j[0], y1 + j[1], x2 + j[2], y2 + j[3]))
@@ -73,4 +80,22 @@ def person_crops(seed: int, n: int, *, size: tuple[int, int] = (640, 360)) -> tu
             acts.append(act)
         if len(crops) >= n:
             return np.stack(crops[:n]), np.asarray(acts[:n], np.int64)
+    raise AssertionError("unreachable")
+
+
+def hand_crops(seed: int, n: int, *, size: tuple[int, int] = (640, 360), skin: tuple | None = None,
+               glove: tuple | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """`n` hands-region crops (N, 32, 96, 3 BGR uint8) of `person_frames` people, along a jittered person box,
+    and whether they wear gloves (index into HANDS); deterministic by seed."""
+    rng = np.random.default_rng((seed, 43))
+    crops, gloves = [], []
+    for frame, people in person_frames(seed, size=size, skin=skin, glove=glove):
+        for (x1, y1, x2, y2), _, gloved in people:
+            bw, bh = x2 - x1, y2 - y1
+            j = rng.normal(0, 0.03, 4) * np.array([bw, bh, bw, bh])
+            region = hands_region((x1 + j[0], y1 + j[1], x2 + j[2], y2 + j[3]))
+            crops.append(crop_resized(frame, region, HANDS_HW, pad=0.0))
+            gloves.append(gloved)
+        if len(crops) >= n:
+            return np.stack(crops[:n]), np.asarray(gloves[:n], np.int64)
     raise AssertionError("unreachable")

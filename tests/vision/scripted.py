@@ -43,11 +43,14 @@ def analyzer_for(kind: str, camera_yaml: str = "", rules_yaml: str = "") -> Came
 
 
 def run_script(analyzer: CameraAnalyzer, script: Callable[[float], Sequence[Obj]], *, seconds: float,
-               fps: float = 2.0) -> list[Violation]:
-    """Feed `script(t)` as the detector's output at every frame for `seconds` of media time."""
+               fps: float = 2.0, image: Callable[[float], np.ndarray] | None = None) -> list[Violation]:
+    """Feed `script(t)` as the detector's output at every frame for `seconds` of media time, on a blank frame or
+    `image(t)`."""
     blank = np.full((H, W, 3), 90, np.uint8)
+    n = int(seconds * fps)
+    images = (image(i / fps) if image is not None else blank for i in range(n))
     out: list[Violation] = []
-    for frame in frames_from_images("cam", (blank for _ in range(int(seconds * fps))), fps=fps):
+    for frame in frames_from_images("cam", images, fps=fps):
         dets = dets_of(script(frame.pts_s)) if analyzer.wants_detection(frame) else None
         out.extend(analyzer.update(frame, dets).violations)
     return out

@@ -1,10 +1,11 @@
 """Table-driven rule tests: scripted detector output through the real analyzer (masks, tracker, zones, rules)."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from vigil.catalogue import DetClass
-from tests.vision.scripted import Obj, analyzer_for, phases, run_script
+from tests.vision.scripted import H, W, Obj, analyzer_for, phases, run_script
 
 FIRE, PERSON, COAT = DetClass.FIRE.value, DetClass.PERSON.value, DetClass.LAB_COAT.value
 PILE, TRUCK = DetClass.DEBRIS_PILE.value, DetClass.DUMP_TRUCK.value
@@ -65,13 +66,28 @@ def test_presence_rule(camera_yaml, script, seconds, expected):
     assert phases(run_script(analyzer, script, seconds=seconds), "open_burning") == expected
 
 
-def test_lab_fire_needs_a_confident_run_so_a_hand_that_looks_like_a_flame_for_a_second_is_not_a_fire():
+def _flicker(t: float, box=LOW_BOX) -> np.ndarray:
+    """A frame whose pixels inside `box` change from frame to frame, as flames do."""
+    img = np.full((H, W, 3), 90, np.uint8)
+    x1, y1, x2, y2 = (int(v) for v in box)
+    img[y1:y2, x1:x2] = np.random.default_rng(int(t * 10)).integers(0, 255, (y2 - y1, x2 - x1, 3), dtype=np.uint8)
+    return img
+
+
+def test_lab_fire_needs_a_confident_flickering_run():
+    # a hand by a beaker that looks like a flame for a second or two: weak (0.44), though it moves
     hand = lambda t: [Obj(FIRE, LOW_BOX, 0.44)] if 10.0 <= t < 12.0 or 30.0 <= t < 31.5 else []  # noqa: E731
-    assert phases(run_script(analyzer_for("lab"), hand, seconds=40), "lab_fire") == []
+    assert phases(run_script(analyzer_for("lab"), hand, seconds=40, image=_flicker), "lab_fire") == []
+    # an orange beaker standing still: confident (0.7) for 30 s, but its pixels never change
+    beaker = lambda t: [Obj(FIRE, LOW_BOX, 0.7)] if t >= 5.0 else []  # noqa: E731
+    still = np.full((H, W, 3), 90, np.uint8)
+    still[110:170, 100:150] = (40, 120, 230)
+    assert phases(run_script(analyzer_for("lab"), beaker, seconds=40, image=lambda t: still), "lab_fire") == []
+    # a flame: confident and flickering; reported within a second
     flame = lambda t: [Obj(FIRE, LOW_BOX, 0.44 if t < 10.5 else 0.7)] if t >= 10.0 else []  # noqa: E731
-    fired = [v for v in run_script(analyzer_for("lab"), flame, seconds=20) if v.rule == "lab_fire"]
-    assert [(v.phase, v.start_s, v.end_s) for v in fired][:1] == [("open", 10.0, 11.0)]  # within a second
-    assert fired[0].thresholds["confirm_score"] == 0.5
+    fired = [v for v in run_script(analyzer_for("lab"), flame, seconds=20, image=_flicker) if v.rule == "lab_fire"]
+    assert [(v.phase, v.start_s, v.end_s) for v in fired][:1] == [("open", 10.0, 11.0)]
+    assert fired[0].thresholds["confirm_score"] == 0.5 and fired[0].thresholds["min_flicker"] == 3.0
 
 
 def test_presence_event_carries_evidence_and_reannounces_a_better_frame():

@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from datasets.scenes.person_acts import ACTS, person_crops, person_frames
+from datasets.scenes.lab import SKINS
+from datasets.scenes.person_acts import ACTS, HANDS, hand_crops, person_crops, person_frames
 from datasets.scenes.truck_states import LOADS, truck_crops, truck_frames
 from vigil.config_loader import parse_config
 from vigil.errors import ModelError
@@ -20,6 +21,7 @@ from tests.vision.scripted import Obj, camera_config, dets_of
 MODELS = Path(__file__).resolve().parents[2] / "models"
 SHIPPED = MODELS / "site_states.onnx"
 ACTIVITY = MODELS / "lab_activity.onnx"
+GLOVES = MODELS / "lab_gloves.onnx"
 UNSEEN_SEED = 4242  # neither a training (7301, 7401) nor a card's held-out (7399, 7499) seed
 
 
@@ -175,9 +177,11 @@ def test_activity_adds_the_box_the_detector_missed_and_keeps_the_ones_it_found(a
     x1, y1, x2, y2 = out.xyxy[1]
     assert y1 < person[1] and y2 < person[3] and x1 <= person[0] + 1 and x2 >= person[2] - 1  # the face region
     assert 0.45 < out.confidence[1] <= 0.9
-    # the detector had boxed it: nothing is added
-    own = dets_of([Obj("person", person, 0.9), Obj("smoking", (person[0], person[1], person[2], person[1] + 60), 0.5)])
-    assert list(activity.refine(own, frame).data["class_name"]) == ["person", "smoking"]
+    # the detector had boxed it, faintly: nothing is added, its box gets the second look's confidence
+    own = dets_of([Obj("person", person, 0.9), Obj("smoking", (person[0], person[1], person[2], person[1] + 60), 0.3)])
+    seen = activity.refine(own, frame)
+    assert list(seen.data["class_name"]) == ["person", "smoking"]
+    assert seen.confidence[1] == pytest.approx(out.confidence[1]) and own.confidence[1] == pytest.approx(0.3)
     # a person doing nothing, or a weak person box, gets nothing
     idle, idle_box = _person_frame("none")
     assert activity.refine(dets_of([Obj("person", idle_box, 0.9)]), idle).data["class_name"].tolist() == ["person"]
@@ -196,3 +200,39 @@ def test_lab_analyzer_reports_smoking_the_detector_cannot_see():
     assert _analyse(CameraAnalyzer.from_config(parse_config(cfg), "cam"), idle, wear(idle_box)) == []
     bare = CameraAnalyzer.from_config(parse_config(camera_config("lab")), "cam")
     assert _analyse(bare, frame, wear(person)) == []
+
+
+@pytest.mark.parametrize("skin", SKINS)
+def test_gloves_classifier_tells_dark_gloves_from_bare_hands_for_every_skin_tone(skin):
+    """The detector took dark skin for dark gloves (a missed violation that depends on skin tone): the second
+    look must not, for any skin tone of the scenes."""
+    gloves = load_shared(GLOVES)
+    assert gloves.task == "gloves" and gloves.classes == HANDS
+    crops, gloved = hand_crops(UNSEEN_SEED, 80, skin=skin, glove=(60, 60, 60))
+    pred = gloves.probabilities(crops).argmax(1)
+    assert 0 < gloved.sum() < len(gloved)
+    assert (pred[gloved == 0] == 1).mean() <= 0.05  # bare hands called gloved
+    assert (pred[gloved == 1] == 0).mean() <= 0.1
+
+
+def test_gloves_second_look_adds_missed_gloves_and_drops_gloves_on_bare_hands():
+    gloves = load_shared(GLOVES)
+    checked = set()
+    for frame, people in person_frames(UNSEEN_SEED, skin=SKINS[-1], glove=(60, 60, 60)):
+        if len(people) != 1 or people[0][2] in checked:
+            continue
+        box, _, gloved = people[0]
+        x1, y1, x2, y2 = box
+        hand = (x1 + 5, y2 - 20, x1 + 25, y2)
+        out = gloves.refine(dets_of([Obj("person", box, 0.9), Obj("gloves", hand, 0.6)]), frame)
+        kept = [n for n in out.data["class_name"] if n == "gloves"]
+        if gloved:
+            assert kept == ["gloves"] and out.confidence[1] == pytest.approx(0.6)  # the detector's box stands
+            added = gloves.refine(dets_of([Obj("person", box, 0.9)]), frame)
+            assert list(added.data["class_name"]) == ["person", "gloves"] and added.confidence[1] > 0.6
+        else:
+            assert kept == []  # dark skin the detector took for dark gloves
+            assert list(gloves.refine(dets_of([Obj("person", box, 0.9)]), frame).data["class_name"]) == ["person"]
+        checked.add(gloved)
+        if checked == {0, 1}:
+            return

@@ -134,6 +134,12 @@ class Episode:
         self.best_sent = True
         self.tracks: set[int] = set()
         self.scores: list[float] = []  # the best hit's score on each detector frame of the run
+        # fire flickers: with `min_flicker`, the run's median change of the best hit's pixels between detector
+        # frames (mean absolute grey difference, 0..255) must reach it; a static orange thing never does
+        flicker = spec.extra.get("min_flicker") if spec.extra else None
+        self.min_flicker = float(flicker) if flicker is not None else None
+        self.flicker: list[float] = []
+        self._prev_grey: np.ndarray | None = None
         self._thresholds = thresholds(spec, **(extra_thresholds or {}))
 
     @property
@@ -156,7 +162,23 @@ class Episode:
                 self._offer_best(hits, frame_dets, now)
         elif not self.open and self.hits and not any(self.hits):
             self.run_start, self.best = None, None  # the candidate faded before it became an event
-            self.scores = []
+            self.scores, self.flicker = [], []
+        if self.min_flicker is not None and now.detected and now.image is not None:
+            self._observe_flicker(hits if seen else None, now.image)
+
+    def _observe_flicker(self, hits: sv.Detections | None, image: np.ndarray) -> None:
+        import cv2
+
+        grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
+        prev, self._prev_grey = self._prev_grey, grey
+        if hits is None or prev is None or prev.shape != grey.shape:
+            return
+        H, W = grey.shape
+        x1, y1, x2, y2 = (int(v) for v in hits.xyxy[int(np.argmax(hits.confidence))])
+        x1, y1, x2, y2 = max(0, x1), max(0, y1), min(W, x2), min(H, y2)
+        if x2 - x1 >= 2 and y2 - y1 >= 2:
+            a = grey[y1:y2, x1:x2].astype(np.int16)
+            self.flicker.append(float(np.abs(a - prev[y1:y2, x1:x2]).mean()))
 
     def _offer_best(self, hits: sv.Detections, frame_dets: sv.Detections, now: Moment) -> None:
         i = int(np.argmax(hits.confidence))
@@ -175,6 +197,8 @@ class Episode:
             return False
         if self.spec.confirm_score is not None and (not self.scores
                                                     or float(np.median(self.scores)) < self.spec.confirm_score):
+            return False
+        if self.min_flicker is not None and (not self.flicker or float(np.median(self.flicker)) < self.min_flicker):
             return False
         return self.last_seen[0] - self.run_start[0] >= self.min_s and self.last_seen[0] == now.pts_s
 
@@ -215,6 +239,6 @@ def reset_episode(ep: Episode) -> None:
     ep.hits.clear()
     ep.run_start = ep.last_seen = ep.best = None
     ep.tracks = set()
-    ep.scores = []
+    ep.scores, ep.flicker = [], []
     ep.best_sent = True
 
