@@ -134,7 +134,8 @@ def toy_onnx() -> Path:
 
 def make_fire_video(out: Path, *, seconds: float = 10.0, fps: int = 10, fire: tuple[float, float] = (2.0, 7.0),
                     size: int = 96, gop: int = 10) -> Path:
-    """A toy-world H.264 MP4: grey noisy background, a red square (the toy model's fire) during `fire`."""
+    """A toy-world H.264 MP4: grey noisy background, a flickering red square (the toy model's fire) during
+    `fire`."""
     import av
     import numpy as np
 
@@ -151,7 +152,9 @@ def make_fire_video(out: Path, *, seconds: float = 10.0, fps: int = 10, fire: tu
         for i in range(int(seconds * fps)):
             img = background.copy()
             if fire[0] <= i / fps < fire[1]:
-                draw_shape(img, 0, 30, 30, 30)
+                x1, y1, x2, y2 = draw_shape(img, 0, 30, 30, 30)
+                flame = img[y1:y2, x1:x2].astype(int) + rng.integers(-40, 40, (y2 - y1, x2 - x1, 1))
+                img[y1:y2, x1:x2] = np.clip(flame, 0, 255).astype(np.uint8)  # fire flickers (lab_fire checks)
             for pkt in s.encode(av.VideoFrame.from_ndarray(img, format="bgr24")):
                 c.mux(pkt)
         for pkt in s.encode():

@@ -18,10 +18,10 @@ def test_shipped_model_scenario_matches_card(profile, tmp_path):
     reported = card["metrics"]["scenario"]
     assert tuple(reported["seeds"]) == SCENARIO_SEEDS[profile], "the card's scenario check is out of date"
     seed = reported["seeds"][1]
-    states = MODELS / reported["state_model"] if reported.get("state_model") else None
-    assert (states is not None) == (profile == "site")  # the site card is checked with the truck-load classifier
+    looks = tuple(MODELS / name for name in reported["second_look"])  # the classifiers the card was made with
+    assert looks and all(p.is_file() for p in looks)
     res = scenario_check(profile, MODELS / f"{profile}.onnx", tmp_path, seeds=(seed,),
-                         duration_s=reported["camera_hours"] * 3600 / len(reported["seeds"]), states=states)
+                         duration_s=reported["camera_hours"] * 3600 / len(reported["seeds"]), second_look=looks)
     scene = res["scenes"][0]
     assert scene["tp"] + scene["miss"] == scene["expected"] > 0
     assert 0.0 <= res["recall"] <= 1.0
