@@ -102,3 +102,24 @@ def piecewise(t: float, keys: list[tuple[float, float]]) -> float:
     ts = [k[0] for k in keys]
     vs = [k[1] for k in keys]
     return float(np.interp(t, ts, vs))
+
+
+def jittered_crops(frames, n: int, rng: np.random.Generator, *, label: int, region=None, hw: tuple[int, int],
+                   sigma: float, pad: float) -> tuple[np.ndarray, np.ndarray]:
+    """`n` crops (N, H, W, 3 BGR uint8) and labels from `frames`, an iterator of (frame, [(xyxy box, *labels)]):
+    each box jittered by `sigma` of its size the way a detector's box would frame it, mapped by `region` (a
+    box -> box function, e.g. a person's hands) and cut and resized by `vigil.crops.crop_resized`."""
+    from vigil.crops import crop_resized
+
+    crops, labels = [], []
+    for frame, objects in frames:
+        for box, *tags in objects:
+            x1, y1, x2, y2 = box
+            bw, bh = x2 - x1, y2 - y1
+            j = rng.normal(0, sigma, 4) * np.array([bw, bh, bw, bh])
+            jittered = (x1 + j[0], y1 + j[1], x2 + j[2], y2 + j[3])
+            crops.append(crop_resized(frame, region(jittered) if region else jittered, hw, pad=pad))
+            labels.append(tags[label])
+        if len(crops) >= n:
+            return np.stack(crops[:n]), np.asarray(labels[:n], np.int64)
+    raise ValueError("the frames ran out before n crops were cut")

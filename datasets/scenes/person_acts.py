@@ -9,10 +9,11 @@ from typing import Iterator
 import numpy as np
 
 from datasets.scenes.lab import HAIRS, SHIRTS, SKINS, lab_background
+from datasets.scenes.base import jittered_crops
 from datasets.scenes.lab_actors import GLOVE_COLORS, Activity, LabPerson
 from datasets.scenes.render import Camera
 from vigil.catalogue import DetClass
-from vigil.crops import activity_region, crop_resized, hands_region
+from vigil.crops import activity_region, hands_region
 
 ACTS = ("none", DetClass.EATING_DRINKING.value, DetClass.SMOKING.value)
 HANDS = ("bare", DetClass.GLOVES.value)
@@ -69,33 +70,14 @@ def person_frames(seed: int, *, size: tuple[int, int] = (640, 360), skin: tuple 
 def person_crops(seed: int, n: int, *, size: tuple[int, int] = (640, 360)) -> tuple[np.ndarray, np.ndarray]:
     """`n` activity-region crops (N, 64, 64, 3 BGR uint8) of `person_frames` people, along a jittered person box,
     and their activity index into ACTS; deterministic by seed."""
-    rng = np.random.default_rng((seed, 42))
-    crops, acts = [], []
-    for frame, people in person_frames(seed, size=size):
-        for (x1, y1, x2, y2), act, _ in people:
-            bw, bh = x2 - x1, y2 - y1
-            j = rng.normal(0, 0.03, 4) * np.array([bw, bh, bw, bh])
-            region = activity_region((x1 + j[0], y1 + j[1], x2 + j[2], y2 + j[3]))
-            crops.append(crop_resized(frame, region, CROP_HW, pad=0.0))
-            acts.append(act)
-        if len(crops) >= n:
-            return np.stack(crops[:n]), np.asarray(acts[:n], np.int64)
-    raise AssertionError("unreachable")
+    return jittered_crops(person_frames(seed, size=size), n, np.random.default_rng((seed, 42)), label=0,
+                          region=activity_region, hw=CROP_HW, sigma=0.03, pad=0.0)
 
 
 def hand_crops(seed: int, n: int, *, size: tuple[int, int] = (640, 360), skin: tuple | None = None,
                glove: tuple | None = None) -> tuple[np.ndarray, np.ndarray]:
     """`n` hands-region crops (N, 32, 96, 3 BGR uint8) of `person_frames` people, along a jittered person box,
     and whether they wear gloves (index into HANDS); deterministic by seed."""
-    rng = np.random.default_rng((seed, 43))
-    crops, gloves = [], []
-    for frame, people in person_frames(seed, size=size, skin=skin, glove=glove):
-        for (x1, y1, x2, y2), _, gloved in people:
-            bw, bh = x2 - x1, y2 - y1
-            j = rng.normal(0, 0.03, 4) * np.array([bw, bh, bw, bh])
-            region = hands_region((x1 + j[0], y1 + j[1], x2 + j[2], y2 + j[3]))
-            crops.append(crop_resized(frame, region, HANDS_HW, pad=0.0))
-            gloves.append(gloved)
-        if len(crops) >= n:
-            return np.stack(crops[:n]), np.asarray(gloves[:n], np.int64)
-    raise AssertionError("unreachable")
+    return jittered_crops(person_frames(seed, size=size, skin=skin, glove=glove), n,
+                          np.random.default_rng((seed, 43)), label=1, region=hands_region, hw=HANDS_HW, sigma=0.03,
+                          pad=0.0)

@@ -7,10 +7,11 @@ from typing import Iterator
 
 import numpy as np
 
+from datasets.scenes.base import jittered_crops
 from datasets.scenes.render import Camera
 from datasets.scenes.site import TRUCK_COLORS, Perspective, road_rows, site_background
 from datasets.scenes.site_actors import Vehicle, truck_sprite
-from vigil.crops import crop_resized
+from vigil.crops import CROP_PAD
 
 LOADS = ("covered", "uncovered", "empty")
 CROP_HW = (48, 96)  # what the classifier sees: a truck box resized to 48 x 96
@@ -56,14 +57,5 @@ def truck_frames(seed: int, *, size: tuple[int, int] = (640, 360)) -> Iterator[t
 def truck_crops(seed: int, n: int, *, size: tuple[int, int] = (640, 360)) -> tuple[np.ndarray, np.ndarray]:
     """`n` crops (N, 48, 96, 3 BGR uint8) of `truck_frames` trucks and their load index into LOADS, cropped along
     a jittered box the way a detector's box would frame it; deterministic by seed."""
-    rng = np.random.default_rng((seed, 32))
-    crops, loads = [], []
-    for frame, boxes in truck_frames(seed, size=size):
-        for (x1, y1, x2, y2), load in boxes:
-            bw, bh = x2 - x1, y2 - y1
-            j = rng.normal(0, 0.04, 4) * np.array([bw, bh, bw, bh])
-            crops.append(crop_resized(frame, (x1 + j[0], y1 + j[1], x2 + j[2], y2 + j[3]), CROP_HW))
-            loads.append(load)
-        if len(crops) >= n:
-            return np.stack(crops[:n]), np.asarray(loads[:n], np.int64)
-    raise AssertionError("unreachable")
+    return jittered_crops(truck_frames(seed, size=size), n, np.random.default_rng((seed, 32)), label=0, hw=CROP_HW,
+                          sigma=0.04, pad=CROP_PAD)
