@@ -241,3 +241,18 @@ def test_a_truck_boxed_as_covered_and_uncovered_keeps_only_its_more_confident_st
     vs = [v for v in run_script(analyzer_for("site"), script, seconds=10) if v.phase == "open"]
     assert [v.rule for v in vs] == ["uncovered_truck"]
     assert {b.xyxy[0] for b in vs[0].detections if b.class_name == uncovered} == {200.0}
+
+
+def test_still_frames_neither_extend_nor_end_a_run():
+    """With the motion gate on and nothing moving, the detector runs every idle_check_s; the frames between only
+    repeat its last output, so an event ends at the last detector frame that saw the fire, not up to
+    idle_check_s later (which made two bursts closer than grace + idle_check one endless event)."""
+    from vigil.config_loader import parse_config
+    from vision.analyzer import CameraAnalyzer
+    from tests.vision.scripted import camera_config
+
+    cfg = camera_config("site").replace("motion: {enabled: false}", "motion: {enabled: true, idle_check_s: 5}")
+    analyzer = CameraAnalyzer.from_config(parse_config(cfg), "cam")
+    fire = fire_when(lambda t: t < 18.0)  # the detector sees it at 0, 5, 10 and 15 s, not at 20
+    got = phases(run_script(analyzer, fire, seconds=40), "open_burning")
+    assert got == [("open", 0.0), ("closed", 15.0)], got

@@ -147,23 +147,21 @@ class Episode:
         return self.event_id is not None
 
     def observe(self, hits: sv.Detections, frame_dets: sv.Detections, now: Moment) -> None:
+        if not now.detected:
+            return  # a still frame only repeats the last detector frame: it neither extends nor ends a run
         seen = len(hits) > 0
-        if now.detected:
-            self.hits.append(seen)
-        elif not (self.hits and self.hits[-1]):
-            seen = False  # a still frame keeps only what the last detector frame saw
+        self.hits.append(seen)
         if seen:
             self.last_seen = (now.pts_s, now.captured_at)
             if self.run_start is None:
                 self.run_start = self.last_seen
             self.tracks.update(int(t) for t in track_ids(hits) if t >= 0)
-            if now.detected:
-                self.scores.append(float(np.max(hits.confidence)))
-                self._offer_best(hits, frame_dets, now)
+            self.scores.append(float(np.max(hits.confidence)))
+            self._offer_best(hits, frame_dets, now)
         elif not self.open and self.hits and not any(self.hits):
             self.run_start, self.best = None, None  # the candidate faded before it became an event
             self.scores, self.flicker = [], []
-        if self.min_flicker is not None and now.detected and now.image is not None:
+        if self.min_flicker is not None and now.image is not None:
             self._observe_flicker(hits if seen else None, now.image)
 
     def _observe_flicker(self, hits: sv.Detections | None, image: np.ndarray) -> None:
