@@ -38,10 +38,10 @@ def fire_off_s() -> float:
     """How long the fire must stay out for each burst to be its own open_burning event, whatever the model.
 
     When the square vanishes the motion gate sees no motion (the frame matches its background), so the
-    tracked boxes of the last detector frame are carried forward until the next idle check; if that box was
-    confident enough, the rule keeps seeing the fire for up to `idle_check_s` more. Only a gap longer than that
-    plus `grace_s` closes the event (with 12 s off, a model sure of the last fire frame merged every burst into
-    one endless event).
+    detector next runs at the idle check, up to `idle_check_s` later. Rules no longer count the still frames
+    between (they used to, and with 12 s off a model sure of the last fire frame merged every burst into one
+    endless event), but the gap still has to outlast `grace_s` after the last detector frame that saw the fire;
+    `idle_check_s` + 3 s on top keeps the bursts apart with room to spare.
     """
     return RULES["open_burning"].grace_s + MotionConfig().idle_check_s + 3.0
 
