@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from vigil.catalogue import RULES, Profile, RuleSpec, rules_for_profile
+from vigil.legal import EnforcementConfig
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 Id = Annotated[str, Field(pattern=ID_PATTERN, description="lower-case id: letters, digits, - and _")]
@@ -245,9 +246,14 @@ class VigilConfig(Strict):
     grading: GradingConfig = Field(default_factory=GradingConfig)
     server: ServerConfig = Field(default_factory=ServerConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
+    enforcement: EnforcementConfig = Field(default_factory=EnforcementConfig,
+                                           description="legal basis, discretion, workflow and rectification")
 
     @model_validator(mode="after")
     def _references(self):
+        for name in self.enforcement.rules:
+            if name not in RULES:
+                raise ValueError(f"unknown rule {name!r} under enforcement.rules; expected one of {', '.join(RULES)}")
         for name in self.rules:
             if name not in RULES:
                 raise ValueError(f"unknown rule {name!r} under rules; expected one of {', '.join(RULES)}")
