@@ -22,7 +22,7 @@ def _alert(i: int, **kw) -> Alert:
 
 def test_migrate_and_roundtrip(db_url):
     engine, sessions = init_db(db_url)
-    assert current_revision(engine) == "0002"
+    assert current_revision(engine) == "0003"
     upgrade(engine)  # idempotent
     with session_scope(sessions) as s:
         s.add(Site(id="works", name="Works", kind="site"))
@@ -120,7 +120,33 @@ def test_migrations_match_the_models_and_0002_downgrades_without_losing_rows(db_
         assert conn.exec_driver_sql("SELECT count(*) FROM api_tokens").scalar() == 1
         assert conn.exec_driver_sql("SELECT username FROM users").scalar() == "rev"
     upgrade(engine)
-    assert current_revision(engine) == "0002" and _schema_diff(engine) == []
+    assert current_revision(engine) == "0003" and _schema_diff(engine) == []
+
+
+def test_0003_renames_lead_statuses_to_the_workflow_and_back(db_url):
+    from alembic import command
+
+    from vigil.db.session import _alembic_config, make_engine
+
+    engine = make_engine(db_url)
+    upgrade(engine, "0002")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO sites (id, name, address, kind, operator, created_at) "
+                             "VALUES ('w', 'W', '', 'site', '', '2026-11-01 08:00:00')")
+        for i, status in enumerate(("new", "assigned", "verified_on_site", "case_filed", "dismissed"), 1):
+            conn.exec_driver_sql(f"INSERT INTO leads (id, site_id, title, status, created_at, updated_at) "
+                                 f"VALUES ({i}, 'w', 't', '{status}', '2026-11-01 08:00:00', '2026-11-01 08:00:00')")
+        conn.exec_driver_sql("INSERT INTO lead_events (lead_id, at, kind, text) VALUES (1, '2026-11-01 08:00:00', "
+                             "'note', 'kept')")
+    upgrade(engine)
+    statuses = lambda: [r[0] for r in engine.connect().exec_driver_sql("SELECT status FROM leads ORDER BY id")]
+    assert statuses() == ["electronic_evidence", "electronic_evidence", "review", "case_filed", "dismissed"]
+    with engine.connect() as conn:  # no table rebuild cascaded into the lead's history
+        assert conn.exec_driver_sql("SELECT count(*) FROM lead_events").scalar() == 1
+    command.downgrade(_alembic_config(engine), "0002")
+    assert statuses() == ["new", "new", "verified_on_site", "case_filed", "dismissed"]
+    upgrade(engine)
+    assert _schema_diff(engine) == []
 
 
 def test_bad_database_url_is_a_clear_error():

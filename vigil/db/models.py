@@ -10,7 +10,8 @@ from sqlalchemy.types import TypeDecorator
 
 ROLES = ("operator", "reviewer", "officer", "data_staff", "admin")
 ALERT_STATES = ("new", "confirmed", "rejected")
-LEAD_STATUSES = ("new", "assigned", "verified_on_site", "case_filed", "dismissed")
+# the three-step evidence workflow (api.ops.workflow holds the transition table)
+LEAD_STATUSES = ("electronic_evidence", "onsite_verification", "review", "case_filed", "dismissed")
 JOB_STATUSES = ("queued", "running", "cancelling", "registering", "done", "failed", "cancelled")
 MODEL_STATUSES = ("candidate", "promoted", "retired", "rejected")
 
@@ -83,6 +84,9 @@ class Site(Base):
     address: Mapped[str] = mapped_column(String(500), default="")
     kind: Mapped[str] = mapped_column(String(8))  # site | lab
     operator: Mapped[str] = mapped_column(String(200), default="")
+    contact_name: Mapped[str] = mapped_column(String(200), default="")  # the enterprise's contact person
+    contact_phone: Mapped[str] = mapped_column(String(64), default="")
+    contact_email: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     cameras: Mapped[list["Camera"]] = relationship(back_populates="site")
 
@@ -122,11 +126,17 @@ class Lead(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     site_id: Mapped[str] = mapped_column(ForeignKey("sites.id"), index=True)
     title: Mapped[str] = mapped_column(String(300), default="")
-    status: Mapped[str] = mapped_column(String(20), default="new", index=True)
+    status: Mapped[str] = mapped_column(String(20), default="electronic_evidence", index=True)
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(default=None)
+    # users.id of who submitted the on-site verification and who approved or dismissed (plain ints: adding a foreign
+    # key would rebuild `leads` on SQLite, and the rebuild would cascade into lead_events)
+    verified_by_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    decided_by_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    # the officer's decision on measure and fine, with its reason and the discretion suggestion it departs from
+    decision: Mapped[dict[str, Any]] = mapped_column(default=dict)
     alerts: Mapped[list["Alert"]] = relationship(back_populates="lead")
     events: Mapped[list["LeadEvent"]] = relationship(back_populates="lead", order_by="LeadEvent.id")
 
@@ -172,6 +182,8 @@ class Alert(Base):
     manifest_sha256: Mapped[str] = mapped_column(String(64), default="")
     evidence_revision: Mapped[int] = mapped_column(Integer, default=0)
     lead_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id"), default=None, index=True)
+    # what became of its lead: dismissed (out of the grade, a hard negative) | case_filed; None while open
+    lead_outcome: Mapped[str | None] = mapped_column(String(16), default=None, index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     lead: Mapped[Lead | None] = relationship(back_populates="alerts")
@@ -305,3 +317,60 @@ class AuditEntry(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)  # a fork in the chain cannot be stored
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class LeadAttachment(Base):
+    """A file added to a lead: on-site photos and video (kind onsite) or a firm's rectification reply (kind reply)."""
+
+    __tablename__ = "lead_attachments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # onsite | reply
+    name: Mapped[str] = mapped_column(String(200))
+    key: Mapped[str] = mapped_column(String(500))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    content_type: Mapped[str] = mapped_column(String(100))
+    taken_at: Mapped[datetime]
+    latitude: Mapped[float | None] = mapped_column(Float, default=None)
+    longitude: Mapped[float | None] = mapped_column(Float, default=None)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)  # None: the firm's reply
+    note: Mapped[str] = mapped_column(Text, default="")
+    manifest_revision: Mapped[int] = mapped_column(Integer, default=0)  # the lead manifest that first lists it
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LeadDocument(Base):
+    """A drafted enforcement document, versioned per (lead, kind, language, format); the bytes are in the store."""
+
+    __tablename__ = "lead_documents"
+    __table_args__ = (UniqueConstraint("lead_id", "kind", "lang", "fmt", "version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))  # order_correct | penalty_notice | inspection_record
+    lang: Mapped[str] = mapped_column(String(8))
+    fmt: Mapped[str] = mapped_column(String(8))  # pdf | docx
+    version: Mapped[int] = mapped_column(Integer)
+    key: Mapped[str] = mapped_column(String(500))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RectificationNotice(Base):
+    """A rectification request sent to a site's enterprise, answered once through a token link."""
+
+    __tablename__ = "rectification_notices"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 of the one-use token
+    status: Mapped[str] = mapped_column(String(16), default="sent", index=True)  # sent | replied | escalated
+    deadline: Mapped[datetime]
+    text: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    replied_at: Mapped[datetime | None] = mapped_column(default=None)
+    reply_note: Mapped[str] = mapped_column(Text, default="")
+    escalated_at: Mapped[datetime | None] = mapped_column(default=None)
