@@ -202,6 +202,8 @@ class GradingConfig(Strict):
     yellow: float = Field(1.0, gt=0, description="weighted score at which a site turns yellow")
     orange: float = Field(5.0, gt=0, description="... orange")
     red: float = Field(10.0, gt=0, description="... red")
+    case_filed: float = Field(2.0, ge=0, le=100, description="added to the score for each case filed in the window "
+                              "(a dismissed lead's alerts never count)")
 
     @model_validator(mode="after")
     def _ordered(self):

@@ -9,6 +9,7 @@ OPERATOR, REVIEWER, OFFICER, DATA_STAFF, ADMIN = ROLES
 WALL = frozenset({OPERATOR, REVIEWER, OFFICER})      # live wall, cameras, alerts (read), evidence
 REVIEW = frozenset({REVIEWER})                        # confirm / reject / correct, labels
 LEADS = frozenset({OFFICER})                          # leads, status, notes, packages
+LEAD_WORKFLOW = frozenset({OFFICER, REVIEWER})        # a lead's page and workflow steps (the table limits each step)
 MODELS = frozenset({DATA_STAFF})                      # datasets, training, model registry
 ADMIN_ONLY = frozenset()                              # users, tokens of others, config
 EVERYONE = frozenset(ROLES)                           # own account, sites and grades, live events

@@ -13,7 +13,7 @@ from vigil.db.session import session_scope
 from vigil.errors import InputError, NotFoundError
 from vigil.types import utcnow
 
-CLOSED_STATUSES = ("case_filed", "dismissed")
+CLOSED_STATUSES = ("case_filed", "dismissed")  # api.ops.workflow.CLOSED_STATES, as column values
 OPEN_STATUSES = tuple(s for s in LEAD_STATUSES if s not in CLOSED_STATUSES)
 
 
@@ -79,11 +79,11 @@ def open_lead_for(s: Session, site_id: str, user: str) -> tuple[Lead, bool]:
     if lead is not None:
         return lead, False
     site = s.get(Site, site_id)
-    lead = Lead(site_id=site_id, title=f"{site.name if site else site_id}: violations", status="new")
+    lead = Lead(site_id=site_id, title=f"{site.name if site else site_id}: violations", status=OPEN_STATUSES[0])
     s.add(lead)
     s.flush()
     s.add(LeadEvent(lead_id=lead.id, kind="status", user_id=user_id_of(s, user), text="lead opened",
-                    new_value="new"))
+                    new_value=OPEN_STATUSES[0]))
     return lead, True
 
 
@@ -110,23 +110,8 @@ def list_leads(services, *, status: str | None = None, site_id: str | None = Non
         return [view(s, lead) for lead in s.scalars(q.order_by(Lead.updated_at.desc()))]
 
 
-def set_status(services, lead_id: int, status: str, user: str, note: str = "") -> LeadView:
-    if status not in LEAD_STATUSES:
-        raise InputError(f"lead status must be one of {', '.join(LEAD_STATUSES)}, found {status!r}")
-    with session_scope(services.sessions) as s:
-        lead = _lead(s, lead_id)
-        old = lead.status
-        lead.status, lead.updated_at = status, utcnow()
-        lead.closed_at = utcnow() if status in CLOSED_STATUSES else None
-        s.add(LeadEvent(lead_id=lead.id, kind="status", user_id=user_id_of(s, user), text=note, old_value=old,
-                        new_value=status))
-    audit.record(services.sessions, user, "lead.status", "lead", str(lead_id), {"from": old, "to": status,
-                                                                               "note": note})
-    return get_lead(services, lead_id)
-
-
 def assign(services, lead_id: int, assignee: str | None, user: str) -> LeadView:
-    """Give the lead to a user (None: unassign); a new lead becomes `assigned`."""
+    """Give the lead to a user (None: unassign); the status moves only through api.ops.workflow."""
     with session_scope(services.sessions) as s:
         lead = _lead(s, lead_id)
         new_id = user_id_of(s, assignee)
@@ -136,10 +121,6 @@ def assign(services, lead_id: int, assignee: str | None, user: str) -> LeadView:
         lead.assignee_id, lead.updated_at = new_id, utcnow()
         s.add(LeadEvent(lead_id=lead.id, kind="assign", user_id=user_id_of(s, user), old_value=old,
                         new_value=assignee))
-        if assignee and lead.status == "new":
-            lead.status = "assigned"
-            s.add(LeadEvent(lead_id=lead.id, kind="status", user_id=user_id_of(s, user), old_value="new",
-                            new_value="assigned"))
     audit.record(services.sessions, user, "lead.assign", "lead", str(lead_id), {"from": old, "to": assignee})
     return get_lead(services, lead_id)
 

@@ -6,18 +6,15 @@ from pydantic import Field
 from sqlalchemy import select
 
 from api.auth.deps import Allow
-from api.auth.roles import LEADS
+from api.auth.roles import LEAD_WORKFLOW, LEADS
 from api.auth.users import Principal
 from api.routes.alerts import alert_dict
-from api.routes.common import ListParams, StrictIn, choice, iso, list_params, not_found, paginate, services_of
+from api.routes.common import ListParams, StrictIn, iso, list_params, not_found, paginate, services_of
 from vigil.db.models import LEAD_STATUSES, Alert, Lead, Site, User
 
 router = APIRouter(tags=["leads"])
 OFFICER = Allow(LEADS)
-
-
-class StatusIn(StrictIn):
-    status: str
+WORKFLOW = Allow(LEAD_WORKFLOW)
 
 
 class NoteIn(StrictIn):
@@ -56,13 +53,15 @@ def filtered_leads(p: ListParams):
 
 
 @router.get("/api/leads")
-def list_leads(request: Request, p: ListParams = Depends(list_params), user: Principal = Depends(OFFICER)) -> dict:
+def list_leads(request: Request, p: ListParams = Depends(list_params), user: Principal = Depends(WORKFLOW)) -> dict:
     """Leads, most recently changed first; `state` filters by status."""
     with services_of(request).sessions() as s:
         return paginate(s, filtered_leads(p), p, lead_dict) | {"statuses": list(LEAD_STATUSES)}
 
 
-def _lead_full(request: Request, lead_id: int) -> dict:
+def _lead_full(request: Request, lead_id: int, user: Principal | None = None) -> dict:
+    from api.routes.lead_workflow import workflow_extras
+
     with services_of(request).sessions() as s:
         lead = s.get(Lead, lead_id)
         if lead is None:
@@ -81,7 +80,8 @@ def _lead_full(request: Request, lead_id: int) -> dict:
         d["events"] = [{"at": iso(e.at), "kind": e.kind, "text": e.text, "old": e.old_value, "new": e.new_value,
                         "user": names.get(e.user_id)} for e in lead.events]
         d["statuses"] = list(LEAD_STATUSES)
-        return d
+        d["verified_by"], d["decided_by"] = names.get(lead.verified_by_id), names.get(lead.decided_by_id)
+    return d | workflow_extras(services_of(request), lead_id, d["status"], user)
 
 
 @router.get("/api/leads/assignees")
@@ -98,17 +98,10 @@ def assignees(request: Request, user: Principal = Depends(OFFICER)) -> dict:
 
 
 @router.get("/api/leads/{lead_id}")
-def get_lead(lead_id: int, request: Request, user: Principal = Depends(OFFICER)) -> dict:
-    return _lead_full(request, lead_id)
-
-
-@router.post("/api/leads/{lead_id}/status")
-def set_status(lead_id: int, body: StatusIn, request: Request, user: Principal = Depends(OFFICER)) -> dict:
-    from api.ops import leads
-
-    choice(body.status, LEAD_STATUSES, "status")
-    leads.set_status(services_of(request), lead_id, body.status, user.username)
-    return _lead_full(request, lead_id)
+def get_lead(lead_id: int, request: Request, user: Principal = Depends(WORKFLOW)) -> dict:
+    """One lead: alerts with evidence, history, on-site attachments, discretion, decision, documents, and the
+    workflow actions the caller's role may take now."""
+    return _lead_full(request, lead_id, user)
 
 
 @router.post("/api/leads/{lead_id}/notes")
@@ -116,7 +109,7 @@ def add_note(lead_id: int, body: NoteIn, request: Request, user: Principal = Dep
     from api.ops import leads
 
     leads.add_note(services_of(request), lead_id, body.text, user.username)
-    return _lead_full(request, lead_id)
+    return _lead_full(request, lead_id, user)
 
 
 @router.post("/api/leads/{lead_id}/assign")
@@ -124,11 +117,11 @@ def assign(lead_id: int, body: AssignIn, request: Request, user: Principal = Dep
     from api.ops import leads
 
     leads.assign(services_of(request), lead_id, body.username, user.username)
-    return _lead_full(request, lead_id)
+    return _lead_full(request, lead_id, user)
 
 
 @router.get("/api/leads/{lead_id}/package")
-def package(lead_id: int, request: Request, user: Principal = Depends(OFFICER)) -> Response:
+def package(lead_id: int, request: Request, user: Principal = Depends(WORKFLOW)) -> Response:
     """The evidence package: a zip of every alert's signed evidence, the report and the public key."""
     from api.ops.package import build_lead_package
 

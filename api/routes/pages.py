@@ -8,14 +8,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from api.auth.deps import AllowPage, authenticate
-from api.auth.roles import ADMIN, ADMIN_ONLY, DATA_STAFF, EVERYONE, LEADS, MODELS, REVIEW, WALL
+from api.auth.roles import ADMIN, ADMIN_ONLY, DATA_STAFF, EVERYONE, LEAD_WORKFLOW, MODELS, REVIEW, WALL
 from api.auth.users import Principal
 from api.i18n import LANG_COOKIE, LANGUAGES, catalogue, pick
 
 router = APIRouter(include_in_schema=False)
 WEB = Path(__file__).resolve().parent.parent / "web"
 templates = Jinja2Templates(directory=str(WEB / "templates"))
-NAV = (("wall", "/wall", WALL), ("review", "/review", REVIEW), ("leads", "/leads", LEADS),
+NAV = (("wall", "/wall", WALL), ("review", "/review", REVIEW), ("leads", "/leads", LEAD_WORKFLOW),
        ("sites", "/sites", EVERYONE), ("models", "/models", MODELS), ("users", "/users", ADMIN_ONLY))
 
 
@@ -50,8 +50,8 @@ def _page(name: str, roles: frozenset[str], path: str, **params):
 
 
 for _name, _roles, _path in (("wall", WALL, "/wall"), ("camera", WALL, "/wall/{camera_id}"),
-                             ("review", REVIEW, "/review"), ("leads", LEADS, "/leads"),
-                             ("lead", LEADS, "/leads/{lead_id}"), ("sites", EVERYONE, "/sites"),
+                             ("review", REVIEW, "/review"), ("leads", LEAD_WORKFLOW, "/leads"),
+                             ("lead", LEAD_WORKFLOW, "/leads/{lead_id}"), ("sites", EVERYONE, "/sites"),
                              ("site", EVERYONE, "/sites/{site_id}"), ("models", MODELS, "/models"),
                              ("users", ADMIN_ONLY, "/users")):
     _page(_name, _roles, _path)

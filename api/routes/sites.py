@@ -20,8 +20,10 @@ SIGNED_IN = Allow(EVERYONE)
 
 def grade_dict(grade) -> dict:
     if grade is None:
-        return {"grade": "blue", "score": 0, "reasons": []}
-    return {"grade": grade.grade, "score": grade.score, "reasons": list(grade.reasons)}
+        return {"grade": "blue", "score": 0, "reasons": [], "reasons_zh": []}
+    return {"grade": grade.grade, "score": grade.score, "reasons": list(grade.reasons),
+            "reasons_zh": list(grade.reasons_zh), "explanation": grade.explanation,
+            "explanation_zh": grade.explanation_zh, "cases_filed": grade.cases_filed}
 
 
 def _grades(services) -> dict:

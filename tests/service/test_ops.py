@@ -43,17 +43,30 @@ def test_confirm_opens_then_attaches_and_closed_lead_starts_a_new_one(services):
     a2 = add_alert(services, camera="gate", rule="open_burning", site="works")
     a3 = add_alert(services, camera="gate", rule="dust", site="works")
     lead = review.confirm(services, a1, "rita")
-    assert (lead.site_id, lead.status, lead.alert_ids) == ("works", "new", (a1,))
+    assert (lead.site_id, lead.status, lead.alert_ids) == ("works", "electronic_evidence", (a1,))
     again = review.confirm(services, a2, "rita")
     assert again.id == lead.id and set(again.alert_ids) == {a1, a2}
     assert review.confirm(services, a2, "rita").id == lead.id  # a second click changes nothing
-    leads.set_status(services, lead.id, "dismissed", "olga", note="duplicate of case 12")
+    _dismiss(services, lead.id)
     third = review.confirm(services, a3, "rita")
     assert third.id != lead.id and third.alert_ids == (a3,)
     closed = leads.get_lead(services, lead.id)
     assert closed.closed_at is not None and [e.kind for e in closed.events].count("alert") == 2
-    assert _actions(services) == ["alert.confirm", "lead.create", "alert.confirm", "lead.attach", "lead.status",
-                                  "alert.confirm", "lead.create"]
+    assert _actions(services) == ["alert.confirm", "lead.create", "alert.confirm", "lead.attach", "lead.dispatch",
+                                  "lead.attachment.onsite", "lead.submit", "lead.dismiss", "label.skipped",
+                                  "label.skipped", "alert.confirm", "lead.create"]
+
+
+def _dismiss(services, lead_id: int) -> None:
+    """Through the workflow: on site with a photo, then a reviewer dismisses (no evidence: no labels to learn)."""
+    from api.ops.attachments import NewAttachment, add_attachment
+    from api.ops.workflow import advance
+
+    advance(services, lead_id, "dispatch", "olga", "officer")
+    add_attachment(services, lead_id, NewAttachment(b"\xff\xd8photo", "p.jpg", "image/jpeg",
+                                                    datetime.now(timezone.utc)), "olga")
+    advance(services, lead_id, "submit", "olga", "officer")
+    advance(services, lead_id, "dismiss", "rita", "reviewer", "duplicate of case 12")
 
 
 def test_reject_keeps_the_alert_and_leaves_the_lead(services):
@@ -70,15 +83,14 @@ def test_reject_keeps_the_alert_and_leaves_the_lead(services):
 def test_lead_status_assign_and_notes(services):
     lead = review.confirm(services, add_alert(services, camera="gate", rule="dust", site="works"), "rita")
     view = leads.assign(services, lead.id, "olga", "chief")
-    assert (view.assignee, view.status) == ("olga", "assigned")
-    view = leads.set_status(services, lead.id, "verified_on_site", "olga")
+    assert (view.assignee, view.status) == ("olga", "electronic_evidence")  # the workflow alone moves the status
     view = leads.add_note(services, lead.id, "site manager informed", "olga")
-    assert view.status == "verified_on_site" and view.events[-1].text == "site manager informed"
-    assert [e.kind for e in view.events] == ["status", "alert", "assign", "status", "status", "note"]
-    assert [v.id for v in leads.list_leads(services, status="verified_on_site")] == [lead.id]
+    assert view.events[-1].text == "site manager informed"
+    assert [e.kind for e in view.events] == ["status", "alert", "assign", "note"]
+    assert [v.id for v in leads.list_leads(services, status="electronic_evidence")] == [lead.id]
     assert leads.list_leads(services, site_id="lab3") == []
-    with pytest.raises(InputError, match="lead status must be one of"):
-        leads.set_status(services, lead.id, "closed", "olga")
+    with pytest.raises(InputError, match="empty note"):
+        leads.add_note(services, lead.id, "  ", "olga")
     with pytest.raises(NotFoundError, match="user 'nobody'"):
         leads.assign(services, lead.id, "nobody", "chief")
     with pytest.raises(NotFoundError, match="lead 999"):
