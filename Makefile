@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.vigil-installed
 APT_PACKAGES := ffmpeg gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-tools python3-gi postgresql mosquitto \
-  chromium poppler-utils fonts-noto-cjk
+  chromium poppler-utils fonts-noto-cjk fonts-droid-fallback
 
 .PHONY: install system-deps demo test bench models docs clean
 
@@ -20,6 +20,7 @@ system-deps:
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing=1; \
 	ls /usr/lib/x86_64-linux-gnu/girepository-1.0/GstRtspServer-1.0.typelib /usr/lib/*/girepository-1.0/GstRtspServer-1.0.typelib >/dev/null 2>&1 || missing=1; \
 	fc-list 2>/dev/null | grep -qi "noto sans cjk" || missing=1; \
+	test -f /usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf || missing=1; \
 	if [ $$missing = 1 ]; then \
 	  if [ "$$(id -u)" != 0 ]; then echo "missing system packages; run as root: apt-get install -y $(APT_PACKAGES)"; exit 1; fi; \
 	  echo "installing system packages: $(APT_PACKAGES)"; \

@@ -56,6 +56,8 @@ class Services:
             for site_id, site in cfg.sites.items():
                 row = s.get(Site, site_id) or Site(id=site_id)
                 row.name, row.address, row.kind, row.operator = site.name, site.address, site.kind, site.operator
+                row.contact_name, row.contact_phone = site.contact_name, site.contact_phone
+                row.contact_email = site.contact_email
                 s.add(row)
             s.flush()
             for cam_id, cam in cfg.cameras.items():

@@ -36,6 +36,9 @@ class SiteConfig(Strict):
     address: str = Field("", max_length=500, description="street address printed on reports")
     kind: Literal["site", "lab"] = Field("site", description="a construction site / open land, or a laboratory")
     operator: str = Field("", max_length=200, description="responsible enterprise or institution")
+    contact_name: str = Field("", max_length=200, description="the enterprise's contact person (documents, notices)")
+    contact_phone: str = Field("", max_length=64, description="the contact's phone number")
+    contact_email: str = Field("", max_length=200, description="the contact's e-mail (rectification notices)")
 
 
 class DetectConfig(Strict):

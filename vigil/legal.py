@@ -143,6 +143,8 @@ class EnforcementConfig(_Strict):
                                           description="discretion factors for rules without their own")
     agency_zh: str = Field("", max_length=200, description="the enforcing agency's name on documents (Chinese)")
     agency_en: str = Field("", max_length=200, description="the enforcing agency's name on documents (English)")
+    rectify_days: int = Field(15, ge=1, le=365, description="days given to correct, in orders and rectification "
+                              "notices")
 
     @field_validator("rules", mode="after")
     @classmethod
