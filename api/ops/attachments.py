@@ -48,10 +48,13 @@ def lead_prefix(lead_id: int) -> str:
 
 
 def _clean_name(name: str, content_type: str) -> str:
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", name.rsplit("/", 1)[-1]).strip("._") or "file"
+    """A store-safe file name (ASCII letters, digits, . _ -) with the extension of its media type."""
     ext = MEDIA_TYPES[content_type]
-    stem = stem[:80]
-    return stem if stem.lower().endswith(ext) else stem + ext
+    base = name.rsplit("/", 1)[-1]
+    if base.lower().endswith(ext):
+        base = base[: -len(ext)]
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", base).strip("_")[:80] or "attachment"
+    return stem + ext
 
 
 def check_attachment(a: NewAttachment) -> None:

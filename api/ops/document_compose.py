@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from api.i18n import translate
 from api.ops.case_facts import CaseFacts, fmt_t
-from vigil.legal import TO_BE_SET_EN, TO_BE_SET_ZH
+from vigil.legal import MEASURE_TEXT, TO_BE_SET_EN, TO_BE_SET_ZH
 
 KINDS = ("order_correct", "penalty_notice", "inspection_record")
 TITLES = {"order_correct": ("责令改正违法行为决定书", "Order to Correct the Violation"),
@@ -85,22 +85,31 @@ def _dt(iso: str):
     return datetime.fromisoformat(iso.replace("Z", "+00:00"))
 
 
+def legal_lines(rule: str, legal, lang: str) -> list[str]:
+    """The rule's provisions as sentences: the duty's article, the penalty's article, the fine range and measures."""
+    L = lambda zh, en: _L(lang, zh, en)  # noqa: E731
+    if not legal.provisions or legal.primary is None:
+        return [L(f"{_rule(rule, 'zh')}：法律依据{TO_BE_SET_ZH}。", f"{_rule(rule, 'en')}: legal basis {TO_BE_SET_EN}.")]
+    out = []
+    for pv in legal.provisions:
+        fine = (L(f"处{pv.fine_min_yuan:,}元以上{pv.fine_max_yuan:,}元以下的罚款",
+                  f"fine of {pv.fine_min_yuan:,} to {pv.fine_max_yuan:,} yuan")
+                if pv.fine_min_yuan is not None else L("罚款幅度待执法机关设定", "fine range to be set"))
+        refusal = "、".join(MEASURE_TEXT[m][0] for m in pv.on_refusal)
+        refusal_en = ", ".join(MEASURE_TEXT[m][1] for m in pv.on_refusal)
+        out.append(L(f"{_rule(rule, 'zh')}：{pv.conduct_zh}，违反{pv.law_zh}{pv.obligation_article or '（待设定）'}"
+                     f"的规定；依据{pv.law_zh}{pv.penalty_article}，责令改正，{fine}"
+                     + (f"；拒不改正的，{refusal}。" if refusal else "。"),
+                     f"{_rule(rule, 'en')}: {pv.conduct_en}, contrary to the {pv.law_en}, {pv.article_en}; "
+                     f"under it: order to correct, {fine}" + (f"; on refusal: {refusal_en}." if refusal_en else ".")))
+    return out
+
+
 def _legal(doc: Doc, c: CaseFacts) -> None:
-    L = lambda zh, en: _L(doc.lang, zh, en)  # noqa: E731
-    doc.h(L("法律依据", "Legal basis"))
+    doc.h(_L(doc.lang, "法律依据", "Legal basis"))
     for rule, legal in c.legal.items():
-        if not legal.provisions or legal.primary is None:
-            doc.p(L(f"{_rule(rule, 'zh')}：法律依据{TO_BE_SET_ZH}。", f"{_rule(rule, 'en')}: legal basis "
-                    f"{TO_BE_SET_EN}."))
-            continue
-        for pv in legal.provisions:
-            fine = (L(f"处{pv.fine_min_yuan:,}元以上{pv.fine_max_yuan:,}元以下的罚款",
-                      f"fine of {pv.fine_min_yuan:,} to {pv.fine_max_yuan:,} yuan")
-                    if pv.fine_min_yuan is not None else L("罚款幅度待执法机关设定", "fine range to be set"))
-            doc.p(L(f"{_rule(rule, 'zh')}：{pv.conduct_zh}，违反{pv.law_zh}{pv.obligation_article or '（待设定）'}"
-                    f"的规定；依据{pv.law_zh}{pv.penalty_article}，责令改正，{fine}。",
-                    f"{_rule(rule, 'en')}: {pv.conduct_en}, contrary to the {pv.law_en}, {pv.article_en}; "
-                    f"under it: order to correct, {fine}."))
+        for line in legal_lines(rule, legal, doc.lang):
+            doc.p(line)
 
 
 def _discretion(doc: Doc, c: CaseFacts) -> None:

@@ -1,8 +1,11 @@
-"""The lead report as PDF (reportlab); Chinese text renders with reportlab's built-in CID font STSong-Light."""
+"""The lead report as PDF (reportlab), Chinese and Latin glyphs embedded (api.ops.cjk_font).
+
+Each violation starts a page. Its best frame shrinks (down to MIN_IMAGE_H) so that the files table fits on the
+same page: a table that spilled one or two rows onto a page of their own made pages with a single row on them.
+"""
 from __future__ import annotations
 
 import io
-import re
 from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
@@ -10,33 +13,34 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import cm
 from reportlab.lib.utils import ImageReader
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Image, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from api.ops.report import ReportData, ReportViolation, fmt_time
+from api.ops.cjk_font import latin_font, mixed
+from api.ops.report import (ReportData, ReportViolation, attachment_rows, fmt_time, head_rows, violation_rows,
+                            when)
 
-CJK_FONT = "STSong-Light"
-_CJK = re.compile(r"[\u2e80-\u9fff\u3000-\u303f\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
 _TABLE = TableStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.grey), ("VALIGN", (0, 0), (-1, -1), "TOP"),
                      ("BACKGROUND", (0, 0), (0, -1), colors.whitesmoke)])
+_GRID = TableStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.grey), ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                    ("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke)])
+WIDTH = 17 * cm
+FRAME_H = A4[1] - 3.6 * cm - 12  # the page's frame less the frame's own padding
+MAX_IMAGE_H, MIN_IMAGE_H = 9 * cm, 4 * cm
 
 
 class _Styles:
     def __init__(self):
-        if CJK_FONT not in pdfmetrics.getRegisteredFontNames():
-            pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))  # built into reportlab: no font file needed
         base = getSampleStyleSheet()
-        self.h1, self.h2, self.body = base["Title"], base["Heading2"], base["BodyText"]
+        font = latin_font()
+        self.h1 = ParagraphStyle("h1", parent=base["Title"], fontName=font)
+        self.h2 = ParagraphStyle("h2", parent=base["Heading2"], fontName=font)
+        self.body = ParagraphStyle("body", parent=base["BodyText"], fontName=font, wordWrap="CJK")
         self.small = ParagraphStyle("small", parent=self.body, fontSize=8, leading=10)
-        self.mono = ParagraphStyle("mono", parent=self.body, fontName="Courier", fontSize=6.5, leading=8)
+        self.mono = ParagraphStyle("mono", parent=self.body, fontName="Courier", fontSize=6.5, leading=8,
+                                   wordWrap=None)
 
     def p(self, text: str, style: ParagraphStyle | None = None) -> Paragraph:
-        """A paragraph; any CJK text switches it to the CID font (Helvetica has no Chinese glyphs)."""
-        style = style or self.body
-        if _CJK.search(text):
-            style = ParagraphStyle(style.name + "-cjk", parent=style, fontName=CJK_FONT, wordWrap="CJK")
-        return Paragraph(escape(text), style)
+        return Paragraph(mixed(text), style or self.body)
 
 
 def _kv_table(st: _Styles, rows: list[tuple[str, str]]) -> Table:
@@ -45,9 +49,9 @@ def _kv_table(st: _Styles, rows: list[tuple[str, str]]) -> Table:
     return t
 
 
-def _image(jpeg: bytes, max_w: float) -> Image:
+def _image(jpeg: bytes, max_w: float, max_h: float) -> Image:
     w, h = ImageReader(io.BytesIO(jpeg)).getSize()
-    scale = min(max_w / w, 9 * cm / h)
+    scale = min(max_w / w, max_h / h)
     return Image(io.BytesIO(jpeg), width=w * scale, height=h * scale)
 
 
@@ -57,38 +61,52 @@ def _path(path: str, style: ParagraphStyle) -> Paragraph:
     return Paragraph(escape(folder + "/") + "<br/>" + escape(name) if folder else escape(path), style)
 
 
-def _violation(st: _Styles, i: int, v: ReportViolation) -> list:
-    verified = ("hashes and signature verified" if v.verified else "NOT verified: " + "; ".join(v.problems))
-    story = [st.p(f"{i}. {v.rule_title} at {v.camera_name}", st.h2), _kv_table(st, [
-        ("Alert", v.alert_id), ("Rule", f"{v.rule_title} ({v.rule})"), ("Camera", f"{v.camera_name} ({v.camera_id})"),
-        ("Started", fmt_time(v.started_at)), ("Ended", fmt_time(v.ended_at)),
-        ("Best frame", f"{fmt_time(v.best_at)}, score {v.best_score:.2f}"), ("Model", v.model),
-        ("Evidence", f"revision {v.revision}, {verified}"), ("Legal basis", v.legal_basis or "(none configured)")])]
-    if v.best_image:
-        story += [Spacer(1, 0.3 * cm), _image(v.best_image, 17 * cm)]
-    rows = [[st.p("File", st.small), st.p("Bytes", st.small), st.p("SHA-256", st.small)]]
+def _height(flowables: list) -> float:
+    return sum(f.wrap(WIDTH, FRAME_H)[1] for f in flowables)
+
+
+def _violation(st: _Styles, data: ReportData, i: int, v: ReportViolation) -> list:
+    t = data.t
+    head = [st.p(f"{i}. {v.rule_title} {t('at_camera')} {v.camera_name}", st.h2), _kv_table(st, violation_rows(data, v))]
+    rows = [[st.p(t("file"), st.small), st.p(t("bytes"), st.small), st.p("SHA-256", st.small)]]
     rows += [[_path(f.path, st.small), st.p(str(f.size), st.small), Paragraph(f.sha256, st.mono)] for f in v.files]
     files = Table(rows, colWidths=[5.2 * cm, 1.5 * cm, 10.3 * cm], repeatRows=1)
-    files.setStyle(_TABLE)
-    return story + [Spacer(1, 0.3 * cm), files]
+    files.setStyle(_GRID)
+    gap = [Spacer(1, 0.3 * cm)]
+    if not v.best_image:
+        return head + gap + [files]
+    room = FRAME_H - _height(head + gap + gap + [files]) - 2  # what the image may take and keep the table here
+    image_h = MAX_IMAGE_H if room < MIN_IMAGE_H else min(MAX_IMAGE_H, room)  # no room at all: the table flows on
+    return head + gap + [_image(v.best_image, WIDTH, image_h)] + gap + [files]
+
+
+def _grid(st: _Styles, header: list[str], rows: list[list[str]], widths: list[float]) -> Table:
+    cells = [[st.p(h, st.small) for h in header]]
+    cells += [[Paragraph(f"{c[:32]}<br/>{c[32:]}", st.mono) if len(c) == 64 and c.isalnum() else st.p(c, st.small)
+               for c in r] for r in rows]
+    t = Table(cells, colWidths=widths, repeatRows=1)
+    t.setStyle(_GRID)
+    return t
 
 
 def render_pdf(data: ReportData) -> bytes:
     st = _Styles()
+    t = data.t
     buf = io.BytesIO()
     doc = SimpleDocTemplate(buf, pagesize=A4, leftMargin=2 * cm, rightMargin=2 * cm, topMargin=1.8 * cm,
                             bottomMargin=1.8 * cm, title=f"Vigil lead {data.lead_id}", author="Vigil")
-    story = [st.p(f"Vigil evidence report: lead #{data.lead_id}", st.h1), _kv_table(st, [
-        ("Site", f"{data.site_name} ({data.site_id})"), ("Address", data.address), ("Operator", data.operator),
-        ("Lead", f"#{data.lead_id}: {data.title}"), ("Status", data.status), ("Assignee", data.assignee or "-"),
-        ("Site grade", data.grade), ("Violations", str(len(data.violations))),
-        ("Generated", f"{fmt_time(data.generated_at)} by {data.generated_by}"),
-        ("Signing key", f"Ed25519, key id {data.key_id} (public_key.pem)")]),
-        Spacer(1, 0.4 * cm),
-        st.p("Every file's SHA-256 is listed with its violation and in the signed manifest of its alert; "
-             "VERIFY.txt in the package explains how to check them without trusting the server.")]
+    story = [st.p(t("title").format(id=data.lead_id), st.h1), _kv_table(st, head_rows(data)), Spacer(1, 0.4 * cm),
+             st.p(t("intro"))]
+    if data.history:
+        story += [st.p(t("history"), st.h2), _grid(st, [t("at"), t("who"), t("what")],
+                                                   [[when(data, at), who, what] for at, who, what in data.history],
+                                                   [4.5 * cm, 2.5 * cm, 10 * cm])]
     for i, v in enumerate(data.violations, 1):
-        story += [PageBreak()] + _violation(st, i, v)
+        story += [PageBreak()] + _violation(st, data, i, v)
+    if data.attachments:
+        story += [PageBreak(), st.p(t("onsite"), st.h2),
+                  _grid(st, [t("file"), t("taken"), t("location"), t("officer"), t("note"), "SHA-256"],
+                        attachment_rows(data), [2.4 * cm, 2.8 * cm, 2.3 * cm, 1.7 * cm, 3.2 * cm, 4.6 * cm])]
     doc.build(story, onFirstPage=_footer(data), onLaterPages=_footer(data))
     return buf.getvalue()
 
@@ -96,9 +114,9 @@ def render_pdf(data: ReportData) -> bytes:
 def _footer(data: ReportData):
     def draw(canvas, doc) -> None:
         canvas.saveState()
-        canvas.setFont("Helvetica", 7)
+        canvas.setFont(latin_font(), 7)
         canvas.drawString(2 * cm, 1.1 * cm, f"Vigil lead #{data.lead_id} - {data.site_id} - "
-                                            f"generated {fmt_time(data.generated_at)}")
+                                            f"{fmt_time(data.generated_at)}")
         canvas.drawRightString(A4[0] - 2 * cm, 1.1 * cm, f"page {doc.page}")
         canvas.restoreState()
     return draw

@@ -1,7 +1,7 @@
 """Enforcement leads: lists with filters, one lead with alerts, evidence and history, status, notes, package."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import Field
 from sqlalchemy import select
 
@@ -121,10 +121,12 @@ def assign(lead_id: int, body: AssignIn, request: Request, user: Principal = Dep
 
 
 @router.get("/api/leads/{lead_id}/package")
-def package(lead_id: int, request: Request, user: Principal = Depends(WORKFLOW)) -> Response:
-    """The evidence package: a zip of every alert's signed evidence, the report and the public key."""
+def package(lead_id: int, request: Request, lang: str = Query("zh", pattern="^(zh|en)$"),
+            user: Principal = Depends(WORKFLOW)) -> Response:
+    """The evidence package: every alert's signed evidence, the lead's files and manifests, the audit extract, the
+    report (Chinese unless lang=en) and the public key."""
     from api.ops.package import build_lead_package
 
-    data = build_lead_package(services_of(request), lead_id, user.username)
+    data = build_lead_package(services_of(request), lead_id, user.username, lang)
     return Response(data, media_type="application/zip",
                     headers={"Content-Disposition": f'attachment; filename="vigil-lead-{lead_id}.zip"'})

@@ -158,7 +158,7 @@ def _check_notifications(services, hook, mqtt_got, alert) -> None:
 
 
 def _check_package(services, lead_id: int, files: dict[str, bytes], alert_id: str, out) -> None:
-    data = build_lead_package(services, lead_id, "officer1")
+    data = build_lead_package(services, lead_id, "officer1", lang="en")
     (out / "package.zip").write_bytes(data)  # kept with the test's tmp folder for a person to look at
     zf = zipfile.ZipFile(io.BytesIO(data))
     names = set(zf.namelist())

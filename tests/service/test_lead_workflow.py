@@ -135,7 +135,7 @@ def test_attachments_chain_signed_manifests_and_tampering_shows(services):
     pem = services.signer.public_key_pem()
     assert verify_lead_manifests(services.store, lead, pem) == []
     second = json.loads(services.store.get(lead_manifest_key(lead, 2)))
-    assert second["previous"]["revision"] == 1 and [f["name"] for f in second["files"]] == ["IMG_0001.JPG", "clip.mp4"]
+    assert second["previous"]["revision"] == 1 and [f["name"] for f in second["files"]] == ["IMG_0001.jpg", "clip.mp4"]
     assert second["files"][0]["latitude"] == 29.5 and second["files"][0]["by"] == "olga"
     evidence = services.data_dir / "evidence"  # edit the first manifest behind the store's back
     (evidence / lead_manifest_key(lead, 1)).write_bytes(b'{"lead_id": 1, "previous": null, "files": []}')

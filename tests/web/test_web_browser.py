@@ -117,17 +117,18 @@ def review_with_correction(page, services) -> tuple[str, int]:
 
 
 def assign_lead(page, services, lead_id: int) -> None:
-    """The assignee selector lists officers and admins; choosing one assigns the lead (a new lead becomes assigned)."""
+    """The assignee selector lists officers and admins; choosing one assigns the lead (its status stays: only the
+    workflow's steps move it)."""
     options = page.eval_on_selector_all("#assignee option", "os => os.map(o => o.value)")
     assert options == ["", "ada", "oscar"], options
     page.select_option("#assignee", "oscar")
     page.click("#assign")
-    page.wait_for_selector(".lead-head .badge.lead-assigned")
+    page.wait_for_selector("#history li:has-text('assigned oscar')")
     assert page.eval_on_selector("#assignee", "s => s.value") == "oscar"
     page.wait_for_selector("#history li:has-text('assigned oscar')")
     with services.sessions() as s:
         lead = s.get(Lead, lead_id)
-        assert lead.status == "assigned" and s.get(User, lead.assignee_id).username == "oscar"
+        assert lead.status == "electronic_evidence" and s.get(User, lead.assignee_id).username == "oscar"
 
 
 def manage_tokens(page, base: str, services) -> None:

@@ -116,7 +116,8 @@ def test_each_role_is_refused_where_it_does_not_belong(client, tokens):
 
 @pytest.mark.parametrize("role, path, ok", [
     ("operator", "/api/alerts", True), ("operator", "/api/review/next", False), ("operator", "/api/leads", False),
-    ("reviewer", "/api/review/next", True), ("reviewer", "/api/leads", False), ("reviewer", "/api/models", False),
+    ("reviewer", "/api/review/next", True), ("reviewer", "/api/models", False),
+    ("reviewer", "/api/leads", True),  # a reviewer approves or dismisses leads in review (the workflow table)
     ("officer", "/api/leads", True), ("officer", "/api/models", False), ("officer", "/api/users", False),
     ("data_staff", "/api/models", True), ("data_staff", "/api/alerts", False), ("data_staff", "/api/users", False),
     ("admin", "/api/users", True), ("admin", "/api/models", True), ("admin", "/api/leads", True),

@@ -108,3 +108,17 @@ export function pager(total, limit, offset, go) {
     el("span", {}, t("pager", { page, pages, total })),
     el("button", { class: "ghost", disabled: page >= pages, onclick: () => go(offset + limit) }, "›"));
 }
+
+// A raw file as the request body (photos, video); query parameters carry what is said about it.
+export async function upload(path, file) {
+  const res = await fetch(path, { method: "POST", body: file, credentials: "same-origin",
+    headers: { Accept: "application/json", "X-CSRF-Token": cookie("vigil_csrf"),
+               "Content-Type": file.type || "application/octet-stream" } });
+  if (!res.ok) {
+    let detail = res.statusText;
+    try { const j = await res.json(); detail = typeof j.detail === "string" ? j.detail : JSON.stringify(j.detail); } catch (e) {}
+    toast(detail, true);
+    throw new Error(detail);
+  }
+  return res.json();
+}

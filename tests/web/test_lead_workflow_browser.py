@@ -1,0 +1,114 @@
+"""A lead walked through the workflow in Chinese in a real browser: an officer sends it to on-site verification,
+attaches a photo through the file input, records the decision, drafts the order to correct and submits it; a
+reviewer files the case and drafts the advance notice; the PDFs are read back as pages (pdftoppm) and as text."""
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from api.ops import review
+from tests.web.conftest import LiveServer, open_web_services
+from tests.web.seed import add_role_users, seed_alert
+from tests.web.test_web_browser import shot, sign_in, sign_out
+from vigil.db.models import Alert, AuditEntry, Lead, LeadAttachment, LeadDocument
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def server(tmp_path):
+    """The app without cameras (the workflow needs none), served by uvicorn on 127.0.0.1."""
+    from api.app import create_app
+    from tests.servers import free_port
+
+    services = open_web_services(tmp_path)
+    add_role_users(services)
+    srv = LiveServer(create_app(services, run_cameras=False), free_port()).start()
+    yield srv, services
+    srv.stop()
+    services.close()
+
+
+def _photo(services, tmp_path: Path) -> Path:
+    src = next((services.loaded.shared_dir / "datasets").glob("*/images/val/*.jpg"))
+    out = tmp_path / "现场照片.jpg"
+    out.write_bytes(src.read_bytes())
+    return out
+
+
+def _pdf_pages_and_text(path: Path) -> str:
+    subprocess.run(["pdftoppm", "-r", "50", "-png", str(path), str(path.with_suffix(""))], check=True)
+    assert list(path.parent.glob(path.stem + "-*.png"))
+    return "".join(subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True,
+                                  check=True).stdout.split())
+
+
+def _download(page, selector: str, tmp_path: Path, name: str) -> Path:
+    with page.expect_download() as dl:
+        page.click(selector)
+    out = tmp_path / name
+    out.write_bytes(Path(dl.value.path()).read_bytes())
+    return out
+
+
+def test_lead_to_filed_case_in_chinese(server, browser, tmp_path):
+    srv, services = server
+    base = srv.url
+    lead_id = review.confirm(services, seed_alert(services, camera="gate", rule="dust"), "rita").id
+    context = browser.new_context(viewport={"width": 1440, "height": 1000}, accept_downloads=True, locale="zh-CN")
+    context.add_cookies([{"name": "vigil_lang", "value": "zh", "url": base}])
+    page = context.new_page()
+
+    sign_in(page, base, "oscar", f"/leads/{lead_id}")
+    page.wait_for_selector("#lead-status:has-text('电子取证')")
+    assert page.locator("#action-approve").count() == 0  # an officer never approves
+    page.click("#action-dispatch")
+    page.wait_for_selector("#lead-status:has-text('现场核查')")
+    page.set_input_files("#attach-file", str(_photo(services, tmp_path)))
+    assert page.get_attribute("#attach-file", "capture") == "environment"
+    page.fill("#attach-note", "围挡缺失，土方未覆盖")
+    page.click("#attach-upload")
+    page.wait_for_selector("#attachments li:has-text('围挡缺失')")
+    page.wait_for_selector(".discretion li:has-text('首次违法')")
+    page.fill("#fine-dust", "25000")
+    page.fill("#decision-reason-dust", "首次发现，已现场督促整改")
+    page.click("#decide")
+    page.wait_for_selector(".decided:has-text('首次发现')")
+    page.select_option("#doc-kind", "order_correct")
+    page.click("#draft")
+    page.wait_for_selector("#documents li:has-text('责令改正违法行为决定书')")
+    shot(page, "20-lead-onsite-zh")
+    page.click("#action-submit")
+    page.wait_for_selector("#lead-status:has-text('审核')")
+    assert page.locator("#action-approve").count() == 0
+    order = _download(page, "#documents li a", tmp_path, "order.pdf")
+    sign_out(page)
+
+    sign_in(page, base, "rita", f"/leads/{lead_id}")
+    page.wait_for_selector("#action-approve")
+    page.click("#action-approve")
+    page.wait_for_selector("#lead-status:has-text('已立案')")
+    page.select_option("#doc-kind", "penalty_notice")
+    page.click("#draft")
+    page.wait_for_selector("#documents li:has-text('行政处罚事先告知书')")
+    shot(page, "21-lead-filed-zh")
+    notice = _download(page, "#documents li:has-text('行政处罚事先告知书') a", tmp_path, "notice.pdf")
+
+    order_text, notice_text = _pdf_pages_and_text(order), _pdf_pages_and_text(notice)
+    for text, title in ((order_text, "责令改正违法行为决定书"), (notice_text, "行政处罚事先告知书")):
+        for expected in (title, "Eastport", "第一百一十五条", "罚款人民币25,000元", "首次发现", "围挡缺失", "rita"):
+            assert expected in text, (title, expected)
+    with services.sessions() as s:
+        lead = s.get(Lead, lead_id)
+        assert lead.status == "case_filed" and lead.decision["rules"]["dust"]["fine_yuan"] == 25_000
+        assert {a.lead_outcome for a in s.scalars(select(Alert))} == {"case_filed"}
+        assert s.scalars(select(LeadAttachment)).one().note == "围挡缺失，土方未覆盖"
+        assert [d.kind for d in s.scalars(select(LeadDocument).order_by(LeadDocument.id))] == [
+            "order_correct", "penalty_notice"]
+        actions = [e.action for e in s.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+    for action in ("lead.dispatch", "lead.attachment.onsite", "lead.decision", "lead.document.draft", "lead.submit",
+                   "lead.approve", "lead.document.read"):
+        assert action in actions
