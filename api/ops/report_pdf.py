@@ -6,7 +6,6 @@ same page: a table that spilled one or two rows onto a page of their own made pa
 from __future__ import annotations
 
 import io
-from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
@@ -25,7 +24,7 @@ _GRID = TableStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.grey), ("VALIGN", (0,
                     ("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke)])
 WIDTH = 17 * cm
 FRAME_H = A4[1] - 3.6 * cm - 12  # the page's frame less the frame's own padding
-MAX_IMAGE_H, MIN_IMAGE_H = 9 * cm, 4 * cm
+MAX_IMAGE_H, MIN_IMAGE_H = 9 * cm, 3 * cm
 
 
 class _Styles:
@@ -55,12 +54,6 @@ def _image(jpeg: bytes, max_w: float, max_h: float) -> Image:
     return Image(io.BytesIO(jpeg), width=w * scale, height=h * scale)
 
 
-def _path(path: str, style: ParagraphStyle) -> Paragraph:
-    """A zip path broken after its folder (a path has no spaces to wrap at)."""
-    folder, _, name = path.rpartition("/")
-    return Paragraph(escape(folder + "/") + "<br/>" + escape(name) if folder else escape(path), style)
-
-
 def _height(flowables: list) -> float:
     return sum(f.wrap(WIDTH, FRAME_H)[1] for f in flowables)
 
@@ -68,8 +61,10 @@ def _height(flowables: list) -> float:
 def _violation(st: _Styles, data: ReportData, i: int, v: ReportViolation) -> list:
     t = data.t
     head = [st.p(f"{i}. {v.rule_title} {t('at_camera')} {v.camera_name}", st.h2), _kv_table(st, violation_rows(data, v))]
-    rows = [[st.p(t("file"), st.small), st.p(t("bytes"), st.small), st.p("SHA-256", st.small)]]
-    rows += [[_path(f.path, st.small), st.p(str(f.size), st.small), Paragraph(f.sha256, st.mono)] for f in v.files]
+    folder = f"alerts/{v.alert_id}/"  # said once above the table, so that each file takes one line
+    rows = [[st.p(f"{t('file')} ({folder})", st.small), st.p(t("bytes"), st.small), st.p("SHA-256", st.small)]]
+    rows += [[st.p(f.path.removeprefix(folder), st.small), st.p(str(f.size), st.small), Paragraph(f.sha256, st.mono)]
+             for f in v.files]
     files = Table(rows, colWidths=[5.2 * cm, 1.5 * cm, 10.3 * cm], repeatRows=1)
     files.setStyle(_GRID)
     gap = [Spacer(1, 0.3 * cm)]

@@ -3,6 +3,8 @@ lead manifest, audited; the PDFs are rendered to pages with pdftoppm and their t
 from __future__ import annotations
 
 import io
+import json
+import re
 import subprocess
 import zipfile
 from datetime import datetime, timezone
@@ -101,3 +103,50 @@ def test_english_docx_and_versions_are_hashed_in_the_manifest_and_audited(servic
     assert versions == [(first, 1), (second, 2)]
     assert actions[-3:] == ["lead.document.draft", "lead.document.draft", "lead.document.read"]
     assert verify_lead_manifests(services.store, lead, services.signer.public_key_pem()) == []
+
+
+def _second_revision(services, alert_id: str) -> None:
+    """The event grew: revision 2 of its evidence with a longer clip and new frames (more rows in the files table)."""
+    from vigil.evidence import EvidenceMeta, read_manifest, write_evidence
+
+    m, _, _ = read_manifest(services.store, alert_id)
+    meta = EvidenceMeta(camera_id=m.camera_id, site_id=m.site_id, rule=m.rule, model_name=m.model_name,
+                        model_version=m.model_version, started_at=m.started_at, ended_at=m.ended_at,
+                        best_at=m.best_at, detections=m.detections)
+    files = {f.name: (services.store.get(f.key) + b"\x00r2", f.content_type) for f in m.files}
+    files["extra_frame.jpg"] = (services.store.get(m.file("best_raw.jpg").key), "image/jpeg")
+    write_evidence(services.store, services.signer, alert_id=alert_id, revision=2, meta=meta, files=files)
+
+
+def test_package_in_chinese_with_custody_extract_lead_files_and_no_overflow_pages(services, tmp_path):
+    from api.ops.package import build_lead_package
+    from vigil.audit import entry_hash
+
+    lead = _lead_on_site(services)
+    alerts = [seed_alert(services, camera="gate", rule=r) for r in ("dust", "uncovered_truck")]
+    for a in alerts:
+        review.confirm(services, a, "rita")
+    _second_revision(services, alerts[0])
+    draft_document(services, lead, "inspection_record", "zh", "pdf", "oscar")
+    zf = zipfile.ZipFile(io.BytesIO(build_lead_package(services, lead, "oscar")))
+    names = set(zf.namelist())
+    assert {"audit.json", "lead/manifest.r1.json", "lead/manifest.r2.json.sig", "report.pdf"} <= names
+    assert any(n.startswith("lead/") and n.endswith("/site.jpg") for n in names)
+    assert any(n.startswith("lead/documents/") and n.endswith("inspection_record-zh-v1.pdf") for n in names)
+    extract = json.loads(zf.read("audit.json"))
+    actions = [e["action"] for e in extract]
+    assert {"alert.confirm", "lead.create", "lead.dispatch", "lead.attachment.onsite", "lead.decision",
+            "lead.document.draft"} <= set(actions)
+    for e in extract:  # each entry can be rechecked against its own hash
+        at = datetime.fromisoformat(e["at"].replace("Z", "+00:00"))
+        assert entry_hash(e["prev_hash"], at, e["actor"], e["action"], e["target_type"], e["target_id"],
+                          e["detail"]) == e["hash"]
+    (tmp_path / "report.pdf").write_bytes(zf.read("report.pdf"))
+    text = _pdf_text(zf.read("report.pdf"), tmp_path, "report")
+    flat = "".join(text.split())
+    for expected in ("Vigil证据报告", "确认人及时间", "线索处理记录", "现场核查证据", "第一百一十六条", "2,000元以上20,000元以下",
+                     "rita", "围挡缺失"):
+        assert expected in flat, expected
+    pages = int(re.search(r"Pages:\s+(\d+)", subprocess.run(["pdfinfo", str(tmp_path / "report.pdf")],
+                                                           capture_output=True, text=True).stdout).group(1))
+    assert pages == 1 + 3 + 1  # the summary, one page per violation (none spills a row over), on-site evidence
