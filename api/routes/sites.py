@@ -78,3 +78,13 @@ def get_site(site_id: str, request: Request, days: int = Query(30, ge=1, le=365)
                 "operator": site.operator, **grade,
                 "history": [{"day": d, **c} for d, c in sorted(per_day.items())],
                 "alerts": [alert_dict(a) for a in rows[:50]]}
+
+
+@router.get("/api/enforcement/stats")
+def enforcement_stats(request: Request, site: str | None = Query(None, max_length=64),
+                      user: Principal = Depends(SIGNED_IN)) -> dict:
+    """Disposal rate, median time to close and field precision (confirmed / reviewed), overall, per rule and per
+    site; `site` limits it to one site."""
+    from api.ops.enforcement_stats import enforcement_stats as stats
+
+    return stats(services_of(request), site)

@@ -215,3 +215,27 @@ def test_grade_counts_filed_cases_and_forgets_dismissed_leads(services):
     g = site_grade(services, "works")
     assert (g.grade, g.score, g.reasons_zh) == ("blue", 0.0, ())
     assert "无事不扰" in g.explanation_zh
+
+
+def test_disposal_time_to_close_and_field_precision(services):
+    from api.ops.enforcement_stats import enforcement_stats
+
+    filed = _lead(services)  # dust
+    _to_review(services, filed)
+    advance(services, filed, "approve", "rita", "reviewer")
+    dismissed = _lead(services, "uncovered_truck")
+    _to_review(services, dismissed)
+    advance(services, dismissed, "dismiss", "rita", "reviewer", "covered with a tarp after all")
+    review.confirm(services, add_alert(services, camera="gate", rule="dust", site="works"), "rita")  # open lead
+    review.reject(services, add_alert(services, camera="gate", rule="dust", site="works"), "rita")
+    add_alert(services, camera="gate", rule="dust", site="works")  # not reviewed: counts nowhere
+    stats = enforcement_stats(services)
+    o = stats["overall"]
+    assert (o["leads"], o["closed"], o["filed"], o["dismissed"], o["disposal_rate"]) == (3, 2, 1, 1, 0.6667)
+    assert (o["reviewed"], o["confirmed"], o["precision"]) == (4, 3, 0.75)
+    assert (o["field_confirmed"], o["field_precision"]) == (2, 0.5)  # the dismissed truck is not a violation
+    assert o["median_close_hours"] is not None and o["median_close_hours"] < 1
+    dust, truck = stats["by_rule"]["dust"], stats["by_rule"]["uncovered_truck"]
+    assert (dust["leads"], dust["reviewed"], dust["confirmed"], dust["disposal_rate"]) == (2, 3, 2, 0.5)
+    assert (truck["precision"], truck["field_precision"]) == (1.0, 0.0)
+    assert stats["by_site"]["works"] == o and enforcement_stats(services, "lab3")["overall"]["leads"] == 0

@@ -96,6 +96,12 @@ def test_lead_to_filed_case_in_chinese(server, browser, tmp_path):
     page.wait_for_selector("#documents li:has-text('行政处罚事先告知书')")
     shot(page, "21-lead-filed-zh")
     notice = _download(page, "#documents li:has-text('行政处罚事先告知书') a", tmp_path, "notice.pdf")
+    page.goto(f"{base}/sites/works")  # the filed case raised the grade; the page says why, in Chinese
+    page.wait_for_selector("#grade-why:has-text('评为')")
+    page.wait_for_selector("#loop tbody tr:has-text('扬尘')")
+    assert "已立案 1 起" in page.inner_text(".reasons")
+    assert "100.0%" in page.inner_text("#loop tbody tr:first-child")  # disposal: the one lead is closed
+    shot(page, "22-site-grade-zh")
 
     order_text, notice_text = _pdf_pages_and_text(order), _pdf_pages_and_text(notice)
     for text, title in ((order_text, "责令改正违法行为决定书"), (notice_text, "行政处罚事先告知书")):

@@ -4,14 +4,32 @@ import { barChart } from "./charts.js";
 
 const main = document.getElementById("main");
 
+const zh = document.documentElement.lang === "zh";
+const pct = (x) => (x == null ? "—" : `${(x * 100).toFixed(1)}%`);
+
+function loop(stats) {
+  const row = (name, s) => el("tr", {}, el("th", {}, name), el("td", {}, s.leads), el("td", {}, pct(s.disposal_rate)),
+    el("td", {}, s.median_close_hours ?? "—"), el("td", {}, `${pct(s.precision)} (${s.confirmed}/${s.reviewed})`),
+    el("td", {}, pct(s.field_precision)));
+  return el("table", { class: "list", id: "loop" },
+    el("thead", {}, el("tr", {}, ["stats.scope", "stats.leads", "stats.disposal", "stats.close", "stats.precision",
+                                  "stats.field_precision"].map((k) => el("th", {}, t(k))))),
+    el("tbody", {}, row(t("stats.overall"), stats.overall),
+       Object.entries(stats.by_rule).map(([r, s]) => row(rule(r), s))));
+}
+
 async function start() {
   const s = await api(`/api/sites/${encodeURIComponent(params.site_id)}?days=30`);
+  const stats = await api(`/api/enforcement/stats?site=${encodeURIComponent(params.site_id)}`);
+  const reasons = zh ? s.reasons_zh : s.reasons;
   main.append(
     el("div", { class: `site-head grade-${s.grade}` },
       el("div", { class: "grade-chip big", id: "grade" }, t("grade." + s.grade)),
       el("div", {}, el("h1", {}, s.name), el("p", { class: "muted" }, `${s.address} · ${s.operator}`),
-        s.reasons.length ? el("ul", { class: "reasons" }, s.reasons.map((r) => el("li", {}, r)))
-                         : el("p", {}, t("site.noreasons")))),
+        el("p", { id: "grade-why" }, el("strong", {}, `${t("site.explanation")}: `), zh ? s.explanation_zh : s.explanation),
+        reasons.length ? el("ul", { class: "reasons" }, reasons.map((r) => el("li", {}, r)))
+                       : el("p", {}, t("site.noreasons")))),
+    el("h2", {}, t("stats.title")), loop(stats),
     el("h2", {}, t("site.history")),
     el("div", { class: "card" }, barChart(s.history, ["confirmed", "new", "rejected"], ["#d6336c", "#f59f00", "#adb5bd"]),
       el("p", { class: "legend-row" }, ["confirmed", "new", "rejected"].map((k, i) =>

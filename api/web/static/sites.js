@@ -10,6 +10,7 @@ async function start() {
       el("div", { class: "grade-chip" }, t("grade." + s.grade)),
       el("h2", {}, s.name), el("p", { class: "muted" }, s.address),
       el("p", {}, t("sites.counts", { cameras: s.cameras, alerts: s.confirmed_alerts, leads: s.open_leads })),
-      s.reasons.length ? el("ul", { class: "reasons" }, s.reasons.slice(0, 3).map((r) => el("li", {}, r))) : null))));
+      s.reasons.length ? el("ul", { class: "reasons" }, (document.documentElement.lang === "zh" ? s.reasons_zh : s.reasons)
+        .slice(0, 3).map((r) => el("li", {}, r))) : null))));
 }
 start();
