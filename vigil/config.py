@@ -207,6 +207,13 @@ class GradingConfig(Strict):
     red: float = Field(10.0, gt=0, description="... red")
     case_filed: float = Field(2.0, ge=0, le=100, description="added to the score for each case filed in the window "
                               "(a dismissed lead's alerts never count)")
+    quiet_grades: list[Literal["blue", "yellow", "orange", "red"]] = Field(
+        default_factory=lambda: ["blue"], description="无事不扰: these sites' alerts are not notified live; they wait, "
+        "low priority, for the daily digest")
+    urgent_grades: list[Literal["blue", "yellow", "orange", "red"]] = Field(
+        default_factory=lambda: ["red"], description="these sites' alerts notify at once with high priority and come "
+        "first in review")
+    digest_hour_utc: int = Field(1, ge=0, le=23, description="hour (UTC) the daily digest is sent (1: 09:00 Beijing)")
 
     @model_validator(mode="after")
     def _ordered(self):

@@ -10,7 +10,7 @@ from vigil.errors import AuthError, InputError, NotFoundError, VigilError
 SECRET_FIELDS = ("password", "secret", "token")  # a validation error never echoes what was sent in these
 
 # routes anyone may call: signing in, health, the evidence public key, the login page, static assets, docs
-PUBLIC_PATHS = frozenset({"/api/auth/login", "/healthz", "/api/public-key", "/login", "/static",
+PUBLIC_PATHS = frozenset({"/api/auth/login", "/healthz", "/api/public-key", "/login", "/static", "/rectify/{token}",
                           "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
 
 
@@ -82,10 +82,10 @@ def _auth_state(app: FastAPI) -> None:
 
 def include_routers(app: FastAPI) -> None:
     """Each area adds its router here (auth, alerts, leads, sites, models, wall, UI pages)."""
-    from api.routes import alerts, auth, cameras, events, lead_workflow, leads, models, pages, sites
+    from api.routes import alerts, auth, cameras, events, lead_workflow, leads, models, pages, rectify, sites
 
     _auth_state(app)
     _error_handlers(app)
-    for module in (auth, alerts, cameras, events, leads, lead_workflow, sites, models, pages):
+    for module in (auth, alerts, cameras, events, leads, lead_workflow, rectify, sites, models, pages):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=str(pages.WEB / "static")), name="static")

@@ -133,7 +133,8 @@ def thumbnail(alert_id: str, request: Request, user: Principal = Depends(VIEW)) 
 @router.get("/api/review/next")
 def review_next(request: Request, skip: list[str] = Query([], description="alert ids to pass over"),
                 site: str | None = None, user: Principal = Depends(REVIEWER)) -> dict:
-    """The oldest alert still waiting for review (state new), or {"alert": null}; also how many wait."""
+    """The next alert waiting for review (state new): the worst-graded site's first, oldest first within a grade;
+    or {"alert": null}; also how many wait."""
     with services_of(request).sessions() as s:
         q = select(Alert).where(Alert.state == "new")
         if site:
@@ -141,7 +142,9 @@ def review_next(request: Request, skip: list[str] = Query([], description="alert
         waiting = len(s.scalars(q.with_only_columns(Alert.id)).all())
         if skip:
             q = q.where(Alert.id.not_in(skip))
-        first = s.scalars(q.order_by(Alert.started_at).limit(1)).first()
+        from api.ops.grade_policy import review_order
+
+        first = s.scalars(q.order_by(*review_order(services_of(request))).limit(1)).first()  # red sites first
         alert_id = first.id if first else None
     return {"alert": _full(request, alert_id) if alert_id else None, "waiting": waiting}
 

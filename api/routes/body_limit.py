@@ -11,7 +11,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 MAX_BODY_BYTES = 1 << 20  # the largest request (a review's boxes, a build request) is a few KiB
 # photo and video uploads: an officer's on-site attachments, a firm's rectification reply
 UPLOAD_PATHS: tuple[tuple[re.Pattern, int], ...] = ((re.compile(r"^/api/leads/\d+/attachments$"), 64 << 20),
-                                                    (re.compile(r"^/rectify/[A-Za-z0-9_-]+/files$"), 64 << 20))
+                                                    (re.compile(r"^/rectify/[A-Za-z0-9_-]+$"), 64 << 20))
 
 
 def _too_large(limit: int, found: str) -> str:

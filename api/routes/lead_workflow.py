@@ -65,7 +65,10 @@ def workflow_extras(services, lead_id: int, status: str, user: Principal | None)
     for a, att_id in zip(atts, ids):
         a["id"], a["url"] = att_id, f"/api/leads/{lead_id}/attachments/{att_id}"
         a.pop("key", None)
+    from api.ops.rectification import notices_of
+
     return {"actions": allowed_actions(status, user.role) if user else [], "attachments": atts,
+            "notices": notices_of(services, lead_id),
             "decision": decision_of(services, lead_id), "documents": docs,
             "suggestions": {r: suggestion_dict(sg) for r, sg in suggestions(services, lead_id).items()}}
 

@@ -94,8 +94,11 @@ def start_runtime(services, *, detectors: Mapping | None = None, sink_config: Si
 
     bus = events or EventBus()
     notifier = make_notifier(services)
+    from api.ops.grade_policy import GradedNotifier
+
+    graded = GradedNotifier(services, notifier)  # the site's grade: live, high priority, or the daily digest
     sink = EvidenceSink(services, bus, config=sink_config,
-                        notify=lambda alert: notifier.notify(alert_message("alert.new", alert, services)))
+                        notify=lambda alert: graded.notify(alert_message("alert.new", alert, services)))
     loaded = resolve_file_sources(services.loaded)
     supervisor_ref: list = []
     watcher = _watcher(services, lambda p, d: supervisor_ref[0].swap_model(p, d)) if watch_models else None
@@ -109,6 +112,28 @@ def start_runtime(services, *, detectors: Mapping | None = None, sink_config: Si
     services.events = bus
     runtime = Runtime(services, supervisor, bus, sink, notifier.start(), watcher)
     runtime._spawn(runtime._start_supervisor, "vigil-runtime-start")
+    runtime._spawn(lambda: enforcement_loop(services, notifier, runtime._stop), "vigil-enforcement")
     if watcher is not None:
         runtime._spawn(runtime._watch_models, "vigil-model-watch")
     return runtime
+
+
+ENFORCEMENT_CHECK_S = 60.0
+
+
+def enforcement_loop(services, notifier, stop: threading.Event, every_s: float = ENFORCEMENT_CHECK_S) -> None:
+    """Every minute: send the daily digest when due, escalate overdue rectification notices."""
+    from api.ops.grade_policy import DigestClock, flush_digest
+    from api.ops.rectification import escalate_overdue
+    from vigil.types import utcnow
+
+    clock = DigestClock(services.loaded.config.grading.digest_hour_utc)
+    while not stop.wait(every_s):
+        try:
+            now = utcnow()
+            if clock.due(now):
+                flush_digest(services, notifier, now)
+            for item in escalate_overdue(services, now):
+                notifier.notify(item)
+        except Exception:  # noqa: BLE001 - the loop's boundary: try again next minute
+            log.exception("enforcement loop: digest or escalation failed")

@@ -73,7 +73,7 @@ cameras:
     record: {{pre_roll_s: 2, post_roll_s: 2}}
 rules:
   {rule}: {{severity: 2, legal_basis: "Legal basis text edited in the config (test edit)."}}
-grading: {{window_days: 30, yellow: 1, orange: 5, red: 10}}
+grading: {{window_days: 30, yellow: 1, orange: 5, red: 10, quiet_grades: []}}  # notify even a blue site live
 notifications:
   webhooks:
     desk: {{url: "{hook_url}", secret_env: HOOK_SECRET, max_attempts: 3}}

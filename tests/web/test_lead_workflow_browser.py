@@ -77,6 +77,9 @@ def test_lead_to_filed_case_in_chinese(server, browser, tmp_path):
     page.fill("#decision-reason-dust", "首次发现，已现场督促整改")
     page.click("#decide")
     page.wait_for_selector(".decided:has-text('首次发现')")
+    page.click("#send-notice")  # the firm is told, with a one-use link
+    page.wait_for_selector("#notices li:has-text('已发送')")
+    assert "/rectify/" in page.inner_text("#notice-link")
     page.select_option("#doc-kind", "order_correct")
     page.click("#draft")
     page.wait_for_selector("#documents li:has-text('责令改正违法行为决定书')")
@@ -118,3 +121,31 @@ def test_lead_to_filed_case_in_chinese(server, browser, tmp_path):
     for action in ("lead.dispatch", "lead.attachment.onsite", "lead.decision", "lead.document.draft", "lead.submit",
                    "lead.approve", "lead.document.read"):
         assert action in actions
+
+
+def test_firm_replies_through_its_one_use_link(server, browser, tmp_path):
+    """The officer sends a rectification notice; the firm, with no account, opens the link, uploads photos and a
+    note; the photos are evidence on the lead; the link then refuses a second use."""
+    from api.ops.rectification import send_notice
+
+    srv, services = server
+    lead_id = review.confirm(services, seed_alert(services, camera="gate", rule="dust"), "rita").id
+    _, link, _ = send_notice(services, lead_id, "oscar", srv.url)
+    page = browser.new_page(locale="zh-CN")
+    page.goto(link)
+    page.wait_for_selector("#notice-text:has-text('整改')")
+    assert page.get_attribute("#files", "capture") == "environment"
+    photo = _photo(services, tmp_path)
+    page.set_input_files("#files", [str(photo), str(photo)])
+    page.fill("#note", "已加装围挡并覆盖土方")
+    shot(page, "23-rectify-zh")
+    page.click("#send")
+    page.wait_for_selector("#done")
+    with services.sessions() as s:
+        replies = list(s.scalars(select(LeadAttachment).where(LeadAttachment.kind == "reply")))
+        assert len(replies) == 2 and replies[0].user_id is None
+        assert services.store.get(replies[0].key) == photo.read_bytes()
+        actions = [e.action for e in s.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+    assert "rectification.reply" in actions and actions.count("lead.attachment.reply") == 2
+    page.goto(link)  # one use only
+    page.wait_for_selector("#error:has-text('already used')")

@@ -143,6 +143,21 @@ function documents(lead) {
   return [el("h2", {}, t("lead.documents")), list, el("div", { class: "row" }, kind, lang, fmt, go)];
 }
 
+function notices(lead) {
+  const list = el("ul", { id: "notices" }, lead.notices.map((n) => el("li", {},
+    el("strong", {}, t("notice." + n.status)), ` · ${t("notice.deadline")} ${fmtTime(n.deadline)}`,
+    n.reply_note ? el("div", {}, el("q", {}, n.reply_note)) : null)));
+  if (!(officer && ["electronic_evidence", "onsite_verification", "review"].includes(lead.status)))
+    return lead.notices.length ? [el("h2", {}, t("notice.title")), list] : [];
+  const link = el("p", { id: "notice-link", class: "mono" });
+  const send = el("button", { id: "send-notice", onclick: async () => {
+    const r = await api(`/api/leads/${id}/rectification`, { method: "POST", body: {} });
+    await render();
+    document.getElementById("notice-link").textContent = r.link;
+    toast(t("lead.saved")); } }, t("notice.send"));
+  return [el("h2", {}, t("notice.title")), list, send, link];
+}
+
 async function render(lead) {
   [lead, people] = await Promise.all([lead || api(`/api/leads/${id}`),
                                       people || (officer ? api("/api/leads/assignees").then((r) => r.items) : [])]);
@@ -159,7 +174,7 @@ async function render(lead) {
       el("section", {}, el("h2", {}, t("lead.alerts", { n: lead.alert_list.length })), lead.alert_list.map(alertCard),
         F(discretion(lead)), F(documents(lead))),
       el("aside", { class: "panel" },
-        F(workflow(lead)), F(onsite(lead)), F(assigneeBox(lead)),
+        F(workflow(lead)), F(onsite(lead)), F(notices(lead)), F(assigneeBox(lead)),
         officer ? F([el("h2", {}, t("lead.notes")), noteBox,
           el("button", { id: "add-note", onclick: async () => {
             if (!noteBox.value.trim()) return;

@@ -1,0 +1,86 @@
+"""Grades that change what happens: quiet sites' alerts wait for the daily digest, urgent sites' alerts notify at
+once with high priority and come first in review (grading.quiet_grades / urgent_grades in the config)."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import case, select
+
+from api.ops.grading import GRADES, all_grades, site_grade
+from vigil.db.models import Alert, NotificationDelivery
+from vigil.db.session import session_scope
+from vigil.types import utcnow
+
+log = logging.getLogger(__name__)
+DIGEST_CHANNEL = "digest"  # a queued alert notification waiting for the daily digest
+
+
+def priority_of(services, site_id: str) -> tuple[str, str]:
+    """(grade, priority): priority high for urgent grades, low for quiet ones, normal otherwise."""
+    g = services.loaded.config.grading
+    try:
+        grade = site_grade(services, site_id).grade
+    except Exception:  # noqa: BLE001 - a site unknown to the database is graded blue, never lost
+        grade = "blue"
+    return grade, "high" if grade in g.urgent_grades else "low" if grade in g.quiet_grades else "normal"
+
+
+class GradedNotifier:
+    """Stands in front of the Notifier: live notification, or the digest queue, by the site's grade."""
+
+    def __init__(self, services, notifier):
+        self.services, self.notifier = services, notifier
+
+    def notify(self, payload: dict) -> str:
+        """Route one alert notification; returns "live" or "digest"."""
+        alert = payload.get("alert", {})
+        grade, priority = priority_of(self.services, alert.get("site_id", ""))
+        payload = {**payload, "site_grade": grade, "priority": priority}
+        if priority == "low":
+            with session_scope(self.services.sessions) as s:
+                s.add(NotificationDelivery(alert_id=alert.get("id"), channel=DIGEST_CHANNEL, status="queued",
+                                           payload=payload))
+            return "digest"
+        self.notifier.notify(payload)
+        return "live"
+
+
+def flush_digest(services, notifier, now: datetime | None = None) -> int:
+    """Send every queued low-priority alert as one digest notification; returns how many alerts it held."""
+    with session_scope(services.sessions) as s:
+        rows = list(s.scalars(select(NotificationDelivery).where(NotificationDelivery.channel == DIGEST_CHANNEL,
+                                                                 NotificationDelivery.status == "queued")
+                              .order_by(NotificationDelivery.id)))
+        if not rows:
+            return 0
+        items = [r.payload for r in rows]
+        for r in rows:
+            r.status, r.attempts = "sent", r.attempts + 1
+    notifier.notify({"event": "alert.digest", "priority": "low", "at": (now or utcnow()).isoformat(),
+                     "count": len(items), "alerts": [i.get("alert", {}) for i in items]})
+    return len(items)
+
+
+class DigestClock:
+    """Decides when the daily digest is due: once a day, at or after grading.digest_hour_utc."""
+
+    def __init__(self, hour_utc: int):
+        self.hour, self.last_day = hour_utc, None
+
+    def due(self, now: datetime) -> bool:
+        if now.hour < self.hour or self.last_day == now.date():
+            return False
+        self.last_day = now.date()
+        return True
+
+
+def review_order(services) -> list:
+    """ORDER BY for the review queue: the worst-graded sites first (red before orange ...), oldest first within."""
+    ranks = {g.site_id: g.rank for g in all_grades(services) if g.rank > 0}
+    if not ranks:
+        return [Alert.started_at]
+    return [case(ranks, value=Alert.site_id, else_=0).desc(), Alert.started_at]
+
+
+assert GRADES == ("blue", "yellow", "orange", "red")

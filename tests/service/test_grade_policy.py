@@ -1,0 +1,110 @@
+"""Grades that change what happens: a blue site's alert waits for the daily digest, a red site's notifies at once
+with high priority and comes first in review; rectification notices escalate when overdue."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import select
+
+from api.notify.dispatcher import RetryPolicy
+from api.notify.factory import alert_message, make_notifier
+from api.ops.grade_policy import DigestClock, GradedNotifier, flush_digest, review_order
+from api.ops.rectification import escalate_overdue, send_notice
+from api.ops import review
+from tests.service.conftest import SITES
+from tests.service.helpers import add_alert, start_hook
+from vigil.db.models import Alert, AuditEntry, LeadEvent, NotificationDelivery, RectificationNotice
+from vigil.types import utcnow
+
+CONFIG = SITES.replace("operator: Eastport Build}", "operator: Eastport Build, contact_email: site@eastport.test}") + """
+  depot: {name: North depot, kind: site}
+cameras:
+  gate: {site: works, source: demo:site}
+  yard: {site: depot, source: demo:site}
+grading: {window_days: 30, yellow: 1, orange: 4, red: 6}
+"""
+
+
+@pytest.fixture
+def hooked(make_services):
+    hook = start_hook({"/desk": [200]})
+    services = make_services(CONFIG + f"notifications:\n  webhooks:\n    desk: {{url: \"{hook.url('/desk')}\"}}\n")
+    notifier = make_notifier(services, retry=RetryPolicy(base_s=0.05)).start()
+    yield services, notifier, hook
+    notifier.stop()
+    hook.server.shutdown()
+
+
+def _make_red(services, site="works", camera="gate"):
+    for _ in range(3):  # 3 confirmed dust x weight 2 = 6: red
+        add_alert(services, camera=camera, rule="dust", site=site, state="confirmed")
+
+
+def _sent(hook) -> list[dict]:
+    return [json.loads(body) for _, _, body in hook.received]
+
+
+def test_blue_site_waits_for_the_digest_red_site_notifies_at_once(hooked):
+    services, notifier, hook = hooked
+    _make_red(services)
+    graded = GradedNotifier(services, notifier)
+    blue = add_alert(services, camera="yard", rule="dust", site="depot")
+    red = add_alert(services, camera="gate", rule="dust", site="works")
+    assert graded.notify(alert_message("alert.new", {"id": blue, "rule": "dust", "site_id": "depot"}, services)) \
+        == "digest"
+    assert graded.notify(alert_message("alert.new", {"id": red, "rule": "dust", "site_id": "works"}, services)) \
+        == "live"
+    assert notifier.wait_idle(10)
+    live = _sent(hook)
+    assert [(m["alert"]["id"], m["priority"], m["site_grade"]) for m in live] == [(red, "high", "red")]
+    with services.sessions() as s:
+        queued = s.scalars(select(NotificationDelivery).where(NotificationDelivery.channel == "digest")).one()
+        assert (queued.alert_id, queued.status) == (blue, "queued")
+    assert flush_digest(services, notifier) == 1
+    assert flush_digest(services, notifier) == 0  # nothing twice
+    assert notifier.wait_idle(10)
+    digest = _sent(hook)[-1]
+    assert (digest["event"], digest["count"], digest["alerts"][0]["id"]) == ("alert.digest", 1, blue)
+
+
+@pytest.mark.parametrize("hour, times, due", [
+    (1, ["00:30", "01:00", "01:30", "23:00"], [False, True, False, False]),
+    (0, ["00:00", "12:00"], [True, False]),
+])
+def test_digest_is_due_once_a_day_at_its_hour(hour, times, due):
+    clock = DigestClock(hour)
+    day = datetime(2026, 12, 3, tzinfo=timezone.utc)
+    got = [clock.due(day.replace(hour=int(t[:2]), minute=int(t[3:]))) for t in times]
+    assert got == due
+    assert clock.due(day + timedelta(days=1, hours=hour)) is True  # and again the next day
+
+
+def test_red_sites_come_first_in_review(make_services):
+    services = make_services(CONFIG)
+    blue_old = add_alert(services, camera="yard", rule="dust", site="depot", at=utcnow() - timedelta(hours=5))
+    _make_red(services)
+    red_new = add_alert(services, camera="gate", rule="dust", site="works")
+    with services.sessions() as s:
+        ordered = [a.id for a in s.scalars(select(Alert).where(Alert.state == "new").order_by(*review_order(services)))]
+    assert ordered == [red_new, blue_old]
+
+
+def test_rectification_notice_escalates_when_overdue(make_services):
+    services = make_services(CONFIG)
+    lead = review.confirm(services, add_alert(services, camera="gate", rule="dust", site="works"), "rita").id
+    notice_id, link, payload = send_notice(services, lead, "olga", "http://vigil.test/", days=3)
+    assert link.startswith("http://vigil.test/rectify/") and payload["contact"]["email"] == "site@eastport.test"
+    with services.sessions() as s:
+        mail = s.scalars(select(NotificationDelivery).where(NotificationDelivery.channel.like("email:%"))).one()
+        assert link in mail.payload["body"] and mail.status == "pending"
+    assert escalate_overdue(services, utcnow() + timedelta(days=2)) == []
+    items = escalate_overdue(services, utcnow() + timedelta(days=4))
+    assert [(i["event"], i["notice_id"], i["priority"]) for i in items] == [("rectification.overdue", notice_id, "high")]
+    assert escalate_overdue(services, utcnow() + timedelta(days=5)) == []  # once
+    with services.sessions() as s:
+        assert s.get(RectificationNotice, notice_id).status == "escalated"
+        assert "overdue" in s.scalars(select(LeadEvent).order_by(LeadEvent.id.desc())).first().text
+        actions = [e.action for e in s.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+    assert actions[-2:] == ["rectification.send", "rectification.escalate"]
