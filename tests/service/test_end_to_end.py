@@ -228,7 +228,7 @@ def test_demo_camera_to_lead_package(make_services, mqtt_broker, tmp_path, db, s
 
         assert grading.site_grade(services, "works").grade == "blue"
         lead = review.confirm(services, alert.id, "reviewer1")
-        assert lead.site_id == "works" and lead.alert_ids == (alert.id,) and lead.status == "new"
+        assert lead.site_id == "works" and lead.alert_ids == (alert.id,) and lead.status == "electronic_evidence"
         grade = grading.site_grade(services, "works")
         assert (grade.grade, grade.score) == ("yellow", 2.0)
         assert grade.reasons[0].startswith(f"1 confirmed {RULES[alert.rule].title.lower()} (weight 2)")
