@@ -150,3 +150,24 @@ def test_package_in_chinese_with_custody_extract_lead_files_and_no_overflow_page
     pages = int(re.search(r"Pages:\s+(\d+)", subprocess.run(["pdfinfo", str(tmp_path / "report.pdf")],
                                                            capture_output=True, text=True).stdout).group(1))
     assert pages == 1 + 3 + 1  # the summary, one page per violation (none spills a row over), on-site evidence
+
+
+def test_a_dismissed_lead_teaches_hard_negatives_and_a_reopen_takes_them_back(services):
+    from vigil.db.models import LabelImage
+
+    from vigil.db.models import Alert
+
+    lead = _lead_on_site(services)
+    with services.sessions() as s:
+        alert = s.scalars(select(Alert)).one().id
+    advance(services, lead, "submit", "oscar", "officer")
+    advance(services, lead, "dismiss", "rita", "reviewer", "water spray, not dust")
+    with services.sessions() as s:
+        labels = [(x.kind, x.revision) for x in s.scalars(select(LabelImage).where(LabelImage.alert_id == alert)
+                                                          .order_by(LabelImage.id))]
+    assert labels[-1] == ("hard_negative", len(labels))  # the newest revision wins: learnt as background
+    advance(services, lead, "reopen", "rita", "reviewer", "the firm admitted the dust")
+    with services.sessions() as s:
+        newest = s.scalars(select(LabelImage).where(LabelImage.alert_id == alert)
+                           .order_by(LabelImage.revision.desc())).first()
+        assert newest.kind == "confirmed" and newest.boxes
