@@ -108,3 +108,26 @@ def test_rectification_notice_escalates_when_overdue(make_services):
         assert "overdue" in s.scalars(select(LeadEvent).order_by(LeadEvent.id.desc())).first().text
         actions = [e.action for e in s.scalars(select(AuditEntry).order_by(AuditEntry.id))]
     assert actions[-2:] == ["rectification.send", "rectification.escalate"]
+
+
+def test_the_running_service_routes_a_blue_sites_alert_to_the_digest(make_services):
+    """The sink's notify hook in a running service (no camera needed to call it) goes through the grade."""
+    import time
+
+    from api.service.runtime import start_runtime
+
+    hook = start_hook({"/desk": [200]})
+    services = make_services(SITES + "cameras:\n  gate: {site: works, source: demo:site, enabled: false}\n"
+                             f"notifications:\n  webhooks:\n    desk: {{url: \"{hook.url('/desk')}\"}}\n")
+    runtime = start_runtime(services, detectors={}, watch_models=False)
+    try:
+        aid = add_alert(services, camera="gate", rule="dust", site="works")
+        runtime.sink.notify({"id": aid, "rule": "dust", "site_id": "works"})  # no confirmed alert yet: blue
+        time.sleep(0.5)
+        assert runtime.notifier.wait_idle(5) and hook.received == []  # not live
+        with services.sessions() as s:
+            row = s.scalars(select(NotificationDelivery)).one()
+        assert (row.channel, row.status, row.payload["priority"]) == ("digest", "queued", "low")
+    finally:
+        runtime.stop()
+        hook.server.shutdown()
