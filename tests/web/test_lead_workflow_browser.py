@@ -105,6 +105,8 @@ def test_lead_to_filed_case_in_chinese(server, browser, tmp_path):
     assert "已立案 1 起" in page.inner_text(".reasons")
     assert "100.0%" in page.inner_text("#loop tbody tr:first-child")  # disposal: the one lead is closed
     shot(page, "22-site-grade-zh")
+    page.goto(f"{base}/sites")
+    page.wait_for_selector("#loop-overall:has-text('处置率 100%')")
 
     order_text, notice_text = _pdf_pages_and_text(order), _pdf_pages_and_text(notice)
     for text, title in ((order_text, "责令改正违法行为决定书"), (notice_text, "行政处罚事先告知书")):
