@@ -10,10 +10,10 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from api.auth.roles import ADMIN, OFFICER
 from api.ops.grading import severity
 from api.ops.leads import user_id_of
 from api.ops.workflow import DECIDE_ELIGIBLE_STATES, LeadState, WorkflowError
-from api.auth.roles import ADMIN, OFFICER
 from vigil import audit
 from vigil.db.models import Alert, Lead
 from vigil.db.session import session_scope

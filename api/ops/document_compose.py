@@ -87,7 +87,7 @@ def _dt(iso: str):
 
 def legal_lines(rule: str, legal, lang: str) -> list[str]:
     """The rule's provisions as sentences: the duty's article, the penalty's article, the fine range and measures."""
-    L = lambda zh, en: _L(lang, zh, en)  # noqa: E731
+    L = lambda zh, en: _L(lang, zh, en)
     if not legal.provisions or legal.primary is None:
         return [L(f"{_rule(rule, 'zh')}：法律依据{TO_BE_SET_ZH}。", f"{_rule(rule, 'en')}: legal basis {TO_BE_SET_EN}.")]
     out = []
@@ -113,7 +113,7 @@ def _legal(doc: Doc, c: CaseFacts) -> None:
 
 
 def _discretion(doc: Doc, c: CaseFacts) -> None:
-    L = lambda zh, en: _L(doc.lang, zh, en)  # noqa: E731
+    L = lambda zh, en: _L(doc.lang, zh, en)
     doc.h(L("裁量理由", "Discretion reasoning"))
     for rule, sg in c.suggestions.items():
         doc.p(f"{_rule(rule, doc.lang)}：" if doc.lang == "zh" else f"{_rule(rule, 'en')}:")
@@ -123,7 +123,7 @@ def _discretion(doc: Doc, c: CaseFacts) -> None:
 
 
 def _measure(doc: Doc, c: CaseFacts) -> None:
-    L = lambda zh, en: _L(doc.lang, zh, en)  # noqa: E731
+    L = lambda zh, en: _L(doc.lang, zh, en)
     doc.h(L("处理措施", "Measures"))
     for m in c.measures:
         fine = (L(f"罚款人民币{m.fine_yuan:,}元", f"a fine of {m.fine_yuan:,} yuan") if m.fine_yuan is not None
@@ -138,7 +138,7 @@ def compose(kind: str, c: CaseFacts, lang: str, version: int) -> Doc:
     """One document of `kind` in `lang` (zh or en)."""
     zh, en = TITLES[kind]
     doc = Doc(_L(lang, zh, en), f"VIGIL-{c.lead_id}-{kind.upper()}-V{version}", lang)
-    L = lambda a, b: _L(lang, a, b)  # noqa: E731
+    L = lambda a, b: _L(lang, a, b)
     party = c.party.operator or c.party.site_name
     agency = _L(lang, c.agency_zh, c.agency_en) or L("（执法机关名称待设定）", "(agency name to be set)")
     head = [(L("执法机关", "Agency"), agency), (L("执法人员", "Officer"), c.officer or "—")]

@@ -21,7 +21,7 @@ def priority_of(services, site_id: str) -> tuple[str, str]:
     g = services.loaded.config.grading
     try:
         grade = site_grade(services, site_id).grade
-    except Exception:  # noqa: BLE001 - a site unknown to the database is graded blue, never lost
+    except Exception:
         grade = "blue"
     return grade, "high" if grade in g.urgent_grades else "low" if grade in g.quiet_grades else "normal"
 

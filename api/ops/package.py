@@ -18,9 +18,8 @@ from api.ops.verify_text import VERIFY_TEXT
 from vigil import audit
 from vigil.catalogue import RULES
 from vigil.db.models import Alert, AuditEntry, Site
-from vigil.types import iso_utc
 from vigil.evidence import manifest_key, manifest_revisions, read_manifest, verify_evidence
-from vigil.types import utcnow
+from vigil.types import iso_utc, utcnow
 
 ANNOTATED = "best_annotated.jpg"
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from api.ops.attachments import NewAttachment, add_attachment
 from api.ops.leads import user_id_of
-from api.ops.workflow import OPEN_STATES, CLOSED_STATES, LeadState, WorkflowError
+from api.ops.workflow import CLOSED_STATES, OPEN_STATES, LeadState, WorkflowError
 from vigil import audit
 from vigil.db.models import Lead, LeadEvent, NotificationDelivery, RectificationNotice, Site
 from vigil.db.session import session_scope

@@ -15,8 +15,7 @@ from reportlab.lib.utils import ImageReader
 from reportlab.platypus import Image, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from api.ops.cjk_font import latin_font, mixed
-from api.ops.report import (ReportData, ReportViolation, attachment_rows, fmt_time, head_rows, violation_rows,
-                            when)
+from api.ops.report import ReportData, ReportViolation, attachment_rows, fmt_time, head_rows, violation_rows, when
 
 _TABLE = TableStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.grey), ("VALIGN", (0, 0), (-1, -1), "TOP"),
                      ("BACKGROUND", (0, 0), (0, -1), colors.whitesmoke)])

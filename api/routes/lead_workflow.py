@@ -110,7 +110,8 @@ async def add_attachment(lead_id: int, request: Request,
                          note: str = Query("", max_length=2000),
                          user: Principal = Depends(OFFICER)) -> dict:
     """An on-site photo or video: the raw file is the body, its Content-Type says what it is."""
-    from api.ops.attachments import NewAttachment, add_attachment as add
+    from api.ops.attachments import NewAttachment
+    from api.ops.attachments import add_attachment as add
 
     if taken_at.tzinfo is None:
         raise InputError("taken_at: expected a time with a zone, e.g. 2026-12-03T10:00:00Z, found a naive time")

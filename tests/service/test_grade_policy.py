@@ -10,9 +10,9 @@ from sqlalchemy import select
 
 from api.notify.dispatcher import RetryPolicy
 from api.notify.factory import alert_message, make_notifier
+from api.ops import review
 from api.ops.grade_policy import DigestClock, GradedNotifier, flush_digest, review_order
 from api.ops.rectification import escalate_overdue, send_notice
-from api.ops import review
 from tests.service.conftest import SITES
 from tests.service.helpers import add_alert, start_hook
 from vigil.db.models import Alert, AuditEntry, LeadEvent, NotificationDelivery, RectificationNotice

@@ -3,7 +3,7 @@ manifest chain, the officer's decision next to the discretion suggestion, and wh
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import select

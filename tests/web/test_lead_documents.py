@@ -153,9 +153,7 @@ def test_package_in_chinese_with_custody_extract_lead_files_and_no_overflow_page
 
 
 def test_a_dismissed_lead_teaches_hard_negatives_and_a_reopen_takes_them_back(services):
-    from vigil.db.models import LabelImage
-
-    from vigil.db.models import Alert
+    from vigil.db.models import Alert, LabelImage
 
     lead = _lead_on_site(services)
     with services.sessions() as s:
