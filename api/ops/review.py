@@ -30,6 +30,7 @@ def confirm(services, alert_id: str, user: str, note: str = "") -> LeadView:
         old = alert.state
         alert.state, alert.reviewed_at = "confirmed", utcnow()
         alert.reviewer_id, alert.review_note = user_id_of(s, user), note
+        alert.lead_outcome = None  # a fresh decision: what became of an earlier lead no longer applies
         lead, created = open_lead_for(s, alert.site_id, user)
         attach_alert(s, lead, alert, user)
         s.flush()
@@ -49,7 +50,7 @@ def reject(services, alert_id: str, user: str, note: str = "") -> None:
         old, old_lead = alert.state, alert.lead_id
         alert.state, alert.reviewed_at = "rejected", utcnow()
         alert.reviewer_id, alert.review_note = user_id_of(s, user), note
-        alert.lead_id = None
+        alert.lead_id, alert.lead_outcome = None, None
     audit.record(services.sessions, user, "alert.reject", "alert", alert_id,
                  {"from": old, "note": note, "left_lead": old_lead})
 
@@ -60,7 +61,7 @@ def reopen(services, alert_id: str, user: str) -> None:
         alert = _alert(s, alert_id)
         if alert.state == "new":
             raise InputError(f"alert {alert_id} is not reviewed yet; nothing to reopen")
-        old, alert.state, alert.lead_id = alert.state, "new", None
+        old, alert.state, alert.lead_id, alert.lead_outcome = alert.state, "new", None, None
     audit.record(services.sessions, user, "alert.reopen", "alert", alert_id, {"from": old})
 
 

@@ -239,3 +239,18 @@ def test_disposal_time_to_close_and_field_precision(services):
     assert (dust["leads"], dust["reviewed"], dust["confirmed"], dust["disposal_rate"]) == (2, 3, 2, 0.5)
     assert (truck["precision"], truck["field_precision"]) == (1.0, 0.0)
     assert stats["by_site"]["works"] == o and enforcement_stats(services, "lab3")["overall"]["leads"] == 0
+
+
+def test_an_alert_reviewed_again_forgets_its_old_leads_outcome(services):
+    from api.ops.grading import site_grade
+
+    lead = _lead(services)
+    _to_review(services, lead)
+    advance(services, lead, "dismiss", "rita", "reviewer", "water spray")
+    with services.sessions() as s:
+        alert = s.scalars(select(Alert)).one().id
+    review.reopen(services, alert, "rita")
+    review.confirm(services, alert, "rita", "it was dust after all")
+    with services.sessions() as s:
+        assert s.get(Alert, alert).lead_outcome is None
+    assert site_grade(services, "works").score == 2.0  # counts again
