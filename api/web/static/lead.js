@@ -6,7 +6,9 @@ const main = document.getElementById("main");
 const id = params.lead_id;
 const role = document.body.dataset.role;
 const officer = role === "officer" || role === "admin";
-const F = (...parts) => parts.flat(Infinity);  // el() flattens one level; sections nest deeper
+const F = (...parts) => parts.flat(Infinity);
+const uiLang = document.documentElement.lang === "zh" ? "zh" : "en";  // the package's report follows the page
+const otherLang = uiLang === "zh" ? "en" : "zh";  // el() flattens one level; sections nest deeper
 
 function evidenceLinks(a) {
   return el("ul", { class: "evidence" }, a.evidence.map((e) =>
@@ -166,10 +168,10 @@ async function render(lead) {
     el("div", { class: "lead-head" },
       el("h1", {}, `${t("lead.title")} #${lead.id}`, " ", el("span", { class: `badge lead-${lead.status}`, id: "lead-status" }, t("lead." + lead.status))),
       el("p", {}, el("a", { href: `/sites/${lead.site_id}` }, lead.site_name), ` · ${lead.title || ""}`),
-      el("a", { id: "package", class: "button", href: `/api/leads/${lead.id}/package`, download: `vigil-lead-${lead.id}.zip` },
-         t("lead.package")),
-      el("a", { id: "package-en", class: "button ghost", href: `/api/leads/${lead.id}/package?lang=en`, download: `vigil-lead-${lead.id}-en.zip` },
-         t("lead.package.en"))),
+      el("a", { id: "package", class: "button", href: `/api/leads/${lead.id}/package?lang=${uiLang}`,
+                download: `vigil-lead-${lead.id}-${uiLang}.zip` }, t("lead.package")),
+      el("a", { id: "package-other", class: "button ghost", href: `/api/leads/${lead.id}/package?lang=${otherLang}`,
+                download: `vigil-lead-${lead.id}-${otherLang}.zip` }, t("lead.package.other"))),
     el("div", { class: "lead-grid" },
       el("section", {}, el("h2", {}, t("lead.alerts", { n: lead.alert_list.length })), lead.alert_list.map(alertCard),
         F(discretion(lead)), F(documents(lead))),
