@@ -70,10 +70,21 @@ def lead_facts(services, lead_id: int, findings: OfficerFindings) -> dict[str, F
 def suggestions(services, lead_id: int, findings: OfficerFindings | None = None) -> dict[str, Suggestion]:
     """The discretion model's suggestion per rule; the officer's recorded findings unless others are given."""
     if findings is None:
-        findings = OfficerFindings.from_dict(decision_of(services, lead_id).get("findings"))
+        recorded = decision_of(services, lead_id).get("findings")
+        findings = OfficerFindings.from_dict(recorded) if recorded else _from_notices(services, lead_id)
     enf = services.loaded.config.enforcement
     return {rule: suggest(enf.rule(rule), enf.factors(rule), f)
             for rule, f in lead_facts(services, lead_id, findings).items()}
+
+
+def _from_notices(services, lead_id: int) -> OfficerFindings:
+    """Before the officer says otherwise: the firm corrected in time when it replied to a notice by its deadline."""
+    from vigil.db.models import RectificationNotice
+
+    with services.sessions() as s:
+        notices = list(s.scalars(select(RectificationNotice).where(RectificationNotice.lead_id == lead_id)))
+        in_time = any(n.replied_at is not None and n.replied_at <= n.deadline for n in notices)
+    return OfficerFindings(rectified_in_time=in_time)
 
 
 def suggestion_dict(sg: Suggestion) -> dict:

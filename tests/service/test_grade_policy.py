@@ -16,6 +16,7 @@ from api.ops.rectification import escalate_overdue, send_notice
 from tests.service.conftest import SITES
 from tests.service.helpers import add_alert, start_hook
 from vigil.db.models import Alert, AuditEntry, LeadEvent, NotificationDelivery, RectificationNotice
+from vigil.errors import AuthError
 from vigil.types import utcnow
 
 CONFIG = SITES.replace("operator: Eastport Build}", "operator: Eastport Build, contact_email: site@eastport.test}") + """
@@ -131,3 +132,21 @@ def test_the_running_service_routes_a_blue_sites_alert_to_the_digest(make_servic
     finally:
         runtime.stop()
         hook.server.shutdown()
+
+
+def test_a_reply_by_the_deadline_counts_as_corrected_in_time_until_the_officer_decides(make_services):
+    from api.ops.attachments import NewAttachment
+    from api.ops.decisions import suggestions
+    from api.ops.rectification import reply
+
+    services = make_services(CONFIG)
+    lead = review.confirm(services, add_alert(services, camera="gate", rule="dust", site="works"), "rita").id
+    assert suggestions(services, lead)["dust"].fine_yuan == 28_000
+    _, link, _ = send_notice(services, lead, "olga", "http://vigil.test/")
+    token = link.rsplit("/", 1)[1]
+    reply(services, token, "covered", [NewAttachment(b"\xff\xd8ok", "a.jpg", "image/jpeg", utcnow())])
+    sg = suggestions(services, lead)["dust"]
+    assert [st.factor for st in sg.steps][-2:] == ["rectified", "exempt"]  # 首违不罚: first, short, corrected
+    assert (sg.exempt, sg.fine_yuan) == (True, None)
+    with pytest.raises(AuthError, match="not valid"):  # the link is spent
+        reply(services, token, "again", [NewAttachment(b"\xff\xd8", "b.jpg", "image/jpeg", utcnow())])
