@@ -87,7 +87,8 @@ def suggest(legal: RuleLegal, factors: DiscretionFactors, facts: Facts) -> Sugge
              f"repeat: {facts.prior_cases} filed case(s) for this rule in {f.repeat_window_days} days")
     minutes = facts.duration_s / 60
     if minutes >= f.long_duration_minutes:
-        move("long_duration", f.long_duration.position, f"持续时间长：{minutes:.0f} 分钟（≥{f.long_duration_minutes:g}）",
+        move("long_duration", f.long_duration.position,
+             f"持续时间长：{minutes:.0f} 分钟（≥{f.long_duration_minutes:g}）",
              f"long duration: {minutes:.0f} min (>= {f.long_duration_minutes:g})")
     else:
         steps.append(Step("duration", f"持续 {minutes:.1f} 分钟，未达 {f.long_duration_minutes:g} 分钟，不调整",

@@ -100,8 +100,8 @@ class RuleLegal(_Strict):
 
     provisions: list[Provision] = Field(default_factory=list, max_length=5,
                                         description="provisions this violation falls under; the first decides the fine")
-    first_violation_exempt: bool = Field(False, description="on the 首违不罚 list: a minor first violation corrected in "
-                                         "time is not fined")
+    first_violation_exempt: bool = Field(False, description="on the 首违不罚 list: a minor first violation "
+                                         "corrected in time is not fined")
     discretion: DiscretionFactors | None = Field(None, description="this rule's own factors (default: enforcement's)")
 
     @property

@@ -53,9 +53,11 @@ def _rule(rule: str, lang: str) -> str:
 def _party(doc: Doc, c: CaseFacts) -> None:
     L, p = (lambda zh, en: _L(doc.lang, zh, en)), c.party
     doc.h(L("当事人", "Party"))
-    doc.kv([(L("单位名称", "Enterprise"), p.operator or p.site_name), (L("场所", "Site"), f"{p.site_name} ({p.site_id})"),
+    doc.kv([(L("单位名称", "Enterprise"), p.operator or p.site_name),
+            (L("场所", "Site"), f"{p.site_name} ({p.site_id})"),
             (L("地址", "Address"), p.address or "—"),
-            (L("联系人", "Contact"), " ".join(x for x in (p.contact_name, p.contact_phone, p.contact_email) if x) or "—")])
+            (L("联系人", "Contact"),
+             " ".join(x for x in (p.contact_name, p.contact_phone, p.contact_email) if x) or "—")])
 
 
 def _facts(doc: Doc, c: CaseFacts) -> None:
@@ -89,7 +91,8 @@ def legal_lines(rule: str, legal, lang: str) -> list[str]:
     """The rule's provisions as sentences: the duty's article, the penalty's article, the fine range and measures."""
     L = lambda zh, en: _L(lang, zh, en)
     if not legal.provisions or legal.primary is None:
-        return [L(f"{_rule(rule, 'zh')}：法律依据{TO_BE_SET_ZH}。", f"{_rule(rule, 'en')}: legal basis {TO_BE_SET_EN}.")]
+        return [L(f"{_rule(rule, 'zh')}：法律依据{TO_BE_SET_ZH}。",
+                  f"{_rule(rule, 'en')}: legal basis {TO_BE_SET_EN}.")]
     out = []
     for pv in legal.provisions:
         fine = (L(f"处{pv.fine_min_yuan:,}元以上{pv.fine_max_yuan:,}元以下的罚款",
@@ -161,7 +164,8 @@ def compose(kind: str, c: CaseFacts, lang: str, version: int) -> Doc:
     elif kind == "penalty_notice":
         doc.p(L("本机关拟对你单位作出上述行政处罚。依据《中华人民共和国行政处罚法》，你单位有权进行陈述和申辩；"
                 "符合听证条件的，有权要求举行听证。逾期未提出的，视为放弃上述权利。",
-                "The agency intends to impose the above penalty. Under the PRC Administrative Penalty Law the party may "
+                "The agency intends to impose the above penalty. Under the PRC Administrative Penalty Law the party "
+                "may "
                 "state its case and defend itself, and may ask for a hearing where the law allows; not doing so in "
                 "time waives these rights."))
         doc.sign([L("执法机关（印章）", "Agency (seal)"), L("日期", "Date")])

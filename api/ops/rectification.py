@@ -42,7 +42,8 @@ def default_text(site: Site, days: int, rules: list[str]) -> str:
     from api.i18n import translate
 
     what = "、".join(translate("zh", f"rule.{r}") for r in rules) or "违法行为"
-    return (f"{site.operator or site.name}：经视频监控发现并经审核确认，你单位{site.name}存在{what}。请于{days}日内完成整改，"
+    return (f"{site.operator or site.name}：经视频监控发现并经审核确认，"
+            f"你单位{site.name}存在{what}。请于{days}日内完成整改，"
             "并通过本链接上传整改后的现场照片。")
 
 

@@ -59,7 +59,8 @@ def _height(flowables: list) -> float:
 
 def _violation(st: _Styles, data: ReportData, i: int, v: ReportViolation) -> list:
     t = data.t
-    head = [st.p(f"{i}. {v.rule_title} {t('at_camera')} {v.camera_name}", st.h2), _kv_table(st, violation_rows(data, v))]
+    head = [st.p(f"{i}. {v.rule_title} {t('at_camera')} {v.camera_name}", st.h2),
+            _kv_table(st, violation_rows(data, v))]
     folder = f"alerts/{v.alert_id}/"  # said once above the table, so that each file takes one line
     rows = [[st.p(f"{t('file')} ({folder})", st.small), st.p(t("bytes"), st.small), st.p("SHA-256", st.small)]]
     rows += [[st.p(f.path.removeprefix(folder), st.small), st.p(str(f.size), st.small), Paragraph(f.sha256, st.mono)]

@@ -19,7 +19,8 @@ from vigil.db.models import Alert, AuditEntry, LeadEvent, NotificationDelivery, 
 from vigil.errors import AuthError
 from vigil.types import utcnow
 
-CONFIG = SITES.replace("operator: Eastport Build}", "operator: Eastport Build, contact_email: site@eastport.test}") + """
+CONTACT = "operator: Eastport Build, contact_email: site@eastport.test}"
+CONFIG = SITES.replace("operator: Eastport Build}", CONTACT) + """
   depot: {name: North depot, kind: site}
 cameras:
   gate: {site: works, source: demo:site}
@@ -102,7 +103,8 @@ def test_rectification_notice_escalates_when_overdue(make_services):
         assert link in mail.payload["body"] and mail.status == "pending"
     assert escalate_overdue(services, utcnow() + timedelta(days=2)) == []
     items = escalate_overdue(services, utcnow() + timedelta(days=4))
-    assert [(i["event"], i["notice_id"], i["priority"]) for i in items] == [("rectification.overdue", notice_id, "high")]
+    assert [(i["event"], i["notice_id"], i["priority"]) for i in items] == [
+        ("rectification.overdue", notice_id, "high")]
     assert escalate_overdue(services, utcnow() + timedelta(days=5)) == []  # once
     with services.sessions() as s:
         assert s.get(RectificationNotice, notice_id).status == "escalated"

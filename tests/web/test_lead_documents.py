@@ -22,7 +22,8 @@ from tests.web.seed import add_role_users, seed_alert
 from vigil.db.models import AuditEntry, LeadDocument
 from vigil.legal import Measure
 
-CONTACT = "  works: {name: 江北工地, address: 重庆市九龙坡区滨江路 18 号, kind: site, operator: 东港建设有限公司, contact_name: 王经理, contact_phone: '13800000000'}\n"
+CONTACT = ("  works: {name: 江北工地, address: 重庆市九龙坡区滨江路 18 号, kind: site, operator: 东港建设有限公司, "
+           "contact_name: 王经理, contact_phone: '13800000000'}\n")
 
 
 @pytest.fixture
@@ -144,7 +145,8 @@ def test_package_in_chinese_with_custody_extract_lead_files_and_no_overflow_page
     (tmp_path / "report.pdf").write_bytes(zf.read("report.pdf"))
     text = _pdf_text(zf.read("report.pdf"), tmp_path, "report")
     flat = "".join(text.split())
-    for expected in ("Vigil证据报告", "确认人及时间", "线索处理记录", "现场核查证据", "第一百一十六条", "2,000元以上20,000元以下",
+    for expected in ("Vigil证据报告", "确认人及时间", "线索处理记录", "现场核查证据", "第一百一十六条",
+                     "2,000元以上20,000元以下",
                      "rita", "围挡缺失"):
         assert expected in flat, expected
     pages = int(re.search(r"Pages:\s+(\d+)", subprocess.run(["pdfinfo", str(tmp_path / "report.pdf")],
