@@ -61,7 +61,7 @@ def send_notice(services, lead_id: int, actor: str, base_url: str, days: int | N
             raise WorkflowError(f"a rectification notice goes out on an open lead; lead {lead_id} is {lead.status}")
         site = s.get(Site, lead.site_id)
         rules = sorted({a.rule for a in lead.alerts})
-        deadline = utcnow() + timedelta(days=days)
+        deadline = (utcnow() + timedelta(days=days)).replace(microsecond=0)
         body = text.strip() or default_text(site, days, rules)
         notice = RectificationNotice(lead_id=lead_id, site_id=lead.site_id, token_hash=token_hash(token),
                                      deadline=deadline, text=body, created_by=user_id_of(s, actor))

@@ -67,10 +67,16 @@ def workflow_extras(services, lead_id: int, status: str, user: Principal | None)
         a.pop("key", None)
     from api.ops.rectification import notices_of
 
-    return {"actions": allowed_actions(status, user.role) if user else [], "attachments": atts,
+    sgs = suggestions(services, lead_id)
+    enf = services.loaded.config.enforcement
+    available = {}
+    for rule in sgs:
+        p = enf.rule(rule).primary
+        available[rule] = list(dict.fromkeys(m.value for m in (p.measures + p.on_refusal))) if p else []
+    return {"measures_available": available,"actions": allowed_actions(status, user.role) if user else [], "attachments": atts,
             "notices": notices_of(services, lead_id),
             "decision": decision_of(services, lead_id), "documents": docs,
-            "suggestions": {r: suggestion_dict(sg) for r, sg in suggestions(services, lead_id).items()}}
+            "suggestions": {r: suggestion_dict(sg) for r, sg in sgs.items()}}
 
 
 def documents_list(services, lead_id: int) -> list[dict]:

@@ -73,6 +73,8 @@ def test_lead_to_filed_case_in_chinese(server, browser, tmp_path):
     page.click("#attach-upload")
     page.wait_for_selector("#attachments li:has-text('围挡缺失')")
     page.wait_for_selector(".discretion li:has-text('首次违法')")
+    assert page.is_checked("#measure-dust-order_correct") and not page.is_checked("#measure-dust-stop_work")
+    page.check("#measure-dust-stop_work")  # the officer departs from the suggestion, and says why
     page.fill("#fine-dust", "25000")
     page.fill("#decision-reason-dust", "首次发现，已现场督促整改")
     page.click("#decide")
@@ -110,11 +112,13 @@ def test_lead_to_filed_case_in_chinese(server, browser, tmp_path):
 
     order_text, notice_text = _pdf_pages_and_text(order), _pdf_pages_and_text(notice)
     for text, title in ((order_text, "责令改正违法行为决定书"), (notice_text, "行政处罚事先告知书")):
-        for expected in (title, "Eastport", "第一百一十五条", "罚款人民币25,000元", "首次发现", "围挡缺失", "rita"):
+        for expected in (title, "Eastport", "第一百一十五条", "责令改正、责令停工整治；罚款人民币25,000元", "首次发现",
+                         "围挡缺失", "rita"):
             assert expected in text, (title, expected)
     with services.sessions() as s:
         lead = s.get(Lead, lead_id)
         assert lead.status == "case_filed" and lead.decision["rules"]["dust"]["fine_yuan"] == 25_000
+        assert lead.decision["rules"]["dust"]["measures"] == ["order_correct", "stop_work"]
         assert {a.lead_outcome for a in s.scalars(select(Alert))} == {"case_filed"}
         assert s.scalars(select(LeadAttachment)).one().note == "围挡缺失，土方未覆盖"
         assert [d.kind for d in s.scalars(select(LeadDocument).order_by(LeadDocument.id))] == [

@@ -107,19 +107,25 @@ function discretion(lead) {
     const done = (lead.decision.rules || {})[r];
     const fine = el("input", { id: `fine-${r}`, type: "number", min: 0, step: 100, value: done ? done.fine_yuan ?? "" : sg.fine_yuan ?? "" });
     const reason = el("input", { id: `decision-reason-${r}`, type: "text", placeholder: t("lead.decision.reason"), value: done ? done.reason : "" });
+    const chosen = done ? done.measures : sg.measures;
+    const boxes = (lead.measures_available[r] || []).map((m) =>
+      el("input", { type: "checkbox", value: m, id: `measure-${r}-${m}`, checked: chosen.includes(m) }));
     return { r, sg, fine, reason, node: el("div", { class: "card discretion" },
       el("h3", {}, rule(r)),
       el("ol", { class: "steps-list" }, sg.steps.map((s) => el("li", {}, document.documentElement.lang === "zh" ? s.zh : s.en))),
       el("p", {}, el("strong", {}, `${t("lead.measures")}: `), document.documentElement.lang === "zh" ? sg.measures_zh : sg.measures_en,
          " · ", sg.fine_yuan == null ? t("lead.nofine") : `${t("lead.fine")}: ${sg.fine_yuan.toLocaleString()}`),
       done ? el("p", { class: "decided" }, el("strong", {}, `${t("lead.decision")}: `),
+        done.measures.map((m) => t("measure." + m)).join(" · "), " · ",
         done.fine_yuan == null ? t("lead.nofine") : `${done.fine_yuan.toLocaleString()} · `, done.reason,
         " ", el("span", { class: "muted" }, t("lead.decided", { by: lead.decision.by }))) : null,
-      canDecide ? el("div", { class: "row" }, el("label", {}, t("lead.fine"), fine), reason) : null) };
+      canDecide ? el("div", { class: "row" }, boxes.map((b) => el("label", {}, b, " ", t("measure." + b.value)))) : null,
+      canDecide ? el("div", { class: "row" }, el("label", {}, t("lead.fine"), fine), reason) : null), boxes };
   });
   const decide = el("button", { id: "decide", onclick: async () => {
     const body = { findings: { rectified_in_time: rectified.checked, refused: refused.checked, cooperation: coop.value },
-      rules: forms.map((f) => ({ rule: f.r, measures: f.sg.measures, fine_yuan: f.fine.value === "" ? null : Number(f.fine.value),
+      rules: forms.map((f) => ({ rule: f.r, measures: f.boxes.filter((b) => b.checked).map((b) => b.value),
+                                  fine_yuan: f.fine.value === "" ? null : Number(f.fine.value),
                                   reason: f.reason.value })) };
     render(await api(`/api/leads/${id}/decision`, { method: "POST", body }));
     toast(t("lead.saved")); } }, t("lead.decide"));
