@@ -34,7 +34,7 @@ def test_db_upgrade_evidence_and_audit_verify(tmp_path):
     cfg = tmp_path / "v.yaml"
     cfg.write_text(f"data_dir: {tmp_path}/data\n")
     res = _vigil("db", "upgrade", "-c", str(cfg))
-    assert res.returncode == 0 and "revision 0002" in res.stdout, res.stderr
+    assert res.returncode == 0 and "revision 0003" in res.stdout, res.stderr
 
     services, cfg = _services(tmp_path)
     meta = EvidenceMeta(camera_id="g", site_id="w", rule="dust", model_name="site", model_version="v1",
