@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import case, select
 
 from api.ops.grading import GRADES, all_grades, site_grade
+from vigil import audit
 from vigil.db.models import Alert, NotificationDelivery
 from vigil.db.session import session_scope
 from vigil.types import utcnow
@@ -57,8 +58,11 @@ def flush_digest(services, notifier, now: datetime | None = None) -> int:
         items = [r.payload for r in rows]
         for r in rows:
             r.status, r.attempts = "sent", r.attempts + 1
+    alerts = [i.get("alert", {}) for i in items]
     notifier.notify({"event": "alert.digest", "priority": "low", "at": (now or utcnow()).isoformat(),
-                     "count": len(items), "alerts": [i.get("alert", {}) for i in items]})
+                     "count": len(items), "alerts": alerts})
+    audit.record(services.sessions, "system", "notify.digest", "digest", (now or utcnow()).date().isoformat(),
+                 {"count": len(items), "alerts": [a.get("id") for a in alerts]})
     return len(items)
 
 

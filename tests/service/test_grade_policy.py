@@ -69,6 +69,9 @@ def test_blue_site_waits_for_the_digest_red_site_notifies_at_once(hooked):
     assert notifier.wait_idle(10)
     digest = _sent(hook)[-1]
     assert (digest["event"], digest["count"], digest["alerts"][0]["id"]) == ("alert.digest", 1, blue)
+    with services.sessions() as s:
+        entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "notify.digest")).one()
+        assert entry.detail["alerts"] == [blue]
 
 
 @pytest.mark.parametrize("hour, times, due", [
