@@ -129,7 +129,10 @@ def _serve(config_path: Optional[Path], host: Optional[str], port: Optional[int]
     from api.service.startup import announce  # first admin, store notes, the URL to open
 
     announce(services, host, port)
-    uvicorn.run(create_app(services, run_cameras=cameras), host=host, port=port, log_level="info")
+    from api.serving import uvicorn_config
+
+    config = uvicorn_config(create_app(services, run_cameras=cameras), server_cfg, host, port, log_level="info")
+    uvicorn.Server(config).run()
 
 
 @app.command("serve")
