@@ -5,7 +5,7 @@ import json
 import math
 import re
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
 import yaml
 
@@ -56,7 +56,7 @@ def _sample(root: Path, image: Path, boxes: tuple[LabelledBox, ...], split: str 
 
 # ---------- YOLO ----------
 
-def _yaml(root: Path, f: Path) -> object:
+def _yaml(root: Path, f: Path) -> Any:
     """A dataset's YAML, loaded with the config's limits (no bombs, no deep nesting, no repeated keys)."""
     try:
         return load_yaml(f.read_text(encoding="utf-8"))
@@ -134,7 +134,7 @@ def write_yolo(out: Path, samples: Iterable[tuple[Sample, str]], classes: tuple[
 
 # ---------- COCO ----------
 
-def _json(root: Path, f: Path) -> object:
+def _json(root: Path, f: Path) -> Any:
     try:
         return json.loads(f.read_text())
     except RecursionError:  # json's parser recurses once per nesting level

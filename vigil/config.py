@@ -123,7 +123,7 @@ class CameraConfig(Strict):
     @field_validator("source")
     @classmethod
     def _source_scheme(cls, v: str) -> str:
-        if "://" in v and not v.split("://", 1)[0] in ("rtsp", "rtsps", "file", "http", "https"):
+        if "://" in v and v.split("://", 1)[0] not in ("rtsp", "rtsps", "file", "http", "https"):
             raise ValueError(f"expected rtsp://, file://, a file path or demo:..., found scheme {v.split('://')[0]!r}")
         return v
 

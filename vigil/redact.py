@@ -62,8 +62,11 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-def install_log_redaction(secrets: tuple[str, ...] = (), loggers: tuple[str, ...] = ("", "uvicorn",
-                                                                                      "uvicorn.access")) -> RedactingFilter:
+LOGGERS_WITH_HANDLERS = ("", "uvicorn", "uvicorn.access")  # the root logger, and uvicorn's (they do not propagate)
+
+
+def install_log_redaction(secrets: tuple[str, ...] = (),
+                          loggers: tuple[str, ...] = LOGGERS_WITH_HANDLERS) -> RedactingFilter:
     """One `RedactingFilter` on the root logger, installed where it works for every library: on the root
     logger's handlers (a logger's own filters see only records logged on that very logger, while a handler's
     see every record that propagates to it), and on uvicorn's handlers, which do not propagate. Called again, it

@@ -143,7 +143,8 @@ def test_deeply_nested_coco_json_is_a_message(data_env, tmp_path):
 
 def test_a_yaml_bomb_in_a_dataset_is_a_message(data_env, tmp_path):
     bomb = 'a0: &a0 "lol"\n' + "".join(f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]\n" for i in range(1, 9))
-    archive = _zip(tmp_path / "b.zip", {"data.yaml": (bomb + "names: [fire]\n").encode(), "images/train/a.jpg": _jpeg()})
+    archive = _zip(tmp_path / "b.zip", {"data.yaml": (bomb + "names: [fire]\n").encode(),
+                                        "images/train/a.jpg": _jpeg()})
     with pytest.raises(DatasetError, match=r"data\.yaml: not valid YAML at line \d+: more than 200000 values"):
         import_dataset(data_env.sessions, data_env.data_dir, archive, profile="site")
 
