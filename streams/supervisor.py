@@ -165,7 +165,7 @@ class Supervisor:
         dcfg = self.loaded.config.detectors.get(profile)
         if dcfg is None:
             return None
-        return load_detector(self.loaded.resolve(dcfg.model), conf=dcfg.conf, iou=dcfg.iou, imgsz=dcfg.imgsz,
+        return load_detector(self.loaded.resolve(dcfg.model), conf=dcfg.load_conf, iou=dcfg.iou, imgsz=dcfg.imgsz,
                              threads=dcfg.threads, profile=profile)
 
     def _ensure_batcher(self, profile: str) -> None:
