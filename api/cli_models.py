@@ -88,6 +88,30 @@ def register(app: typer.Typer) -> None:
             res = run_recipe(opts)
             typer.echo(f"{p}: {res.onnx} ({res.card_md})")
 
+    @recipe_app.command("loso")
+    def recipe_loso(profile: str = typer.Option(..., help="site or lab"),
+                    cls: str = typer.Option(..., "--class", help="the class to judge, e.g. fire or person"),
+                    source: Optional[list[str]] = typer.Option(None, "--source", help="only this fold (repeatable)"),
+                    device: str = typer.Option("cpu"), epochs: int = typer.Option(40), imgsz: int = typer.Option(320),
+                    subset: Optional[int] = typer.Option(None, help="at most N training images per source"),
+                    max_hours: Optional[float] = typer.Option(None, help="time budget per fold"),
+                    init_from: Optional[Path] = typer.Option(None, help="start each fold from this .pt or .onnx"),
+                    work_dir: Path = typer.Option(Path("runs/recipe")), threads: int = typer.Option(0),
+                    config: Optional[Path] = typer.Option(None, "--config", "-c")) -> None:
+        """Leave-one-source-out: train without each source that labels CLASS, score CLASS on it."""
+        from training.recipe import RecipeOptions
+        from training.recipe_loso import leave_one_source_out, write_loso
+
+        base = RecipeOptions(profile=profile, device=device, epochs=epochs, imgsz=imgsz, subset=subset,
+                             work_dir=work_dir, datasets_dir=_datasets_dir(config), threads=threads,
+                             max_hours=max_hours, init_from=init_from)
+        res = leave_one_source_out(base, cls, tuple(source or ()))
+        path = write_loso(res, Path(work_dir) / "loso" / f"{profile}_{cls}.json")
+        for s, fold in res["folds"].items():
+            typer.echo(f"  without {s}: {cls} AP50 on it {fold['heldout_ap50']}, on own splits {fold['own_ap50']}")
+        typer.echo(f"{profile} {cls}: held-out-source AP50 {res['mean_heldout_ap50']} vs own-split "
+                   f"{res['mean_own_ap50']} ({path})")
+
     @recipe_app.command("second-look")
     def recipe_second_look(task: str = typer.Option(..., help="load_state (site trucks) or activity (lab people)"),
                            out: Optional[Path] = typer.Option(None, help="the ONNX file, card beside it (default: "

@@ -246,8 +246,10 @@ class SigningConfig(Strict):
 class TrainingConfig(Strict):
     """Retraining and the promotion gate."""
 
-    gate_metric: Literal["map50", "map50_95", "false_violations_per_hour"] = Field(
-        "map50", description="a candidate worse than the promoted model on this metric is not promoted")
+    gate_metric: Literal["heldout_source_map50", "map50", "map50_95", "false_violations_per_hour"] = Field(
+        "heldout_source_map50", description="a candidate worse than the promoted model on this metric is not "
+        "promoted; heldout_source_map50 scores whole real sources no model trains on (shared_dir/datasets; "
+        "without them the gate falls back to map50 and says so)")
     gate_tolerance: float = Field(0.0, ge=0, le=1000, description="how much worse the candidate may be and still pass")
     max_concurrent_jobs: int = Field(1, ge=1, le=8, description="training jobs run at the same time")
     eval_scene_seeds: list[int] = Field(default_factory=lambda: [9901, 9902], max_length=20,

@@ -133,7 +133,7 @@ def promote(model_id: int, body: PromoteIn, request: Request, user: Principal = 
     from training.compare import make_evaluator, policy_and_options
 
     services = services_of(request)
-    policy, options = policy_and_options(services.loaded.config.training)
+    policy, options = policy_and_options(services.loaded)
     result = registry.promote(services.sessions, model_id, user.username, role=user.role, force=body.force,
                               policy=policy, evaluator=make_evaluator(services.sessions, services.data_dir, options))
     decision = result.decision.as_dict()
@@ -236,7 +236,7 @@ def _check_training_request(services, version, body: JobIn) -> None:
     from training.registry import promoted_model, weights_of
     from vigil.errors import TrainingError
 
-    _policy, options = policy_and_options(services.loaded.config.training)
+    _policy, options = policy_and_options(services.loaded)
     try:
         check_heldout(options, version.sources)
     except TrainingError as e:
@@ -302,7 +302,7 @@ def _check_build_request(services, body: DatasetBuildIn) -> None:
                                      f"found {body.name!r}")
         if _exists(services, body.name):
             raise HTTPException(422, f"name: dataset version {body.name!r} already exists; choose another name")
-    _policy, options = policy_and_options(services.loaded.config.training)
+    _policy, options = policy_and_options(services.loaded)
     clash = sorted(set(body.scene_seeds) & set(options.scene_seeds))
     if clash:
         raise HTTPException(422, f"scene_seeds: {clash} are the held-out evaluation scenes "
