@@ -184,7 +184,7 @@ def run_recipe(opts: RecipeOptions) -> RecipeResult:
                                              for k, v in asdict(opts).items()},
                                     data_counts=built.counts, metrics=metrics, progress=progress,
                                     scene_seeds={k: SEEDS[k] for k in SEEDS}, train_seconds=round(train_s),
-                                    onnx_bytes=onnx.stat().st_size)
+                                    onnx_bytes=onnx.stat().st_size, datasets_dir=opts.datasets_dir)
     return RecipeResult(opts.profile, weights, onnx, card_md, card_json, metrics)
 
 
