@@ -1,14 +1,17 @@
 """The FastAPI application factory: health, public key, and the routers of each area."""
 from __future__ import annotations
 
+import logging
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 from fastapi.responses import PlainTextResponse
 from sqlalchemy import text
 
 from api.context import Services
 from vigil import __version__
+
+log = logging.getLogger(__name__)
 
 
 def create_app(services: Services, *, run_cameras: bool = True, run_jobs: bool = True) -> FastAPI:
@@ -47,11 +50,22 @@ def create_app(services: Services, *, run_cameras: bool = True, run_jobs: bool =
     app.add_middleware(BodyLimit)
 
     @app.get("/healthz", tags=["system"])
-    def healthz() -> dict:
-        with services.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
+    def healthz(request: Request, response: Response) -> dict:
+        """"ok" (200) or "not ok" (503: the database does not answer); the details (version, store, cameras,
+        runtime) only to a signed-in caller: an anonymous one must not learn the S3 endpoint or bucket."""
+        try:
+            with services.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            status = "ok"
+        except Exception:  # noqa: BLE001 - any database failure is "not ok", said without its details
+            log.warning("health check: the database does not answer", exc_info=True)
+            status, response.status_code = "not ok", 503
+        from api.auth.deps import authenticate
+
+        if status != "ok" or authenticate(request) is None:  # signing in needs the database too
+            return {"status": status}
         runtime = getattr(app.state, "runtime", None)
-        return {"status": "ok", "version": __version__, "store": services.store.describe(),
+        return {"status": status, "version": __version__, "store": services.store.describe(),
                 "cameras": len(services.loaded.config.cameras), "runtime": runtime is not None}
 
     @app.get("/api/public-key", response_class=PlainTextResponse, tags=["evidence"])

@@ -6,15 +6,32 @@ record and per-rule overrides. Validators check; they do no I/O. Loading lives i
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
+import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from vigil.catalogue import RULES, Profile, RuleSpec, rules_for_profile
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 Id = Annotated[str, Field(pattern=ID_PATTERN, description="lower-case id: letters, digits, - and _")]
 Point = tuple[Annotated[float, Field(ge=0.0, le=1.0)], Annotated[float, Field(ge=0.0, le=1.0)]]
+
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+
+
+def _check_env_name(name: str) -> str:
+    # the value is never echoed: a secret pasted here by mistake must not reach a terminal or a log
+    if not _ENV_NAME.fullmatch(name):
+        raise ValueError("expected the NAME of an environment variable (letters, digits and '_', not starting with "
+                         f"a digit, at most 128), found a value that is not one ({len(name)} characters, not shown: "
+                         "it may be the secret itself)")
+    return name
+
+
+EnvName = Annotated[str, AfterValidator(_check_env_name)]
 
 
 class Strict(BaseModel):
@@ -108,7 +125,7 @@ class CameraConfig(Strict):
     @field_validator("source")
     @classmethod
     def _source_scheme(cls, v: str) -> str:
-        if "://" in v and not v.split("://", 1)[0] in ("rtsp", "rtsps", "file", "http", "https"):
+        if "://" in v and v.split("://", 1)[0] not in ("rtsp", "rtsps", "file", "http", "https"):
             raise ValueError(f"expected rtsp://, file://, a file path or demo:..., found scheme {v.split('://')[0]!r}")
         return v
 
@@ -185,8 +202,8 @@ class S3StoreConfig(Strict):
     bucket: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", description="bucket name")
     secure: bool = Field(True, description="use HTTPS")
     region: str | None = Field(None, description="bucket region")
-    access_key_env: str = Field("VIGIL_S3_ACCESS_KEY", description="environment variable holding the access key")
-    secret_key_env: str = Field("VIGIL_S3_SECRET_KEY", description="environment variable holding the secret key")
+    access_key_env: EnvName = Field("VIGIL_S3_ACCESS_KEY", description="environment variable holding the access key")
+    secret_key_env: EnvName = Field("VIGIL_S3_SECRET_KEY", description="environment variable holding the secret key")
     object_lock_days: int = Field(0, ge=0, le=36500, description="retention for evidence objects (0: off)")
 
 
@@ -197,7 +214,7 @@ class StorageConfig(Strict):
 
 class WebhookConfig(Strict):
     url: str = Field(pattern=r"^https?://", description="endpoint receiving a JSON POST per alert")
-    secret_env: str | None = Field(None, description="environment variable holding the HMAC-SHA256 secret")
+    secret_env: EnvName | None = Field(None, description="environment variable holding the HMAC-SHA256 secret")
     rules: list[str] = Field(default_factory=list, description="rules that notify (empty: all)")
     sites: list[str] = Field(default_factory=list, description="sites that notify (empty: all)")
     max_attempts: int = Field(5, ge=1, le=20, description="tries before a dead-letter record")
@@ -209,7 +226,7 @@ class MqttConfig(Strict):
     port: int = Field(1883, ge=1, le=65535)
     topic_prefix: str = Field("vigil", description="topics are PREFIX/SITE/RULE")
     username: str | None = None
-    password_env: str | None = Field(None, description="environment variable holding the password")
+    password_env: EnvName | None = Field(None, description="environment variable holding the password")
     rules: list[str] = Field(default_factory=list, description="rules that notify (empty: all)")
     sites: list[str] = Field(default_factory=list, description="sites that notify (empty: all)")
     qos: int = Field(1, ge=0, le=2)
@@ -237,6 +254,23 @@ class ServerConfig(Strict):
     host: str = Field("127.0.0.1", description="address the API and UI listen on")
     port: int = Field(8080, ge=1, le=65535)
     language: Literal["en", "zh"] = Field("en", description="default UI language")
+    trusted_proxies: list[str] = Field(
+        default_factory=list, max_length=64,
+        description="addresses or networks (CIDR) of the reverse proxies in front of Vigil; only requests from "
+                    "these may set the client address and scheme with X-Forwarded-For / X-Forwarded-Proto. "
+                    "Empty (the default): forwarded headers are ignored and the peer address is the client, as "
+                    "anyone can send them (the sign-in limits count per client address)")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for i, item in enumerate(value):
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"trusted_proxies[{i}]: expected an IP address or network like 10.0.0.5 or "
+                                 f"10.0.0.0/24, found {item!r}") from None
+        return value
 
 
 class SigningConfig(Strict):

@@ -28,9 +28,19 @@ def render(request: Request, page: str, user: Principal | None, **extra) -> HTML
     return templates.TemplateResponse(request, "page.html" if page != "login" else "login.html", ctx)
 
 
+def safe_next(target: str | None) -> str:
+    r"""Where to go after sign-in: a path on this site, else "/". Browsers read `/\host`, `//host`, `/\t/host`
+    (they drop tabs and newlines) and `https:host` as another site, so only a plain absolute path passes."""
+    if not target or len(target) > 2000 or not target.startswith("/") or target[1:2] == "/":
+        return "/"
+    if "\\" in target or any(ord(c) < 0x21 or ord(c) == 0x7F for c in target):
+        return "/"
+    return target
+
+
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request):
-    return render(request, "login", None)
+    return render(request, "login", None, next_url=safe_next(request.query_params.get("next")))
 
 
 @router.get("/")
