@@ -7,10 +7,10 @@ const id = params.camera_id;
 const view = {};
 
 function alertRow(a) {
-  return el("li", { class: "alert-row", dataset: { alert: a.id } },
+  return el("li", {}, el("a", { class: "alert-row", href: `/alerts/${a.id}`, dataset: { alert: a.id } },
     el("img", { src: `/api/alerts/${a.id}/thumbnail.jpg`, alt: "", loading: "lazy" }),
     el("div", {}, el("strong", {}, rule(a.rule)), el("div", { class: "muted" }, fmtTime(a.started_at)),
-       badge("st-" + a.state, state(a.state)), a.ongoing ? badge("ongoing", t("alert.ongoing")) : null));
+       badge("st-" + a.state, state(a.state)), a.ongoing ? badge("ongoing", t("alert.ongoing")) : null)));
 }
 
 function build(cam) {
