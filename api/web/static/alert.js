@@ -7,7 +7,7 @@ const id = params.alert_id;
 const role = document.body.dataset.role;
 const canReview = role === "reviewer" || role === "admin";
 const PALETTE = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#9a6324", "#469990"];
-let view = "annotated";
+let view = "raw";  // boxes drawn here speak the page's language; the signed annotated frame is one click away
 
 function frame(a) {
   const img = el("img", { id: "frame", alt: rule(a.rule),
@@ -28,7 +28,7 @@ function frame(a) {
         svg("text", { x: d.x1 + fs / 2, y: Math.max(fs, d.y1 - fs * 0.3), fill: "#fff", "font-size": fs }, label));
     }));
   };
-  const tabs = el("div", { class: "tabs" }, ["annotated", "raw"].map((v) =>
+  const tabs = el("div", { class: "tabs" }, ["raw", "annotated"].map((v) =>
     el("button", { class: v === view ? "" : "ghost", id: `view-${v}`,
                    onclick: () => { view = v; render(); } }, t("alert.view." + v))));
   return el("section", { class: "alert-frame" }, tabs, el("div", { class: "frame-box" }, img, layer));

@@ -131,11 +131,16 @@ async function bulk(action, ids) {
   load();
 }
 
+let loads = 0;
 async function load() {
-  const data = await api("/api/alerts?" + address());
+  const mine = ++loads;
+  const q = address();
+  const data = await api("/api/alerts?" + q);
+  if (mine !== loads) return;  // a newer filter was chosen while this answer travelled
   const bar = document.getElementById("filters");
   if (bar) bar.replaceWith(filterBar());
   renderTable(data);
+  document.body.dataset.query = q.toString();  // what the table shows (tests wait on it)
 }
 
 async function start() {
