@@ -36,7 +36,9 @@ def alert_dict(a: Alert, full: bool = False) -> dict:
     d = {"id": a.id, "rule": a.rule, "camera_id": a.camera_id, "site_id": a.site_id, "state": a.state,
          "ongoing": a.ongoing, "started_at": iso(a.started_at), "ended_at": iso(a.ended_at),
          "best_at": iso(a.best_at), "best_score": round(a.best_score, 4), "lead_id": a.lead_id,
-         "model": f"{a.model_name} {a.model_version}".strip(), "reviewed_at": iso(a.reviewed_at)}
+         "model": f"{a.model_name} {a.model_version}".strip(), "reviewed_at": iso(a.reviewed_at),
+         "missed": a.event_id.startswith("missed-"),
+         "marked_by": (a.thresholds or {}).get("marked_by") if a.event_id.startswith("missed-") else None}
     if full:
         d["detections"] = [{"class_name": b.class_name, "confidence": round(b.confidence, 4), "track_id": b.track_id,
                             "x1": b.x1, "y1": b.y1, "x2": b.x2, "y2": b.y2} for b in a.detections]

@@ -167,3 +167,17 @@ def test_programs_get_json_errors(client, bearer, path, who, status):
         r = client.get(path, headers=headers)
         assert r.status_code == status and r.headers["content-type"] == "application/json"
         assert "detail" in r.json()
+
+
+@pytest.mark.parametrize("who, body, status, words", [
+    ("officer", {"rule": "dumping"}, 403, "role"),
+    ("data_staff", {"rule": "dumping"}, 403, "role"),
+    ("operator", {"rule": "lab_fire"}, 422, "expected one of open_burning"),   # a lab rule on a site camera
+    ("operator", {"rule": "dumping", "extra": 1}, 422, "extra"),
+    ("reviewer", {"rule": "dumping"}, 422, "no analysed frame"),               # no cameras running here
+])
+def test_marking_a_missed_violation_is_checked(client, bearer, who, body, status, words):
+    r = client.post("/api/cameras/gate/missed", json=body, headers=bearer[who])
+    assert r.status_code == status and words in r.text
+    assert client.post("/api/cameras/nope/missed", json={"rule": "dumping"},
+                       headers=bearer["operator"]).status_code == 404

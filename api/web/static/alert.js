@@ -119,7 +119,8 @@ async function render() {
   main.replaceChildren(
     el("p", {}, el("a", { href: "/alerts" }, "← " + t("nav.alerts"))),
     el("div", { class: "alert-head" }, el("h1", { id: "alert-title" }, rule(a.rule)),
-      badge("st-" + a.state, state(a.state), "alert-state"), a.ongoing ? badge("ongoing", t("alert.ongoing")) : null),
+      badge("st-" + a.state, state(a.state), "alert-state"), a.ongoing ? badge("ongoing", t("alert.ongoing")) : null,
+      a.missed ? badge("missed", t("missed.badge")) : null),
     el("div", { class: "alert-detail" },
       el("div", {}, frame(a), el("h2", {}, t("review.clip")), clip(a)),
       el("aside", { class: "panel" }, facts(a), groupPanel(a, g), historyList(h), evidence(a))));

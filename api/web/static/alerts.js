@@ -77,7 +77,7 @@ function row(a) {
       size > 1 ? el("div", { class: "muted" }, t("alerts.since", { time: fmtTime(a.group.first_started_at) })) : null),
     el("td", {}, el("span", { class: `sev sev-${Math.min(a.severity, 3)}` }, a.severity)),
     el("td", {}, (a.group ? a.group.states : [a.state]).map((s) => badge("st-" + s, state(s))),
-      a.ongoing ? badge("ongoing", t("alert.ongoing")) : null),
+      a.ongoing ? badge("ongoing", t("alert.ongoing")) : null, a.missed ? badge("missed", t("missed.badge")) : null),
     el("td", { class: "muted" }, a.model || "—"),
     el("td", {}, a.lead_id ? el("a", { href: `/leads/${a.lead_id}` }, `#${a.lead_id}`) : ""));
 }

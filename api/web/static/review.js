@@ -92,9 +92,11 @@ function show(a) {
   }
   if (!document.getElementById("best")) layout();
   info.replaceChildren(
-    el("h2", { id: "alert-rule" }, rule(a.rule)),
+    el("h2", { id: "alert-rule" }, rule(a.rule), " ",
+       a.missed ? el("span", { class: "badge missed", id: "missed-badge" }, t("missed.badge")) : null),
+    a.missed ? el("p", { class: "muted" }, t("missed.review", { user: a.marked_by || "" })) : null,
     el("dl", {},
-      el("dt", {}, t("field.camera")), el("dd", {}, `${a.camera_name} (${a.site_id})`),
+      el("dt", {}, t("field.camera")), el("dd", {}, el("a", { href: `/alerts/${a.id}` }, `${a.camera_name} · ${a.site_name}`)),
       el("dt", {}, t("field.time")), el("dd", {}, `${fmtTime(a.started_at)} – ${fmtTime(a.ended_at)}`),
       el("dt", {}, t("field.score")), el("dd", {}, a.best_score.toFixed(2)),
       el("dt", {}, t("field.model")), el("dd", {}, a.model || "—")));
