@@ -4,7 +4,7 @@ export const params = JSON.parse(document.getElementById("params")?.textContent 
 
 export function t(key, vars = {}) {
   let s = catalogue[key] ?? key;
-  for (const [k, v] of Object.entries(vars)) s = s.replace(`{${k}}`, v);
+  for (const [k, v] of Object.entries(vars)) s = s.split(`{${k}}`).join(v);
   return s;
 }
 
