@@ -51,6 +51,7 @@ def list_cameras(request: Request, site: str | None = None, user: Principal = De
         active = _active_cameras(s)
         items = [{"id": c.id, "name": c.name, "site_id": c.site_id, "site_name": sites.get(c.site_id, c.site_id),
                   "profile": c.profile, "enabled": c.enabled, "alerting": c.id in active,
+                  "rules": [r.name for r in rules_for_profile(c.profile)],
                   **_state(request, c.id, c.enabled)} for c in cams]
     return {"items": items, "total": len(items), "limit": len(items), "offset": 0}
 

@@ -126,6 +126,9 @@ def test_review_queue_puts_severity_and_site_grade_before_age(client, web_servic
         order.append(nxt["id"])
         skip += f"&skip={nxt['id']}"
     assert order == [burning, lab_fire, dust_old]
+    works = client.get("/api/sites/works", headers=bearer["operator"]).json()
+    assert works["grade"] == "yellow"  # the reasons as data, so the page words them in its own language
+    assert works["reason_items"] == [{"rule": "open_burning", "count": 1, "weight": 3.0, "window_days": 30.0}]
 
 
 def test_detail_has_names_revisions_and_a_pending_clip(client, web_services, bearer):

@@ -1,5 +1,5 @@
 """A violation the model missed, in a real browser with a camera running (the real CCTV file): an operator marks
-"violation here" on the camera page (English), a reviewer draws the missed object in the review queue and confirms
+"violation here" from the wall (English), a reviewer draws the missed object in the review queue and confirms
 it (Chinese), and it becomes a labelled example; screenshots of each step."""
 from __future__ import annotations
 
@@ -23,16 +23,21 @@ def test_missed_violation_marked_reviewed_and_labelled(live_file_camera, browser
     server, services = live_file_camera
     base = server.url
     page = browser.new_page(viewport={"width": 1600, "height": 1000})
-    sign_in(page, base, "olga", "/wall/gate")
-    page.wait_for_selector(".camera-full[data-state='live'] #mark-missed", timeout=90000)
-    page.wait_for_function("() => document.querySelector('#live').naturalWidth > 0", timeout=60000)
+    sign_in(page, base, "olga", "/wall")
+    gate = '.tile[data-camera="gate"]'
+    page.wait_for_function(f"() => +document.querySelector('{gate}').dataset.frames >= 2", timeout=90000)
     page.wait_for_timeout(6000)  # let the ring buffer fill its pre-roll
-    page.select_option("#missed-rule", "dumping")
-    page.fill("#missed-note", "a pile left by the fence")
-    page.click("#mark-missed")
+    page.click(f"{gate} .mark-flag")                              # "violation here", from the wall
+    page.wait_for_selector(f"{gate} .mark-menu button[data-rule='dumping']")
+    shot(page, "30-missed-wall-menu-en")
+    assert page.url == base + "/wall"                             # the flag does not open the camera
+    page.click(f"{gate} .mark-menu button[data-rule='dumping']")
     page.wait_for_selector("body[data-marked]")
     alert_id = page.get_attribute("body", "data-marked")
+    page.click(gate)                                              # the tile opens the camera, where it is listed
+    page.wait_for_url(base + "/wall/gate")
     page.wait_for_selector(f"a.alert-row[href='/alerts/{alert_id}'] .badge.missed")
+    assert page.locator("#mark-missed").count() == 1              # the camera page can mark one too
     shot(page, "30-missed-marked-en")
     with services.sessions() as s:
         alert = s.get(Alert, alert_id)

@@ -70,6 +70,11 @@ export function tn(key, n, vars = {}) {
 }
 
 export const rule = (r) => t("rule." + r);
+// a site grade's reasons in the page's language (the API's English sentences when it sends no data)
+export function gradeReasons(s) {
+  if (!s.reason_items) return s.reasons;
+  return s.reason_items.map((x) => tn("grade.reason", x.count, { rule: rule(x.rule), weight: x.weight, days: x.window_days }));
+}
 export const state = (s) => t("state." + s);
 
 export function toast(message, bad = false) {

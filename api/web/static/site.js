@@ -1,5 +1,5 @@
 // One site: grade and reasons, alerts per day (history), recent alerts.
-import { api, el, t, params, fmtTime, rule, state, badge } from "./common.js";
+import { api, el, t, params, fmtTime, rule, state, badge, gradeReasons } from "./common.js";
 import { barChart } from "./charts.js";
 
 const main = document.getElementById("main");
@@ -12,7 +12,7 @@ async function start() {
     el("div", { class: `site-head grade-${s.grade}` },
       el("div", { class: "grade-chip big", id: "grade" }, t("grade." + s.grade)),
       el("div", {}, el("h1", {}, s.name), el("p", { class: "muted" }, `${s.address} · ${s.operator}`),
-        s.reasons.length ? el("ul", { class: "reasons" }, s.reasons.map((r) => el("li", {}, r)))
+        s.reasons.length ? el("ul", { class: "reasons" }, gradeReasons(s).map((r) => el("li", {}, r)))
                          : el("p", {}, t("site.noreasons")))),
     el("h2", {}, t("site.history")),
     el("div", { class: "card" }, barChart(s.history, ["confirmed", "new", "rejected"], ["#d6336c", "#f59f00", "#adb5bd"]),

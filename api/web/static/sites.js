@@ -1,5 +1,5 @@
 // Sites with their colour grade, reasons, cameras, confirmed alerts and open leads.
-import { api, el, t, tn } from "./common.js";
+import { api, el, t, tn, gradeReasons } from "./common.js";
 
 const main = document.getElementById("main");
 
@@ -11,6 +11,6 @@ async function start() {
       el("h2", {}, s.name), el("p", { class: "muted" }, s.address),
       el("p", { class: "counts" }, [tn("count.cameras", s.cameras), tn("count.confirmed", s.confirmed_alerts),
                                     tn("count.leads", s.open_leads)].join(" · ")),
-      s.reasons.length ? el("ul", { class: "reasons" }, s.reasons.slice(0, 3).map((r) => el("li", {}, r))) : null))));
+      s.reasons.length ? el("ul", { class: "reasons" }, gradeReasons(s).slice(0, 3).map((r) => el("li", {}, r))) : null))));
 }
 start();

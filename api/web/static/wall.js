@@ -2,7 +2,7 @@
 // Tiles poll an annotated snapshot (~2 fps) instead of holding an MJPEG connection each: a browser keeps only six
 // connections per host, so a wall of MJPEG tiles starves beyond five cameras. A tile asks for its next picture only
 // after the previous one arrived, and only while the page and the tile are visible.
-import { api, el, t, onLive, badge } from "./common.js";
+import { api, el, t, onLive, badge, rule, toast } from "./common.js";
 
 const main = document.getElementById("main");
 const tiles = new Map();
@@ -88,13 +88,38 @@ function tile(cam) {
     el("div", { class: "frame" }, img, offline, el("div", { class: "flash-label" }, t("wall.alert")),
       el("div", { class: "caption" },
         el("div", { class: "names" }, el("strong", {}, cam.name), el("span", { class: "muted" }, cam.site_name)),
-        state)));
+        markButton(cam), state)));
   const poller = new Poller(cam.id, img, node);
   tiles.set(cam.id, { node, state, offline, cam, poller });
   update(cam);
   seen.observe(node);
   poller.kick();
   return node;
+}
+
+// "Violation here" from the wall: a flag on the tile opens the camera's rules; one click makes the alert
+const MARKERS = ["operator", "reviewer", "admin"];
+function markButton(cam) {
+  if (!MARKERS.includes(document.body.dataset.role) || !cam.rules?.length) return null;
+  return el("button", { type: "button", class: "mark-flag", title: t("missed.mark"), "aria-label": t("missed.mark"),
+                        onclick: (e) => { e.preventDefault(); e.stopPropagation(); openMarkMenu(cam, e.currentTarget); } },
+            "⚑");
+}
+
+function openMarkMenu(cam, anchor) {
+  document.querySelector(".mark-menu")?.remove();
+  const frame = anchor.closest(".frame");
+  const close = () => menu.remove();
+  const menu = el("div", { class: "mark-menu", role: "menu", onclick: (e) => { e.preventDefault(); e.stopPropagation(); } },
+    el("strong", {}, t("missed.title")),
+    cam.rules.map((r) => el("button", { type: "button", dataset: { rule: r }, onclick: async () => {
+      close();
+      const a = await api(`/api/cameras/${encodeURIComponent(cam.id)}/missed`, { method: "POST", body: { rule: r } });
+      document.body.dataset.marked = a.id;
+      toast(t("missed.done"));
+    } }, rule(r))),
+    el("button", { type: "button", class: "ghost", onclick: close }, t("missed.cancel")));
+  frame.append(menu);
 }
 
 function update(cam) {
