@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import PurePath
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -84,7 +85,8 @@ def model_dict(m) -> dict:
     return {"id": m.id, "name": m.name, "version": m.version, "profile": m.profile, "sha256": m.sha256,
             "classes": list(m.classes), "dataset_version": m.dataset_version, "metrics": m.metrics,
             "status": m.status, "trained_by": m.trained_by, "created_at": iso(m.created_at),
-            "promoted_by": m.promoted_by, "promoted_at": iso(m.promoted_at)}
+            "promoted_by": m.promoted_by, "promoted_at": iso(m.promoted_at),
+            "format": PurePath(str(m.path)).suffix.lstrip(".")}  # pt | onnx: only a .pt can be fine-tuned
 
 
 def job_dict(j: TrainingJob, dataset_names: dict[int, str] | None = None) -> dict:
