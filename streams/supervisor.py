@@ -16,6 +16,7 @@ from vision.detector import Detector, load_detector
 from streams.clip import ClipResult
 from streams.evidence import ViolationEvent, ViolationSink, annotate_violation
 from streams.pipeline import CameraPipeline, PipelineConfig
+from streams.recorder import AlertSink, Recorder, RecorderConfig
 from streams.source import parse_source
 from streams.status import CameraStatus
 
@@ -45,13 +46,20 @@ class _Camera:
 class Supervisor:
     """Owns every camera of a config. Thread-safe; `stop()` leaves no thread of its own running."""
 
-    def __init__(self, loaded: LoadedConfig, sink: ViolationSink, *,
+    def __init__(self, loaded: LoadedConfig, sink: ViolationSink | None = None, *,
+                 alert_sink: AlertSink | None = None, signer=None, recorder_config: RecorderConfig = RecorderConfig(),
                  resolve_source: Callable[[str], str] | None = None,
                  detectors: Mapping[str, Detector] | None = None,
                  on_state: Callable[[CameraStatus], None] | None = None,
                  evidence_workers: int = 2, pipeline_overrides: Mapping[str, object] | None = None):
         self.loaded = loaded
-        self.sink = sink
+        self.recorder: Recorder | None = None
+        if alert_sink is not None:  # the event's life is ours: the recorder cuts clips from our cameras
+            self.recorder = Recorder(alert_sink, signer, clips=self, config=recorder_config,
+                                     record_for=lambda cid: self.loaded.config.cameras[cid].record)
+        if (sink is None) == (self.recorder is None):
+            raise ValueError("expected exactly one of sink (a ViolationSink) or alert_sink (with a signer)")
+        self.sink: ViolationSink = sink or self.recorder
         self._resolve = resolve_source
         self._detectors = dict(detectors) if detectors is not None else None
         self._on_state = on_state
@@ -77,13 +85,24 @@ class Supervisor:
             self._monitor.start()
 
     def stop(self, timeout: float = 10) -> None:
-        """Stop every camera, detector loop and evidence worker; unfinished clips are discarded."""
+        """Stop analysis, hand over every phase already seen, close open events with the footage the ring holds,
+        then stop the readers, detector loops and evidence workers."""
         self._stop.set()
         with self._lock:
             cams = list(self._cameras.values())
-            self._cameras.clear()
         for cam in cams:
             cam.stop.set()
+        for cam in cams:
+            if cam.thread is not None:
+                cam.thread.join(timeout)
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+        if self.recorder is not None:
+            self.recorder.stop(timeout)
+        with self._lock:
+            self._cameras.clear()
+        for cam in cams:
             cam.pipeline._stop.set()  # all readers stop together; each then joins below
         for cam in cams:
             self._join(cam, timeout)
@@ -95,9 +114,6 @@ class Supervisor:
         self._detect_threads.clear()
         if self._monitor is not None:
             self._monitor.join(timeout)
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
 
     def _join(self, cam: _Camera, timeout: float) -> None:
         if not cam.pipeline.stop(timeout):
