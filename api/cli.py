@@ -43,6 +43,14 @@ def config_check(file: Path = typer.Argument(..., help="the YAML config to valid
 
     loaded = load_config(file, Settings.from_env().env)
     cfg = loaded.config
+    from streams.source import source_problem
+
+    bad = [(cid, source_problem(cam.source, file.resolve().parent)) for cid, cam in cfg.cameras.items()]
+    bad = [(cid, why) for cid, why in bad if why]
+    if bad:
+        for cid, why in bad:
+            typer.echo(f"{file}: cameras.{cid}.source: {why}", err=True)
+        raise typer.Exit(2)
     typer.echo(f"{file}: ok ({len(cfg.sites)} sites, {len(cfg.cameras)} cameras, "
                f"detectors: {', '.join(cfg.detectors) or 'none'})")
 
@@ -124,12 +132,21 @@ def _serve(config_path: Optional[Path], host: Optional[str], port: Optional[int]
     from api.app import create_app
 
     services = open_services(config_path)
+    lock = None
+    if cameras:  # the one writer of alerts for this database: a second one refuses here
+        from vigil.db.instance_lock import InstanceLock
+
+        lock = InstanceLock(services.engine, services.data_dir).acquire()
     server_cfg = services.loaded.config.server
     host, port = host or server_cfg.host, port or server_cfg.port
     from api.service.startup import announce  # first admin, store notes, the URL to open
 
     announce(services, host, port)
-    uvicorn.run(create_app(services, run_cameras=cameras), host=host, port=port, log_level="info")
+    try:
+        uvicorn.run(create_app(services, run_cameras=cameras), host=host, port=port, log_level="info")
+    finally:
+        if lock is not None:
+            lock.release()
 
 
 @app.command("serve")

@@ -19,6 +19,9 @@ from streams.pipeline import CameraPipeline, PipelineConfig
 from streams.recorder import AlertSink, Recorder, RecorderConfig
 from streams.source import parse_source
 from streams.status import CameraStatus
+from vigil.errors import VigilError
+from vigil.redact import redact_text
+from vigil.types import utcnow
 
 log = logging.getLogger(__name__)
 PIN_GRACE_S = 30.0  # footage stays pinned this long past an event's post-roll, for the sink to cut its clip
@@ -67,6 +70,7 @@ class Supervisor:
         self._workers = evidence_workers
         self._lock = threading.RLock()
         self._cameras: dict[str, _Camera] = {}
+        self._failed: dict[str, CameraStatus] = {}  # cameras that could not start: their own error, not ours
         self._batchers: dict[str, Batcher] = {}
         self._detect_threads: dict[str, threading.Thread] = {}
         self._stop = threading.Event()
@@ -80,7 +84,7 @@ class Supervisor:
             self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="vigil-evidence")
             for camera_id, cam in self.loaded.config.cameras.items():
                 if cam.enabled:
-                    self.add_camera(camera_id)
+                    self._add_or_record(camera_id)
             self._monitor = threading.Thread(target=self._watch, name="vigil-supervisor", daemon=True)
             self._monitor.start()
 
@@ -132,6 +136,7 @@ class Supervisor:
                 raise NotFoundError(f"camera {camera_id!r} is not in the config (cameras: {', '.join(cfg.cameras)})")
             if camera_id in self._cameras:
                 return
+            self._failed.pop(camera_id, None)
             cam_cfg = cfg.cameras[camera_id]
             spec = parse_source(cam_cfg.source, as_camera=True, resolve_source=self._resolve)
             overrides = {"retain_extra_s": rule_latency_s(self.loaded, camera_id), **self._overrides}
@@ -144,6 +149,19 @@ class Supervisor:
             pipeline.start()
             self._start_analyzer(cam)
 
+    def _add_or_record(self, camera_id: str) -> None:
+        """Start one camera; a source that cannot be used is that camera's `offline` state and error."""
+        try:
+            self.add_camera(camera_id)
+        except (VigilError, OSError, ValueError) as e:
+            error = redact_text(str(e), self.loaded.secrets)
+            log.error("camera %s: cannot start: %s", camera_id, error)
+            status = CameraStatus(camera_id=camera_id, state="offline", last_error=error, packets=0, bytes=0,
+                                  decoded=0, dropped=0, reconnects=0, fps=0.0, since=utcnow())
+            self._failed[camera_id] = status
+            if self._on_state is not None:
+                self._on_state(status)
+
     def remove_camera(self, camera_id: str) -> None:
         with self._lock:
             cam = self._cameras.pop(camera_id, None)
@@ -154,7 +172,9 @@ class Supervisor:
 
     def status(self) -> dict[str, CameraStatus]:
         with self._lock:
-            return {cid: cam.pipeline.status() for cid, cam in self._cameras.items()}
+            out = dict(self._failed)
+            out.update({cid: cam.pipeline.status() for cid, cam in self._cameras.items()})
+            return out
 
     def latest(self, camera_id: str) -> AnalysisResult | None:
         cam = self._cameras.get(camera_id)
