@@ -61,7 +61,7 @@ class InstanceLock:
             who = f"backend pid {holder[0]} from {holder[1] or 'local socket'}" if holder else "another session"
             raise InstanceLockedError(f"database {shown}: another `vigil serve` already runs on it ({who}); "
                                       f"expected one instance per database (PostgreSQL advisory lock)")
-        self._conn = conn
+        self._conn, self._key = conn, _pg_key(url.database or "")
         return self
 
     def release(self) -> None:
@@ -69,7 +69,9 @@ class InstanceLock:
             os.close(self._fd)
             self._fd = None
         if self._conn is not None:
-            try:
+            try:  # closing only returns the connection to the pool, where the session (and lock) would live on
+                self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self._key})
+                self._conn.commit()
                 self._conn.close()
             except Exception:  # noqa: BLE001 - the server may be gone; its session (and lock) went with it
                 pass
