@@ -199,3 +199,39 @@ def verify_evidence(store: EvidenceStore, alert_id: str, public_pem: bytes | Non
         else:
             checked.append(f.name)
     return VerifyReport(alert_id, manifest.revision, not problems, tuple(problems), tuple(checked))
+
+
+def read_checked(store: EvidenceStore, f: EvidenceFile) -> bytes:
+    """An evidence file's bytes, only if they still match the manifest's hash and size; else IntegrityError.
+
+    What is served or packed as evidence goes through here: a damaged file is named, never passed on as good.
+    """
+    data = store.get(f.key)
+    digest = sha256_hex(data)
+    if digest != f.sha256 or len(data) != f.size:
+        raise IntegrityError(f"evidence file {f.name} ({f.key}) is damaged: sha256 {digest[:16]}... and "
+                             f"{len(data)} bytes, expected {f.sha256[:16]}... and {f.size} bytes from the manifest")
+    return data
+
+
+def verify_against_record(store: EvidenceStore, alert_id: str, public_pem: bytes | None, *, revision: int,
+                          manifest_sha256: str, row: Mapping[str, Any] | None = None) -> VerifyReport:
+    """Verify the newest stored revision and compare it with what the database recorded for the alert: a
+    manifest revision deleted from the store (rolled back), or a manifest swapped, is caught here."""
+    report = verify_evidence(store, alert_id, public_pem)
+    problems = list(report.problems)
+    if revision and report.revision != revision:
+        problems.append(f"the store's newest manifest is revision {report.revision}, the database recorded "
+                        f"revision {revision} (a revision was removed or added outside Vigil)")
+    elif revision and report.revision:
+        _, body, _ = read_manifest(store, alert_id, report.revision)
+        if sha256_hex(body) != manifest_sha256:
+            problems.append(f"manifest revision {revision}: sha256 {sha256_hex(body)[:16]}... differs from the "
+                            f"database's {manifest_sha256[:16]}...")
+    if row and report.revision:
+        manifest, _, _ = read_manifest(store, alert_id, report.revision)
+        for name in ("rule", "camera_id", "site_id", "started_at"):
+            if name in row and row[name] != getattr(manifest, name):
+                problems.append(f"the alert row's {name} ({row[name]}) differs from the signed manifest's "
+                                f"({getattr(manifest, name)}): the row was edited")
+    return VerifyReport(alert_id, report.revision, not problems, tuple(problems), report.checked)

@@ -16,6 +16,7 @@ from vigil.types import iso_utc
 
 log = logging.getLogger(__name__)
 MODEL_CHECK_S = 2.0
+AUDIT_CHECKPOINT_S = 60.0
 
 
 def status_payload(status) -> dict:
@@ -58,6 +59,19 @@ class Runtime:
                 self.watcher.check()
             except Exception:  # noqa: BLE001 - the watcher's boundary: keep checking
                 log.exception("model watch: check failed")
+
+    def _checkpoint_audit(self) -> None:
+        """The audit chain's head, signed, into the evidence store every minute it moved (and at stop)."""
+        from vigil.audit import checkpoint
+
+        while True:
+            stopping = self._stop.wait(AUDIT_CHECKPOINT_S)
+            try:
+                checkpoint(self.services.sessions, self.services.store, self.services.signer)
+            except Exception as e:  # noqa: BLE001 - database or store down: the next minute tries again
+                log.warning("audit checkpoint failed: %s", str(e).splitlines()[0] if str(e) else type(e).__name__)
+            if stopping:
+                return
 
     def camera_states(self):
         return self.supervisor.status()
@@ -131,6 +145,7 @@ def start_runtime(services, *, detectors: Mapping | None = None,
     except Exception:  # noqa: BLE001 - the database may be down; the deliveries stay pending for the next start
         log.exception("notifications: could not resume pending deliveries")
     runtime._spawn(runtime._start_supervisor, "vigil-runtime-start")
+    runtime._spawn(runtime._checkpoint_audit, "vigil-audit-checkpoint")
     if watcher is not None:
         runtime._spawn(runtime._watch_models, "vigil-model-watch")
     return runtime
