@@ -291,6 +291,17 @@ class TrainingConfig(Strict):
     eval_scene_s: float = Field(30.0, gt=0, le=3600, description="length of each held-out scene")
 
 
+class ReliabilityConfig(Strict):
+    """The durable outbox, disk watermarks and camera health notifications."""
+
+    outbox_max_mb: int = Field(2048, ge=1, le=1 << 20, description="bound of the local outbox (queued evidence "
+                                                                     "and writes); evidence beyond it is refused")
+    retry_base_s: float = Field(1.0, gt=0, le=600, description="first retry of a failed outbox job after this")
+    retry_cap_s: float = Field(30.0, gt=0, le=3600, description="longest wait between two retries")
+    min_free_mb: int = Field(1024, ge=0, le=1 << 24, description="free space under which the evidence folder and "
+                                                                  "the outbox disk are reported as low")
+
+
 class VigilConfig(Strict):
     data_dir: str = Field("data", description="folder for the database, evidence and keys; relative to the config file")
     shared_dir: str = Field("../shared", description="team data (real datasets, videos); relative to the config file")
@@ -305,6 +316,7 @@ class VigilConfig(Strict):
     grading: GradingConfig = Field(default_factory=GradingConfig)
     server: ServerConfig = Field(default_factory=ServerConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
+    reliability: ReliabilityConfig = Field(default_factory=ReliabilityConfig)
 
     @model_validator(mode="after")
     def _references(self):
