@@ -46,6 +46,14 @@ def config_check(file: Path = typer.Argument(..., help="the YAML config to valid
 
     loaded = load_config(file, Settings.from_env().env)
     cfg = loaded.config
+    from streams.source import source_problem
+
+    bad = [(cid, source_problem(cam.source, file.resolve().parent)) for cid, cam in cfg.cameras.items()]
+    bad = [(cid, why) for cid, why in bad if why]
+    if bad:
+        for cid, why in bad:
+            typer.echo(f"{file}: cameras.{cid}.source: {why}", err=True)
+        raise typer.Exit(2)
     typer.echo(f"{file}: ok ({len(cfg.sites)} sites, {len(cfg.cameras)} cameras, "
                f"detectors: {', '.join(cfg.detectors) or 'none'})")
 
@@ -82,20 +90,24 @@ def evidence_verify(alert_id: Optional[str] = typer.Argument(None, help="alert t
     from sqlalchemy import select
 
     from vigil.db.models import Alert
-    from vigil.evidence import verify_evidence
+    from vigil.evidence import verify_against_record
 
     if bool(alert_id) == all_alerts:
         fail("give exactly one of ALERT_ID or --all")
     services = open_services(config)
     pem = public_key.read_bytes() if public_key else services.signer.public_key_pem()
-    if all_alerts:
-        with services.sessions() as s:
-            ids = list(s.scalars(select(Alert.id).order_by(Alert.created_at)))
-    else:
-        ids = [alert_id]
+    with services.sessions() as s:
+        query = select(Alert.id, Alert.evidence_revision, Alert.manifest_sha256, Alert.rule, Alert.camera_id,
+                       Alert.site_id, Alert.started_at).order_by(Alert.created_at)
+        rows = list(s.execute(query if all_alerts else query.where(Alert.id == alert_id)))
+    if not all_alerts and not rows:
+        fail(f"alert {alert_id} does not exist")
+    ids = [r[0] for r in rows]
     bad = 0
-    for aid in ids:
-        report = verify_evidence(services.store, aid, pem)
+    for aid, revision, manifest_sha, rule, camera_id, site_id, started_at in rows:
+        report = verify_against_record(services.store, aid, pem, revision=revision, manifest_sha256=manifest_sha,
+                                       row={"rule": rule, "camera_id": camera_id, "site_id": site_id,
+                                            "started_at": started_at})
         status = "ok" if report.ok else "FAILED"
         typer.echo(f"{aid}: {status} (revision {report.revision}, {len(report.checked)} files)")
         for problem in report.problems:
@@ -113,12 +125,22 @@ def audit_verify(config: Optional[Path] = ConfigOpt) -> None:
 
     services = open_services(config)
     with services.sessions() as s:
-        report = verify_chain(s)
+        report = verify_chain(s, services.store, services.signer.public_key_pem())
     for problem in report.problems:
         typer.echo(f"  - {problem}")
     typer.echo(f"audit log: {'ok' if report.ok else 'BROKEN'} ({report.entries} entries)")
     if not report.ok:
         raise typer.Exit(1)
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(config: Optional[Path] = ConfigOpt) -> None:
+    """Write the chain's head as a signed record in the evidence store (the server does this every minute)."""
+    from vigil.audit import checkpoint
+
+    services = open_services(config)
+    key = checkpoint(services.sessions, services.store, services.signer)
+    typer.echo(f"audit checkpoint: {key or 'nothing to checkpoint (empty log)'}")
 
 
 def _serve(config_path: Optional[Path], host: Optional[str], port: Optional[int], cameras: bool) -> None:
@@ -127,6 +149,11 @@ def _serve(config_path: Optional[Path], host: Optional[str], port: Optional[int]
     from api.app import create_app
 
     services = open_services(config_path)
+    lock = None
+    if cameras:  # the one writer of alerts for this database: a second one refuses here
+        from vigil.db.instance_lock import InstanceLock
+
+        lock = InstanceLock(services.engine, services.data_dir).acquire()
     server_cfg = services.loaded.config.server
     host, port = host or server_cfg.host, port or server_cfg.port
     from api.service.startup import announce  # first admin, store notes, the URL to open
@@ -143,6 +170,9 @@ def _serve(config_path: Optional[Path], host: Optional[str], port: Optional[int]
         server.run()
     except KeyboardInterrupt:
         pass
+    finally:
+        if lock is not None:
+            lock.release()
     if not server.started:
         raise typer.Exit(3)
 

@@ -37,6 +37,9 @@ class Services:
         loaded = loaded or load_config(settings.config_path, settings.env)
         loaded.data_dir.mkdir(parents=True, exist_ok=True)
         engine, sessions = init_db(loaded.database_url)
+        from vigil.audit import protect_audit_table
+
+        protect_audit_table(engine)  # PostgreSQL: audit rows are written through an INSERT-only role
         store = make_store(loaded, settings.env)
         key_path = loaded.config.signing.key_path
         signer = Signer.load_or_create(loaded.resolve(key_path) if key_path else

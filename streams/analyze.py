@@ -9,6 +9,7 @@ from typing import Callable, Iterator, Sequence
 from vigil.config import VigilConfig
 from vigil.config_loader import LoadedConfig
 from vigil.errors import ConfigError
+from vigil.shipped import shipped_detector
 from vigil.types import Violation, iso_utc
 from vision.analyzer import CameraAnalyzer
 from vision.detector import Detector, load_detector
@@ -45,6 +46,10 @@ def analysis_config(source: str, profile: str, loaded: LoadedConfig | None) -> L
     cam = {k: v for k, v in template.items() if k in ("detect", "motion", "record", "rules", "zones", "masks")}
     cam.update(site=site_id, source="analysis", profile=profile)
     base.update(sites=sites, cameras={CAMERA_ID: cam})
+    detectors = dict(base.get("detectors") or {})
+    if profile not in detectors and (shipped := shipped_detector(profile)) is not None:
+        detectors[profile] = shipped  # no config, or none for this profile: the shipped model and its defaults
+    base["detectors"] = detectors
     try:
         config = VigilConfig.model_validate(base)
     except ValueError as e:
@@ -57,10 +62,10 @@ def analysis_config(source: str, profile: str, loaded: LoadedConfig | None) -> L
 def _detector(loaded: LoadedConfig, profile: str, model: str | Path | None, imgsz: int | None) -> Detector:
     dcfg = loaded.config.detectors.get(profile)
     if model is None and dcfg is None:
-        raise ConfigError(f"expected --model PATH or a detector for profile {profile!r} under detectors: in the "
-                          f"config, found neither")
+        raise ConfigError(f"expected --model PATH, a detector for profile {profile!r} under detectors: in the "
+                          f"config, or the shipped model in models/; found none of them")
     path = Path(model) if model is not None else loaded.resolve(dcfg.model)
-    kw = dict(conf=dcfg.conf, iou=dcfg.iou, threads=dcfg.threads) if dcfg is not None else {}
+    kw = dict(conf=dcfg.load_conf, iou=dcfg.iou, threads=dcfg.threads) if dcfg is not None else {}
     size = imgsz or (dcfg.imgsz if dcfg is not None else 320)
     return load_detector(path, imgsz=size, profile=profile, **kw)
 

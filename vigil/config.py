@@ -56,8 +56,10 @@ class SiteConfig(Strict):
 
 class DetectConfig(Strict):
     fps: float = Field(2.0, gt=0, le=30, description="frames per second decoded and analysed")
-    width: int = Field(640, ge=64, le=3840, description="width frames are resized to for analysis")
-    height: int = Field(360, ge=64, le=2160, description="height frames are resized to for analysis")
+    width: int = Field(640, ge=64, le=3840, description="analysis frame size: the frame's long side is fitted to "
+                                                       "the larger of width and height, keeping its aspect ratio "
+                                                       "(a portrait or 4:3 camera is never squashed)")
+    height: int = Field(360, ge=64, le=2160, description="see width")
 
 
 class MotionConfig(Strict):
@@ -138,6 +140,21 @@ class CameraConfig(Strict):
         return self
 
 
+class CuesConfig(Strict):
+    """Fire cues that hold on any camera (vision.fire_cues): flame colour and flicker."""
+
+    enabled: bool = Field(True, description="look again at fire boxes with flame colour and flicker cues")
+    weak_conf: float = Field(0.1, gt=0, lt=1, description="fire boxes down to this detector confidence are "
+                                                          "looked at (other classes keep the detector's conf)")
+    promote_score: float = Field(0.45, gt=0, le=1, description="confidence a weak fire box is raised to when "
+                                                               "its cues are strong")
+    flame_share: float = Field(0.15, gt=0, le=1, description="share of flame-coloured pixels a fire box needs")
+    promote_flicker: float = Field(5.0, ge=0, le=255, description="mean grey change of a fire box's flame pixels "
+                                                                 "between detector frames that counts as flicker")
+    veto_flicker: float = Field(1.0, ge=0, le=255, description="a confident fire box that changes less than this "
+                                                              "between detector frames is dropped (a lamp)")
+
+
 class DetectorConfig(Strict):
     model: str = Field(description="model file: .onnx (ONNX Runtime) or .pt (ultralytics); relative to the config file")
     conf: float = Field(0.25, gt=0, lt=1, description="minimum detector confidence kept")
@@ -148,6 +165,13 @@ class DetectorConfig(Strict):
         "second-look classifiers (.onnx) run on the detector's boxes at full frame resolution: the load state of "
         "trucks (site: models/site_states.onnx), what people's hands are doing (lab: models/lab_activity.onnx); "
         "relative to the config file"))
+    cues: CuesConfig = Field(default_factory=CuesConfig, description="fire cues (profiles with a fire "
+                                                                     "class)")
+
+    @property
+    def load_conf(self) -> float:
+        """The detector's threshold: low enough for the cues to see weak fire boxes."""
+        return min(self.conf, self.cues.weak_conf) if self.cues.enabled else self.conf
 
 
 class BatchConfig(Strict):
@@ -256,13 +280,26 @@ class SigningConfig(Strict):
 class TrainingConfig(Strict):
     """Retraining and the promotion gate."""
 
-    gate_metric: Literal["map50", "map50_95", "false_violations_per_hour"] = Field(
-        "map50", description="a candidate worse than the promoted model on this metric is not promoted")
+    gate_metric: Literal["heldout_source_map50", "map50", "map50_95", "false_violations_per_hour"] = Field(
+        "heldout_source_map50", description="a candidate worse than the promoted model on this metric is not "
+        "promoted; heldout_source_map50 scores whole real sources no model trains on (shared_dir/datasets; "
+        "without them the gate falls back to map50 and says so)")
     gate_tolerance: float = Field(0.0, ge=0, le=1000, description="how much worse the candidate may be and still pass")
     max_concurrent_jobs: int = Field(1, ge=1, le=8, description="training jobs run at the same time")
     eval_scene_seeds: list[int] = Field(default_factory=lambda: [9901, 9902], max_length=20,
                                         description="held-out demo scenes for false violations per hour")
     eval_scene_s: float = Field(30.0, gt=0, le=3600, description="length of each held-out scene")
+
+
+class ReliabilityConfig(Strict):
+    """The durable outbox, disk watermarks and camera health notifications."""
+
+    outbox_max_mb: int = Field(2048, ge=1, le=1 << 20, description="bound of the local outbox (queued evidence "
+                                                                     "and writes); evidence beyond it is refused")
+    retry_base_s: float = Field(1.0, gt=0, le=600, description="first retry of a failed outbox job after this")
+    retry_cap_s: float = Field(30.0, gt=0, le=3600, description="longest wait between two retries")
+    min_free_mb: int = Field(1024, ge=0, le=1 << 24, description="free space under which the evidence folder and "
+                                                                  "the outbox disk are reported as low")
 
 
 class VigilConfig(Strict):
@@ -279,6 +316,7 @@ class VigilConfig(Strict):
     grading: GradingConfig = Field(default_factory=GradingConfig)
     server: ServerConfig = Field(default_factory=ServerConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
+    reliability: ReliabilityConfig = Field(default_factory=ReliabilityConfig)
 
     @model_validator(mode="after")
     def _references(self):

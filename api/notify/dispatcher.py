@@ -67,6 +67,47 @@ class Notifier:
             heapq.heappush(self._heap, (time.monotonic(), next(self._seq), dict(payload)))
             self._cv.notify()
 
+    def record(self, payload: dict) -> list[int]:
+        """Durably: one `pending` delivery row per interested channel (one transaction), then send them.
+
+        Raises when the database cannot take the rows (the caller, the outbox, retries); a re-run for the same
+        alert and event adds no second row for a channel that has one.
+        """
+        alert_id = payload.get("alert", {}).get("id")
+        wanted = [ch for ch in self.channels if ch.wants(payload)]
+        jobs = []
+        with session_scope(self.sessions) as s:
+            have = set()
+            if alert_id is not None:
+                have = {(r.channel, (r.payload or {}).get("event")) for r in
+                        s.query(NotificationDelivery).filter(NotificationDelivery.alert_id == alert_id)}
+            rows = [NotificationDelivery(alert_id=alert_id, channel=ch.name, status="pending", payload=payload)
+                    for ch in wanted if (ch.name, payload.get("event")) not in have]
+            s.add_all(rows)
+            s.flush()
+            by_name = {ch.name: ch for ch in wanted}
+            jobs = [_Job(r.id, by_name[r.channel], payload, 1) for r in rows]
+        for job in jobs:
+            self._schedule(job, 0.0)
+        return [j.delivery_id for j in jobs]
+
+    def resume(self, *, dead: bool = False, ids: Sequence[int] | None = None) -> int:
+        """Queue again the deliveries the database holds as pending (left by a stop or crash), or, with `dead`,
+        the dead ones (an operator's retry); `ids` narrows it. Returns how many were queued."""
+        by_name = {ch.name: ch for ch in self.channels}
+        status = "dead" if dead else "pending"
+        with session_scope(self.sessions) as s:
+            q = s.query(NotificationDelivery).filter(NotificationDelivery.status == status)
+            if ids is not None:
+                q = q.filter(NotificationDelivery.id.in_(list(ids)))
+            rows = [r for r in q.order_by(NotificationDelivery.id) if r.channel in by_name]
+            for r in rows:
+                r.status = "pending"
+            jobs = [_Job(r.id, by_name[r.channel], dict(r.payload), r.attempts + 1 if not dead else 1) for r in rows]
+        for job in jobs:
+            self._schedule(job, 0.0)
+        return len(jobs)
+
     def stop(self, timeout: float = 5.0) -> None:
         with self._cv:
             self._stop = True

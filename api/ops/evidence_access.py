@@ -14,7 +14,7 @@ import numpy as np
 from vigil import audit
 from vigil.db.models import Alert
 from vigil.errors import IntegrityError, NotFoundError
-from vigil.evidence import manifest_key, manifest_revisions, read_manifest
+from vigil.evidence import manifest_key, manifest_revisions, read_checked, read_manifest
 
 _MANIFEST_NAME = re.compile(r"^manifest(?:\.r(\d+))?\.json(\.sig)?$")
 
@@ -48,7 +48,7 @@ def read_evidence(services, alert_id: str, name: str, user: str) -> tuple[bytes,
             names = ", ".join(x.name for x in manifest.files)
             raise NotFoundError(f"alert {alert_id}: no evidence file {name!r}; expected one of {names}, "
                                 f"manifest.json or manifest.json.sig")
-        found = services.store.get(f.key), f.content_type
+        found = read_checked(services.store, f), f.content_type  # a damaged file is refused, never served
         detail = {"name": name, "sha256": f.sha256, "revision": manifest.revision}
     else:
         detail = {"name": name}

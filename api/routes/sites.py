@@ -21,7 +21,9 @@ SIGNED_IN = Allow(EVERYONE)
 def grade_dict(grade) -> dict:
     if grade is None:
         return {"grade": "blue", "score": 0, "reasons": []}
-    return {"grade": grade.grade, "score": grade.score, "reasons": list(grade.reasons)}
+    return {"grade": grade.grade, "score": grade.score, "reasons": list(grade.reasons),
+            "reason_items": [{"rule": r, "count": n, "weight": w, "window_days": grade.window_days}
+                             for r, n, w in getattr(grade, "items", ())]}
 
 
 def _grades(services) -> dict:

@@ -46,12 +46,12 @@ def _load(services, profile: str, watcher):
     promoted = watcher.current_path(profile) if watcher is not None else None
     if promoted is not None:
         path, rec = promoted
-        return load_detector(path, conf=cfg.conf if cfg else 0.25, iou=cfg.iou if cfg else 0.45,
+        return load_detector(path, conf=cfg.load_conf if cfg else 0.25, iou=cfg.iou if cfg else 0.45,
                              imgsz=int(rec.metrics.get("imgsz") or (cfg.imgsz if cfg else 320)),
                              threads=cfg.threads if cfg else 2, name=rec.name, version=rec.version, profile=profile)
     if cfg is None:
         return None
-    return load_detector(services.loaded.resolve(cfg.model), conf=cfg.conf, iou=cfg.iou, imgsz=cfg.imgsz,
+    return load_detector(services.loaded.resolve(cfg.model), conf=cfg.load_conf, iou=cfg.iou, imgsz=cfg.imgsz,
                          threads=cfg.threads, profile=profile)
 
 
