@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from pydantic import Field
@@ -37,15 +38,20 @@ class TokenIn(StrictIn):
     name: str = Field("script", max_length=100)
 
 
+# the roles as the spec shows them (tests check it equals vigil.db.models.ROLES): a request naming another is
+# invalid by the spec itself, not only refused by the route
+RoleName = Literal["operator", "reviewer", "officer", "data_staff", "admin"]
+
+
 class UserIn(StrictIn):
-    username: str = Field(..., max_length=64)
-    role: str
+    username: str = Field(..., pattern=r"^[\w.-]{1,64}$", description="letters, digits, '.', '_' or '-'")
+    role: RoleName
     password: str = Field(..., min_length=8, max_length=256)
     display_name: str = ""
 
 
 class UserPatch(StrictIn):
-    role: str | None = None
+    role: RoleName | None = None
     active: bool | None = None
     password: str | None = Field(None, min_length=8, max_length=256)
     language: str | None = Field(None, pattern="^(en|zh)$")

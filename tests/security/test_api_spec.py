@@ -1,4 +1,5 @@
-"""A method the spec does not list for a path is answered 405 with an Allow header naming the ones it does."""
+"""The spec and the routes agree: an undeclared method is a 405 whose Allow names every method of the path; the
+roles the spec lists are the ones the database knows."""
 from __future__ import annotations
 
 import re
@@ -26,3 +27,10 @@ def test_undeclared_methods_are_405_with_allow(client, web_services):
             assert declared <= allowed | {"HEAD"}, (method, path, r.headers.get("allow"))
             checked += 1
     assert checked > 150
+
+
+def test_the_spec_names_the_roles_the_database_knows(client):
+    from vigil.db.models import ROLES
+
+    schema = client.app.openapi()["components"]["schemas"]["UserIn"]["properties"]["role"]
+    assert tuple(schema["enum"]) == ROLES
