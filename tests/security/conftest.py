@@ -10,11 +10,11 @@ from fastapi.testclient import TestClient
 
 from api.serving import uvicorn_config
 from tests.servers import free_port
-from tests.web.conftest import client, open_web_services, web_services  # noqa: F401 - fixtures reused as they are
+from tests.web.conftest import browser, client, open_web_services, web_services  # noqa: F401 - fixtures reused
 from tests.web.seed import PASSWORD, ROLE_USERS
 from vigil.config import ServerConfig
 
-__all__ = ["client", "open_web_services", "web_services"]
+__all__ = ["browser", "client", "open_web_services", "web_services"]
 
 
 class Served:

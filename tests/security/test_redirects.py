@@ -43,3 +43,25 @@ def test_the_login_page_carries_only_a_safe_next(client, query, expected):
     assert r.status_code == 200
     found = re.search(r'<form id="login"[^>]*data-next="([^"]*)"', r.text)
     assert found and found.group(1) == expected
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("next_param, lands_on", [
+    ("/sites", "/sites"),
+    ("/%5Cexample.org", "/wall"),  # the reported hole: the browser went to http://example.org/
+    ("//example.org/", "/wall"),
+], ids=["same-site", "backslash", "double-slash"])
+def test_a_browser_signs_in_and_stays_on_this_site(web_services, browser, next_param, lands_on):
+    from api.app import create_app
+    from tests.security.conftest import Served
+    from tests.web.seed import PASSWORD, ROLE_USERS
+
+    with Served(create_app(web_services, run_cameras=False, run_jobs=False)) as served:
+        page = browser.new_page()
+        page.goto(f"{served.url}/login?next={next_param}")
+        page.fill("#username", ROLE_USERS["operator"])
+        page.fill("#password", PASSWORD)
+        page.click("#signin")
+        page.wait_for_url(f"{served.url}{lands_on}**", timeout=20_000)
+        assert page.url.startswith(served.url + lands_on)
+        page.close()
