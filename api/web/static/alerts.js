@@ -146,7 +146,7 @@ async function load() {
 async function start() {
   facets = await api("/api/alert-filters");
   main.append(el("div", { class: "list-head" }, el("h1", {}, t("nav.alerts")), el("span", { class: "muted", id: "alert-count" })),
-              filterBar(), canReview ? bulkBar : null, undoBar, table);
+              filterBar(), ...(canReview ? [bulkBar] : []), undoBar, table);
   await load();
   document.body.dataset.ready = "1";
 }
