@@ -146,11 +146,16 @@ def test_review_queue_rejects_repeats_together_and_undoes(served, browser):
 def test_operators_see_alerts_without_decisions(served, browser):
     server, services = served
     aid = seed_alert(services, camera="bench", rule="lab_fire", ago_s=60)
+    seed_alert(services, camera="gate", rule="dust", ago_s=2 * 86400)
     page = browser.new_page(viewport={"width": 1600, "height": 1000})
     sign_in(page, server.url, "olga", "/alerts")
     page.wait_for_selector("body[data-ready='1'] tr.alert-item")
     assert page.locator("input.pick, #bulk-reject").count() == 0
     assert "null" not in page.inner_text("main")
+    assert page.locator("tr.alert-item").count() == 2
+    page.select_option("#f-range", "24")                          # the last 24 hours: not the 2-day-old alert
+    page.wait_for_function("() => new URLSearchParams(document.body.dataset.query).has('since')")
+    assert page.locator("tr.alert-item").count() == 1
     page.click("tr.alert-item a.rule-link")
     page.wait_for_url(f"{server.url}/alerts/{aid}")
     page.wait_for_selector("body[data-ready='1'] #alert-title")
