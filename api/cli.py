@@ -165,11 +165,16 @@ def _serve(config_path: Optional[Path], host: Optional[str], port: Optional[int]
     from vigil.redact import install_log_redaction
 
     install_log_redaction(services.loaded.secrets)  # uvicorn's own handlers exist now
-    try:
-        uvicorn.Server(config).run()
+    server = uvicorn.Server(config)
+    try:  # as uvicorn.run does: Ctrl-C ends quietly, a failed start (port taken) is an exit status
+        server.run()
+    except KeyboardInterrupt:
+        pass
     finally:
         if lock is not None:
             lock.release()
+    if not server.started:
+        raise typer.Exit(3)
 
 
 @app.command("serve")

@@ -47,13 +47,25 @@ class RedactingFilter(logging.Filter):
         super().__init__()
         self.secrets = tuple(secrets)
 
+    def _clean(self, value: object) -> object:
+        if value is None or isinstance(value, (bool, int, float)):
+            return value
+        text = value if isinstance(value, str) else str(value)  # an httpx.URL prints its password
+        redacted = redact_text(text, self.secrets)
+        return redacted if redacted != text else value
+
     def filter(self, record: logging.LogRecord) -> bool:
+        # argument by argument first: formatters such as uvicorn's access log unpack record.args themselves
+        if isinstance(record.args, tuple):
+            record.args = tuple(self._clean(a) for a in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {k: self._clean(v) for k, v in record.args.items()}
         try:
             message = record.getMessage()
         except Exception:  # noqa: BLE001 - a malformed record is logging's own business, not a reason to drop it
             return True
         redacted = redact_text(message, self.secrets)
-        if redacted != message:
+        if redacted != message:  # a secret in the format itself, or split between it and its arguments
             record.msg, record.args = redacted, None
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)

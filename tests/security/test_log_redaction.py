@@ -7,13 +7,16 @@ import logging
 import subprocess
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import httpx
 import pytest
 import requests
 
 from api.notify.webhook import WebhookChannel
+from tests.servers import free_port
 from vigil.config import WebhookConfig
 from vigil.redact import RedactingFilter, install_log_redaction
 
@@ -106,3 +109,27 @@ def test_the_cli_installs_it(tmp_path, receiver):
     r = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert "HTTP Request: POST http://alerts:***@" in r.stderr, r.stderr[-2000:]
     assert PASSWORD not in r.stderr and TOKEN not in r.stderr
+
+
+def test_the_served_access_log_is_redacted(tmp_path):
+    cfg = tmp_path / "vigil.yaml"
+    cfg.write_text(f"data_dir: {tmp_path}/data\nsites: {{w: {{name: W}}}}\n"
+                   "cameras:\n  gate: {site: w, source: \"rtsp://u:${GATE_PW}@127.0.0.1:9/x\"}\n")
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "-c", str(cfg), "--port", str(port),
+                             "--no-cameras"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={"PATH": "/usr/bin:/bin", "GATE_PW": ENV_SECRET, "VIGIL_ADMIN_PASSWORD": "admin-pw-1"})
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/healthz?token={TOKEN}", timeout=2)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None and time.monotonic() < deadline, "the service did not start"
+                time.sleep(0.3)
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=30)
+    assert '"GET /healthz?token=*** HTTP/1.1" 200' in out, out[-3000:]
+    assert TOKEN not in out and ENV_SECRET not in out and "Logging error" not in out

@@ -2,43 +2,16 @@
 out the people who sign in from it. Served by uvicorn as `vigil serve` configures it (api.serving)."""
 from __future__ import annotations
 
-import threading
-import time
-
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import select
 
 from api.app import create_app
 from api.auth.ratelimit import Limit, LoginLimiter
-from api.serving import uvicorn_config
-from tests.servers import free_port
+from tests.security.conftest import Served
 from tests.web.seed import PASSWORD
 from vigil.config import ServerConfig
 from vigil.db.models import AuditEntry
-
-
-class Served:
-    """The app behind uvicorn on a loopback port, configured by `uvicorn_config`."""
-
-    def __init__(self, app, server_cfg: ServerConfig):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn_config(app, server_cfg, "127.0.0.1", self.port, log_level="warning"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> "Served":
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            assert self.thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.05)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=30)
 
 
 def _statuses(url: str, tries: int, forwarded: bool) -> list[int]:
