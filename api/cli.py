@@ -101,7 +101,16 @@ def evidence_verify(alert_id: Optional[str] = typer.Argument(None, help="alert t
         fail(f"alert {alert_id} does not exist")
     ids = [r[0] for r in rows]
     bad = 0
+    from api.service.retention import purge_record
+
     for aid, revision, manifest_sha, rule, camera_id, site_id, started_at in rows:
+        if revision == 0:
+            with services.sessions() as s:
+                purge = purge_record(s, aid)
+            if purge is not None:
+                typer.echo(f"{aid}: purged by retention (audit entry {purge.id}, revision "
+                           f"{purge.detail.get('revision')})")
+                continue
         report = verify_against_record(services.store, aid, pem, revision=revision, manifest_sha256=manifest_sha,
                                        row={"rule": rule, "camera_id": camera_id, "site_id": site_id,
                                             "started_at": started_at})
@@ -113,6 +122,16 @@ def evidence_verify(alert_id: Optional[str] = typer.Argument(None, help="alert t
     typer.echo(f"{len(ids) - bad} of {len(ids)} alerts verified")
     if bad:
         raise typer.Exit(1)
+
+
+@evidence_app.command("purge")
+def evidence_purge(config: Optional[Path] = ConfigOpt) -> None:
+    """Run retention once: remove the evidence nothing needs (rejected alerts on no lead), per the config."""
+    from api.service.retention import run_retention
+
+    report = run_retention(open_services(config))
+    typer.echo(report.skipped or f"removed the evidence of {len(report.purged)} alert(s)"
+               + (f" ({report.reason})" if report.reason else ""))
 
 
 @audit_app.command("verify")

@@ -17,6 +17,7 @@ from vigil.types import iso_utc
 log = logging.getLogger(__name__)
 MODEL_CHECK_S = 2.0
 AUDIT_CHECKPOINT_S = 60.0
+RETENTION_S = 600.0
 
 
 def status_payload(status) -> dict:
@@ -71,6 +72,17 @@ class Runtime:
             except Exception as e:  # noqa: BLE001 - database or store down: the next minute tries again
                 log.warning("audit checkpoint failed: %s", str(e).splitlines()[0] if str(e) else type(e).__name__)
             if stopping:
+                return
+
+    def _retention(self) -> None:
+        from api.service.retention import run_retention
+
+        while True:
+            try:
+                run_retention(self.services)
+            except Exception:  # noqa: BLE001 - the next pass tries again
+                log.exception("evidence retention pass failed")
+            if self._stop.wait(RETENTION_S):
                 return
 
     def camera_states(self):
@@ -146,6 +158,7 @@ def start_runtime(services, *, detectors: Mapping | None = None,
         log.exception("notifications: could not resume pending deliveries")
     runtime._spawn(runtime._start_supervisor, "vigil-runtime-start")
     runtime._spawn(runtime._checkpoint_audit, "vigil-audit-checkpoint")
+    runtime._spawn(runtime._retention, "vigil-retention")
     if watcher is not None:
         runtime._spawn(runtime._watch_models, "vigil-model-watch")
     return runtime
