@@ -17,10 +17,12 @@ config_app = typer.Typer(help="Validate and document configuration files.", no_a
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 evidence_app = typer.Typer(help="Evidence integrity.", no_args_is_help=True)
 audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+notify_app = typer.Typer(help="Notification deliveries (webhook, MQTT).", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 app.add_typer(db_app, name="db")
 app.add_typer(evidence_app, name="evidence")
 app.add_typer(audit_app, name="audit")
+app.add_typer(notify_app, name="notify")
 
 ConfigOpt = typer.Option(None, "--config", "-c", help="config file (default: $VIGIL_CONFIG or config/vigil.example.yaml)")
 
@@ -157,6 +159,27 @@ def audit_checkpoint(config: Optional[Path] = ConfigOpt) -> None:
     services = open_services(config)
     key = checkpoint(services.sessions, services.store, services.signer)
     typer.echo(f"audit checkpoint: {key or 'nothing to checkpoint (empty log)'}")
+
+
+@notify_app.command("list")
+def notify_list(status: Optional[str] = typer.Option(None, help="pending | sent | dead"),
+                config: Optional[Path] = ConfigOpt) -> None:
+    """The newest deliveries, one a line."""
+    from api.ops.deliveries import list_deliveries
+
+    for d in list_deliveries(open_services(config), status):
+        typer.echo(f"{d['id']}\t{d['status']}\t{d['channel']}\t{d['event']}\t{d['alert_id'] or '-'}\t"
+                   f"{d['attempts']} attempts\t{d['last_error']}")
+
+
+@notify_app.command("retry")
+def notify_retry(ids: Optional[list[int]] = typer.Argument(None, help="dead delivery ids (default: every dead one)"),
+                 config: Optional[Path] = ConfigOpt) -> None:
+    """Send dead deliveries again: marked pending here, the running server sends them within seconds."""
+    from api.ops.deliveries import retry_dead
+
+    chosen = retry_dead(open_services(config), "cli", list(ids or []) or None)
+    typer.echo(f"{len(chosen)} dead deliveries marked pending" + (f": {', '.join(map(str, chosen))}" if chosen else ""))
 
 
 def _serve(config_path: Optional[Path], host: Optional[str], port: Optional[int], cameras: bool) -> None:

@@ -82,10 +82,10 @@ def _auth_state(app: FastAPI) -> None:
 
 def include_routers(app: FastAPI) -> None:
     """Each area adds its router here (auth, alerts, leads, sites, models, wall, UI pages)."""
-    from api.routes import alerts, auth, cameras, events, leads, models, pages, sites
+    from api.routes import alerts, auth, cameras, events, leads, models, pages, sites, system
 
     _auth_state(app)
     _error_handlers(app)
-    for module in (auth, alerts, cameras, events, leads, sites, models, pages):
+    for module in (auth, alerts, cameras, events, leads, sites, models, pages, system):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=str(pages.WEB / "static")), name="static")

@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 MODEL_CHECK_S = 2.0
 AUDIT_CHECKPOINT_S = 60.0
 RETENTION_S = 600.0
+HEALTH_CHECK_S = 2.0  # camera health notifications; pending deliveries marked by the CLI are picked up
 
 
 def status_payload(status) -> dict:
@@ -84,6 +85,23 @@ class Runtime:
                 log.exception("evidence retention pass failed")
             if self._stop.wait(RETENTION_S):
                 return
+
+    def _watch_health(self) -> None:
+        from api.service.camera_watch import CameraWatch
+
+        cfg = self.services.loaded.config
+        watch = CameraWatch(cfg.reliability.camera_down_notify_s, {c: cam.site for c, cam in cfg.cameras.items()},
+                            self.notifier.record)
+        ticks = 0
+        while not self._stop.wait(HEALTH_CHECK_S):
+            ticks += 1
+            try:
+                if self.started.is_set():
+                    watch.check(self.supervisor.status())
+                if ticks % 5 == 0:
+                    self.notifier.resume()
+            except Exception:  # noqa: BLE001 - the watcher's boundary: keep watching
+                log.exception("health watch failed")
 
     def camera_states(self):
         return self.supervisor.status()
@@ -159,6 +177,7 @@ def start_runtime(services, *, detectors: Mapping | None = None,
     runtime._spawn(runtime._start_supervisor, "vigil-runtime-start")
     runtime._spawn(runtime._checkpoint_audit, "vigil-audit-checkpoint")
     runtime._spawn(runtime._retention, "vigil-retention")
+    runtime._spawn(runtime._watch_health, "vigil-health-watch")
     if watcher is not None:
         runtime._spawn(runtime._watch_models, "vigil-model-watch")
     return runtime
