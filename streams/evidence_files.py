@@ -1,26 +1,18 @@
 """Evidence for offline analysis: best frame (raw, annotated), the remuxed clip and a signed manifest in a folder."""
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Mapping
 
-import cv2
-
 from vigil.config_loader import LoadedConfig
-from vigil.evidence import EvidenceMeta, write_evidence
+from vigil.evidence import write_evidence
 from vigil.signing import Signer
 from vigil.store.local import LocalStore
 from vigil.types import Violation
 from streams.clip import remux_mp4
-from streams.evidence import annotate_violation
+from streams.evidence import annotate_violation, evidence_meta, file_map, frame_files
 from streams.ring import Span
-
-
-def _jpeg(image) -> bytes:
-    ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 90])
-    if not ok:
-        raise ValueError("could not encode a JPEG of the best frame")
-    return buf.tobytes()
 
 
 class EvidenceWriter:
@@ -41,16 +33,13 @@ class EvidenceWriter:
         self.zones = zones
 
     def write(self, first: Violation, last: Violation, best: Violation, span: Span) -> dict:
-        files: dict[str, tuple[bytes, str]] = {}
-        if best.best_image is not None:
-            files["best_raw.jpg"] = (_jpeg(best.best_image), "image/jpeg")
-            files["best_annotated.jpg"] = (_jpeg(annotate_violation(best, self.zones)), "image/jpeg")
-        if span.packets:
-            files["clip.mp4"] = (remux_mp4(span.packets), "video/mp4")
+        # the same files and manifest fields as the server's recorder (streams.evidence), over the whole event
+        frames = frame_files(best, annotate_violation(best, self.zones))
+        clip = remux_mp4(span.packets) if span.packets else None
         site = self.loaded.config.cameras[last.camera_id].site
-        meta = EvidenceMeta(camera_id=last.camera_id, site_id=site, rule=last.rule, model_name=best.model_name,
-                            model_version=best.model_version, started_at=first.started_at, ended_at=last.ended_at,
-                            best_at=best.best_at, detections=best.detections, thresholds=dict(best.thresholds))
+        whole = dataclasses.replace(best, started_at=first.started_at, ended_at=last.ended_at)
+        meta = evidence_meta(whole, site)
+        files = file_map(frames, clip)
         manifest, key = write_evidence(self.store, self.signer, alert_id=last.event_id, revision=1, meta=meta,
                                        files=files)
         out = {f.name: str(self.out_dir / f.key) for f in manifest.files}

@@ -159,15 +159,14 @@ def start_runtime(services, *, detectors: Mapping | None = None,
     sink.recover()
     outbox.start(sink.handlers())
     loaded = resolve_file_sources(services.loaded)
-    supervisor_ref: list = []  # the model watcher is built before the supervisor it swaps models into
-    watcher = _watcher(services, lambda p, d: supervisor_ref[0].swap_model(p, d)) if watch_models else None
-    if detectors is None:
-        detectors = detectors_at_start(services, watcher)
     supervisor = Supervisor(loaded, alert_sink=sink, signer=services.signer, recorder_config=recorder_config,
-                            resolve_source=make_resolver(services), detectors=detectors,
+                            resolve_source=make_resolver(services), detectors=dict(detectors or {}),
                             on_state=lambda st: bus.publish("camera.state", status_payload(st)),
                             pipeline_overrides=pipeline_overrides)
-    supervisor_ref.append(supervisor)
+    watcher = _watcher(services, supervisor.swap_model) if watch_models else None
+    if detectors is None:  # the promoted model per profile, else the config's
+        for profile, detector in detectors_at_start(services, watcher).items():
+            supervisor.swap_model(profile, detector)
     services.events = bus
     runtime = Runtime(services, supervisor, bus, sink, notifier.start(), watcher)
     try:
