@@ -8,6 +8,7 @@ how a write becomes durable (the server's sink queues it in the outbox; `vigil a
 """
 from __future__ import annotations
 
+import collections
 import dataclasses
 import logging
 import queue
@@ -101,6 +102,8 @@ class Recorder:
         self._stopping = False
         self.errors = 0
         self.opened = 0  # events seen opening (what the cameras produced), for /healthz and fault tests
+        self.confirmed_mono: "collections.OrderedDict[str, float]" = collections.OrderedDict()  # event -> when
+        # its rule confirmed (monotonic), the last 1000: what the alert-latency bench measures from
 
     # -- the port the supervisor calls -------------------------------------------------------------------------
     def on_violation(self, event: ViolationEvent) -> None:
@@ -109,6 +112,10 @@ class Recorder:
             life = self._lives.get(v.event_id)
             if life is None:
                 self.opened += v.phase == "open"
+                if v.phase == "open":
+                    self.confirmed_mono[v.event_id] = time.monotonic()
+                    while len(self.confirmed_mono) > 1000:
+                        self.confirmed_mono.popitem(last=False)
                 life = _Life(v.event_id, event.site_id, queue.Queue())
                 life.thread = threading.Thread(target=self._live, args=(life,), daemon=True,
                                                name=f"vigil-event-{v.event_id[:8]}")
