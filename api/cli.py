@@ -192,7 +192,7 @@ def _serve(config_path: Optional[Path], host: Optional[str], port: Optional[int]
     if cameras:  # the one writer of alerts for this database: a second one refuses here
         from vigil.db.instance_lock import InstanceLock
 
-        lock = InstanceLock(services.engine, services.data_dir).acquire()
+        lock = services.instance_lock = InstanceLock(services.engine, services.data_dir).acquire()
     server_cfg = services.loaded.config.server
     host, port = host or server_cfg.host, port or server_cfg.port
     from api.service.startup import announce  # first admin, store notes, the URL to open

@@ -41,6 +41,7 @@ class Runtime:
         self.started = threading.Event()  # the supervisor is running (demo scenes rendered, cameras added)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self.lock_problem: str | None = None  # the instance lock lost (another instance took it after a restart)
 
     def _spawn(self, target, name: str) -> None:
         t = threading.Thread(target=target, name=name, daemon=True)
@@ -100,8 +101,16 @@ class Runtime:
                     watch.check(self.supervisor.status())
                 if ticks % 5 == 0:
                     self.notifier.resume()
+                    self._check_lock()
             except Exception:  # noqa: BLE001 - the watcher's boundary: keep watching
                 log.exception("health watch failed")
+
+    def _check_lock(self) -> None:
+        lock = getattr(self.services, "instance_lock", None)
+        problem = lock.check() if lock is not None else None
+        if problem and problem != self.lock_problem:
+            log.error("%s", problem)
+        self.lock_problem = problem
 
     def camera_states(self):
         return self.supervisor.status()

@@ -29,6 +29,7 @@ class InstanceLock:
         self.data_dir = Path(data_dir)
         self._conn = None
         self._fd: int | None = None
+        self._lost = False
 
     def acquire(self) -> "InstanceLock":
         url = self.engine.url
@@ -63,6 +64,32 @@ class InstanceLock:
                                       f"expected one instance per database (PostgreSQL advisory lock)")
         self._conn, self._key = conn, _pg_key(url.database or "")
         return self
+
+    def check(self) -> str | None:
+        """None while the lock is held; after a PostgreSQL restart (the lock's session gone) take it again. What is
+        wrong otherwise: the database unreachable (nobody else can take it then either), or another instance."""
+        if self._fd is not None or (self._conn is None and not self._lost):
+            return None  # a file lock cannot be lost; or never taken
+        if self._conn is not None:
+            try:
+                self._conn.execute(text("SELECT 1"))
+                self._conn.commit()
+                return None
+            except Exception:  # noqa: BLE001 - the session is gone (a restart): take the lock again below
+                try:
+                    self._conn.invalidate()
+                    self._conn.close()
+                except Exception:  # noqa: BLE001
+                    pass
+                self._conn, self._lost = None, True
+        try:
+            self.acquire()
+        except InstanceLockedError as e:
+            return str(e)
+        except Exception as e:  # noqa: BLE001 - unreachable: retried at the next check
+            return f"instance lock: database unreachable ({str(e).splitlines()[0][:200]})"
+        self._lost = False
+        return None
 
     def release(self) -> None:
         if self._fd is not None:
