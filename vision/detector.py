@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Protocol, Sequence, runtime_checkable
+from typing import Callable, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 import supervision as sv
@@ -67,3 +67,24 @@ def load_detector(path: str | Path, *, conf: float = 0.25, iou: float = 0.45, im
         detector = UltralyticsDetector.load(str(p), **kw)
     _check_profile(detector.info, profile)
     return detector
+
+
+def profile_detector(loaded, profile: str, *, model_path: str | Path | None = None, imgsz: int | None = None,
+                     name: str | None = None, version: str | None = None,
+                     loader: Callable[..., Detector] | None = None) -> Detector | None:
+    """The one "detector for this profile" factory (service start, hot reload, offline analysis, supervisor).
+
+    `model_path` (a promoted model, or `vigil analyze --model`) else the config's `detectors.<profile>.model`;
+    confidence, IoU, threads and input size from that detector config (the defaults where there is none);
+    `imgsz` overrides the size (a promoted model's own). None when neither a path nor a config names a model.
+    """
+    from vigil.config import DetectorConfig
+
+    dcfg = loaded.config.detectors.get(profile)
+    if model_path is None:
+        if dcfg is None:
+            return None
+        model_path = loaded.resolve(dcfg.model)
+    dcfg = dcfg or DetectorConfig(model=str(model_path))
+    return (loader or load_detector)(model_path, conf=dcfg.conf, iou=dcfg.iou, imgsz=imgsz or dcfg.imgsz,
+                                     threads=dcfg.threads, name=name, version=version, profile=profile)

@@ -2,6 +2,7 @@
 is notified like an alert."""
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
@@ -13,6 +14,8 @@ from tests.faults.rig import ClockFire, alerts, cameras_yaml, wait_for
 from tests.service.helpers import start_hook
 from vigil.db.models import NotificationDelivery
 from vigil.outbox import Backoff
+
+pytestmark = pytest.mark.slow  # real servers stopped and started, cameras paced in real time
 
 
 def _deliveries(services) -> list[tuple[str, str, str]]:

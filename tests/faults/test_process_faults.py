@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from api.app import health
@@ -19,6 +20,8 @@ from tests.faults.rig import SITES, ClockFire, alerts, cameras_yaml, check_nothi
 from tests.servers import free_port, postgres_ctl
 from vigil.db.instance_lock import InstanceLock, InstanceLockedError
 from vigil.outbox import Backoff
+
+pytestmark = pytest.mark.slow  # real servers stopped and started, cameras paced in real time
 
 ROOT = Path(__file__).resolve().parents[2]
 
