@@ -1,6 +1,7 @@
 """The FastAPI application factory: health, public key, and the routers of each area."""
 from __future__ import annotations
 
+import logging
 from contextlib import asynccontextmanager
 
 import shutil
@@ -12,6 +13,8 @@ from sqlalchemy.exc import OperationalError
 
 from api.context import Services
 from vigil import __version__
+
+log = logging.getLogger(__name__)
 
 
 def create_app(services: Services, *, run_cameras: bool = True, run_jobs: bool = True) -> FastAPI:
@@ -55,13 +58,20 @@ def create_app(services: Services, *, run_cameras: bool = True, run_jobs: bool =
                             headers={"Retry-After": "5"})
 
     @app.get("/healthz", tags=["system"])
-    def healthz(response: Response) -> dict:
-        """ok, or degraded with the problems: database, outbox, disk space, cameras in error."""
+    def healthz(request: Request, response: Response) -> dict:
+        """"ok", "degraded" (with the problems: outbox, disk space, cameras in error) or "not ok" (503: the
+        database does not answer). The details only to a signed-in caller: an anonymous one learns the status
+        alone, never the S3 endpoint or bucket."""
         body, problems = health(services, getattr(app.state, "runtime", None))
         if not body["database"]:
             response.status_code = 503
-        body["status"] = "ok" if not problems else "degraded"
-        body["problems"] = problems
+            return {"status": "not ok"}
+        status = "ok" if not problems else "degraded"
+        from api.auth.deps import authenticate
+
+        if authenticate(request) is None:
+            return {"status": status}
+        body.update(status=status, problems=problems)
         return body
 
     @app.get("/api/public-key", response_class=PlainTextResponse, tags=["evidence"])

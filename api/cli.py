@@ -29,8 +29,11 @@ ConfigOpt = typer.Option(None, "--config", "-c", help="config file (default: $VI
 
 def open_services(config: Optional[Path]):
     from api.context import Services
+    from vigil.redact import install_log_redaction
 
-    return Services.open(Settings.from_env(config_path=config))
+    services = Services.open(Settings.from_env(config_path=config))
+    install_log_redaction(services.loaded.secrets)  # values the config took from the environment
+    return services
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -198,8 +201,14 @@ def _serve(config_path: Optional[Path], host: Optional[str], port: Optional[int]
     from api.service.startup import announce  # first admin, store notes, the URL to open
 
     announce(services, host, port)
+    from api.serving import uvicorn_config
+
+    config = uvicorn_config(create_app(services, run_cameras=cameras), server_cfg, host, port, log_level="info")
+    from vigil.redact import install_log_redaction
+
+    install_log_redaction(services.loaded.secrets)  # uvicorn's own handlers exist now
     try:
-        uvicorn.run(create_app(services, run_cameras=cameras), host=host, port=port, log_level="info")
+        uvicorn.Server(config).run()
     finally:
         if lock is not None:
             lock.release()
@@ -228,8 +237,11 @@ def _register_areas() -> None:
 
 
 def main() -> None:
+    from vigil.redact import install_log_redaction
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    install_log_redaction()
     _register_areas()
     try:
         app(standalone_mode=True)

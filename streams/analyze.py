@@ -10,6 +10,7 @@ from typing import Callable, Iterator, Sequence
 from vigil.config import VigilConfig
 from vigil.config_loader import LoadedConfig
 from vigil.errors import ConfigError
+from vigil.shipped import shipped_detector
 from vigil.types import Violation, iso_utc
 from vision.analyzer import CameraAnalyzer
 from vision.detector import Detector, profile_detector
@@ -49,6 +50,10 @@ def analysis_config(source: str, profile: str, loaded: LoadedConfig | None) -> L
     cam = {k: v for k, v in template.items() if k in ("detect", "motion", "record", "rules", "zones", "masks")}
     cam.update(site=site_id, source="analysis", profile=profile)
     base.update(sites=sites, cameras={CAMERA_ID: cam})
+    detectors = dict(base.get("detectors") or {})
+    if profile not in detectors and (shipped := shipped_detector(profile)) is not None:
+        detectors[profile] = shipped  # no config, or none for this profile: the shipped model and its defaults
+    base["detectors"] = detectors
     try:
         config = VigilConfig.model_validate(base)
     except ValueError as e:
@@ -60,8 +65,8 @@ def analysis_config(source: str, profile: str, loaded: LoadedConfig | None) -> L
 
 def _detector(loaded: LoadedConfig, profile: str, model: str | Path | None, imgsz: int | None) -> Detector:
     if model is None and profile not in loaded.config.detectors:
-        raise ConfigError(f"expected --model PATH or a detector for profile {profile!r} under detectors: in the "
-                          f"config, found neither")
+        raise ConfigError(f"expected --model PATH, a detector for profile {profile!r} under detectors: in the "
+                          f"config, or the shipped model in models/; found none of them")
     return profile_detector(loaded, profile, model_path=Path(model) if model is not None else None, imgsz=imgsz)
 
 

@@ -75,16 +75,15 @@ def profile_detector(loaded, profile: str, *, model_path: str | Path | None = No
     """The one "detector for this profile" factory (service start, hot reload, offline analysis, supervisor).
 
     `model_path` (a promoted model, or `vigil analyze --model`) else the config's `detectors.<profile>.model`;
-    confidence, IoU, threads and input size from that detector config (the defaults where there is none);
-    `imgsz` overrides the size (a promoted model's own). None when neither a path nor a config names a model.
+    the threshold (`load_conf`: low enough for the fire cues), IoU, threads and input size from that detector
+    config, the loader's defaults where there is none; `imgsz` overrides the size (a promoted model's own). None
+    when neither a path nor a config names a model.
     """
-    from vigil.config import DetectorConfig
-
     dcfg = loaded.config.detectors.get(profile)
     if model_path is None:
         if dcfg is None:
             return None
         model_path = loaded.resolve(dcfg.model)
-    dcfg = dcfg or DetectorConfig(model=str(model_path))
-    return (loader or load_detector)(model_path, conf=dcfg.conf, iou=dcfg.iou, imgsz=imgsz or dcfg.imgsz,
-                                     threads=dcfg.threads, name=name, version=version, profile=profile)
+    kw: dict = dict(conf=dcfg.load_conf, iou=dcfg.iou, threads=dcfg.threads) if dcfg is not None else {}
+    size = imgsz or (dcfg.imgsz if dcfg is not None else 320)
+    return (loader or load_detector)(model_path, imgsz=size, name=name, version=version, profile=profile, **kw)

@@ -22,6 +22,7 @@ class SiteGrade:
     score: float  # sum of severities of confirmed violations in the window
     reasons: tuple[str, ...]  # one line per rule: count x severity
     window_days: float
+    items: tuple[tuple[str, int, float], ...] = ()  # (rule, confirmed count, weight): the reasons as data
 
     @property
     def rank(self) -> int:
@@ -59,7 +60,8 @@ def _grade(config, site_id: str, alerts: list[tuple[str, str]]) -> SiteGrade:
     reasons = tuple(f"{counts[r]} confirmed {RULES[r].title.lower() if r in RULES else r} "
                     f"(weight {weights[r]:g}) in the last {g.window_days:g} days"
                     for r in sorted(weights, key=lambda r: (-weights[r], r)))
-    return SiteGrade(site_id, grade_of(score, g), score, reasons, g.window_days)
+    items = tuple((r, counts[r], float(weights[r])) for r in sorted(weights, key=lambda r: (-weights[r], r)))
+    return SiteGrade(site_id, grade_of(score, g), score, reasons, g.window_days, items)
 
 
 def _confirmed_by_site(services, site_id: str | None = None) -> dict[str, list[tuple[str, str]]]:

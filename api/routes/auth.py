@@ -235,15 +235,20 @@ def _patch_user(request: Request, user_id: int, body: UserPatch, actor: Principa
             row.role = body.role
         if body.active is not None:
             row.active = body.active
-            if not body.active:
-                for tok in s.scalars(select(ApiToken).where(ApiToken.user_id == user_id)):
-                    tok.revoked = True
         if body.password is not None:
             row.password_hash = hash_password(body.password)
+        # a deactivated user's or a replaced password's credentials must not come back: tokens are revoked for
+        # good, and every session cookie issued so far ends (reactivating does not revive them)
+        deactivated = body.active is False
+        if deactivated or body.password is not None:
+            for tok in s.scalars(select(ApiToken).where(ApiToken.user_id == user_id)):
+                tok.revoked = True
         if body.language is not None:
             row.language = body.language
         s.commit()
         out = user_dict(row)
+    if deactivated:
+        end_all_sessions(services.sessions, user_id)
     changed = sorted(k for k, v in body.model_dump().items()
                      if v is not None and k not in ("password", "current_password"))
     record(services.sessions, actor.username, "user_updated", "user", out["username"],

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy import func, select
 
 from api.auth.deps import Allow
-from api.auth.roles import EVERYONE
+from api.auth.roles import ADMIN, EVERYONE, WALL
 from api.auth.users import Principal
 from api.routes.alerts import alert_dict
 from api.routes.common import not_found, services_of
@@ -21,7 +21,9 @@ SIGNED_IN = Allow(EVERYONE)
 def grade_dict(grade) -> dict:
     if grade is None:
         return {"grade": "blue", "score": 0, "reasons": []}
-    return {"grade": grade.grade, "score": grade.score, "reasons": list(grade.reasons)}
+    return {"grade": grade.grade, "score": grade.score, "reasons": list(grade.reasons),
+            "reason_items": [{"rule": r, "count": n, "weight": w, "window_days": grade.window_days}
+                             for r, n, w in getattr(grade, "items", ())]}
 
 
 def _grades(services) -> dict:
@@ -72,7 +74,9 @@ def get_site(site_id: str, request: Request, days: int = Query(30, ge=1, le=365)
         for a in rows:
             per_day.setdefault(a.started_at.date().isoformat(), {"confirmed": 0, "rejected": 0, "new": 0})
             per_day[a.started_at.date().isoformat()][a.state] = per_day[a.started_at.date().isoformat()].get(a.state, 0) + 1
+        # the recent alerts only to roles that may read alerts (as /api/alerts): data staff see the counts
+        may_read_alerts = user.role == ADMIN or user.role in WALL
         return {"id": site.id, "name": site.name, "address": site.address, "kind": site.kind,
                 "operator": site.operator, **grade,
                 "history": [{"day": d, **c} for d, c in sorted(per_day.items())],
-                "alerts": [alert_dict(a) for a in rows[:50]]}
+                "alerts": [alert_dict(a) for a in rows[:50]] if may_read_alerts else []}

@@ -13,7 +13,29 @@ const info = el("div", { class: "review-info" });
 const list = el("ol", { id: "box-list", class: "box-list" });
 const note = el("textarea", { id: "note", rows: 2, placeholder: t("review.note") });
 const counter = el("span", { id: "waiting", class: "muted" });
-const editor = new BoxEditor(canvas, image, { colours: colour, onChange: renderList });
+const editor = new BoxEditor(canvas, image, { colours: colour, onChange: renderList, onDrawn: askClass,
+                                              names: (c) => t("class." + c) });
+let picker = null;  // the class menu of a just-drawn box: keys 1-9 or a click name it, Esc removes it
+
+function askClass(i) {
+  closePicker();
+  const b = editor.boxes[i], s = editor.scale;
+  const pick = (cls) => { closePicker(); editor.relabel(i, cls); };
+  picker = el("div", { class: "class-picker", id: "class-picker", role: "menu", dataset: { box: i },
+                       style: `left:${Math.round(b.x1 * s)}px; top:${Math.round(b.y2 * s) + 4}px` },
+    el("h4", {}, t("review.pick")), el("p", { class: "muted" }, t("review.pick.hint")),
+    (alert?.classes || []).slice(0, 9).map((c, k) => el("button", { type: "button", role: "menuitem",
+      dataset: { cls: c }, onmousedown: (e) => e.stopPropagation(), onclick: () => pick(c) },
+      el("kbd", {}, String(k + 1)), el("span", { class: "swatch", style: `background:${colour(c)}` }), " ",
+      t("class." + c))));
+  picker.pick = pick;
+  canvas.parentElement.append(picker);
+}
+
+function closePicker() {
+  picker?.remove();
+  picker = null;
+}
 
 function colour(cls) {
   const i = (alert?.classes || []).indexOf(cls);
@@ -49,9 +71,12 @@ function renderList() {
       class: i === editor.selected ? "selected" : "", onclick: () => editor.select(i) },
     el("span", { class: "swatch", style: `background:${colour(b.class_name)}` }),
     el("select", { "aria-label": t("review.class"), dataset: { box: i },
-                   onchange: (e) => editor.relabel(i, e.target.value) },
+                   onchange: (e) => { if (picker && Number(picker.dataset.box) === i) closePicker();
+                                      editor.relabel(i, e.target.value); } },
+       b.class_name === null ? el("option", { value: "", selected: true, disabled: true }, "?") : null,
        classes.map((c) => el("option", { value: c, selected: c === b.class_name }, t("class." + c)))),
     el("span", { class: "muted" }, b.confidence ? b.confidence.toFixed(2) : t("review.drawn")),
+    b.class_name === null ? el("strong", { class: "error" }, "?") : null,
     el("button", { class: "ghost small", title: t("review.delete"),
                    onclick: (e) => { e.stopPropagation(); editor.select(i); editor.remove(); } }, "✕"))));
   if (!editor.boxes.length) list.append(el("li", { class: "muted" }, t("review.noboxes")));
@@ -67,13 +92,16 @@ function show(a) {
   }
   if (!document.getElementById("best")) layout();
   info.replaceChildren(
-    el("h2", { id: "alert-rule" }, rule(a.rule)),
+    el("h2", { id: "alert-rule" }, rule(a.rule), " ",
+       a.missed ? el("span", { class: "badge missed", id: "missed-badge" }, t("missed.badge")) : null),
+    a.missed ? el("p", { class: "muted" }, t("missed.review", { user: a.marked_by || "" })) : null,
     el("dl", {},
-      el("dt", {}, t("field.camera")), el("dd", {}, `${a.camera_name} (${a.site_id})`),
+      el("dt", {}, t("field.camera")), el("dd", {}, el("a", { href: `/alerts/${a.id}` }, `${a.camera_name} · ${a.site_name}`)),
       el("dt", {}, t("field.time")), el("dd", {}, `${fmtTime(a.started_at)} – ${fmtTime(a.ended_at)}`),
       el("dt", {}, t("field.score")), el("dd", {}, a.best_score.toFixed(2)),
       el("dt", {}, t("field.model")), el("dd", {}, a.model || "—")));
   note.value = "";
+  closePicker();
   const boxes = a.detections.map((d) => ({ ...d }));
   image.onload = () => { fitImage(image); editor.load(boxes, (a.detections[0] || {}).class_name || a.classes[0]); };
   image.src = `/api/alerts/${a.id}/evidence/best_raw.jpg`;
@@ -98,6 +126,7 @@ function next() {
 
 async function decide(kind) {
   if (!alert || busy) return;
+  if (editor.unnamed >= 0) { askClass(editor.unnamed); return; }  // every box needs a class before a decision
   busy = true;
   const boxes = editor.boxes.map(({ class_name, x1, y1, x2, y2 }) => ({ class_name, x1, y1, x2, y2 }));
   const send = kind === "confirm" || editor.edited ? boxes : null;
@@ -112,6 +141,13 @@ async function decide(kind) {
 document.addEventListener("keydown", (e) => {
   if (["INPUT", "TEXTAREA", "SELECT"].includes(e.target.tagName) || e.ctrlKey || e.metaKey || e.altKey) return;
   const k = e.key.toLowerCase();
+  if (picker) {  // a drawn box waits for its class: digits name it, Esc (or z) takes the box back
+    const cls = /^[1-9]$/.test(e.key) ? alert.classes[Number(e.key) - 1] : null;
+    if (cls) picker.pick(cls);
+    else if (e.key === "Escape" || k === "z") { closePicker(); editor.undo(); }
+    e.preventDefault();
+    return;
+  }
   if (k === "n") next();
   else if (k === "c") decide("confirm");
   else if (k === "r") decide("reject");
