@@ -53,7 +53,8 @@ def run(seconds: float) -> dict:
         runtime.stop()
         services.close()
     return {"events": len(confirm_to_row),
-            "confirm_p50_ms": 1000 * statistics.median(confirm_to_row), "confirm_p95_ms": 1000 * _pct(confirm_to_row, .95),
+            "confirm_p50_ms": 1000 * statistics.median(confirm_to_row),
+            "confirm_p95_ms": 1000 * _pct(confirm_to_row, .95),
             "start_p50_s": statistics.median(start_to_row), "start_p95_s": _pct(start_to_row, .95)}
 
 

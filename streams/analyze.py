@@ -67,7 +67,9 @@ def _detector(loaded: LoadedConfig, profile: str, model: str | Path | None, imgs
     if model is None and profile not in loaded.config.detectors:
         raise ConfigError(f"expected --model PATH, a detector for profile {profile!r} under detectors: in the "
                           f"config, or the shipped model in models/; found none of them")
-    return profile_detector(loaded, profile, model_path=Path(model) if model is not None else None, imgsz=imgsz)
+    det = profile_detector(loaded, profile, model_path=Path(model) if model is not None else None, imgsz=imgsz)
+    assert det is not None  # a path or a detector config, checked above
+    return det
 
 
 def analyze_source(source: str, *, profile: str = "site", model: str | Path | None = None,

@@ -225,6 +225,8 @@ class Recorder:
     def _clip_revision(self, life: _Life) -> None:
         """The clip from pre-roll to the confirmation's post-roll, as soon as it is buffered."""
         v = life.last
+        if v is None:
+            return
         try:
             clip = self._cut(v, self.record_for(v.camera_id).post_roll_s + self.config.clip_timeout_extra_s)
             if clip is None:

@@ -62,7 +62,9 @@ class Supervisor:
                                      record_for=lambda cid: self.loaded.config.cameras[cid].record)
         if (sink is None) == (self.recorder is None):
             raise ValueError("expected exactly one of sink (a ViolationSink) or alert_sink (with a signer)")
-        self.sink: ViolationSink = sink or self.recorder
+        chosen = sink if sink is not None else self.recorder
+        assert chosen is not None
+        self.sink: ViolationSink = chosen
         self._resolve = resolve_source
         self._detectors = dict(detectors) if detectors is not None else None
         self._on_state = on_state

@@ -323,7 +323,8 @@ class VigilConfig(Strict):
     grading: GradingConfig = Field(default_factory=GradingConfig)
     server: ServerConfig = Field(default_factory=ServerConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
-    reliability: ReliabilityConfig = Field(default_factory=ReliabilityConfig)
+    reliability: ReliabilityConfig = Field(ReliabilityConfig.model_validate({}),
+                                           description="outbox, disk watermark, retention, camera health notices")
 
     @model_validator(mode="after")
     def _references(self):

@@ -142,6 +142,7 @@ class Outbox:
                 raise
         with self._wake:
             self._wake.notify_all()
+        assert job_id is not None  # sqlite3 sets lastrowid after an INSERT
         return int(job_id)
 
     # -- consuming ---------------------------------------------------------------------------------------------

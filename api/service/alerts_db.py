@@ -140,7 +140,7 @@ class OutboxAlertSink:
 
     def __init__(self, sessions: sessionmaker[Session], store, outbox: Outbox, *,
                  publish: Callable[[str, dict], None] | None = None,
-                 notify: Callable[[dict], None] | None = None):
+                 notify: Callable[[dict], object] | None = None):
         self.sessions, self.store, self.outbox = sessions, store, outbox
         self.publish = publish
         self.notify = notify  # called by the db lane after the row exists; raises if it could not record it

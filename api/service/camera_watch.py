@@ -48,7 +48,8 @@ class CameraWatch:
             try:
                 self.record(msg)
             except Exception as e:  # noqa: BLE001 - database down: try again at the next check
-                log.warning("camera %s: could not record the %s notification (%s)", msg["camera"]["id"], msg["event"], e)
+                log.warning("camera %s: could not record the %s notification (%s)", msg["camera"]["id"], msg["event"],
+                            e)
                 continue
             cid = msg["camera"]["id"]
             (self._notified.add if msg["event"] == "camera.down" else self._notified.discard)(cid)

@@ -53,6 +53,8 @@ def purge_alert(services, alert_id: str, reason: str) -> None:
     """Record the purge (row + audit), then delete the alert's objects."""
     with session_scope(services.sessions) as s:
         alert = s.get(Alert, alert_id)
+        if alert is None:
+            return
         old = {"revision": alert.evidence_revision, "manifest_sha256": alert.manifest_sha256, "reason": reason}
         alert.evidence_revision, alert.manifest_key, alert.manifest_sha256 = 0, "", ""
         for item in list(s.scalars(select(EvidenceItem).where(EvidenceItem.alert_id == alert_id))):

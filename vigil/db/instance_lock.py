@@ -5,6 +5,7 @@ import fcntl
 import hashlib
 import os
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, text
 
@@ -27,7 +28,7 @@ class InstanceLock:
     def __init__(self, engine: Engine, data_dir: Path):
         self.engine = engine
         self.data_dir = Path(data_dir)
-        self._conn = None
+        self._conn: Any = None  # the PostgreSQL connection whose session holds the advisory lock
         self._fd: int | None = None
         self._lost = False
 
@@ -54,12 +55,12 @@ class InstanceLock:
         got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": _pg_key(url.database or "")}).scalar()
         conn.commit()
         if not got:
-            holder = conn.execute(text(
+            found = conn.execute(text(
                 "SELECT a.pid, a.client_addr FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
                 "WHERE l.locktype = 'advisory' AND l.granted AND l.database = "
                 "(SELECT oid FROM pg_database WHERE datname = current_database()) LIMIT 1")).first()
             conn.close()
-            who = f"backend pid {holder[0]} from {holder[1] or 'local socket'}" if holder else "another session"
+            who = f"backend pid {found[0]} from {found[1] or 'local socket'}" if found else "another session"
             raise InstanceLockedError(f"database {shown}: another `vigil serve` already runs on it ({who}); "
                                       f"expected one instance per database (PostgreSQL advisory lock)")
         self._conn, self._key = conn, _pg_key(url.database or "")

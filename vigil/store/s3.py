@@ -82,7 +82,7 @@ class S3Store:
             raise StoreError(f"S3 {self.endpoint}/{self.bucket}: objects are under object lock; not deleting {key!r}")
         try:
             self.client.remove_object(self.bucket, safe_key(key))
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001 - any transport or S3 error becomes one clear StoreError
             raise self._fail(f"could not delete {key!r}", e) from None
 
     def _stat(self, key: str) -> str | None:
