@@ -5,6 +5,7 @@ import logging
 from contextlib import asynccontextmanager
 
 import shutil
+from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
@@ -112,7 +113,7 @@ def health(services: Services, runtime) -> tuple[dict, list[str]]:
     for name, free in disks.items():
         if free is not None and free < rel.min_free_mb:
             problems.append(f"{name}: {free} MB free, under the {rel.min_free_mb} MB watermark")
-    body = {"version": __version__, "database": db_ok, "store": services.store.describe(),
+    body: dict[str, Any] = {"version": __version__, "database": db_ok, "store": services.store.describe(),
             "cameras": len(services.loaded.config.cameras), "runtime": runtime is not None,
             "disk_free_mb": disks}
     if runtime is not None:
@@ -124,6 +125,8 @@ def health(services: Services, runtime) -> tuple[dict, list[str]]:
                                 f"({st['last_error']})")
         if body["outbox"]["filling"]:
             problems.append(f"outbox filling: {body['outbox']['bytes']} of {body['outbox']['max_bytes']} bytes")
+        if getattr(runtime, "lock_problem", None):
+            problems.append(runtime.lock_problem)
         states = runtime.camera_states()
         body["camera_states"] = {cid: {"state": st.state, "error": st.last_error} for cid, st in states.items()}
         for cid, st in states.items():

@@ -17,10 +17,12 @@ config_app = typer.Typer(help="Validate and document configuration files.", no_a
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 evidence_app = typer.Typer(help="Evidence integrity.", no_args_is_help=True)
 audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+notify_app = typer.Typer(help="Notification deliveries (webhook, MQTT).", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 app.add_typer(db_app, name="db")
 app.add_typer(evidence_app, name="evidence")
 app.add_typer(audit_app, name="audit")
+app.add_typer(notify_app, name="notify")
 
 ConfigOpt = typer.Option(None, "--config", "-c", help="config file (default: $VIGIL_CONFIG or config/vigil.example.yaml)")
 
@@ -104,7 +106,16 @@ def evidence_verify(alert_id: Optional[str] = typer.Argument(None, help="alert t
         fail(f"alert {alert_id} does not exist")
     ids = [r[0] for r in rows]
     bad = 0
+    from api.service.retention import purge_record
+
     for aid, revision, manifest_sha, rule, camera_id, site_id, started_at in rows:
+        if revision == 0:
+            with services.sessions() as s:
+                purge = purge_record(s, aid)
+            if purge is not None:
+                typer.echo(f"{aid}: purged by retention (audit entry {purge.id}, revision "
+                           f"{purge.detail.get('revision')})")
+                continue
         report = verify_against_record(services.store, aid, pem, revision=revision, manifest_sha256=manifest_sha,
                                        row={"rule": rule, "camera_id": camera_id, "site_id": site_id,
                                             "started_at": started_at})
@@ -116,6 +127,16 @@ def evidence_verify(alert_id: Optional[str] = typer.Argument(None, help="alert t
     typer.echo(f"{len(ids) - bad} of {len(ids)} alerts verified")
     if bad:
         raise typer.Exit(1)
+
+
+@evidence_app.command("purge")
+def evidence_purge(config: Optional[Path] = ConfigOpt) -> None:
+    """Run retention once: remove the evidence nothing needs (rejected alerts on no lead), per the config."""
+    from api.service.retention import run_retention
+
+    report = run_retention(open_services(config))
+    typer.echo(report.skipped or f"removed the evidence of {len(report.purged)} alert(s)"
+               + (f" ({report.reason})" if report.reason else ""))
 
 
 @audit_app.command("verify")
@@ -143,6 +164,27 @@ def audit_checkpoint(config: Optional[Path] = ConfigOpt) -> None:
     typer.echo(f"audit checkpoint: {key or 'nothing to checkpoint (empty log)'}")
 
 
+@notify_app.command("list")
+def notify_list(status: Optional[str] = typer.Option(None, help="pending | sent | dead"),
+                config: Optional[Path] = ConfigOpt) -> None:
+    """The newest deliveries, one a line."""
+    from api.ops.deliveries import list_deliveries
+
+    for d in list_deliveries(open_services(config), status):
+        typer.echo(f"{d['id']}\t{d['status']}\t{d['channel']}\t{d['event']}\t{d['alert_id'] or '-'}\t"
+                   f"{d['attempts']} attempts\t{d['last_error']}")
+
+
+@notify_app.command("retry")
+def notify_retry(ids: Optional[list[int]] = typer.Argument(None, help="dead delivery ids (default: every dead one)"),
+                 config: Optional[Path] = ConfigOpt) -> None:
+    """Send dead deliveries again: marked pending here, the running server sends them within seconds."""
+    from api.ops.deliveries import retry_dead
+
+    chosen = retry_dead(open_services(config), "cli", list(ids or []) or None)
+    typer.echo(f"{len(chosen)} dead deliveries marked pending" + (f": {', '.join(map(str, chosen))}" if chosen else ""))
+
+
 def _serve(config_path: Optional[Path], host: Optional[str], port: Optional[int], cameras: bool) -> None:
     import uvicorn
 
@@ -153,7 +195,7 @@ def _serve(config_path: Optional[Path], host: Optional[str], port: Optional[int]
     if cameras:  # the one writer of alerts for this database: a second one refuses here
         from vigil.db.instance_lock import InstanceLock
 
-        lock = InstanceLock(services.engine, services.data_dir).acquire()
+        lock = services.instance_lock = InstanceLock(services.engine, services.data_dir).acquire()
     server_cfg = services.loaded.config.server
     host, port = host or server_cfg.host, port or server_cfg.port
     from api.service.startup import announce  # first admin, store notes, the URL to open

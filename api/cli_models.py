@@ -71,7 +71,8 @@ def register(app: typer.Typer) -> None:
                      eval_sizes: Optional[list[int]] = typer.Option(
                          None, "--eval-size", help="also score the held-out sources at this input size (repeatable)"),
                      config: Optional[Path] = typer.Option(None, "--config", "-c")) -> None:
-        """Build the data, train, evaluate (own splits, held-out sources, unseen scenes), export ONNX, write the card."""
+        """Build the data, train, evaluate (own splits, held-out sources, unseen scenes), export ONNX, write the
+        card."""
         from training.recipe import SCENE_PLAN, RecipeOptions, run_recipe
 
         profiles = ("site", "lab") if profile == "all" else (profile,)

@@ -31,6 +31,7 @@ class Services:
     store: EvidenceStore
     signer: Signer
     events: Any = None  # the live-update EventBus while the camera runtime runs (api.service.events)
+    instance_lock: Any = None  # vigil.db.instance_lock.InstanceLock while this process is the database's writer
 
     @classmethod
     def open(cls, settings: Settings, loaded: LoadedConfig | None = None) -> "Services":

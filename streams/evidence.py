@@ -4,14 +4,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping, Protocol, Sequence
 
-import cv2
 import numpy as np
 import supervision as sv
 
-from vigil.errors import InputError
 from vigil.evidence import EvidenceMeta
 from vigil.types import Box, Violation, iso_utc
 from vision.annotate import annotate
+from vision.jpeg import encode_jpeg  # noqa: F401 - evidence frames are encoded here
 
 
 @dataclass(frozen=True, eq=False)
@@ -67,22 +66,8 @@ class FrameFiles:
     annotated: bytes
 
 
-def encode_jpeg(image: np.ndarray, quality: int = 92) -> bytes:
-    if image is None or image.ndim != 3 or image.shape[2] != 3:
-        shape = None if image is None else image.shape
-        raise InputError(f"expected a BGR image HxWx3 to encode as evidence, found shape {shape}")
-    ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    if not ok:
-        raise InputError(f"could not encode a {image.shape} image as JPEG")
-    return buf.tobytes()
-
-
 def draw_boxes(image: np.ndarray, boxes: tuple[Box, ...], title: str) -> np.ndarray:
     """The annotated frame when the pipeline handed none: the best frame's boxes drawn by vision."""
-    import supervision as sv
-
-    from vision.annotate import annotate
-
     dets = sv.Detections(
         xyxy=np.array([b.xyxy for b in boxes], np.float32).reshape(-1, 4),
         confidence=np.array([b.confidence for b in boxes], np.float32),

@@ -8,6 +8,7 @@ how a write becomes durable (the server's sink queues it in the outbox; `vigil a
 """
 from __future__ import annotations
 
+import collections
 import dataclasses
 import logging
 import queue
@@ -90,8 +91,10 @@ class Recorder:
     """`on_violation(event)` never blocks; `stop()` closes every open event with what the ring holds."""
 
     def __init__(self, sink: AlertSink, signer: Signer, *, clips: ClipSource | None,
-                 record_for: Callable[[str], RecordConfig], config: RecorderConfig = RecorderConfig()):
+                 record_for: Callable[[str], RecordConfig], config: RecorderConfig = RecorderConfig(),
+                 alert_id_for: Callable[[Violation], str] | None = None):
         self.sink = sink
+        self.alert_id_for = alert_id_for or (lambda _v: str(uuid.uuid4()))  # offline analysis: the event id
         self.signer = signer
         self.clips = clips
         self.record_for = record_for
@@ -100,7 +103,11 @@ class Recorder:
         self._lives: dict[str, _Life] = {}
         self._stopping = False
         self.errors = 0
+        self.truncated: "collections.OrderedDict[str, bool]" = collections.OrderedDict()  # event -> whether its
+        # last clip lacked part of its span (the last 1000 events)
         self.opened = 0  # events seen opening (what the cameras produced), for /healthz and fault tests
+        self.confirmed_mono: "collections.OrderedDict[str, float]" = collections.OrderedDict()  # event -> when
+        # its rule confirmed (monotonic), the last 1000: what the alert-latency bench measures from
 
     # -- the port the supervisor calls -------------------------------------------------------------------------
     def on_violation(self, event: ViolationEvent) -> None:
@@ -109,6 +116,10 @@ class Recorder:
             life = self._lives.get(v.event_id)
             if life is None:
                 self.opened += v.phase == "open"
+                if v.phase == "open":
+                    self.confirmed_mono[v.event_id] = time.monotonic()
+                    while len(self.confirmed_mono) > 1000:
+                        self.confirmed_mono.popitem(last=False)
                 life = _Life(v.event_id, event.site_id, queue.Queue())
                 life.thread = threading.Thread(target=self._live, args=(life,), daemon=True,
                                                name=f"vigil-event-{v.event_id[:8]}")
@@ -192,7 +203,7 @@ class Recorder:
             self._extend(life, event)
             return
         life.frames = frame_files(v, event.annotated)
-        life.alert_id = str(uuid.uuid4())
+        life.alert_id = self.alert_id_for(v)
         rev = self._revision(life, v, life.frames, None)
         self.sink.insert(AlertWrite(life.alert_id, life.site_id, v, rev))
 
@@ -214,6 +225,8 @@ class Recorder:
     def _clip_revision(self, life: _Life) -> None:
         """The clip from pre-roll to the confirmation's post-roll, as soon as it is buffered."""
         v = life.last
+        if v is None:
+            return
         try:
             clip = self._cut(v, self.record_for(v.camera_id).post_roll_s + self.config.clip_timeout_extra_s)
             if clip is None:
@@ -255,13 +268,18 @@ class Recorder:
         record = self.record_for(v.camera_id)
         request = ClipRequest(camera_id=v.camera_id, event_id=v.event_id, start_s=v.start_s, end_s=v.end_s,
                               pre_roll_s=record.pre_roll_s, post_roll_s=record.post_roll_s)
-        end = request.end_s + request.post_roll_s
         deadline = time.monotonic() + timeout
         try:
             while True:  # in slices, so that a stop need not wait out a post-roll that will never come
                 remaining = deadline - time.monotonic()
-                result = self.clips.cut_clip(request, max(0.0, min(1.0, remaining)))
-                if result.end_s >= end - 0.5 or remaining <= 1.0 or self._stopping:
+                wait = max(0.0, min(1.0, remaining))
+                t0 = time.monotonic()
+                result = self.clips.cut_clip(request, wait)
+                ended = wait > 0 and time.monotonic() - t0 < 0.9 * wait  # back before its time: nothing will come
+                if not result.truncated or ended or remaining <= 1.0 or self._stopping:
+                    self.truncated[v.event_id] = result.truncated
+                    while len(self.truncated) > 1000:
+                        self.truncated.popitem(last=False)
                     return result.data
         except VigilError as e:
             log.warning("camera %s event %s: no clip (%s); evidence keeps the frames", v.camera_id, v.event_id, e)

@@ -12,7 +12,7 @@ from vigil.errors import NotFoundError
 from vigil.types import ClipRequest, Violation
 from vision.analyzer import AnalysisResult, CameraAnalyzer
 from vision.batcher import Batcher
-from vision.detector import Detector, load_detector
+from vision.detector import Detector, profile_detector
 from streams.clip import ClipResult
 from streams.evidence import ViolationEvent, ViolationSink, annotate_violation
 from streams.pipeline import CameraPipeline, PipelineConfig
@@ -62,7 +62,9 @@ class Supervisor:
                                      record_for=lambda cid: self.loaded.config.cameras[cid].record)
         if (sink is None) == (self.recorder is None):
             raise ValueError("expected exactly one of sink (a ViolationSink) or alert_sink (with a signer)")
-        self.sink: ViolationSink = sink or self.recorder
+        chosen = sink if sink is not None else self.recorder
+        assert chosen is not None
+        self.sink: ViolationSink = chosen
         self._resolve = resolve_source
         self._detectors = dict(detectors) if detectors is not None else None
         self._on_state = on_state
@@ -74,6 +76,7 @@ class Supervisor:
         self._batchers: dict[str, Batcher] = {}
         self._detect_threads: dict[str, threading.Thread] = {}
         self._stop = threading.Event()
+        self._detect_stop = threading.Event()  # set after the analyzers ended: none waits on a stopped detector
         self._pool: ThreadPoolExecutor | None = None
         self._monitor: threading.Thread | None = None
 
@@ -81,6 +84,7 @@ class Supervisor:
     def start(self) -> None:
         with self._lock:
             self._stop.clear()
+            self._detect_stop.clear()
             self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="vigil-evidence")
             for camera_id, cam in self.loaded.config.cameras.items():
                 if cam.enabled:
@@ -110,6 +114,7 @@ class Supervisor:
             cam.pipeline._stop.set()  # all readers stop together; each then joins below
         for cam in cams:
             self._join(cam, timeout)
+        self._detect_stop.set()
         for batcher in self._batchers.values():
             batcher.close()
         for t in self._detect_threads.values():
@@ -198,11 +203,7 @@ class Supervisor:
     def _detector_for(self, profile: str) -> Detector | None:
         if self._detectors is not None:
             return self._detectors.get(profile)
-        dcfg = self.loaded.config.detectors.get(profile)
-        if dcfg is None:
-            return None
-        return load_detector(self.loaded.resolve(dcfg.model), conf=dcfg.load_conf, iou=dcfg.iou, imgsz=dcfg.imgsz,
-                             threads=dcfg.threads, profile=profile)
+        return profile_detector(self.loaded, profile)
 
     def _ensure_batcher(self, profile: str) -> None:
         if profile in self._batchers:
@@ -219,7 +220,7 @@ class Supervisor:
         t.start()
 
     def _detect_loop(self, batcher: Batcher) -> None:
-        while not self._stop.is_set():
+        while not self._detect_stop.is_set():
             try:
                 batcher.step(0.1)
             except Exception:  # noqa: BLE001 - one bad batch must not end detection for every camera

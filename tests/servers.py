@@ -89,7 +89,8 @@ def start_postgres(workdir: Path | None = None) -> Server:
         tail = log.read_text(errors="replace")[-1500:] if log.exists() else start.stderr
         raise ServerStartError(f"pg_ctl start failed: {tail}")
     server = Server(port=port, url=f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres",
-                    extra={"pg_ctl": [f"{bindir}/pg_ctl", "-D", str(data), "-l", str(log), "-o", opts, "-w", "-t", "30"]})
+                    extra={"pg_ctl": [f"{bindir}/pg_ctl", "-D", str(data), "-l", str(log), "-o", opts, "-w", "-t",
+                                      "30"]})
     server._stop.append(lambda: subprocess.run(_as_postgres([f"{bindir}/pg_ctl", "-D", str(data), "-m", "immediate",
                                                              "stop"]), capture_output=True))
     server._stop.append(lambda: shutil.rmtree(workdir, ignore_errors=True))

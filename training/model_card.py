@@ -115,7 +115,8 @@ def render_markdown(card: dict) -> str:
         for src, n in per.items():
             d = card.get("sources", {}).get(src) or DATA_SOURCES.get(src, {})
             out.append(f"| {src} | {split} | {n} | {d.get('licence', '?')} | {d.get('attribution', '?')} |")
-    out += ["", *_headline(card), "Own-split images: the training sources' own validation splits (grouped by clip / photo / frame block, "
+    out += ["", *_headline(card),
+            "Own-split images: the training sources' own validation splits (grouped by clip / photo / frame block, "
             "never trained on). They come from the same sources as the training images, so they flatter the "
             "model compared with other footage. Held-out scenes: rendered with seeds never used in training "
             f"(train from {card['scene_seeds']['train']}, checkpoint choice from {card['scene_seeds']['val']}, "
@@ -161,7 +162,8 @@ def _headline(card: dict) -> list[str]:
         ratio = f"{held[c] / r:.1f}x" if c in held and r else "n/a"
         lines.append(f"| {c} | {_fmt(held.get(c)) if c in held else 'no held-out source'} | {_fmt(own.get(c))} | "
                      f"{_fmt(r)} | {ratio} |")
-    lines += ["", "Per source (AP50 of each class it labels):", "", "| source | kind | AP50 by class |", "|---|---|---|"]
+    lines += ["", "Per source (AP50 of each class it labels):", "", "| source | kind | AP50 by class |",
+              "|---|---|---|"]
     for kind in ("heldout", "own"):
         for src, row in by[kind].get("per_source", {}).items():
             lines.append(f"| {src} | {'held out' if kind == 'heldout' else 'own split'} | "

@@ -28,8 +28,8 @@ def leave_one_source_out(base: RecipeOptions, cls: str, sources: tuple[str, ...]
     folds = tuple(sources) if sources else every
     unknown = [s for s in folds if s not in every]
     if not folds or unknown:
-        raise TrainingError(f"expected sources of profile {base.profile!r} that label {cls!r} ({', '.join(every) or 'none'}); "
-                            f"found {', '.join(unknown) or 'none'}")
+        raise TrainingError(f"expected sources of profile {base.profile!r} that label {cls!r} "
+                            f"({', '.join(every) or 'none'}); found {', '.join(unknown) or 'none'}")
     out: dict[str, dict] = {}
     for source in folds:
         work = Path(base.work_dir) / "loso" / source

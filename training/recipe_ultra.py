@@ -93,7 +93,7 @@ def train(data_yaml: Path, project: Path, name: str, *, epochs: int, imgsz: int,
     extra = {"time": time} if time else {}
     model.train(**extra, data=str(data_yaml), epochs=epochs, imgsz=imgsz, device=device, batch=batch, amp=False,
                 workers=0 if device == "cpu" else 4, project=str(Path(project).resolve()), name=name, exist_ok=True,
-                pretrained=init_from is not None, plots=False, patience=patience, verbose=False, cache=False, seed=0,
+                pretrained=init_from is not None, plots=False, patience=patience, verbose=False, cache="ram", seed=0,
                 deterministic=False, save_period=-1, val=True, **AUGMENT, close_mosaic=max(1, epochs // 10))
     best = Path(model.trainer.best)
     return best if best.exists() else Path(model.trainer.last)

@@ -167,12 +167,12 @@ def verify_chain(session: Session, store=None, public_pem: bytes | None = None) 
         cp, found = _latest_checkpoint(store, public_pem)
         problems.extend(found)
         if cp is not None:
-            row = session.get(AuditEntry, cp["last_id"])
-            if row is None:
+            head = session.get(AuditEntry, cp["last_id"])
+            if head is None:
                 problems.append(f"the signed checkpoint names entry {cp['last_id']}, which is gone "
                                 f"(the newest entries were deleted)")
-            elif row.hash != cp["head_hash"]:
-                problems.append(f"entry {row.id}: hash {row.hash[:12]}... differs from the signed checkpoint's "
+            elif head.hash != cp["head_hash"]:
+                problems.append(f"entry {head.id}: hash {head.hash[:12]}... differs from the signed checkpoint's "
                                 f"{cp['head_hash'][:12]}... (the chain was re-hashed)")
             if count < cp["entries"]:
                 problems.append(f"{count} entries, the signed checkpoint counted {cp['entries']} (entries deleted)")

@@ -300,6 +300,13 @@ class ReliabilityConfig(Strict):
     retry_cap_s: float = Field(30.0, gt=0, le=3600, description="longest wait between two retries")
     min_free_mb: int = Field(1024, ge=0, le=1 << 24, description="free space under which the evidence folder and "
                                                                   "the outbox disk are reported as low")
+    retention_days: float = Field(0, ge=0, le=36500, description="evidence of rejected alerts on no lead is "
+                                  "removed this many days after the event (0: kept forever); evidence of open, "
+                                  "unreviewed or confirmed alerts and of any lead is never removed")
+    purge_below_watermark: bool = Field(True, description="under min_free_mb, remove such evidence oldest first "
+                                        "even before retention_days")
+    camera_down_notify_s: float = Field(120, ge=0, le=86400, description="a camera offline or stalled this long "
+                                        "is notified like an alert (0: never)")
 
 
 class VigilConfig(Strict):
@@ -316,7 +323,8 @@ class VigilConfig(Strict):
     grading: GradingConfig = Field(default_factory=GradingConfig)
     server: ServerConfig = Field(default_factory=ServerConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
-    reliability: ReliabilityConfig = Field(default_factory=ReliabilityConfig)
+    reliability: ReliabilityConfig = Field(ReliabilityConfig.model_validate({}),
+                                           description="outbox, disk watermark, retention, camera health notices")
 
     @model_validator(mode="after")
     def _references(self):

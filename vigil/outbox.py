@@ -84,13 +84,22 @@ class LaneStats:
 
 
 Handler = Callable[[Job], None]
+PARKED = "parked:"  # a lane's jobs that failed `park_after` times with an error its lane calls permanent
+
+
+@dataclass(frozen=True)
+class Lane:
+    """A lane's handlers by job kind, and which errors are worth waiting out (a peer down, a disk full)."""
+
+    handlers: Mapping[str, Handler]
+    transient: Callable[[Exception], bool] = lambda e: True
 
 
 class Outbox:
     """`put(lane, kind, payload, blobs)` then `start({lane: {kind: handler}})`; `stop()` leaves queued work on disk."""
 
     def __init__(self, path: str | Path, *, max_bytes: int = 2 << 30, small_bytes: int = 256 << 10,
-                 backoff: Backoff = Backoff(), warn_fraction: float = 0.8):
+                 backoff: Backoff = Backoff(), warn_fraction: float = 0.8, park_after: int = 8):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.max_bytes, self.small_bytes, self.backoff, self.warn_fraction = max_bytes, small_bytes, backoff, \
@@ -106,6 +115,7 @@ class Outbox:
         self._threads: list[threading.Thread] = []
         self._busy: dict[str, int] = {}
         self.refused = 0  # jobs refused because the outbox was full
+        self.park_after = park_after
 
     # -- producing ---------------------------------------------------------------------------------------------
     def put(self, lane: str, kind: str, payload: Mapping[str, Any], blobs: Mapping[str, bytes] | None = None) -> int:
@@ -132,14 +142,20 @@ class Outbox:
                 raise
         with self._wake:
             self._wake.notify_all()
+        assert job_id is not None  # sqlite3 sets lastrowid after an INSERT
         return int(job_id)
 
     # -- consuming ---------------------------------------------------------------------------------------------
-    def start(self, handlers: Mapping[str, Mapping[str, Handler]]) -> "Outbox":
-        """One worker per lane; jobs already on disk (left by a crash or stop) run first, in order."""
+    def start(self, lanes: Mapping[str, Lane | Mapping[str, Handler]]) -> "Outbox":
+        """One worker per lane; jobs already on disk (left by a crash or stop) run first, in order.
+
+        A job that keeps failing with an error its lane does not call transient (a bug, bad data) is parked after
+        `park_after` attempts, so that it cannot hold up every job behind it; parked jobs stay on disk, show in
+        `summary()`, and `kick()` puts them back at the head of their lane."""
         self._stop.clear()
-        for lane, kinds in handlers.items():
-            t = threading.Thread(target=self._run, args=(lane, dict(kinds)), name=f"vigil-outbox-{lane}",
+        for lane, spec in lanes.items():
+            spec = spec if isinstance(spec, Lane) else Lane(dict(spec))
+            t = threading.Thread(target=self._run, args=(lane, spec), name=f"vigil-outbox-{lane}",
                                  daemon=True)
             self._threads.append(t)
             t.start()
@@ -159,9 +175,11 @@ class Outbox:
             self._db.close()
 
     def kick(self) -> None:
-        """Retry every waiting job now (an operator knows the peer is back)."""
+        """Retry every waiting job now, parked ones included (an operator knows the peer is back, or fixed it)."""
         with self._lock:
-            self._db.execute("UPDATE jobs SET next_at = 0")
+            self._db.execute("UPDATE jobs SET next_at = 0, attempts = CASE WHEN lane LIKE ? THEN 0 ELSE attempts "
+                             "END, lane = CASE WHEN lane LIKE ? THEN substr(lane, ?) ELSE lane END",
+                             (PARKED + "%", PARKED + "%", len(PARKED) + 1))
         with self._wake:
             self._wake.notify_all()
 
@@ -179,7 +197,7 @@ class Outbox:
                      self._db.execute("SELECT name, data FROM blobs WHERE job_id = ?", (job_id,))}
         return Job(job_id, lane, kind, json.loads(payload), blobs, attempts), 0.0
 
-    def _run(self, lane: str, handlers: Mapping[str, Handler]) -> None:
+    def _run(self, lane: str, spec: Lane) -> None:
         while not self._stop.is_set():
             job, wait = self._head(lane)
             if job is None:
@@ -188,22 +206,29 @@ class Outbox:
                 continue
             self._busy[lane] = job.id
             try:
-                handler = handlers.get(job.kind)
+                handler = spec.handlers.get(job.kind)
                 if handler is None:
-                    raise StoreError(f"outbox lane {lane}: no handler for job kind {job.kind!r}")
+                    raise LookupError(f"outbox lane {lane}: no handler for job kind {job.kind!r}")
                 handler(job)
             except Exception as e:  # noqa: BLE001 - the outbox's boundary: record, back off, retry
-                self._failed(job, e)
+                self._failed(job, e, spec.transient(e))
             else:
                 with self._lock:
                     self._db.execute("DELETE FROM jobs WHERE id = ?", (job.id,))
             finally:
                 self._busy.pop(lane, None)
 
-    def _failed(self, job: Job, error: Exception) -> None:
+    def _failed(self, job: Job, error: Exception, transient: bool = True) -> None:
         attempts = job.attempts + 1
         delay = self.backoff.delay(attempts)
         text = f"{type(error).__name__}: {error}".splitlines()[0][:500]
+        if not transient and attempts >= self.park_after:
+            log.error("outbox %s job %d (%s) parked after %d attempts; the jobs behind it go on (kick() retries "
+                      "it): %s", job.lane, job.id, job.kind, attempts, text)
+            with self._lock:
+                self._db.execute("UPDATE jobs SET lane = ?, attempts = ?, last_error = ? WHERE id = ?",
+                                 (PARKED + job.lane, attempts, text, job.id))
+            return
         (log.warning if attempts in (1, 10) or attempts % 100 == 0 else log.debug)(
             "outbox %s job %d (%s) failed (attempt %d, next in %.1f s): %s", job.lane, job.id, job.kind, attempts,
             delay, text)
@@ -238,7 +263,9 @@ class Outbox:
         lanes = self.stats()
         used = sum(s.bytes for s in lanes)
         filling = used >= self.warn_fraction * self.max_bytes
-        return {"jobs": sum(s.jobs for s in lanes), "bytes": used, "max_bytes": self.max_bytes,
+        return {"jobs": sum(s.jobs for s in lanes if not s.lane.startswith(PARKED)),
+                "parked": sum(s.jobs for s in lanes if s.lane.startswith(PARKED)), "bytes": used,
+                "max_bytes": self.max_bytes,
                 "filling": filling, "refused": self.refused,
                 "lanes": {s.lane: {"jobs": s.jobs, "bytes": s.bytes, "oldest_age_s": s.oldest_age_s,
                                    "attempts": s.attempts, "last_error": s.last_error} for s in lanes}}

@@ -52,6 +52,7 @@ class Notifier:
         self._stop = False
         self._busy = 0
         self._thread: threading.Thread | None = None
+        self._queued: set[int] = set()  # delivery ids waiting or being sent: a resume never doubles one
 
     def start(self) -> "Notifier":
         if self._thread is None and self.channels:
@@ -100,7 +101,9 @@ class Notifier:
             q = s.query(NotificationDelivery).filter(NotificationDelivery.status == status)
             if ids is not None:
                 q = q.filter(NotificationDelivery.id.in_(list(ids)))
-            rows = [r for r in q.order_by(NotificationDelivery.id) if r.channel in by_name]
+            with self._cv:
+                queued = set(self._queued)
+            rows = [r for r in q.order_by(NotificationDelivery.id) if r.channel in by_name and r.id not in queued]
             for r in rows:
                 r.status = "pending"
             jobs = [_Job(r.id, by_name[r.channel], dict(r.payload), r.attempts + 1 if not dead else 1) for r in rows]
@@ -159,6 +162,7 @@ class Notifier:
 
     def _schedule(self, job: _Job, delay: float) -> None:
         with self._cv:
+            self._queued.add(job.delivery_id)
             heapq.heappush(self._heap, (time.monotonic() + delay, next(self._seq), job))
             self._cv.notify()
 
@@ -182,11 +186,19 @@ class Notifier:
             error = redact_text(f"{type(e).__name__}: {e}", self._secrets)
         last = bool(error) and job.attempt >= job.channel.max_attempts
         status = "sent" if not error else ("dead" if last else "pending")
-        with session_scope(self.sessions) as s:
-            row = s.get(NotificationDelivery, job.delivery_id)
-            row.attempts, row.status = job.attempt, status
-            if error:
-                row.last_error = error
+        try:
+            with session_scope(self.sessions) as s:
+                row = s.get(NotificationDelivery, job.delivery_id)
+                row.attempts, row.status = job.attempt, status
+                if error:
+                    row.last_error = error
+        except Exception:  # noqa: BLE001 - the database is down: the row stays pending; a resume sends it
+            with self._cv:
+                self._queued.discard(job.delivery_id)
+            raise
+        if not error or last:
+            with self._cv:
+                self._queued.discard(job.delivery_id)
         if error and not last:
             self._schedule(_Job(job.delivery_id, job.channel, job.payload, job.attempt + 1),
                            self.retry.delay(job.attempt))

@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from vigil import audit
+from vision.jpeg import encode_jpeg
 from vigil.db.models import Alert
 from vigil.errors import IntegrityError, NotFoundError
 from vigil.evidence import manifest_key, manifest_revisions, read_checked, read_manifest
@@ -86,7 +87,4 @@ def read_thumbnail(services, key: str) -> bytes:
     if w > THUMBNAIL_WIDTH:
         image = cv2.resize(image, (THUMBNAIL_WIDTH, max(1, round(h * THUMBNAIL_WIDTH / w))),
                            interpolation=cv2.INTER_AREA)
-    ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 75])
-    if not ok:
-        raise ValueError(f"JPEG encoding failed for a thumbnail of shape {image.shape}")
-    return buf.tobytes()
+    return encode_jpeg(image, 75)

@@ -87,13 +87,14 @@ def _auth_state(app: FastAPI) -> None:
 
 def include_routers(app: FastAPI) -> None:
     """Each area adds its router here (auth, alerts, leads, sites, models, wall, UI pages)."""
-    from api.routes import alert_list, alerts, auth, cameras, events, leads, models, pages, sites
+    from api.routes import (alert_list, alerts, auth, cameras, dataset_browser, events, leads, models, pages, sites,
+                            system)
 
     _auth_state(app)
     _error_handlers(app)
     from api.routes.responses import ERRORS
 
-    for module in (auth, alert_list, alerts, cameras, events, leads, sites, models, pages):
+    for module in (auth, alert_list, alerts, cameras, events, leads, sites, models, dataset_browser, pages, system):
         app.include_router(module.router, responses=ERRORS)
     app.mount("/static", StaticFiles(directory=str(pages.WEB / "static")), name="static")
     from api.routes.allow import AllowEveryMethod

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import Field
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from api.auth.deps import Allow
 from api.auth.roles import REVIEW, WALL
@@ -126,14 +126,13 @@ def alert_group(alert_id: str, request: Request, window_s: float = Query(alert_q
 def bulk(body: BulkIn, request: Request, user: Principal = Depends(REVIEWER)) -> dict:
     """Confirm, reject or reopen many alerts at once, each audited like a single decision; alerts already in that
     state are skipped. `undo` is the request that takes it back (a reopen of exactly the alerts changed)."""
-    from api.ops.review import _publish
-
     services = services_of(request)
     r = alert_queue.bulk_decide(services, body.action, body.ids, user.username, body.note)
     with services.sessions() as s:
         changed = s.execute(select(Alert.id, Alert.camera_id, Alert.state).where(Alert.id.in_(r.done))).all()
-    for alert_id, camera_id, state in changed:
-        _publish(services, "alert.updated", {"id": alert_id, "camera_id": camera_id, "state": state})
+    if services.events is not None:  # live pages (wall, camera, an open alert) update
+        for alert_id, camera_id, state in changed:
+            services.events.publish("alert.updated", {"id": alert_id, "camera_id": camera_id, "state": state})
     undo = {"action": "reopen", "ids": list(r.done)} if r.action != "reopen" and r.done else None
     return {"action": r.action, "done": list(r.done), "skipped": [{"id": i, "why": w} for i, w in r.skipped],
             "lead_ids": list(r.lead_ids), "undo": undo}
@@ -148,7 +147,7 @@ def alert_history(alert_id: str, request: Request, user: Principal = Depends(VIE
     viewed."""
     with services_of(request).sessions() as s:
         rows = s.scalars(select(AuditEntry).where(AuditEntry.target_type == "alert", AuditEntry.target_id == alert_id,
-                                                  or_(AuditEntry.action.in_(HISTORY_ACTIONS)))
+                                                  AuditEntry.action.in_(HISTORY_ACTIONS))
                          .order_by(AuditEntry.id)).all()
         views = s.scalar(select(func.count()).where(AuditEntry.target_type == "alert",
                                                     AuditEntry.target_id == alert_id,

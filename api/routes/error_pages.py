@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -42,7 +43,9 @@ def respond(request: Request, status: int, detail, headers: dict | None = None):
 def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
-        return respond(request, exc.status_code, exc.detail, getattr(exc, "headers", None))
+        if wants_html(request):
+            return error_page(request, exc.status_code, exc.detail if isinstance(exc.detail, str) else "")
+        return await http_exception_handler(request, exc)  # FastAPI's own JSON (and body-less statuses)
 
     @app.exception_handler(Exception)
     async def server_error(request: Request, exc: Exception):

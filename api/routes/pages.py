@@ -82,7 +82,7 @@ for _name, _roles, _path in (("wall", WALL, "/wall"), ("camera", WALL, "/wall/{c
                              ("lead", LEADS, "/leads/{lead_id}"), ("sites", EVERYONE, "/sites"),
                              ("site", EVERYONE, "/sites/{site_id}"), ("models", MODELS, "/models"),
                              ("users", ADMIN_ONLY, "/users"), ("alerts", WALL, "/alerts"),
-                             ("alert", WALL, "/alerts/{alert_id}")):
+                             ("alert", WALL, "/alerts/{alert_id}"), ("dataset", MODELS, "/datasets/{dataset_id}")):
     _page(_name, _roles, _path)
 
 

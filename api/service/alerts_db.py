@@ -17,7 +17,8 @@ from streams.recorder import AlertRef, AlertWrite
 from vigil.db.models import Alert, AlertDetection, EvidenceItem
 from vigil.db.session import session_scope
 from vigil.evidence import store_revision
-from vigil.outbox import Job, Outbox, OutboxFullError
+from vigil.errors import KeyEscapeError, ObjectExistsError
+from vigil.outbox import Job, Lane, Outbox, OutboxFullError
 from vigil.store.base import sha256_hex
 from vigil.types import EvidenceManifest, Violation, iso_utc, parse_utc, utcnow
 
@@ -122,21 +123,33 @@ def violation_from_json(d: dict) -> Violation:
                      thresholds=d["thresholds"], model_name=d["model_name"], model_version=d["model_version"])
 
 
+def db_transient(e: Exception) -> bool:
+    """The database down, restarting or busy: wait it out. Anything else (bad data, a bug) may be parked."""
+    from sqlalchemy.exc import InterfaceError, OperationalError, TimeoutError as PoolTimeout
+
+    return isinstance(e, (OperationalError, InterfaceError, PoolTimeout, ConnectionError, TimeoutError))
+
+
+def store_transient(e: Exception) -> bool:
+    """A store down or a disk full: wait it out; a key refused or taken by other bytes will not get better."""
+    return not isinstance(e, (ObjectExistsError, KeyEscapeError, KeyError, ValueError))
+
+
 class OutboxAlertSink:
     """The server's AlertSink: queue durably, write when the peers answer, then publish and notify."""
 
     def __init__(self, sessions: sessionmaker[Session], store, outbox: Outbox, *,
                  publish: Callable[[str, dict], None] | None = None,
-                 notify: Callable[[dict], None] | None = None):
+                 notify: Callable[[dict], object] | None = None):
         self.sessions, self.store, self.outbox = sessions, store, outbox
         self.publish = publish
         self.notify = notify  # called by the db lane after the row exists; raises if it could not record it
         self.evidence_refused = 0
 
-    def handlers(self) -> dict[str, dict[str, Callable[[Job], None]]]:
-        return {DB: {"alert.insert": self._insert, "alert.update": self._update, "alert.notify": self._notify,
-                     "alerts.close_left_ongoing": self._close_left},
-                STORE: {"evidence.put": self._put}}
+    def handlers(self) -> dict[str, Lane]:
+        return {DB: Lane({"alert.insert": self._insert, "alert.update": self._update, "alert.notify": self._notify,
+                          "alerts.close_left_ongoing": self._close_left}, db_transient),
+                STORE: Lane({"evidence.put": self._put}, store_transient)}
 
     # -- AlertSink ---------------------------------------------------------------------------------------------
     def find(self, event_id: str) -> AlertRef | None:

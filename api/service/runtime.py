@@ -17,6 +17,8 @@ from vigil.types import iso_utc
 log = logging.getLogger(__name__)
 MODEL_CHECK_S = 2.0
 AUDIT_CHECKPOINT_S = 60.0
+RETENTION_S = 600.0
+HEALTH_CHECK_S = 2.0  # camera health notifications; pending deliveries marked by the CLI are picked up
 
 
 def status_payload(status) -> dict:
@@ -39,6 +41,7 @@ class Runtime:
         self.started = threading.Event()  # the supervisor is running (demo scenes rendered, cameras added)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self.lock_problem: str | None = None  # the instance lock lost (another instance took it after a restart)
 
     def _spawn(self, target, name: str) -> None:
         t = threading.Thread(target=target, name=name, daemon=True)
@@ -72,6 +75,42 @@ class Runtime:
                 log.warning("audit checkpoint failed: %s", str(e).splitlines()[0] if str(e) else type(e).__name__)
             if stopping:
                 return
+
+    def _retention(self) -> None:
+        from api.service.retention import run_retention
+
+        while True:
+            try:
+                run_retention(self.services)
+            except Exception:  # noqa: BLE001 - the next pass tries again
+                log.exception("evidence retention pass failed")
+            if self._stop.wait(RETENTION_S):
+                return
+
+    def _watch_health(self) -> None:
+        from api.service.camera_watch import CameraWatch
+
+        cfg = self.services.loaded.config
+        watch = CameraWatch(cfg.reliability.camera_down_notify_s, {c: cam.site for c, cam in cfg.cameras.items()},
+                            self.notifier.record)
+        ticks = 0
+        while not self._stop.wait(HEALTH_CHECK_S):
+            ticks += 1
+            try:
+                if self.started.is_set():
+                    watch.check(self.supervisor.status())
+                if ticks % 5 == 0:
+                    self.notifier.resume()
+                    self._check_lock()
+            except Exception:  # noqa: BLE001 - the watcher's boundary: keep watching
+                log.exception("health watch failed")
+
+    def _check_lock(self) -> None:
+        lock = getattr(self.services, "instance_lock", None)
+        problem = lock.check() if lock is not None else None
+        if problem and problem != self.lock_problem:
+            log.error("%s", problem)
+        self.lock_problem = problem
 
     def camera_states(self):
         return self.supervisor.status()
@@ -129,15 +168,14 @@ def start_runtime(services, *, detectors: Mapping | None = None,
     sink.recover()
     outbox.start(sink.handlers())
     loaded = resolve_file_sources(services.loaded)
-    supervisor_ref: list = []  # the model watcher is built before the supervisor it swaps models into
-    watcher = _watcher(services, lambda p, d: supervisor_ref[0].swap_model(p, d)) if watch_models else None
-    if detectors is None:
-        detectors = detectors_at_start(services, watcher)
     supervisor = Supervisor(loaded, alert_sink=sink, signer=services.signer, recorder_config=recorder_config,
-                            resolve_source=make_resolver(services), detectors=detectors,
+                            resolve_source=make_resolver(services), detectors=dict(detectors or {}),
                             on_state=lambda st: bus.publish("camera.state", status_payload(st)),
                             pipeline_overrides=pipeline_overrides)
-    supervisor_ref.append(supervisor)
+    watcher = _watcher(services, supervisor.swap_model) if watch_models else None
+    if detectors is None:  # the promoted model per profile, else the config's
+        for profile, detector in detectors_at_start(services, watcher).items():
+            supervisor.swap_model(profile, detector)
     services.events = bus
     runtime = Runtime(services, supervisor, bus, sink, notifier.start(), watcher)
     try:
@@ -146,6 +184,8 @@ def start_runtime(services, *, detectors: Mapping | None = None,
         log.exception("notifications: could not resume pending deliveries")
     runtime._spawn(runtime._start_supervisor, "vigil-runtime-start")
     runtime._spawn(runtime._checkpoint_audit, "vigil-audit-checkpoint")
+    runtime._spawn(runtime._retention, "vigil-retention")
+    runtime._spawn(runtime._watch_health, "vigil-health-watch")
     if watcher is not None:
         runtime._spawn(runtime._watch_models, "vigil-model-watch")
     return runtime

@@ -34,6 +34,7 @@ def own_postgres():
 
 def write_config(tmp_path: Path, body: str, *, database_url: str | None = None, s3=None,
                  evidence_path: str = "evidence") -> tuple[Path, dict]:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     env = {"VIGIL_ADMIN_PASSWORD": "fault-admin-pass"}
     url = database_url or f"sqlite:///{tmp_path}/data/vigil.db"
     if s3 is not None:

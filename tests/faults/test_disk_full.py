@@ -15,6 +15,8 @@ from tests.faults.conftest import open_services, write_config
 from tests.faults.rig import ClockFire, alerts, cameras_yaml, check_nothing_lost, wait_for
 from vigil.outbox import Backoff
 
+pytestmark = pytest.mark.slow  # real servers stopped and started, cameras paced in real time
+
 
 @pytest.fixture
 def small_fs(tmp_path):

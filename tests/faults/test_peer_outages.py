@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from api.app import health
 from api.service.runtime import start_runtime
 from streams.recorder import RecorderConfig
@@ -15,6 +17,8 @@ from tests.faults.conftest import open_services, pg_database, write_config
 from tests.faults.rig import ClockFire, alerts, cameras_yaml, check_nothing_lost, wait_for
 from tests.servers import postgres_ctl, start_seaweed_again, stop_seaweed
 from vigil.outbox import Backoff
+
+pytestmark = pytest.mark.slow  # real servers stopped and started, cameras paced in real time
 
 FAST = dict(backoff=Backoff(0.2, 2.0), recorder_config=RecorderConfig(revision_interval_s=2), watch_models=False)
 

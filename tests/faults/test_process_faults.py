@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from api.app import health
@@ -16,9 +17,11 @@ from api.service.runtime import start_runtime
 from streams.recorder import RecorderConfig
 from tests.faults.conftest import open_services, write_config
 from tests.faults.rig import SITES, ClockFire, alerts, cameras_yaml, check_nothing_lost, wait_for
-from tests.servers import free_port
+from tests.servers import free_port, postgres_ctl
 from vigil.db.instance_lock import InstanceLock, InstanceLockedError
 from vigil.outbox import Backoff
+
+pytestmark = pytest.mark.slow  # real servers stopped and started, cameras paced in real time
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -101,6 +104,13 @@ def test_a_second_instance_refuses(tmp_path, clip, own_postgres):
         raise AssertionError("a second lock on the same PostgreSQL database was granted")
     except InstanceLockedError as e:
         assert "PostgreSQL advisory lock" in str(e)
+    postgres_ctl(own_postgres, "restart")  # the lock's session is gone; the holder takes the lock again
+    assert held.check() is None
+    try:
+        InstanceLock(services.engine, services.data_dir).acquire()
+        raise AssertionError("after a PostgreSQL restart a second instance got the lock")
+    except InstanceLockedError:
+        pass
     held.release()
     InstanceLock(services.engine, services.data_dir).acquire().release()
     services.close()

@@ -98,7 +98,8 @@ def _run_camera_until_closed(services, seed: int) -> tuple[list, list]:
     detector = GroundTruthDetector("site", seed, DURATION)
     bus = EventBus()
     sub = bus.subscribe(1000)
-    runtime = start_runtime(services, detectors={"site": detector}, recorder_config=RecorderConfig(revision_interval_s=3),
+    runtime = start_runtime(services, detectors={"site": detector},
+                            recorder_config=RecorderConfig(revision_interval_s=3),
                             events=bus)
     bus_events = []
     try:

@@ -56,7 +56,8 @@ rules:
 """)
     bus = EventBus()
     sub = bus.subscribe(1000)
-    runtime = start_runtime(services, recorder_config=RecorderConfig(revision_interval_s=3), events=bus, watch_models=False)
+    runtime = start_runtime(services, recorder_config=RecorderConfig(revision_interval_s=3), events=bus,
+                            watch_models=False)
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:

@@ -184,3 +184,24 @@ def test_marking_a_missed_violation_is_checked(client, bearer, who, body, status
     assert r.status_code == status and words in r.text
     assert client.post("/api/cameras/nope/missed", json={"rule": "dumping"},
                        headers=bearer["operator"]).status_code == 404
+
+
+def test_an_unexpected_error_is_a_page_for_people_and_json_for_programs(web_services):
+    """A bug behind a route (here a route added by the test that fails) gives a 500 page in the reader's language or
+    a JSON 500, never a traceback."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
+    app = create_app(web_services, run_cameras=False)
+
+    def broken():
+        raise RuntimeError("secret internals")
+
+    app.add_api_route("/broken", broken)
+    app.add_api_route("/api/broken", broken)
+    with TestClient(app, raise_server_exceptions=False) as c:
+        page = c.get("/broken", headers=HTML, cookies={"vigil_lang": "zh"})
+        assert page.status_code == 500 and "出错了" in page.text and "secret internals" not in page.text
+        api = c.get("/api/broken", headers=HTML)
+        assert api.status_code == 500 and api.json() == {"detail": "internal error; the server log has the details"}

@@ -118,3 +118,47 @@ def test_alert_found_opened_grouped_bulk_rejected_and_undone(served, browser, la
     assert words["notfound"] in page.inner_text("#error-title")
     shot(page, f"26-error-404-{lang}")
     page.close()
+
+
+def test_review_queue_rejects_repeats_together_and_undoes(served, browser):
+    server, services = served
+    base = server.url
+    repeats = [seed_alert(services, camera="gate", ago_s=ago) for ago in (420, 360, 300)]
+    dust = seed_alert(services, camera="gate", rule="dust", ago_s=9000)
+    page = browser.new_page(viewport={"width": 1600, "height": 1000})
+    page.context.add_cookies([{"name": "vigil_lang", "value": "zh", "url": base}])
+    sign_in(page, base, "rita", "/review")
+    page.wait_for_selector("#reject-repeats")                     # severity 3 first: one of the repeats
+    assert page.get_attribute("#best", "data-alert") in repeats
+    assert "3" in page.inner_text("#repeats")
+    shot(page, "27-review-repeats-zh")
+    page.click("#reject-repeats")
+    page.wait_for_function(f"() => document.querySelector('#best')?.dataset.alert === '{dust}'")
+    assert states(services, repeats) == {"rejected"}
+    page.wait_for_selector("#undo-repeats")
+    shot(page, "28-review-repeats-rejected-zh")
+    page.click("#undo-repeats")
+    page.wait_for_function(f"() => {repeats}.includes(document.querySelector('#best')?.dataset.alert)")
+    assert states(services, repeats) == {"new"} and states(services, [dust]) == {"new"}
+    page.close()
+
+
+def test_operators_see_alerts_without_decisions(served, browser):
+    server, services = served
+    aid = seed_alert(services, camera="bench", rule="lab_fire", ago_s=60)
+    seed_alert(services, camera="gate", rule="dust", ago_s=2 * 86400)
+    page = browser.new_page(viewport={"width": 1600, "height": 1000})
+    sign_in(page, server.url, "olga", "/alerts")
+    page.wait_for_selector("body[data-ready='1'] tr.alert-item")
+    assert page.locator("input.pick, #bulk-reject").count() == 0
+    assert "null" not in page.inner_text("main")
+    assert page.locator("tr.alert-item").count() == 2
+    page.select_option("#f-range", "24")                          # the last 24 hours: not the 2-day-old alert
+    page.wait_for_function("() => new URLSearchParams(document.body.dataset.query).has('since')")
+    assert page.locator("tr.alert-item").count() == 1
+    page.click("tr.alert-item a.rule-link")
+    page.wait_for_url(f"{server.url}/alerts/{aid}")
+    page.wait_for_selector("body[data-ready='1'] #alert-title")
+    assert page.locator("#decide").count() == 0 and "null" not in page.inner_text("main")
+    assert page.inner_text("#camera-link") == "Lab 3 bench" and page.inner_text("#site-link") == "Chemistry lab 3"
+    page.close()

@@ -182,6 +182,7 @@ def test_browser_end_to_end(live_app, browser):
     shot(page, "05-leads")
     page.click(f'a[href="/leads/{lead_id}"]')
     page.wait_for_selector("#history li")
+    page.wait_for_selector("#live-dot.on")                        # live updates arrive on the lead page too
     page.fill("#note-text", "Called the site manager; inspection booked.")
     page.click("#add-note")
     page.wait_for_selector("#history q")

@@ -5,6 +5,7 @@ import fcntl
 import hashlib
 import os
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, text
 
@@ -27,8 +28,9 @@ class InstanceLock:
     def __init__(self, engine: Engine, data_dir: Path):
         self.engine = engine
         self.data_dir = Path(data_dir)
-        self._conn = None
+        self._conn: Any = None  # the PostgreSQL connection whose session holds the advisory lock
         self._fd: int | None = None
+        self._lost = False
 
     def acquire(self) -> "InstanceLock":
         url = self.engine.url
@@ -53,16 +55,42 @@ class InstanceLock:
         got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": _pg_key(url.database or "")}).scalar()
         conn.commit()
         if not got:
-            holder = conn.execute(text(
+            found = conn.execute(text(
                 "SELECT a.pid, a.client_addr FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
                 "WHERE l.locktype = 'advisory' AND l.granted AND l.database = "
                 "(SELECT oid FROM pg_database WHERE datname = current_database()) LIMIT 1")).first()
             conn.close()
-            who = f"backend pid {holder[0]} from {holder[1] or 'local socket'}" if holder else "another session"
+            who = f"backend pid {found[0]} from {found[1] or 'local socket'}" if found else "another session"
             raise InstanceLockedError(f"database {shown}: another `vigil serve` already runs on it ({who}); "
                                       f"expected one instance per database (PostgreSQL advisory lock)")
         self._conn, self._key = conn, _pg_key(url.database or "")
         return self
+
+    def check(self) -> str | None:
+        """None while the lock is held; after a PostgreSQL restart (the lock's session gone) take it again. What is
+        wrong otherwise: the database unreachable (nobody else can take it then either), or another instance."""
+        if self._fd is not None or (self._conn is None and not self._lost):
+            return None  # a file lock cannot be lost; or never taken
+        if self._conn is not None:
+            try:
+                self._conn.execute(text("SELECT 1"))
+                self._conn.commit()
+                return None
+            except Exception:  # noqa: BLE001 - the session is gone (a restart): take the lock again below
+                try:
+                    self._conn.invalidate()
+                    self._conn.close()
+                except Exception:  # noqa: BLE001
+                    pass
+                self._conn, self._lost = None, True
+        try:
+            self.acquire()
+        except InstanceLockedError as e:
+            return str(e)
+        except Exception as e:  # noqa: BLE001 - unreachable: retried at the next check
+            return f"instance lock: database unreachable ({str(e).splitlines()[0][:200]})"
+        self._lost = False
+        return None
 
     def release(self) -> None:
         if self._fd is not None:

@@ -54,6 +54,7 @@ function facts(a) {
     [t("field.reviewed"), a.reviewed_at ? fmtTime(a.reviewed_at) : "—"],
   ];
   if (a.review_note) rows.push([t("review.note"), a.review_note]);
+  if (a.missed) rows.push([t("missed.badge"), [a.marked_by || "—", a.thresholds?.note ? ` — ${a.thresholds.note}` : ""].join("")]);
   return el("dl", { class: "facts" }, rows.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
 }
 

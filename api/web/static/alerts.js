@@ -51,6 +51,14 @@ function filterBar() {
     select("state", f.states.map((s) => [s, state(s)]), t("field.state")),
     select("severity", f.severities.map((n) => [n, t("alerts.severity.min", { n })]), t("field.severity")),
     select("model", f.models.map((m) => [m, m]), t("field.model")),
+    el("label", { class: "filter" }, el("span", {}, t("alerts.range")),
+      el("select", { id: "f-range", onchange: (e) => {
+        const hours = Number(e.target.value);
+        filters.since = hours ? new Date(Date.now() - hours * 3600e3).toISOString() : "";
+        filters.until = ""; offset = 0; load(); } },
+        el("option", { value: "" }, "—"),
+        [[1, "alerts.range.1h"], [24, "alerts.range.24h"], [168, "alerts.range.7d"], [720, "alerts.range.30d"]]
+          .map(([h, key]) => el("option", { value: h }, t(key))))),
     timeBox("since", t("filter.since")), timeBox("until", t("filter.until")),
     el("label", { class: "filter check" },
       el("input", { type: "checkbox", id: "f-grouped", checked: grouped,
@@ -146,7 +154,7 @@ async function load() {
 async function start() {
   facets = await api("/api/alert-filters");
   main.append(el("div", { class: "list-head" }, el("h1", {}, t("nav.alerts")), el("span", { class: "muted", id: "alert-count" })),
-              filterBar(), canReview ? bulkBar : null, undoBar, table);
+              filterBar(), ...(canReview ? [bulkBar] : []), undoBar, table);
   await load();
   document.body.dataset.ready = "1";
 }

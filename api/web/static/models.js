@@ -176,7 +176,10 @@ async function loadDatasets(selected) {
     `${d.name} · ${d.profile} · ${d.stats?.images ?? "?"} img`)));
   trainError.hidden = data.items.length > 0;
   if (!data.items.length) trainError.textContent = t("train.nodata");
+  datasetLinks.replaceChildren(...data.items.map((d) => el("li", {},
+    el("a", { href: `/datasets/${d.id}`, dataset: { dataset: d.id } }, d.name), ` · ${d.profile} · ${d.stats?.images ?? "?"} img`)));
 }
+const datasetLinks = el("ul", { id: "dataset-links", class: "dataset-links" });
 
 function trainForm() {
   const form = el("form", { id: "train-form", class: "filters card" },
@@ -239,7 +242,8 @@ function buildForm() {
 }
 
 main.append(el("h1", {}, t("nav.models")),
-            el("div", { class: "model-forms" }, el("section", {}, el("h2", {}, t("build.title")), buildForm()),
+            el("div", { class: "model-forms" }, el("section", {}, el("h2", {}, t("build.title")), buildForm(),
+                                                   el("h3", {}, t("datasets.browse")), datasetLinks),
               el("section", {}, el("h2", {}, t("train.title")), trainForm())),
             el("h2", {}, t("models.jobs")), jobsBox, el("h2", {}, t("models.registry")), modelsBox);
 onLive("job.progress", onProgress);

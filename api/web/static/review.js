@@ -1,5 +1,5 @@
 // The review queue: next new alert, best frame with editable boxes, the clip; confirm / reject / correct by keys.
-import { api, el, t, onLive, fmtTime, rule, toast } from "./common.js";
+import { api, el, t, tn, onLive, fmtTime, rule, toast } from "./common.js";
 import { BoxEditor } from "./boxeditor.js";
 
 const main = document.getElementById("main");
@@ -54,7 +54,7 @@ function layout() {
         el("p", { class: "hint muted" }, t("review.hint"))),
       el("aside", { class: "panel" },
         el("div", { class: "queue" }, el("h2", {}, t("nav.review")), counter),
-        info,
+        info, repeats, undoBox,
         el("h3", {}, t("review.boxes")), list,
         note,
         el("div", { class: "actions" },
@@ -87,14 +87,14 @@ function show(a) {
   alert = a;
   if (!a) {
     main.replaceChildren(el("div", { class: "empty big" }, el("h2", {}, t("review.done")),
-      el("p", {}, t("review.done.more"))));
+      el("p", {}, t("review.done.more")), undoBox));
     return;
   }
   if (!document.getElementById("best")) layout();
   info.replaceChildren(
     el("h2", { id: "alert-rule" }, rule(a.rule), " ",
        a.missed ? el("span", { class: "badge missed", id: "missed-badge" }, t("missed.badge")) : null),
-    a.missed ? el("p", { class: "muted" }, t("missed.review", { user: a.marked_by || "" })) : null,
+    el("div", {}, a.missed ? el("p", { class: "muted" }, t("missed.review", { user: a.marked_by || "" })) : null),
     el("dl", {},
       el("dt", {}, t("field.camera")), el("dd", {}, el("a", { href: `/alerts/${a.id}` }, `${a.camera_name} · ${a.site_name}`)),
       el("dt", {}, t("field.time")), el("dd", {}, `${fmtTime(a.started_at)} – ${fmtTime(a.ended_at)}`),
@@ -102,6 +102,7 @@ function show(a) {
       el("dt", {}, t("field.model")), el("dd", {}, a.model || "—")));
   note.value = "";
   closePicker();
+  showRepeats(a);
   const boxes = a.detections.map((d) => ({ ...d }));
   image.onload = () => { fitImage(image); editor.load(boxes, (a.detections[0] || {}).class_name || a.classes[0]); };
   image.src = `/api/alerts/${a.id}/evidence/best_raw.jpg`;
@@ -110,6 +111,29 @@ function show(a) {
   video.hidden = !clip;
   if (clip) { video.src = clip.url; video.play().catch(() => {}); } else video.removeAttribute("src");
 }
+
+// Repeats of this rule on this camera wait together: decide them all at once, with an undo
+const repeats = el("div", { id: "repeats", class: "repeats" });
+async function showRepeats(a) {
+  repeats.replaceChildren();
+  const g = await api(`/api/alerts/${a.id}/group`);
+  const waiting = g.items.filter((x) => x.state === "new").map((x) => x.id);
+  if (alert?.id !== a.id || waiting.length < 2) return;
+  const act = (action) => async () => {
+    const res = await api("/api/alerts/bulk", { method: "POST", body: { action, ids: waiting } });
+    await load();
+    undoBox.replaceChildren(el("span", {}, t(`alerts.bulk.${action}`, { n: res.done.length })),
+      el("button", { id: "undo-repeats", class: "ghost small", onclick: async () => {
+        const back = await api("/api/alerts/bulk", { method: "POST", body: res.undo });
+        undoBox.replaceChildren(); toast(t("alerts.bulk.undone", { n: back.done.length })); skipped = []; await load();
+      } }, t("alerts.undo")));
+  };
+  repeats.replaceChildren(el("p", {}, el("a", { href: `/alerts/${a.id}` }, tn("review.repeats", waiting.length))),
+    el("div", { class: "row" },
+      el("button", { id: "confirm-repeats", class: "good small", onclick: act("confirm") }, tn("alert.group.confirm", waiting.length)),
+      el("button", { id: "reject-repeats", class: "bad small", onclick: act("reject") }, tn("alert.group.reject", waiting.length))));
+}
+const undoBox = el("div", { id: "review-undo", class: "undo-line" });
 
 async function load() {
   const q = new URLSearchParams(skipped.map((id) => ["skip", id]));
