@@ -1,14 +1,21 @@
 """The FastAPI application factory: health, public key, and the routers of each area."""
 from __future__ import annotations
 
+import logging
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
-from fastapi.responses import PlainTextResponse
+import shutil
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from api.context import Services
 from vigil import __version__
+
+log = logging.getLogger(__name__)
 
 
 def create_app(services: Services, *, run_cameras: bool = True, run_jobs: bool = True) -> FastAPI:
@@ -46,13 +53,29 @@ def create_app(services: Services, *, run_cameras: bool = True, run_jobs: bool =
 
     app.add_middleware(BodyLimit)
 
-    @app.get("/healthz", tags=["system"])
-    def healthz() -> dict:
-        with services.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        runtime = getattr(app.state, "runtime", None)
-        return {"status": "ok", "version": __version__, "store": services.store.describe(),
-                "cameras": len(services.loaded.config.cameras), "runtime": runtime is not None}
+    @app.exception_handler(OperationalError)
+    async def database_unavailable(request: Request, exc: OperationalError):
+        return JSONResponse({"detail": "the database is unavailable; try again shortly"}, status_code=503,
+                            headers={"Retry-After": "5"})
+
+    from api.routes.responses import ERRORS
+
+    @app.get("/healthz", tags=["system"], responses={503: ERRORS[503]})
+    def healthz(request: Request, response: Response) -> dict:
+        """"ok", "degraded" (with the problems: outbox, disk space, cameras in error) or "not ok" (503: the
+        database does not answer). The details only to a signed-in caller: an anonymous one learns the status
+        alone, never the S3 endpoint or bucket."""
+        body, problems = health(services, getattr(app.state, "runtime", None))
+        if not body["database"]:
+            response.status_code = 503
+            return {"status": "not ok"}
+        status = "ok" if not problems else "degraded"
+        from api.auth.deps import authenticate
+
+        if authenticate(request) is None:
+            return {"status": status}
+        body.update(status=status, problems=problems)
+        return body
 
     @app.get("/api/public-key", response_class=PlainTextResponse, tags=["evidence"])
     def public_key() -> str:
@@ -63,3 +86,50 @@ def create_app(services: Services, *, run_cameras: bool = True, run_jobs: bool =
 
     include_routers(app)
     return app
+
+
+def _free_mb(path) -> int | None:
+    try:
+        return shutil.disk_usage(path).free >> 20
+    except OSError:
+        return None
+
+
+def health(services: Services, runtime) -> tuple[dict, list[str]]:
+    """What /healthz reports, and the list of problems (empty when all is well)."""
+    problems: list[str] = []
+    try:
+        with services.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        db_ok = True
+    except Exception:  # noqa: BLE001 - health reports, never raises
+        db_ok = False
+        problems.append("database unreachable")
+    rel = services.loaded.config.reliability
+    disks = {"data_dir": _free_mb(services.data_dir)}
+    root = getattr(services.store, "root", None)
+    if root is not None:
+        disks["evidence"] = _free_mb(root)
+    for name, free in disks.items():
+        if free is not None and free < rel.min_free_mb:
+            problems.append(f"{name}: {free} MB free, under the {rel.min_free_mb} MB watermark")
+    body: dict[str, Any] = {"version": __version__, "database": db_ok, "store": services.store.describe(),
+            "cameras": len(services.loaded.config.cameras), "runtime": runtime is not None,
+            "disk_free_mb": disks}
+    if runtime is not None:
+        body["outbox"] = runtime.outbox.summary()
+        lanes = body["outbox"]["lanes"]
+        for lane, st in lanes.items():
+            if st["attempts"]:
+                problems.append(f"outbox {lane}: {st['jobs']} job(s) waiting, oldest {st['oldest_age_s']} s "
+                                f"({st['last_error']})")
+        if body["outbox"]["filling"]:
+            problems.append(f"outbox filling: {body['outbox']['bytes']} of {body['outbox']['max_bytes']} bytes")
+        if getattr(runtime, "lock_problem", None):
+            problems.append(runtime.lock_problem)
+        states = runtime.camera_states()
+        body["camera_states"] = {cid: {"state": st.state, "error": st.last_error} for cid, st in states.items()}
+        for cid, st in states.items():
+            if st.state in ("offline", "stalled", "reconnecting"):
+                problems.append(f"camera {cid}: {st.state}" + (f" ({st.last_error})" if st.last_error else ""))
+    return body, problems

@@ -17,18 +17,23 @@ config_app = typer.Typer(help="Validate and document configuration files.", no_a
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 evidence_app = typer.Typer(help="Evidence integrity.", no_args_is_help=True)
 audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+notify_app = typer.Typer(help="Notification deliveries (webhook, MQTT).", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 app.add_typer(db_app, name="db")
 app.add_typer(evidence_app, name="evidence")
 app.add_typer(audit_app, name="audit")
+app.add_typer(notify_app, name="notify")
 
 ConfigOpt = typer.Option(None, "--config", "-c", help="config file (default: $VIGIL_CONFIG or config/vigil.example.yaml)")
 
 
 def open_services(config: Optional[Path]):
     from api.context import Services
+    from vigil.redact import install_log_redaction
 
-    return Services.open(Settings.from_env(config_path=config))
+    services = Services.open(Settings.from_env(config_path=config))
+    install_log_redaction(services.loaded.secrets)  # values the config took from the environment
+    return services
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -43,6 +48,14 @@ def config_check(file: Path = typer.Argument(..., help="the YAML config to valid
 
     loaded = load_config(file, Settings.from_env().env)
     cfg = loaded.config
+    from streams.source import source_problem
+
+    bad = [(cid, source_problem(cam.source, file.resolve().parent)) for cid, cam in cfg.cameras.items()]
+    bad = [(cid, why) for cid, why in bad if why]
+    if bad:
+        for cid, why in bad:
+            typer.echo(f"{file}: cameras.{cid}.source: {why}", err=True)
+        raise typer.Exit(2)
     typer.echo(f"{file}: ok ({len(cfg.sites)} sites, {len(cfg.cameras)} cameras, "
                f"detectors: {', '.join(cfg.detectors) or 'none'})")
 
@@ -79,20 +92,33 @@ def evidence_verify(alert_id: Optional[str] = typer.Argument(None, help="alert t
     from sqlalchemy import select
 
     from vigil.db.models import Alert
-    from vigil.evidence import verify_evidence
+    from vigil.evidence import verify_against_record
 
     if bool(alert_id) == all_alerts:
         fail("give exactly one of ALERT_ID or --all")
     services = open_services(config)
     pem = public_key.read_bytes() if public_key else services.signer.public_key_pem()
-    if all_alerts:
-        with services.sessions() as s:
-            ids = list(s.scalars(select(Alert.id).order_by(Alert.created_at)))
-    else:
-        ids = [alert_id]
+    with services.sessions() as s:
+        query = select(Alert.id, Alert.evidence_revision, Alert.manifest_sha256, Alert.rule, Alert.camera_id,
+                       Alert.site_id, Alert.started_at).order_by(Alert.created_at)
+        rows = list(s.execute(query if all_alerts else query.where(Alert.id == alert_id)))
+    if not all_alerts and not rows:
+        fail(f"alert {alert_id} does not exist")
+    ids = [r[0] for r in rows]
     bad = 0
-    for aid in ids:
-        report = verify_evidence(services.store, aid, pem)
+    from api.service.retention import purge_record
+
+    for aid, revision, manifest_sha, rule, camera_id, site_id, started_at in rows:
+        if revision == 0:
+            with services.sessions() as s:
+                purge = purge_record(s, aid)
+            if purge is not None:
+                typer.echo(f"{aid}: purged by retention (audit entry {purge.id}, revision "
+                           f"{purge.detail.get('revision')})")
+                continue
+        report = verify_against_record(services.store, aid, pem, revision=revision, manifest_sha256=manifest_sha,
+                                       row={"rule": rule, "camera_id": camera_id, "site_id": site_id,
+                                            "started_at": started_at})
         status = "ok" if report.ok else "FAILED"
         typer.echo(f"{aid}: {status} (revision {report.revision}, {len(report.checked)} files)")
         for problem in report.problems:
@@ -103,6 +129,16 @@ def evidence_verify(alert_id: Optional[str] = typer.Argument(None, help="alert t
         raise typer.Exit(1)
 
 
+@evidence_app.command("purge")
+def evidence_purge(config: Optional[Path] = ConfigOpt) -> None:
+    """Run retention once: remove the evidence nothing needs (rejected alerts on no lead), per the config."""
+    from api.service.retention import run_retention
+
+    report = run_retention(open_services(config))
+    typer.echo(report.skipped or f"removed the evidence of {len(report.purged)} alert(s)"
+               + (f" ({report.reason})" if report.reason else ""))
+
+
 @audit_app.command("verify")
 def audit_verify(config: Optional[Path] = ConfigOpt) -> None:
     """Walk the audit chain; any edited, removed or reordered entry is reported."""
@@ -110,12 +146,43 @@ def audit_verify(config: Optional[Path] = ConfigOpt) -> None:
 
     services = open_services(config)
     with services.sessions() as s:
-        report = verify_chain(s)
+        report = verify_chain(s, services.store, services.signer.public_key_pem())
     for problem in report.problems:
         typer.echo(f"  - {problem}")
     typer.echo(f"audit log: {'ok' if report.ok else 'BROKEN'} ({report.entries} entries)")
     if not report.ok:
         raise typer.Exit(1)
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(config: Optional[Path] = ConfigOpt) -> None:
+    """Write the chain's head as a signed record in the evidence store (the server does this every minute)."""
+    from vigil.audit import checkpoint
+
+    services = open_services(config)
+    key = checkpoint(services.sessions, services.store, services.signer)
+    typer.echo(f"audit checkpoint: {key or 'nothing to checkpoint (empty log)'}")
+
+
+@notify_app.command("list")
+def notify_list(status: Optional[str] = typer.Option(None, help="pending | sent | dead"),
+                config: Optional[Path] = ConfigOpt) -> None:
+    """The newest deliveries, one a line."""
+    from api.ops.deliveries import list_deliveries
+
+    for d in list_deliveries(open_services(config), status):
+        typer.echo(f"{d['id']}\t{d['status']}\t{d['channel']}\t{d['event']}\t{d['alert_id'] or '-'}\t"
+                   f"{d['attempts']} attempts\t{d['last_error']}")
+
+
+@notify_app.command("retry")
+def notify_retry(ids: Optional[list[int]] = typer.Argument(None, help="dead delivery ids (default: every dead one)"),
+                 config: Optional[Path] = ConfigOpt) -> None:
+    """Send dead deliveries again: marked pending here, the running server sends them within seconds."""
+    from api.ops.deliveries import retry_dead
+
+    chosen = retry_dead(open_services(config), "cli", list(ids or []) or None)
+    typer.echo(f"{len(chosen)} dead deliveries marked pending" + (f": {', '.join(map(str, chosen))}" if chosen else ""))
 
 
 def _serve(config_path: Optional[Path], host: Optional[str], port: Optional[int], cameras: bool) -> None:
@@ -124,12 +191,32 @@ def _serve(config_path: Optional[Path], host: Optional[str], port: Optional[int]
     from api.app import create_app
 
     services = open_services(config_path)
+    lock = None
+    if cameras:  # the one writer of alerts for this database: a second one refuses here
+        from vigil.db.instance_lock import InstanceLock
+
+        lock = services.instance_lock = InstanceLock(services.engine, services.data_dir).acquire()
     server_cfg = services.loaded.config.server
     host, port = host or server_cfg.host, port or server_cfg.port
     from api.service.startup import announce  # first admin, store notes, the URL to open
 
     announce(services, host, port)
-    uvicorn.run(create_app(services, run_cameras=cameras), host=host, port=port, log_level="info")
+    from api.serving import uvicorn_config
+
+    config = uvicorn_config(create_app(services, run_cameras=cameras), server_cfg, host, port, log_level="info")
+    from vigil.redact import install_log_redaction
+
+    install_log_redaction(services.loaded.secrets)  # uvicorn's own handlers exist now
+    server = uvicorn.Server(config)
+    try:  # as uvicorn.run does: Ctrl-C ends quietly, a failed start (port taken) is an exit status
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if lock is not None:
+            lock.release()
+    if not server.started:
+        raise typer.Exit(3)
 
 
 @app.command("serve")
@@ -155,8 +242,11 @@ def _register_areas() -> None:
 
 
 def main() -> None:
+    from vigil.redact import install_log_redaction
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    install_log_redaction()
     _register_areas()
     try:
         app(standalone_mode=True)

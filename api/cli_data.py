@@ -137,7 +137,7 @@ def _model_commands(md: typer.Typer) -> None:
         from training.registry import promote as do_promote
 
         services = _services(config)
-        policy, options = policy_and_options(services.loaded.config.training)
+        policy, options = policy_and_options(services.loaded)
         res = do_promote(services.sessions, model_id, user, role=_role(services, user), force=force, policy=policy,
                          evaluator=make_evaluator(services.sessions, services.data_dir, options))
         typer.echo(f"gate: {res.decision.reason}")
@@ -162,7 +162,7 @@ def _model_commands(md: typer.Typer) -> None:
         from training.registry import get_model, promoted_model
 
         services = _services(config)
-        _policy, options = policy_and_options(services.loaded.config.training)
+        _policy, options = policy_and_options(services.loaded)
         model = get_model(services.sessions, model_id)
         base = promoted_model(services.sessions, model.profile)
         base = None if base is not None and base.id == model.id else base
@@ -191,7 +191,7 @@ def _train_command(app: typer.Typer) -> None:
         typer.echo(f"job {job.id} queued ({job.profile}, dataset {job.dataset_version})")
         if queue_only:
             return
-        _policy, options = policy_and_options(services.loaded.config.training)
+        _policy, options = policy_and_options(services.loaded)
         with _bars() as progress:
             def on_progress(rec) -> None:
                 if rec.status == "running" and rec.epoch:

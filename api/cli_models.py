@@ -61,8 +61,18 @@ def register(app: typer.Typer) -> None:
                                                                            "profile)"),
                      common_keep: float = typer.Option(0.2, min=0.0, max=1.0,
                                                        help="share of scene frames kept that show no rare class"),
+                     held_out: Optional[list[str]] = typer.Option(
+                         None, "--held-out", help="a source never trained on, scored as an unseen camera "
+                                                  "(repeatable; default: the recipe's held-out sources; 'none': none)"),
+                     no_balance: bool = typer.Option(False, "--no-balance", help="do not repeat small sources"),
+                     reference: Optional[str] = typer.Option(
+                         None, help="also score this model on the same sources, e.g. the shipped "
+                                    "models/{profile}.onnx, before training overwrites it"),
+                     eval_sizes: Optional[list[int]] = typer.Option(
+                         None, "--eval-size", help="also score the held-out sources at this input size (repeatable)"),
                      config: Optional[Path] = typer.Option(None, "--config", "-c")) -> None:
-        """Build the data, train, evaluate (held-out real images and unseen scenes), export ONNX, write the card."""
+        """Build the data, train, evaluate (own splits, held-out sources, unseen scenes), export ONNX, write the
+        card."""
         from training.recipe import SCENE_PLAN, RecipeOptions, run_recipe
 
         profiles = ("site", "lab") if profile == "all" else (profile,)
@@ -72,9 +82,36 @@ def register(app: typer.Typer) -> None:
                                  work_dir=work_dir, models_dir=models_dir, datasets_dir=_datasets_dir(config),
                                  threads=threads, max_hours=max_hours, train=not no_train, scenes=scenes,
                                  common_keep=common_keep,
-                                 init_from=Path(init_from.replace("{profile}", p)) if init_from else None)
+                                 init_from=Path(init_from.replace("{profile}", p)) if init_from else None,
+                                 held_out=_held_out(held_out), balance=not no_balance,
+                                 reference=Path(reference.replace("{profile}", p)) if reference else None,
+                                 eval_sizes=tuple(eval_sizes or ()))
             res = run_recipe(opts)
             typer.echo(f"{p}: {res.onnx} ({res.card_md})")
+
+    @recipe_app.command("loso")
+    def recipe_loso(profile: str = typer.Option(..., help="site or lab"),
+                    cls: str = typer.Option(..., "--class", help="the class to judge, e.g. fire or person"),
+                    source: Optional[list[str]] = typer.Option(None, "--source", help="only this fold (repeatable)"),
+                    device: str = typer.Option("cpu"), epochs: int = typer.Option(40), imgsz: int = typer.Option(320),
+                    subset: Optional[int] = typer.Option(None, help="at most N training images per source"),
+                    max_hours: Optional[float] = typer.Option(None, help="time budget per fold"),
+                    init_from: Optional[Path] = typer.Option(None, help="start each fold from this .pt or .onnx"),
+                    work_dir: Path = typer.Option(Path("runs/recipe")), threads: int = typer.Option(0),
+                    config: Optional[Path] = typer.Option(None, "--config", "-c")) -> None:
+        """Leave-one-source-out: train without each source that labels CLASS, score CLASS on it."""
+        from training.recipe import RecipeOptions
+        from training.recipe_loso import leave_one_source_out, write_loso
+
+        base = RecipeOptions(profile=profile, device=device, epochs=epochs, imgsz=imgsz, subset=subset,
+                             work_dir=work_dir, datasets_dir=_datasets_dir(config), threads=threads,
+                             max_hours=max_hours, init_from=init_from)
+        res = leave_one_source_out(base, cls, tuple(source or ()))
+        path = write_loso(res, Path(work_dir) / "loso" / f"{profile}_{cls}.json")
+        for s, fold in res["folds"].items():
+            typer.echo(f"  without {s}: {cls} AP50 on it {fold['heldout_ap50']}, on own splits {fold['own_ap50']}")
+        typer.echo(f"{profile} {cls}: held-out-source AP50 {res['mean_heldout_ap50']} vs own-split "
+                   f"{res['mean_own_ap50']} ({path})")
 
     @recipe_app.command("second-look")
     def recipe_second_look(task: str = typer.Option(..., help="load_state (site trucks) or activity (lab people)"),
@@ -105,6 +142,7 @@ def register(app: typer.Typer) -> None:
                         second_look: Optional[str] = typer.Option(
                             None, help="comma-separated second-look classifiers (default: the shipped one of the "
                                        "profile; 'none' runs the detector alone)"),
+                        no_cues: bool = typer.Option(False, "--no-cues", help="without the fire/smoke cues"),
                         config: Optional[Path] = typer.Option(None, "--config", "-c")) -> None:
         """Run the detector and the camera analyzer over unseen rendered scenes; compare with ground truth."""
         from training.model_card import add_scenario
@@ -117,10 +155,17 @@ def register(app: typer.Typer) -> None:
             classifiers = tuple(Path(c) for c in second_look.split(",") if c and c != "none")
         seed_list = tuple(int(s) for s in seeds.split(",")) if seeds else None
         res = scenario_check(profile, model, work_dir, seeds=seed_list, duration_s=duration,
-                             datasets_dir=_datasets_dir(config), second_look=classifiers)
+                             datasets_dir=_datasets_dir(config), second_look=classifiers, cues=not no_cues)
         typer.echo(f"{profile}: recall {res['recall']} ({res['tp']}/{res['tp'] + res['miss']}), "
                    f"{res['fp']} false violations = {res['false_per_camera_hour']} per camera-hour")
         for rule, c in res["per_rule"].items():
             typer.echo(f"  {rule}: {c}")
         if card:
             add_scenario(model.parent, profile, res)
+
+
+def _held_out(values: Optional[list[str]]) -> tuple[str, ...] | None:
+    """--held-out values: None (the recipe's default), () for 'none', else the named sources."""
+    if not values:
+        return None
+    return () if values == ["none"] else tuple(values)

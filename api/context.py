@@ -31,12 +31,16 @@ class Services:
     store: EvidenceStore
     signer: Signer
     events: Any = None  # the live-update EventBus while the camera runtime runs (api.service.events)
+    instance_lock: Any = None  # vigil.db.instance_lock.InstanceLock while this process is the database's writer
 
     @classmethod
     def open(cls, settings: Settings, loaded: LoadedConfig | None = None) -> "Services":
         loaded = loaded or load_config(settings.config_path, settings.env)
         loaded.data_dir.mkdir(parents=True, exist_ok=True)
         engine, sessions = init_db(loaded.database_url)
+        from vigil.audit import protect_audit_table
+
+        protect_audit_table(engine)  # PostgreSQL: audit rows are written through an INSERT-only role
         store = make_store(loaded, settings.env)
         key_path = loaded.config.signing.key_path
         signer = Signer.load_or_create(loaded.resolve(key_path) if key_path else

@@ -87,8 +87,10 @@ def load_detectors(spec: ChildSpec) -> dict:
     from vision.detector import load_detector
 
     dets = {}
+    configured = vigil_config(spec).config.detectors
     for profile in sorted({p for p, _ in spec.cameras}):
-        det = load_detector(spec.models[profile], imgsz=320, threads=2,
+        conf = configured[profile].load_conf if profile in configured else 0.25  # the product's: fire cues on
+        det = load_detector(spec.models[profile], imgsz=320, threads=2, conf=conf,
                             profile=profile if spec.check_classes else None)
         dets[profile] = det
     return dets

@@ -1,4 +1,7 @@
-"""Safe unpacking of dataset archives: no '..' or absolute paths, no links, no zip bombs (ratio, size, count)."""
+"""Safe unpacking of dataset archives: no '..' or absolute paths, no links, no zip bombs (ratio, size, count).
+
+Every limit is checked on the declared sizes before anything is written, and each member is cut off at its
+declared size while it is written, so a lying header cannot unpack more than the limits allow."""
 from __future__ import annotations
 
 import os
@@ -17,7 +20,9 @@ class ArchiveLimits:
     max_files: int = 50_000
     max_total_bytes: int = 4 << 30
     max_file_bytes: int = 256 << 20
-    max_ratio: float = 100.0  # uncompressed / compressed, checked for members of at least ratio_floor bytes
+    # uncompressed / compressed, checked for each member of at least ratio_floor bytes and for the whole archive
+    # once it unpacks to at least ratio_floor (many small members each under the floor add up)
+    max_ratio: float = 100.0
     ratio_floor: int = 1 << 20
 
 
@@ -78,6 +83,10 @@ def safe_extract(archive: Path, dest: Path, limits: ArchiveLimits | None = None)
         for info in infos:
             check_member_name(info.filename, name)
             _check_info(info, name, limits)
+        packed = sum(i.compress_size for i in infos)
+        if total >= limits.ratio_floor and total / max(packed, 1) > limits.max_ratio:
+            raise DatasetError(f"{name}: unpacks to {total} bytes from {packed} ({total / max(packed, 1):.0f}:1, a "
+                               f"zip bomb?); the limit is {limits.max_ratio:.0f}:1 for the whole archive")
         for info in infos:
             target = dest.joinpath(*PurePosixPath(info.filename).parts)
             if info.is_dir():

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
 import yaml
 
@@ -12,6 +13,7 @@ from datasets.archive import check_member_name
 from datasets.layout import parse_yolo, yolo_text
 from datasets.samples import LabelledBox, Sample, check_box, decode_size, image_ext
 from vigil.errors import DatasetError
+from vigil.safe_yaml import load_yaml
 
 IMAGE_EXTS = {".jpg", ".jpeg", ".png"}
 SPLIT_ALIASES = {"train": "train", "val": "val", "valid": "val", "validation": "val", "test": "test"}
@@ -54,9 +56,21 @@ def _sample(root: Path, image: Path, boxes: tuple[LabelledBox, ...], split: str 
 
 # ---------- YOLO ----------
 
+def _yaml(root: Path, f: Path) -> Any:
+    """A dataset's YAML, loaded with the config's limits (no bombs, no deep nesting, no repeated keys)."""
+    try:
+        return load_yaml(f.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise DatasetError(f"{_rel(root, f)}: not valid YAML{where}: {getattr(e, 'problem', None) or e}") from None
+    except UnicodeDecodeError:
+        raise DatasetError(f"{_rel(root, f)}: expected UTF-8 text, found undecodable bytes") from None
+
+
 def _yolo_names(root: Path) -> tuple[str, ...]:
     for f in sorted(root.rglob("*.yaml")):
-        data = yaml.safe_load(f.read_text()) or {}
+        data = _yaml(root, f) or {}
         names = data.get("names") if isinstance(data, dict) else None
         if isinstance(names, dict):
             return tuple(str(names[k]) for k in sorted(names, key=int))
@@ -120,11 +134,18 @@ def write_yolo(out: Path, samples: Iterable[tuple[Sample, str]], classes: tuple[
 
 # ---------- COCO ----------
 
+def _json(root: Path, f: Path) -> Any:
+    try:
+        return json.loads(f.read_text())
+    except RecursionError:  # json's parser recurses once per nesting level
+        raise DatasetError(f"{_rel(root, f)}: JSON nested too deeply; expected a COCO instances file") from None
+
+
 def _coco_files(root: Path) -> list[Path]:
     found = []
     for f in sorted(root.rglob("*.json")):
         try:
-            doc = json.loads(f.read_text())
+            doc = _json(root, f)
         except (ValueError, UnicodeDecodeError):
             continue
         if isinstance(doc, dict) and {"images", "annotations", "categories"} <= set(doc):
@@ -141,6 +162,18 @@ def _find_image(root: Path, jf: Path, file_name: str) -> Path:
     raise DatasetError(f"{_rel(root, jf)}: image {file_name!r} is listed but not in the archive")
 
 
+def _bbox(jf: str, ann: dict) -> tuple[float, float, float, float]:
+    """[x, y, width, height] in pixels: four finite numbers, else one message naming the annotation."""
+    bbox = ann.get("bbox")
+    if (not isinstance(bbox, list) or len(bbox) != 4
+            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in bbox)):
+        shown = json.dumps(bbox)[:80] if bbox is not None else "none"
+        raise DatasetError(f"{jf}: annotation {ann.get('id')}: expected bbox [x, y, width, height] of four finite "
+                           f"numbers, found {shown}")
+    x, y, bw, bh = (float(v) for v in bbox)
+    return x, y, bw, bh
+
+
 def _coco_boxes(jf: str, img: dict, anns: list[dict], cats: dict[int, str], classes, size) -> tuple[LabelledBox, ...]:
     w, h = size
     if (img.get("width"), img.get("height")) not in ((w, h), (None, None)):
@@ -150,7 +183,7 @@ def _coco_boxes(jf: str, img: dict, anns: list[dict], cats: dict[int, str], clas
     for a in anns:
         if a.get("category_id") not in cats:
             raise DatasetError(f"{jf}: annotation {a.get('id')} names unknown category id {a.get('category_id')}")
-        x, y, bw, bh = (float(v) for v in a["bbox"])
+        x, y, bw, bh = _bbox(jf, a)
         box = LabelledBox(cats[a["category_id"]], x / w, y / h, (x + bw) / w, (y + bh) / h)
         out.append(check_box(box, classes, f"{jf} annotation {a.get('id')} ({img['file_name']})").rounded())
     return tuple(out)
@@ -160,22 +193,34 @@ def read_coco(root: Path, classes: tuple[str, ...], source: str) -> list[Importe
     """COCO instances files (CVAT 'COCO 1.0', Label Studio 'COCO'); the split comes from instances_<split>.json."""
     out, taken = [], set()
     for jf in _coco_files(root):
-        doc = json.loads(jf.read_text())
         rel = _rel(root, jf)
-        cats = {c["id"]: c["name"] for c in doc["categories"]}
-        for name in cats.values():
-            if name not in classes:
-                raise DatasetError(f"{rel}: unknown class {name!r}; expected one of {', '.join(classes)}")
-        by_image: dict = {}
-        for a in doc["annotations"]:
-            by_image.setdefault(a.get("image_id"), []).append(a)
-        split = _split_of(re.split(r"[_.]", jf.stem))
-        for img in doc["images"]:
-            path = _find_image(root, jf, str(img["file_name"]))
-            sample = _sample(root, path, (), split, source, taken)
-            boxes = _coco_boxes(rel, img, by_image.get(img["id"], []), cats, classes, (sample.width, sample.height))
-            out.append((Sample(sample.uid, sample.data, sample.ext, sample.width, sample.height, boxes,
-                               sample.group, source), split))
+        try:
+            out += _read_coco_file(root, jf, rel, classes, source, taken)
+        except (KeyError, TypeError, AttributeError, ValueError) as e:  # a field missing or of the wrong type
+            what = f"missing key {e}" if isinstance(e, KeyError) else f"{type(e).__name__}: {str(e)[:120]}"
+            raise DatasetError(f"{rel}: expected a COCO instances file (images, annotations, categories with "
+                               f"their ids), found {what}") from None
+    return out
+
+
+def _read_coco_file(root: Path, jf: Path, rel: str, classes: tuple[str, ...], source: str,
+                    taken: set[str]) -> list[ImportedSample]:
+    out = []
+    doc = _json(root, jf)
+    cats = {c["id"]: c["name"] for c in doc["categories"]}
+    for name in cats.values():
+        if name not in classes:
+            raise DatasetError(f"{rel}: unknown class {name!r}; expected one of {', '.join(classes)}")
+    by_image: dict = {}
+    for a in doc["annotations"]:
+        by_image.setdefault(a.get("image_id"), []).append(a)
+    split = _split_of(re.split(r"[_.]", jf.stem))
+    for img in doc["images"]:
+        path = _find_image(root, jf, str(img["file_name"]))
+        sample = _sample(root, path, (), split, source, taken)
+        boxes = _coco_boxes(rel, img, by_image.get(img["id"], []), cats, classes, (sample.width, sample.height))
+        out.append((Sample(sample.uid, sample.data, sample.ext, sample.width, sample.height, boxes,
+                           sample.group, source), split))
     return out
 
 

@@ -10,6 +10,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
+from datasets.image_header import header_size
 from vigil.catalogue import PROFILE_CLASSES
 from vigil.db.models import LabelImage
 from vigil.errors import DatasetError
@@ -57,8 +58,12 @@ def image_ext(data: bytes) -> str:
 
 
 def decode_size(data: bytes, what: str) -> tuple[int, int]:
-    """(width, height) of an encoded image; DatasetError naming `what` when it does not decode."""
-    img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) if data else None
+    """(width, height) of an encoded image; DatasetError naming `what` when it does not decode. The header's
+    size is checked first (`header_size`): an image of too many pixels is refused before it is decoded."""
+    if not data:
+        raise DatasetError(f"{what}: expected a readable JPEG or PNG image, found an empty file")
+    header_size(data, what)
+    img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     if img is None:
         raise DatasetError(f"{what}: expected a readable JPEG or PNG image, found a corrupt or empty file")
     return img.shape[1], img.shape[0]

@@ -1,6 +1,7 @@
 """Offline analysis of one file or stream: the whole pipeline in the caller's thread, one dict per violation."""
 from __future__ import annotations
 
+import math
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -9,12 +10,16 @@ from typing import Callable, Iterator, Sequence
 from vigil.config import VigilConfig
 from vigil.config_loader import LoadedConfig
 from vigil.errors import ConfigError
+from vigil.shipped import shipped_detector
 from vigil.types import Violation, iso_utc
 from vision.analyzer import CameraAnalyzer
-from vision.detector import Detector, load_detector
+from vision.detector import Detector, profile_detector
 from vision.second_look import load_shared
 from streams.decoder import FrameDecoder
-from streams.evidence_files import EvidenceWriter
+from streams.clip import cut_from_ring
+from streams.evidence import ViolationEvent, annotate_violation
+from streams.evidence_files import FolderAlertSink, analysis_signer
+from streams.recorder import Recorder, RecorderConfig
 from streams.pipeline import PipelineConfig
 from streams.ring import PacketRing
 from streams.source import SourceSession, parse_source
@@ -45,6 +50,10 @@ def analysis_config(source: str, profile: str, loaded: LoadedConfig | None) -> L
     cam = {k: v for k, v in template.items() if k in ("detect", "motion", "record", "rules", "zones", "masks")}
     cam.update(site=site_id, source="analysis", profile=profile)
     base.update(sites=sites, cameras={CAMERA_ID: cam})
+    detectors = dict(base.get("detectors") or {})
+    if profile not in detectors and (shipped := shipped_detector(profile)) is not None:
+        detectors[profile] = shipped  # no config, or none for this profile: the shipped model and its defaults
+    base["detectors"] = detectors
     try:
         config = VigilConfig.model_validate(base)
     except ValueError as e:
@@ -55,14 +64,12 @@ def analysis_config(source: str, profile: str, loaded: LoadedConfig | None) -> L
 
 
 def _detector(loaded: LoadedConfig, profile: str, model: str | Path | None, imgsz: int | None) -> Detector:
-    dcfg = loaded.config.detectors.get(profile)
-    if model is None and dcfg is None:
-        raise ConfigError(f"expected --model PATH or a detector for profile {profile!r} under detectors: in the "
-                          f"config, found neither")
-    path = Path(model) if model is not None else loaded.resolve(dcfg.model)
-    kw = dict(conf=dcfg.conf, iou=dcfg.iou, threads=dcfg.threads) if dcfg is not None else {}
-    size = imgsz or (dcfg.imgsz if dcfg is not None else 320)
-    return load_detector(path, imgsz=size, profile=profile, **kw)
+    if model is None and profile not in loaded.config.detectors:
+        raise ConfigError(f"expected --model PATH, a detector for profile {profile!r} under detectors: in the "
+                          f"config, or the shipped model in models/; found none of them")
+    det = profile_detector(loaded, profile, model_path=Path(model) if model is not None else None, imgsz=imgsz)
+    assert det is not None  # a path or a detector config, checked above
+    return det
 
 
 def analyze_source(source: str, *, profile: str = "site", model: str | Path | None = None,
@@ -84,7 +91,7 @@ def analyze_source(source: str, *, profile: str = "site", model: str | Path | No
     spec = parse_source(source, as_camera=False, resolve_source=resolve_source)
     ring = PacketRing(pcfg.retain_s, pcfg.max_buffer_bytes)
     decoder = FrameDecoder(CAMERA_ID, pcfg.detect_fps, pcfg.detect_size)
-    writer = EvidenceWriter(out_dir, cfg, analyzer.zone_polygons, loaded is not None) if out_dir else None
+    writer = _Writer(out_dir, cfg, ring, analyzer.zone_polygons, loaded is not None) if out_dir else None
     events: dict[str, _Event] = {}
     session = SourceSession(spec, segment=0, base_s=0.0)
     try:
@@ -98,10 +105,15 @@ def analyze_source(source: str, *, profile: str = "site", model: str | Path | No
                 analysis = analyzer.update(frame, dets, det.info if dets is not None else None)
                 for v in analysis.violations:
                     _track(events, v, ring, pcfg.pre_roll_s)
+                    if writer is not None:
+                        writer.recorder.on_violation(ViolationEvent(v, writer.site_id, profile,
+                                                                    annotate_violation(v, writer.zones)))
             yield from _ready(events, ring, pcfg, writer, final=False)
     finally:
         session.close()
     ring.end()
+    if writer is not None:
+        writer.recorder.stop(60)  # events still open at the end: closed with the footage there is
     yield from _ready(events, ring, pcfg, writer, final=True)
 
 
@@ -116,7 +128,35 @@ def _track(events: dict[str, _Event], v: Violation, ring: PacketRing, pre_roll_s
     ev.closed = ev.closed or v.phase == "closed"
 
 
-def _ready(events: dict[str, _Event], ring: PacketRing, pcfg: PipelineConfig, writer: EvidenceWriter | None,
+class _Writer:
+    """With --out: the server's recorder over this source's ring, ending in a folder (FolderAlertSink)."""
+
+    def __init__(self, out_dir: Path, loaded: LoadedConfig, ring: PacketRing, zones, from_config: bool):
+        self.sink = FolderAlertSink(out_dir)
+        self.zones = zones
+        self.site_id = loaded.config.cameras[CAMERA_ID].site
+        record = loaded.config.cameras[CAMERA_ID].record
+        self.recorder = Recorder(self.sink, analysis_signer(out_dir, loaded, from_config), clips=_RingClips(ring),
+                                 record_for=lambda _cid: record, alert_id_for=lambda v: v.event_id,
+                                 config=RecorderConfig(revision_interval_s=math.inf, clip_after_open=False))
+
+    def evidence(self, event_id: str, final: bool) -> dict:
+        if not final:  # the event closed and its post-roll is read: its final revision is being written
+            self.sink.finished(event_id).wait(120)
+        out: dict = self.sink.files(event_id)
+        out["clip_truncated"] = self.recorder.truncated.get(event_id, True) if "clip.mp4" in out else True
+        return out
+
+
+class _RingClips:
+    def __init__(self, ring: PacketRing):
+        self.ring = ring
+
+    def cut_clip(self, request, timeout: float):
+        return cut_from_ring(self.ring, CAMERA_ID, request, timeout)
+
+
+def _ready(events: dict[str, _Event], ring: PacketRing, pcfg: PipelineConfig, writer: "_Writer | None",
            *, final: bool) -> Iterator[dict]:
     newest = ring.newest_s or 0.0
     for event_id in list(events):
@@ -126,8 +166,7 @@ def _ready(events: dict[str, _Event], ring: PacketRing, pcfg: PipelineConfig, wr
         del events[event_id]
         record = _record(ev)
         if writer is not None:
-            span = ring.span(ev.first.start_s - pcfg.pre_roll_s, ev.last.end_s + pcfg.post_roll_s)
-            record["evidence"] = writer.write(ev.first, ev.last, ev.best, span)
+            record["evidence"] = writer.evidence(event_id, final)
         ring.release(event_id)
         yield record
 

@@ -72,3 +72,23 @@ def _write(packets: Sequence[MediaPacket], path: str) -> None:
             out.mux(pkt)
     finally:
         out.close()
+
+
+def cut_from_ring(ring, camera_id: str, request, timeout: float) -> ClipResult:
+    """A camera's own packets over the request's padded span from its ring (a `streams.ring.PacketRing`); blocks
+    until the post-roll is buffered, the source ended, or `timeout`. Used live (the pipeline) and offline."""
+    start = request.start_s - request.pre_roll_s
+    end = request.end_s + request.post_roll_s
+    hold = f"clip:{request.event_id}:{id(request)}"
+    ring.pin(hold, start)  # keep the pre-roll while waiting for the post-roll
+    try:
+        arrived = ring.wait_until(end, timeout)
+        span = ring.span(start, end)
+    finally:
+        ring.release(hold)
+    if not span.packets:
+        raise StreamError(f"camera {camera_id}: expected buffered footage for {start:.2f}-{end:.2f} s, "
+                          f"found none (buffer holds {ring.duration_s():.2f} s)")
+    data = remux_mp4(span.packets)
+    return ClipResult(data=data, start_s=span.packets[0].t_s, end_s=span.packets[-1].t_s,
+                      packets=len(span.packets), truncated=span.truncated or not arrived)

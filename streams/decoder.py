@@ -13,6 +13,15 @@ from vigil.types import VideoFrame
 from streams.packets import MediaPacket, StreamInfo
 
 
+def fit_size(source: tuple[int, int], box: tuple[int, int]) -> tuple[int, int]:
+    """The analysis size of a `source` (width, height) frame: its long side fitted to the box's long side, its
+    aspect ratio kept (a portrait 576x1024 camera becomes 360x640, never a squashed 640x360), never upscaled;
+    even sides, as the colour converter wants."""
+    sw, sh = source
+    scale = min(1.0, max(box) / max(sw, sh, 1))
+    return max(2, int(round(sw * scale / 2)) * 2), max(2, int(round(sh * scale / 2)) * 2)
+
+
 @dataclass(frozen=True)
 class DecodeResult:
     """What one packet gave: frames for vision, how many frames were decoded, a size change if one was seen."""
@@ -23,7 +32,7 @@ class DecodeResult:
 
 
 class FrameDecoder:
-    """Turns one camera's packets into `VideoFrame`s at `fps`, resized once to `size` (width, height).
+    """Turns one camera's packets into `VideoFrame`s at `fps`, resized once to fit `size` (see `fit_size`).
 
     Mode "keyframes": only keyframe packets reach the decoder (skip_frame NONKEY), used while the camera's
     keyframe rate is at least the detect fps. Mode "all": every packet is decoded and frames are dropped
@@ -37,7 +46,9 @@ class FrameDecoder:
         self.period_s = 1.0 / fps
         self.size = size
         self.forced = None if mode == "auto" else mode
-        self.mode = self.forced or "keyframes"  # auto starts on keyframes until the GOP length is known
+        # auto decodes every frame until the GOP length is known: starting on keyframes would leave the first
+        # GOPs of a stream (8 s of a 19 s clip with a long GOP) unseen while it waits for a second keyframe.
+        self.mode = self.forced or "all"
         self._ctx: av.codec.context.CodecContext | None = None
         self._info: StreamInfo | None = None
         self._times: OrderedDict[int, tuple[float, datetime]] = OrderedDict()
@@ -107,7 +118,8 @@ class FrameDecoder:
             t_s, captured = self._times.get(frame.pts, (pkt.t_s, pkt.captured_at))
             if not self._due(t_s):
                 continue
-            image = frame.to_ndarray(format="bgr24", width=self.size[0], height=self.size[1])
+            width, height = fit_size(fsize, self.size)
+            image = frame.to_ndarray(format="bgr24", width=width, height=height)
             self._seq += 1
             self.emitted += 1
             out.append(VideoFrame(camera_id=self.camera_id, seq=self._seq, pts_s=t_s, t_mono=time.monotonic(),

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from typing import Callable
 
 from vigil.config import CameraConfig
-from vigil.errors import StreamError, VigilError
+from vigil.errors import VigilError
 from vigil.types import ClipRequest, VideoFrame
-from streams.clip import ClipResult, remux_mp4
+from streams.clip import ClipResult, cut_from_ring
 from streams.decoder import FrameDecoder
 from streams.handoff import DropOldestQueue
 from streams.packets import MediaPacket, StreamInfo
@@ -188,18 +188,4 @@ class CameraPipeline:
 
     def cut_clip(self, request: ClipRequest, timeout: float) -> ClipResult:
         """The camera's own packets over the padded span; blocks until the post-roll is buffered or timeout."""
-        start = request.start_s - request.pre_roll_s
-        end = request.end_s + request.post_roll_s
-        hold = f"clip:{request.event_id}:{id(request)}"
-        self.ring.pin(hold, start)  # keep the pre-roll while waiting for the post-roll
-        try:
-            arrived = self.ring.wait_until(end, timeout)
-            span = self.ring.span(start, end)
-        finally:
-            self.ring.release(hold)
-        if not span.packets:
-            raise StreamError(f"camera {self.camera_id}: expected buffered footage for {start:.2f}-{end:.2f} s, "
-                              f"found none (buffer holds {self.ring.duration_s():.2f} s)")
-        data = remux_mp4(span.packets)
-        return ClipResult(data=data, start_s=span.packets[0].t_s, end_s=span.packets[-1].t_s,
-                          packets=len(span.packets), truncated=span.truncated or not arrived)
+        return cut_from_ring(self.ring, self.camera_id, request, timeout)

@@ -1,6 +1,8 @@
 """Sources: RTSP cameras, local files (looped and paced as a camera, flat-out when analysed), demo scenes."""
 from __future__ import annotations
 
+import re
+
 import threading
 import time
 from dataclasses import dataclass
@@ -52,6 +54,32 @@ def parse_source(source: str, *, as_camera: bool = True,
     if not path.is_file():
         raise SourceConnectionError(f"expected a video file at {path}, found nothing there")
     return SourceSpec(str(path), "file", as_camera, str(path))
+
+
+def source_problem(source: str, base_dir: Path | None = None) -> str | None:
+    """Why a camera source cannot be used (scheme, host, file), or None; for `vigil config check`, no network."""
+    from urllib.parse import urlsplit
+
+    text = source.strip()
+    if text.startswith("demo:"):
+        return None if text[5:].split("?")[0] in ("site", "lab") else \
+            f"expected demo:site or demo:lab, found {redact_url(text)!r}"
+    scheme = text.split(":", 1)[0].lower() if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", text) else ""
+    if scheme in ("rtsp", "rtsps"):
+        parts = urlsplit(text)
+        if not text[len(scheme) + 1:].startswith("//") or not parts.hostname:
+            return f"scheme {scheme}: expected {scheme}://HOST[:PORT]/PATH, found {redact_url(text)!r}"
+        return None
+    if scheme == "file":
+        text = text[len("file://"):] if text.startswith("file://") else text[len("file:"):]
+    elif scheme and len(scheme) > 1:  # a Windows drive letter is not a scheme
+        return f"scheme {scheme}: not a camera source Vigil can open (expected rtsp://, rtsps://, file:// or demo:)"
+    path = Path(text).expanduser()
+    if not path.is_absolute() and base_dir is not None:
+        path = base_dir / path
+    if not path.is_file():
+        return f"expected a video file at {path}, found nothing there"
+    return None
 
 
 def _open(spec: SourceSpec) -> av.container.InputContainer:

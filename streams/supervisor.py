@@ -12,12 +12,16 @@ from vigil.errors import NotFoundError
 from vigil.types import ClipRequest, Violation
 from vision.analyzer import AnalysisResult, CameraAnalyzer
 from vision.batcher import Batcher
-from vision.detector import Detector, load_detector
+from vision.detector import Detector, profile_detector
 from streams.clip import ClipResult
 from streams.evidence import ViolationEvent, ViolationSink, annotate_violation
 from streams.pipeline import CameraPipeline, PipelineConfig
+from streams.recorder import AlertSink, Recorder, RecorderConfig
 from streams.source import parse_source
 from streams.status import CameraStatus
+from vigil.errors import VigilError
+from vigil.redact import redact_text
+from vigil.types import utcnow
 
 log = logging.getLogger(__name__)
 PIN_GRACE_S = 30.0  # footage stays pinned this long past an event's post-roll, for the sink to cut its clip
@@ -45,13 +49,22 @@ class _Camera:
 class Supervisor:
     """Owns every camera of a config. Thread-safe; `stop()` leaves no thread of its own running."""
 
-    def __init__(self, loaded: LoadedConfig, sink: ViolationSink, *,
+    def __init__(self, loaded: LoadedConfig, sink: ViolationSink | None = None, *,
+                 alert_sink: AlertSink | None = None, signer=None, recorder_config: RecorderConfig = RecorderConfig(),
                  resolve_source: Callable[[str], str] | None = None,
                  detectors: Mapping[str, Detector] | None = None,
                  on_state: Callable[[CameraStatus], None] | None = None,
                  evidence_workers: int = 2, pipeline_overrides: Mapping[str, object] | None = None):
         self.loaded = loaded
-        self.sink = sink
+        self.recorder: Recorder | None = None
+        if alert_sink is not None:  # the event's life is ours: the recorder cuts clips from our cameras
+            self.recorder = Recorder(alert_sink, signer, clips=self, config=recorder_config,
+                                     record_for=lambda cid: self.loaded.config.cameras[cid].record)
+        if (sink is None) == (self.recorder is None):
+            raise ValueError("expected exactly one of sink (a ViolationSink) or alert_sink (with a signer)")
+        chosen = sink if sink is not None else self.recorder
+        assert chosen is not None
+        self.sink: ViolationSink = chosen
         self._resolve = resolve_source
         self._detectors = dict(detectors) if detectors is not None else None
         self._on_state = on_state
@@ -59,9 +72,11 @@ class Supervisor:
         self._workers = evidence_workers
         self._lock = threading.RLock()
         self._cameras: dict[str, _Camera] = {}
+        self._failed: dict[str, CameraStatus] = {}  # cameras that could not start: their own error, not ours
         self._batchers: dict[str, Batcher] = {}
         self._detect_threads: dict[str, threading.Thread] = {}
         self._stop = threading.Event()
+        self._detect_stop = threading.Event()  # set after the analyzers ended: none waits on a stopped detector
         self._pool: ThreadPoolExecutor | None = None
         self._monitor: threading.Thread | None = None
 
@@ -69,24 +84,37 @@ class Supervisor:
     def start(self) -> None:
         with self._lock:
             self._stop.clear()
+            self._detect_stop.clear()
             self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="vigil-evidence")
             for camera_id, cam in self.loaded.config.cameras.items():
                 if cam.enabled:
-                    self.add_camera(camera_id)
+                    self._add_or_record(camera_id)
             self._monitor = threading.Thread(target=self._watch, name="vigil-supervisor", daemon=True)
             self._monitor.start()
 
     def stop(self, timeout: float = 10) -> None:
-        """Stop every camera, detector loop and evidence worker; unfinished clips are discarded."""
+        """Stop analysis, hand over every phase already seen, close open events with the footage the ring holds,
+        then stop the readers, detector loops and evidence workers."""
         self._stop.set()
         with self._lock:
             cams = list(self._cameras.values())
-            self._cameras.clear()
         for cam in cams:
             cam.stop.set()
+        for cam in cams:
+            if cam.thread is not None:
+                cam.thread.join(timeout)
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+        if self.recorder is not None:
+            self.recorder.stop(timeout)
+        with self._lock:
+            self._cameras.clear()
+        for cam in cams:
             cam.pipeline._stop.set()  # all readers stop together; each then joins below
         for cam in cams:
             self._join(cam, timeout)
+        self._detect_stop.set()
         for batcher in self._batchers.values():
             batcher.close()
         for t in self._detect_threads.values():
@@ -95,9 +123,6 @@ class Supervisor:
         self._detect_threads.clear()
         if self._monitor is not None:
             self._monitor.join(timeout)
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
 
     def _join(self, cam: _Camera, timeout: float) -> None:
         if not cam.pipeline.stop(timeout):
@@ -116,6 +141,7 @@ class Supervisor:
                 raise NotFoundError(f"camera {camera_id!r} is not in the config (cameras: {', '.join(cfg.cameras)})")
             if camera_id in self._cameras:
                 return
+            self._failed.pop(camera_id, None)
             cam_cfg = cfg.cameras[camera_id]
             spec = parse_source(cam_cfg.source, as_camera=True, resolve_source=self._resolve)
             overrides = {"retain_extra_s": rule_latency_s(self.loaded, camera_id), **self._overrides}
@@ -128,6 +154,19 @@ class Supervisor:
             pipeline.start()
             self._start_analyzer(cam)
 
+    def _add_or_record(self, camera_id: str) -> None:
+        """Start one camera; a source that cannot be used is that camera's `offline` state and error."""
+        try:
+            self.add_camera(camera_id)
+        except (VigilError, OSError, ValueError) as e:
+            error = redact_text(str(e), self.loaded.secrets)
+            log.error("camera %s: cannot start: %s", camera_id, error)
+            status = CameraStatus(camera_id=camera_id, state="offline", last_error=error, packets=0, bytes=0,
+                                  decoded=0, dropped=0, reconnects=0, fps=0.0, since=utcnow())
+            self._failed[camera_id] = status
+            if self._on_state is not None:
+                self._on_state(status)
+
     def remove_camera(self, camera_id: str) -> None:
         with self._lock:
             cam = self._cameras.pop(camera_id, None)
@@ -138,7 +177,9 @@ class Supervisor:
 
     def status(self) -> dict[str, CameraStatus]:
         with self._lock:
-            return {cid: cam.pipeline.status() for cid, cam in self._cameras.items()}
+            out = dict(self._failed)
+            out.update({cid: cam.pipeline.status() for cid, cam in self._cameras.items()})
+            return out
 
     def latest(self, camera_id: str) -> AnalysisResult | None:
         cam = self._cameras.get(camera_id)
@@ -162,11 +203,7 @@ class Supervisor:
     def _detector_for(self, profile: str) -> Detector | None:
         if self._detectors is not None:
             return self._detectors.get(profile)
-        dcfg = self.loaded.config.detectors.get(profile)
-        if dcfg is None:
-            return None
-        return load_detector(self.loaded.resolve(dcfg.model), conf=dcfg.conf, iou=dcfg.iou, imgsz=dcfg.imgsz,
-                             threads=dcfg.threads, profile=profile)
+        return profile_detector(self.loaded, profile)
 
     def _ensure_batcher(self, profile: str) -> None:
         if profile in self._batchers:
@@ -183,7 +220,7 @@ class Supervisor:
         t.start()
 
     def _detect_loop(self, batcher: Batcher) -> None:
-        while not self._stop.is_set():
+        while not self._detect_stop.is_set():
             try:
                 batcher.step(0.1)
             except Exception:  # noqa: BLE001 - one bad batch must not end detection for every camera

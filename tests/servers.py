@@ -88,7 +88,9 @@ def start_postgres(workdir: Path | None = None) -> Server:
     if start.returncode != 0:
         tail = log.read_text(errors="replace")[-1500:] if log.exists() else start.stderr
         raise ServerStartError(f"pg_ctl start failed: {tail}")
-    server = Server(port=port, url=f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres")
+    server = Server(port=port, url=f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres",
+                    extra={"pg_ctl": [f"{bindir}/pg_ctl", "-D", str(data), "-l", str(log), "-o", opts, "-w", "-t",
+                                      "30"]})
     server._stop.append(lambda: subprocess.run(_as_postgres([f"{bindir}/pg_ctl", "-D", str(data), "-m", "immediate",
                                                              "stop"]), capture_output=True))
     server._stop.append(lambda: shutil.rmtree(workdir, ignore_errors=True))
@@ -115,7 +117,7 @@ def start_seaweed_s3(workdir: Path, access_key: str, secret_key: str) -> Server:
            "-webdav=false", "-admin.ui=false", f"-s3.port={s3_port}", f"-master.port={master_port}",
            f"-volume.port={volume_port}", f"-filer.port={filer_port}"]
     proc = subprocess.Popen(cmd, stdout=log.open("wb"), stderr=subprocess.STDOUT, env=env)
-    server = Server(port=s3_port, proc=proc, url=f"127.0.0.1:{s3_port}")
+    server = Server(port=s3_port, proc=proc, url=f"127.0.0.1:{s3_port}", extra={"cmd": cmd, "env": env, "log": log})
     try:
         wait_port(s3_port, 60, proc, log)
         _wait_s3_ready(server, access_key, secret_key, log)
@@ -157,3 +159,26 @@ def start_mosquitto(workdir: Path) -> Server:
         server.stop()
         raise
     return server
+
+
+def postgres_ctl(server: Server, action: str) -> None:
+    """`pg_ctl stop` (fast), `start` or `restart` on a cluster from `start_postgres` (fault tests)."""
+    base = list(server.extra["pg_ctl"])
+    cmd = base + (["-m", "fast", action] if action in ("stop", "restart") else [action])
+    done = subprocess.run(_as_postgres(cmd), capture_output=True, text=True)
+    if done.returncode != 0:
+        raise ServerStartError(f"pg_ctl {action} failed: {done.stderr[-1500:]}")
+
+
+def stop_seaweed(server: Server) -> None:
+    """Kill the S3 server (fault tests); `start_seaweed_again` brings it back on the same ports and data."""
+    server.proc.kill()
+    server.proc.wait(10)
+
+
+def start_seaweed_again(server: Server, access_key: str, secret_key: str) -> None:
+    log = server.extra["log"]
+    server.proc = subprocess.Popen(server.extra["cmd"], stdout=log.open("ab"), stderr=subprocess.STDOUT,
+                                   env=server.extra["env"])
+    wait_port(server.port, 60, server.proc, log)
+    _wait_s3_ready(server, access_key, secret_key, log)

@@ -55,8 +55,12 @@ def make_evaluator(sessions: sessionmaker[Session], data_dir: Path, options: Eva
     return evaluator
 
 
-def policy_and_options(training_config) -> tuple[GatePolicy, EvalOptions]:
-    """The gate policy and evaluation options from the config's `training` section."""
+def policy_and_options(loaded) -> tuple[GatePolicy, EvalOptions]:
+    """The gate policy and evaluation options from the config's `training` section, and the shared datasets
+    (`shared_dir`) whose held-out sources the gate's headline metric is measured on."""
+    training_config = loaded.config.training
+    datasets = loaded.shared_dir / "datasets"
     return (GatePolicy(training_config.gate_metric, training_config.gate_tolerance),
             EvalOptions(scene_seeds=tuple(training_config.eval_scene_seeds),
-                        scene_duration_s=training_config.eval_scene_s))
+                        scene_duration_s=training_config.eval_scene_s,
+                        heldout_datasets_dir=datasets if datasets.is_dir() else None))

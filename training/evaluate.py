@@ -27,6 +27,9 @@ class EvalOptions:
     scene_fps: float = 5.0
     scene_size: tuple[int, int] = (320, 180)
     threads: int = 2
+    # The shared datasets: their whole held-out sources (recipe_data.HELD_OUT), which no model of this project
+    # trains on, are scored as unseen cameras: the gate's headline. None where ../shared is absent.
+    heldout_datasets_dir: Path | None = None
 
 
 def detection_metrics(detector: Detector, dataset_dir: Path, profile: str, split: str = "test",
@@ -47,6 +50,55 @@ def detection_metrics(detector: Detector, dataset_dir: Path, profile: str, split
     if tally.images == 0:
         raise TrainingError(f"{dataset_dir}: the {split} split is empty; nothing to evaluate on")
     return tally.summary()
+
+
+def source_metrics(detector: Detector, folder: Path, profile: str, labelled: tuple[str, ...]) -> dict:
+    """mAP50 of `detector` on every image of one shared source (YOLO layout, unified class ids), counting only the
+    classes that source labels: a class it leaves unlabelled is neither missed nor a false positive there."""
+    from vigil.catalogue import UNIFIED_CLASSES
+
+    classes = tuple(c for c in PROFILE_CLASSES[profile] if c in labelled)
+    tally = DetectionTally(classes, pr_conf=0.25)
+    for split in ("train", "val"):
+        for img_path in sorted((Path(folder) / "images" / split).glob("*.jpg")):
+            img = cv2.imread(str(img_path))
+            if img is None:
+                continue
+            h, w = img.shape[:2]
+            lbl = Path(folder) / "labels" / split / f"{img_path.stem}.txt"
+            rows = [r.split() for r in (lbl.read_text().splitlines() if lbl.exists() else []) if len(r.split()) >= 5]
+            rows = [r for r in rows if UNIFIED_CLASSES[int(r[0])] in classes]
+            gt = np.array([[(float(r[1]) - float(r[3]) / 2) * w, (float(r[2]) - float(r[4]) / 2) * h,
+                            (float(r[1]) + float(r[3]) / 2) * w, (float(r[2]) + float(r[4]) / 2) * h]
+                           for r in rows], float).reshape(-1, 4)
+            gt_cls = np.array([classes.index(UNIFIED_CLASSES[int(r[0])]) for r in rows], int)
+            dets = detector.detect([img])[0]
+            names = dets.data.get("class_name", np.array([], str))
+            keep = np.array([n in classes for n in names], bool)
+            pred_cls = np.array([classes.index(n) for n in names[keep]], int)
+            tally.add(dets.xyxy[keep], dets.confidence[keep], pred_cls, gt, gt_cls)
+    return tally.summary()
+
+
+def heldout_source_metrics(detector: Detector, profile: str, sources) -> dict:
+    """Per held-out source and class AP50, and their mean: the headline of a model that must see new cameras."""
+    per_source = {}
+    for name, folder, labelled in sources:
+        summary = source_metrics(detector, folder, profile, labelled)
+        per_source[name] = {c: v["ap50"] for c, v in summary["per_class"].items() if v is not None}
+    values = [ap for row in per_source.values() for ap in row.values()]
+    return {"heldout_sources": per_source,
+            "heldout_source_map50": round(float(np.mean(values)), 4) if values else None}
+
+
+def default_heldout_sources(datasets_dir: Path | None, profile: str) -> tuple[tuple[str, Path, tuple[str, ...]], ...]:
+    """The recipe's held-out sources for `profile` that exist under `datasets_dir` (none without it)."""
+    from training.recipe_data import HELD_OUT, SOURCES
+
+    if datasets_dir is None:
+        return ()
+    return tuple((s, Path(datasets_dir) / s, tuple(c for c in SOURCES[profile][s] if c in PROFILE_CLASSES[profile]))
+                 for s in HELD_OUT.get(profile, ()) if (Path(datasets_dir) / s / "images").is_dir())
 
 
 def heldout_scenes(profile: str, options: EvalOptions, work_dir: Path) -> list[tuple[Path, tuple[dict, ...]]]:
@@ -91,6 +143,9 @@ def evaluate_model(model_path: Path, profile: str, dataset_dir: Path, work_dir: 
     det = load_detector(model_path, conf=options.conf, imgsz=options.imgsz, threads=options.threads,
                         profile=profile, version=version)
     metrics = detection_metrics(det, dataset_dir, profile, pr_conf=options.pr_conf)
+    sources = default_heldout_sources(options.heldout_datasets_dir, profile)
+    if sources:
+        metrics.update(heldout_source_metrics(det, profile, sources))
     if options.scene_seeds:
         service = load_detector(model_path, conf=options.pr_conf, imgsz=options.imgsz, threads=options.threads,
                                 profile=profile, version=version)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Mapping
 
@@ -45,6 +46,33 @@ DATA_SOURCES: Mapping[str, dict[str, str]] = {
 }
 
 
+def source_info(name: str, datasets_dir: Path | None) -> dict[str, str]:
+    """What the card says of a source: the table above, else its README in the shared datasets (attribution line,
+    licence as stated)."""
+    if name in DATA_SOURCES:
+        return dict(DATA_SOURCES[name])
+    readme = Path(datasets_dir) / name / "README.md" if datasets_dir else None
+    text = readme.read_text(errors="replace") if readme is not None and readme.is_file() else ""
+    attribution = re.search(r"Attribution line:\s*(.+)", text)
+    licence = re.search(r"licen[cs]e:\s*([A-Za-z][^\n)]*)", text, re.IGNORECASE)
+    what = text.splitlines()[2].strip() if len(text.splitlines()) > 2 else ""
+    return {"what": what[:160], "licence": licence.group(1).strip().strip("*") if licence else "?",
+            "attribution": attribution.group(1).strip() if attribution else f"{name} (see ../shared/datasets)"}
+
+
+DEFAULT_LIMITS = (
+    "No real labelled images with a usable licence were found for dust, dump_truck, dump_truck_uncovered, lab_coat, "
+    "goggles or eating_drinking: those classes are learned from rendered scenes only and will transfer poorly to "
+    "real cameras until reviewed real footage is added. Gloves come from one close-up set (not CCTV).",
+    "debris_pile, gloves and smoking have one real source each, so no held-out-source figure exists for them; "
+    "their own-split figure flatters them. Real smoking images box hand/mouth, never the whole person.",
+    "yolo11n trained from scratch (no pretrained weights can be had here), continued over CPU rounds on a shared "
+    "2-core machine: far fewer epochs than a GPU run; retrain with `vigil recipe train --device 0` where a GPU is "
+    "available. yolo11s was not trained (no GPU was lent): the yolo11n/yolo11s trade-off is still unmeasured.",
+    "Tiling of the detect frame was not measured; the input-size table shows what larger inputs buy instead.",
+)
+
+
 def _fmt(v) -> str:
     return "n/a" if v is None else (f"{v:.3f}" if isinstance(v, float) else str(v))
 
@@ -85,14 +113,16 @@ def render_markdown(card: dict) -> str:
            "## Data", "", "| source | split | images | licence | attribution |", "|---|---|---|---|---|"]
     for split, per in card["data"].items():
         for src, n in per.items():
-            d = DATA_SOURCES.get(src, {})
+            d = card.get("sources", {}).get(src) or DATA_SOURCES.get(src, {})
             out.append(f"| {src} | {split} | {n} | {d.get('licence', '?')} | {d.get('attribution', '?')} |")
-    out += ["", "Held-out real images: the sources' own validation splits (grouped by clip / photo / frame block, "
+    out += ["", *_headline(card),
+            "Own-split images: the training sources' own validation splits (grouped by clip / photo / frame block, "
             "never trained on). They come from the same sources as the training images, so they flatter the "
             "model compared with other footage. Held-out scenes: rendered with seeds never used in training "
             f"(train from {card['scene_seeds']['train']}, checkpoint choice from {card['scene_seeds']['val']}, "
             f"test from {card['scene_seeds']['test']}).", "",
-            "## Metrics: held-out real images", "", *_metrics_table(card["metrics"]["real_heldout"], classes), "",
+            "## Metrics: own-split real images (all training sources' validation images together)", "",
+            *_metrics_table(card["metrics"]["real_heldout"], classes), "",
             "## Metrics: held-out scenes", "", *_metrics_table(card["metrics"]["scenes_heldout"], classes), ""]
     if card["metrics"].get("scenario"):
         s = card["metrics"]["scenario"]
@@ -109,22 +139,77 @@ def render_markdown(card: dict) -> str:
     return "\n".join(out)
 
 
+def _headline(card: dict) -> list[str]:
+    """The card's headline: AP50 per class on whole sources the model never trained on, beside its own splits, the
+    reference (previously shipped) model on the same images, and what other input sizes buy."""
+    m = card["metrics"]
+    by = m.get("by_source")
+    if not by:
+        return []
+    held, own = by["heldout"]["per_class"], by["own"]["per_class"]
+    ref = (m.get("reference") or {}).get("heldout", {}).get("per_class", {})
+    ref_name = Path((m.get("reference") or {}).get("model") or "reference").name
+    lines = ["## Headline: AP50 on whole sources never trained on", "",
+             "Each source is scored alone, only on the classes it labels; a class's figure is the mean over the "
+             "sources that label it. Held-out sources: " + ", ".join(f"`{s}` ({', '.join(v) or 'none'})" for s, v in
+                                                                    by["heldout"]["per_source"].items()) + ".", "",
+             f"| class | held-out-source AP50 | own-split AP50 | {ref_name} before, held-out | ratio |",
+             "|---|---|---|---|---|"]
+    for c in card["classes"]:
+        if c not in held and c not in own:
+            continue
+        r = ref.get(c)
+        ratio = f"{held[c] / r:.1f}x" if c in held and r else "n/a"
+        lines.append(f"| {c} | {_fmt(held.get(c)) if c in held else 'no held-out source'} | {_fmt(own.get(c))} | "
+                     f"{_fmt(r)} | {ratio} |")
+    lines += ["", "Per source (AP50 of each class it labels):", "", "| source | kind | AP50 by class |",
+              "|---|---|---|"]
+    for kind in ("heldout", "own"):
+        for src, row in by[kind].get("per_source", {}).items():
+            lines.append(f"| {src} | {'held out' if kind == 'heldout' else 'own split'} | "
+                         f"{', '.join(f'{c} {v:.3f}' for c, v in row.items()) or 'n/a'} |")
+    sizes = by.get("heldout_by_size")
+    if sizes:
+        cpu = m.get("cpu_ms_by_size", {})
+        cls = sorted({c for row in sizes.values() for c in row})
+        lines += ["", "### Input size: held-out-source AP50 and CPU cost (the same weights, another input size)", "",
+                  "| input | " + " | ".join(cls) + " | ms per frame (ONNX Runtime, 2 threads) |",
+                  "|---|" + "---|" * (len(cls) + 1)]
+        for sz, row in sizes.items():
+            lines.append(f"| {sz} | " + " | ".join(_fmt(row.get(c)) for c in cls) + f" | {_fmt(cpu.get(sz))} |")
+    if m.get("loso"):
+        lines += ["", "### Leave-one-source-out", ""]
+        for key, res in m["loso"].items():
+            lines.append(f"- {key}: held-out-source AP50 {res['mean_heldout_ap50']} vs own-split "
+                         f"{res['mean_own_ap50']} over {len(res['folds'])} folds ({res['epochs']} epochs each)")
+    return lines + [""]
+
+
+def rerender(models_dir: Path, profile: str, datasets_dir: Path | None = None,
+             limits: tuple[str, ...] | None = None) -> Path:
+    """Rewrite `<profile>.md` from `<profile>.json` (and refresh its source attributions); returns the .md."""
+    js = Path(models_dir) / f"{profile}.json"
+    card = json.loads(js.read_text())
+    card["sources"] = {k: source_info(k, datasets_dir) for k in
+                       sorted({src for per in card["data"].values() for src in per})}
+    if limits is not None:
+        card["limits"] = list(limits)
+    js.write_text(json.dumps(card, indent=1, ensure_ascii=False) + "\n")
+    md = js.with_suffix(".md")
+    md.write_text(render_markdown(card))
+    return md
+
+
 def write_card(models_dir: Path, profile: str, *, classes: tuple[str, ...], options: dict, data_counts: dict,
                metrics: dict, progress: dict, scene_seeds: dict, train_seconds: int, onnx_bytes: int,
-               limits: tuple[str, ...] = ()) -> tuple[Path, Path]:
+               limits: tuple[str, ...] = (), datasets_dir: Path | None = None) -> tuple[Path, Path]:
     """Write `<profile>.json` and `<profile>.md` under `models_dir`; returns both paths."""
-    limits = limits or (
-        "No real labelled images exist here for dust, dump_truck, dump_truck_uncovered, lab_coat, goggles, gloves "
-        "or eating_drinking: those classes are learned from rendered scenes only and will transfer poorly to real "
-        "cameras until reviewed real footage is added.",
-        "Real person images come from one overhead showroom camera; real smoking images box hand/mouth only.",
-        "Trained on a shared 2-core CPU from scratch: far fewer epochs than a GPU run; retrain with "
-        "`vigil recipe train --device 0` where a GPU is available.",
-    )
+    limits = limits or DEFAULT_LIMITS
     card = {"profile": profile, "generated_at": iso_utc(utcnow()), "classes": list(classes), "training": options,
             "progress": progress, "data": data_counts, "metrics": metrics, "scene_seeds": scene_seeds,
             "train_seconds": train_seconds, "onnx_bytes": onnx_bytes, "limits": list(limits),
-            "sources": {k: v for k, v in DATA_SOURCES.items() if any(k in per for per in data_counts.values())}}
+            "sources": {k: source_info(k, datasets_dir) for k in
+                        sorted({src for per in data_counts.values() for src in per})}}
     models_dir = Path(models_dir)
     models_dir.mkdir(parents=True, exist_ok=True)
     js, md = models_dir / f"{profile}.json", models_dir / f"{profile}.md"

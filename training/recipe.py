@@ -12,6 +12,7 @@ import numpy as np
 
 from training.model_card import write_card
 from training.recipe_data import SEEDS, DataPlan, build_dataset
+from training.recipe_eval import ratio_table, score_sources
 from vigil.catalogue import PROFILE_CLASSES
 from vigil.errors import TrainingError
 
@@ -39,7 +40,11 @@ class RecipeOptions:
     scene_s: float | None = None  # seconds per scene; default per profile
     scene_fps: float | None = None  # training frames per scene second; default per profile
     common_keep: float = 0.2  # share of training scene frames kept that show no rare class (see recipe_data)
-    init_from: Path | None = None  # start from this checkpoint of the same classes (an earlier run of this recipe)
+    init_from: Path | None = None  # start from this checkpoint (.pt) or shipped export (.onnx) of the same classes
+    held_out: tuple[str, ...] | None = None  # sources never trained on, scored as unseen cameras (None: HELD_OUT)
+    balance: bool = True  # repeat small sources towards the median source size
+    reference: Path | None = None  # another model (e.g. the shipped .onnx) scored on the same sources, for the card
+    eval_sizes: tuple[int, ...] = ()  # also score the held-out sources at these input sizes (the CPU cost beside)
 
 
 @dataclass(frozen=True)
@@ -85,7 +90,8 @@ def _data_plan(opts: RecipeOptions) -> DataPlan:
     scenes = opts.scenes or ({"train": 1, "val": 1, "test": 1} if tiny else default["scenes"])
     scene_s = opts.scene_s or (20.0 if tiny else default["scene_s"])
     return DataPlan(opts.profile, opts.datasets_dir, real_per_source=opts.subset, scenes=scenes, scene_s=scene_s,
-                    scene_fps=opts.scene_fps or default["scene_fps"], common_keep=opts.common_keep)
+                    scene_fps=opts.scene_fps or default["scene_fps"], common_keep=opts.common_keep,
+                    held_out=opts.held_out, balance=opts.balance)
 
 
 def onnx_cpu_ms(onnx_path: Path, imgsz: int, threads: int = 2, runs: int = 20) -> float:
@@ -125,9 +131,14 @@ def _train(opts: RecipeOptions, ultra, built, run_dir: Path) -> Path:
     kwargs = {"time": opts.max_hours} if opts.max_hours else {}
     if opts.init_from is not None:
         if not Path(opts.init_from).is_file():
-            raise TrainingError(f"--init-from expects a checkpoint (.pt) of this recipe; found no file at "
-                                f"{opts.init_from}")
-        kwargs["init_from"] = Path(opts.init_from)
+            raise TrainingError(f"--init-from expects a checkpoint (.pt) or a shipped export (.onnx) of this recipe; "
+                                f"found no file at {opts.init_from}")
+        init = Path(opts.init_from)
+        if init.suffix == ".onnx":  # a shipped model: rebuild its trainable checkpoint first
+            from training.onnx_init import checkpoint_from_onnx
+
+            init = checkpoint_from_onnx(init, run_dir / "init" / f"{init.stem}.pt")
+        kwargs["init_from"] = init
     return ultra.train(built.data_yaml, run_dir, "train", epochs=opts.epochs, imgsz=opts.imgsz, device=opts.device,
                        batch=opts.batch, resume_from=None, masks=built.class_masks, **kwargs)
 
@@ -144,11 +155,19 @@ def run_recipe(opts: RecipeOptions) -> RecipeResult:
     ultra.offline_settings(work.resolve())
     started = time.time()
     built = build_dataset(_data_plan(opts), run_dir / "data")
+    ev = run_dir / "eval"
+    reference = None
+    if opts.reference is not None:  # scored before training: the run may overwrite the reference file
+        reference = _score(ultra, Path(opts.reference), built, opts, ev, tag="reference", sizes=())
     weights = _train(opts, ultra, built, run_dir)
     train_s = time.time() - started
-    ev = run_dir / "eval"
     metrics = {f"{kind}_heldout": ultra.validate(weights, built.root / f"data_test_{kind}.yaml", f"test_{kind}",
                                                  opts.imgsz, opts.device, ev) for kind in ("real", "scenes")}
+    metrics["by_source"] = _score(ultra, weights, built, opts, ev, tag="model", sizes=opts.eval_sizes)
+    if reference is not None:
+        metrics["reference"] = {"model": str(opts.reference), **reference,
+                                "heldout_vs_reference": ratio_table(metrics["by_source"]["heldout"]["per_class"],
+                                                                    reference["heldout"]["per_class"])}
     exported = ultra.export_onnx(weights, opts.imgsz)
     if exported.stat().st_size > MAX_ONNX_BYTES:
         raise TrainingError(f"exported model {exported} is {exported.stat().st_size} bytes; the limit is "
@@ -157,14 +176,28 @@ def run_recipe(opts: RecipeOptions) -> RecipeResult:
     onnx = Path(opts.models_dir) / f"{opts.profile}.onnx"
     shutil.copyfile(exported, onnx)
     metrics["cpu_ms_onnx"] = onnx_cpu_ms(onnx, opts.imgsz)
+    if opts.eval_sizes:
+        metrics["cpu_ms_by_size"] = {str(sz): onnx_cpu_ms(onnx, sz) for sz in opts.eval_sizes}
     progress = _progress(run_dir / "train")
     card_md, card_json = write_card(opts.models_dir, opts.profile, classes=PROFILE_CLASSES[opts.profile],
                                     options={k: (str(v) if isinstance(v, Path) else v)
                                              for k, v in asdict(opts).items()},
                                     data_counts=built.counts, metrics=metrics, progress=progress,
                                     scene_seeds={k: SEEDS[k] for k in SEEDS}, train_seconds=round(train_s),
-                                    onnx_bytes=onnx.stat().st_size)
+                                    onnx_bytes=onnx.stat().st_size, datasets_dir=opts.datasets_dir)
     return RecipeResult(opts.profile, weights, onnx, card_md, card_json, metrics)
+
+
+def _score(ultra, weights: Path, built, opts: RecipeOptions, out: Path, *, tag: str, sizes: tuple[int, ...]) -> dict:
+    """Per-source AP50: own validation splits and held-out sources at the training size, held-out at `sizes`."""
+    kw = dict(device=opts.device, out=out)
+    res = {"own": score_sources(ultra.validate, weights, built.own_eval, imgsz=opts.imgsz, tag=f"{tag}_own", **kw),
+           "heldout": score_sources(ultra.validate, weights, built.heldout_eval, imgsz=opts.imgsz,
+                                    tag=f"{tag}_heldout", **kw)}
+    if sizes:
+        res["heldout_by_size"] = {str(sz): score_sources(ultra.validate, weights, built.heldout_eval, imgsz=sz,
+                                                         tag=f"{tag}_heldout", **kw)["per_class"] for sz in sizes}
+    return res
 
 
 def _progress(train_dir: Path) -> dict:

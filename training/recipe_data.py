@@ -15,20 +15,56 @@ from datasets.scenes import render_scene
 from vigil.catalogue import PROFILE_CLASSES, UNIFIED_CLASSES, DetClass
 from vigil.errors import DatasetError
 
-# Which shared sources feed which profile, and the unified classes each source labels *completely*.
-# A source is only used for the classes it labels; the others are masked out of its loss (see recipe_ultra).
+_F, _S, _P, _D = DetClass.FIRE.value, DetClass.SMOKE.value, DetClass.PERSON.value, DetClass.DEBRIS_PILE.value
+
+# Which shared sources feed which profile, and the unified classes each source labels *completely* (its README's
+# "Classes LABELLED" line). A source is only used for the classes it labels; the others are masked out of its loss
+# (see recipe_ultra), except the classes it is known to be free of (ABSENT), which it teaches as hard negatives.
 SOURCES: dict[str, dict[str, tuple[str, ...]]] = {
     "site": {
-        "abonia1-fire-smoke-cctv": (DetClass.FIRE.value, DetClass.SMOKE.value),
-        "atanu0023-garbage-piles": (DetClass.DEBRIS_PILE.value,),
-        "luizfrra-person-overhead-cctv": (DetClass.PERSON.value,),
+        "abonia1-fire-smoke-cctv": (_F, _S),
+        "atanu0023-garbage-piles": (_D,),
+        "luizfrra-person-overhead-cctv": (_P,),
+        "adiandrianto-clinic-cctv-person": (_P,),
+        "thanhngan13-indoor-fire": (_F,),
+        "adhyaksawp-indoor-fire-cctv": (_F,),
+        "nkeh-fire-smoke-mixed": (_F, _S),
+        "limjongun-small-flames": (_F, _S),
+        "yundongjun-indoor-person-flame": (_F, _P),
+        "kalinchenko23-hotfire-fire-smoke": (_F, _S),
+        "runtueee-construction-site-person": (_P,),
     },
     "lab": {
-        "abonia1-fire-smoke-cctv": (DetClass.FIRE.value, DetClass.SMOKE.value),
+        "abonia1-fire-smoke-cctv": (_F, _S),
         "huyhoclaptrinh-smoking": (DetClass.SMOKING.value,),
-        "luizfrra-person-overhead-cctv": (DetClass.PERSON.value,),
+        "luizfrra-person-overhead-cctv": (_P,),
+        "adiandrianto-clinic-cctv-person": (_P,),
+        "hinahanan-gloved-hands": (DetClass.GLOVES.value,),
+        "thanhngan13-indoor-fire": (_F,),
+        "adhyaksawp-indoor-fire-cctv": (_F,),
+        "nkeh-fire-smoke-mixed": (_F, _S),
+        "limjongun-small-flames": (_F, _S),
+        "runtueee-construction-site-person": (_P,),
+        "yundongjun-indoor-person-flame": (_F, _P),
+        "kalinchenko23-hotfire-fire-smoke": (_F, _S),
     },
 }
+# Classes a source is known to be free of: indoor CCTV of a showroom and a clinic shows no fire or smoke. These
+# images teach "a lamp, a window, a red sign is not a fire" (hard negatives) instead of being masked out.
+ABSENT: dict[str, tuple[str, ...]] = {
+    "luizfrra-person-overhead-cctv": (_F, _S),
+    "adiandrianto-clinic-cctv-person": (_F, _S),
+}
+# Whole sources the shipped models never train on: the card's headline is the model's AP50 on them (footage from
+# cameras it has never seen). One per class where the shared data has a second source; a class with one source
+# only (debris_pile, gloves, smoking) has no held-out-source figure, and the card says so.
+HELD_OUT: dict[str, tuple[str, ...]] = {
+    "site": ("kalinchenko23-hotfire-fire-smoke", "runtueee-construction-site-person"),
+    "lab": ("yundongjun-indoor-person-flame", "kalinchenko23-hotfire-fire-smoke"),
+}
+# Balanced sampling: a small source's training images are repeated (at most MAX_REPEAT times) towards the median
+# source size, so one large source does not decide what the model learns.
+MAX_REPEAT = 3
 SCENE_SOURCE = "scenes"
 # Scene seeds: training, validation (checkpoint choice) and test (the card's held-out scenes) never overlap.
 SEEDS = {"train": 1000, "val": 5000, "test": 9000}
@@ -49,6 +85,14 @@ class DataPlan:
     # Training frames that show only common classes (each in >= RARE_SHARE of the split's frames) are kept with
     # this probability; frames showing a rare class (a fire, a cigarette, an uncovered load) are always kept.
     common_keep: float = 1.0
+    held_out: tuple[str, ...] | None = None  # sources kept out of training for evaluation (None: HELD_OUT)
+    balance: bool = True  # repeat small sources' images towards the median source size (at most MAX_REPEAT)
+
+    def held_out_sources(self) -> tuple[str, ...]:
+        return HELD_OUT.get(self.profile, ()) if self.held_out is None else tuple(self.held_out)
+
+    def training_sources(self) -> tuple[str, ...]:
+        return tuple(s for s in SOURCES[self.profile] if s not in self.held_out_sources())
 
 
 @dataclass(frozen=True)
@@ -56,9 +100,13 @@ class BuiltData:
     root: Path
     data_yaml: Path
     classes: tuple[str, ...]
-    class_masks: dict[str, tuple[int, ...]]  # source name -> labelled profile class ids
+    class_masks: dict[str, tuple[int, ...]]  # source name -> profile class ids it teaches (labelled or absent)
     counts: dict[str, dict[str, int]]  # split -> source -> images
     test_scenes: tuple[Path, ...]  # rendered test scene folders (video + labels + ground truth)
+    # Per-source evaluation sets: "own" (a training source's val split) and "heldout" (a held-out source, all of
+    # it): source -> (data yaml, the profile classes that source labels).
+    own_eval: dict[str, tuple[Path, tuple[str, ...]]] = field(default_factory=dict)
+    heldout_eval: dict[str, tuple[Path, tuple[str, ...]]] = field(default_factory=dict)
 
 
 def _remap(label_text: str, classes: tuple[str, ...], keep: tuple[str, ...]) -> str:
@@ -79,8 +127,7 @@ def _link(src: Path, dst: Path) -> None:
     os.symlink(src.resolve(), dst)
 
 
-def _real_split(plan: DataPlan, root: Path, source: str, split: str, dst_split: str, limit: int | None) -> int:
-    classes = PROFILE_CLASSES[plan.profile]
+def _source_images(plan: DataPlan, source: str, split: str, limit: int | None) -> list[Path]:
     src = Path(plan.datasets_dir) / source
     images = sorted((src / "images" / split).glob("*.jpg"))
     if not images:
@@ -88,16 +135,33 @@ def _real_split(plan: DataPlan, root: Path, source: str, split: str, dst_split: 
     if limit is not None and len(images) > limit:
         idx = np.random.default_rng(len(source)).choice(len(images), limit, replace=False)
         images = [images[i] for i in sorted(idx)]
+    return images
+
+
+def _real_split(plan: DataPlan, root: Path, source: str, images: list[Path], dst_split: str,
+                repeats: int = 1) -> int:
+    """Link `images` of `source` into `root/images/dst_split` (`repeats` times) with their remapped labels."""
+    classes = PROFILE_CLASSES[plan.profile]
+    src = Path(plan.datasets_dir) / source
     img_dir, lbl_dir = root / "images" / dst_split, root / "labels" / dst_split
     img_dir.mkdir(parents=True, exist_ok=True)
     lbl_dir.mkdir(parents=True, exist_ok=True)
     for img in images:
-        name = f"{source}__{img.name}"
-        _link(img, img_dir / name)
-        lbl = src / "labels" / split / (img.stem + ".txt")
-        text = lbl.read_text() if lbl.exists() else ""
-        (lbl_dir / (Path(name).stem + ".txt")).write_text(_remap(text, classes, SOURCES[plan.profile][source]))
-    return len(images)
+        lbl = src / "labels" / img.parent.name / (img.stem + ".txt")
+        text = _remap(lbl.read_text() if lbl.exists() else "", classes, SOURCES[plan.profile][source])
+        for r in range(repeats):
+            name = f"{source}__{img.stem}" + (f"__r{r}" if r else "")
+            _link(img, img_dir / f"{name}.jpg")
+            (lbl_dir / f"{name}.txt").write_text(text)
+    return len(images) * repeats
+
+
+def balance_repeats(sizes: dict[str, int], enabled: bool = True) -> dict[str, int]:
+    """How often each source's training images are repeated: towards the median size, at most MAX_REPEAT."""
+    if not enabled or not sizes:
+        return {s: 1 for s in sizes}
+    median = float(np.median(list(sizes.values())))
+    return {s: int(min(MAX_REPEAT, max(1, round(median / max(n, 1))))) for s, n in sizes.items()}
 
 
 def _scene_split(plan: DataPlan, root: Path, split: str, dst_split: str) -> tuple[int, list[Path]]:
@@ -149,28 +213,61 @@ def _keep_frames(labels: list[str], common_keep: float, n_classes: int) -> list[
 
 
 def build_dataset(plan: DataPlan, root: Path) -> BuiltData:
-    """Write `root/{images,labels}/{train,val,test_real,test_scenes}` and `root/data.yaml` (idempotent)."""
+    """Write `root/{images,labels}/{train,val,test_real,test_scenes,eval_*}` and the data yamls (idempotent)."""
     if plan.datasets_dir is None or not Path(plan.datasets_dir).is_dir():
         raise DatasetError(f"expected the shared labelled datasets folder (config shared_dir/datasets); "
                            f"found {plan.datasets_dir!r}")
+    unknown = set(plan.held_out_sources()) - set(SOURCES[plan.profile])
+    if unknown:
+        raise DatasetError(f"held-out sources must be {plan.profile} sources ({', '.join(SOURCES[plan.profile])}); "
+                           f"found {', '.join(sorted(unknown))}")
     classes = PROFILE_CLASSES[plan.profile]
     root.mkdir(parents=True, exist_ok=True)
     for stale in ("images", "labels"):  # scenes/ (the rendered videos) is kept as a cache
         shutil.rmtree(root / stale, ignore_errors=True)
-    counts: dict[str, dict[str, int]] = {"train": {}, "val": {}, "test_real": {}, "test_scenes": {}}
-    for source in SOURCES[plan.profile]:
-        counts["train"][source] = _real_split(plan, root, source, "train", "train", plan.real_per_source)
-        counts["test_real"][source] = _real_split(plan, root, source, "val", "test_real", None)
+    for stale in root.glob("data_*.yaml"):
+        stale.unlink()
+    counts: dict[str, dict[str, int]] = {"train": {}, "val": {}, "test_real": {}, "test_scenes": {},
+                                         "test_heldout_source": {}}
+    names = "\n".join(f"  {i}: {c}" for i, c in enumerate(classes))
+
+    def eval_yaml(split: str) -> Path:  # one yaml per evaluation split (ultralytics validates 'val')
+        path = root / f"data_{split}.yaml"
+        path.write_text(f"path: {root.resolve()}\ntrain: images/train\nval: images/{split}\nnames:\n{names}\n")
+        return path
+
+    train_images = {s: _source_images(plan, s, "train", plan.real_per_source) for s in plan.training_sources()}
+    repeats = balance_repeats({s: len(v) for s, v in train_images.items()}, plan.balance)
+    own_eval, heldout_eval = {}, {}
+    for source, images in train_images.items():
+        counts["train"][source] = _real_split(plan, root, source, images, "train", repeats[source])
+        val = _source_images(plan, source, "val", None)
+        counts["test_real"][source] = _real_split(plan, root, source, val, "test_real")
+        _real_split(plan, root, source, val, f"eval_own_{source}")
+        own_eval[source] = (eval_yaml(f"eval_own_{source}"), _labelled(plan.profile, source))
+    for source in plan.held_out_sources():
+        every = _source_images(plan, source, "train", plan.real_per_source) + _source_images(plan, source, "val", None)
+        counts["test_heldout_source"][source] = _real_split(plan, root, source, every, f"eval_heldout_{source}")
+        heldout_eval[source] = (eval_yaml(f"eval_heldout_{source}"), _labelled(plan.profile, source))
     counts["train"][SCENE_SOURCE], _ = _scene_split(plan, root, "train", "train")
     counts["val"][SCENE_SOURCE], _ = _scene_split(plan, root, "val", "val")
     counts["test_scenes"][SCENE_SOURCE], test_folders = _scene_split(plan, root, "test", "test_scenes")
-    masks = {s: tuple(classes.index(c) for c in keep if c in classes) for s, keep in SOURCES[plan.profile].items()}
+    masks = {s: class_mask(plan.profile, s) for s in plan.training_sources()}
     masks[SCENE_SOURCE] = tuple(range(len(classes)))
     data_yaml = root / "data.yaml"
-    names = "\n".join(f"  {i}: {c}" for i, c in enumerate(classes))
     data_yaml.write_text(f"path: {root.resolve()}\ntrain: images/train\nval: images/val\nnames:\n{names}\n")
-    for split in ("test_real", "test_scenes"):  # one yaml per evaluation split (ultralytics validates 'val')
-        (root / f"data_{split}.yaml").write_text(
-            f"path: {root.resolve()}\ntrain: images/train\nval: images/{split}\nnames:\n{names}\n")
-    (root / "counts.json").write_text(json.dumps(counts, indent=1))
-    return BuiltData(root, data_yaml, classes, masks, counts, tuple(test_folders))
+    for split in ("test_real", "test_scenes"):
+        eval_yaml(split)
+    (root / "counts.json").write_text(json.dumps({**counts, "repeats": repeats}, indent=1))
+    return BuiltData(root, data_yaml, classes, masks, counts, tuple(test_folders), own_eval, heldout_eval)
+
+
+def _labelled(profile: str, source: str) -> tuple[str, ...]:
+    return tuple(c for c in SOURCES[profile][source] if c in PROFILE_CLASSES[profile])
+
+
+def class_mask(profile: str, source: str) -> tuple[int, ...]:
+    """The profile class ids a source's images teach: those it labels, and those it is known to be free of."""
+    classes = PROFILE_CLASSES[profile]
+    taught = set(SOURCES[profile][source]) | set(ABSENT.get(source, ()))
+    return tuple(i for i, c in enumerate(classes) if c in taught)

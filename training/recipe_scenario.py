@@ -10,6 +10,7 @@ import av
 from datasets.scenes import render_scene
 from vigil.config import VigilConfig
 from vigil.config_loader import LoadedConfig
+from vigil.shipped import SHIPPED
 from vision.analyzer import CameraAnalyzer
 from vision.detector import load_detector
 from vision.replay import frames_from_images, match_events, replay
@@ -22,13 +23,13 @@ CAMERA = "scenario"
 
 
 # the second-look classifiers each profile runs by default (the demo config names the same files)
-SECOND_LOOK = {"site": (Path("models/site_states.onnx"),),
-               "lab": (Path("models/lab_activity.onnx"), Path("models/lab_gloves.onnx"))}
+SECOND_LOOK = {p: tuple(Path("models") / c for c in entry["classifiers"]) for p, entry in SHIPPED.items()}
 
 
-def scenario_config(profile: str, model: Path | None = None, second_look: tuple[Path, ...] = ()) -> LoadedConfig:
+def scenario_config(profile: str, model: Path | None = None, second_look: tuple[Path, ...] = (),
+                    cues: bool = True) -> LoadedConfig:
     """A one-camera config with the catalogue's default rules for `profile` (and its detector, when given)."""
-    detectors = {profile: {"model": str(Path(model).resolve()),
+    detectors = {profile: {"model": str(Path(model).resolve()), "cues": {"enabled": cues},
                            "classifiers": [str(Path(c).resolve()) for c in second_look]}} if model else {}
     cfg = VigilConfig.model_validate({
         "sites": {"scenario": {"name": "scenario", "kind": profile}},
@@ -51,16 +52,17 @@ def _frames(video: Path, fps: float):
 
 
 def run_scene(profile: str, model: Path, scene_dir: Path, *, seed: int, duration_s: float, imgsz: int = 320,
-              datasets_dir: Path | None = None, second_look: tuple[Path, ...] = ()) -> dict:
+              datasets_dir: Path | None = None, second_look: tuple[Path, ...] = (), cues: bool = True) -> dict:
     """One scene: render (cached), analyse at the camera's detect fps, match events with the ground truth."""
     gt_path = scene_dir / "ground_truth.json"
     if not gt_path.exists():
         render_scene(profile, seed, duration_s, scene_dir, labels=False, datasets_dir=datasets_dir)
     expected = json.loads(gt_path.read_text())
-    loaded = scenario_config(profile, model, second_look)
+    loaded = scenario_config(profile, model, second_look, cues)
     fps = loaded.config.cameras[CAMERA].detect.fps
     analyzer = CameraAnalyzer.from_config(loaded, CAMERA)
-    detector = load_detector(model, imgsz=imgsz, profile=profile, threads=1)
+    detector = load_detector(model, imgsz=imgsz, profile=profile, threads=1,
+                             conf=loaded.config.detectors[profile].load_conf)
     summary = replay(analyzer, detector, frames_from_images(CAMERA, _frames(scene_dir / "video.mp4", fps), fps=fps))
     found = summary.spans()
     tp, fp, miss = match_events(found, expected)
@@ -77,11 +79,12 @@ def run_scene(profile: str, model: Path, scene_dir: Path, *, seed: int, duration
 
 def scenario_check(profile: str, model: Path, work_dir: Path, *, seeds: tuple[int, ...] | None = None,
                    duration_s: float = SCENARIO_S, imgsz: int = 320, datasets_dir: Path | None = None,
-                   second_look: tuple[Path, ...] = ()) -> dict:
+                   second_look: tuple[Path, ...] = (), cues: bool = True) -> dict:
     """Recall of ground-truth violations and false violations per camera-hour over unseen scenes."""
     seeds = seeds or SCENARIO_SEEDS[profile]
     scenes = [run_scene(profile, model, Path(work_dir) / f"{profile}_{s}_{duration_s:g}s", seed=s,
-                        duration_s=duration_s, imgsz=imgsz, datasets_dir=datasets_dir, second_look=second_look) for s in seeds]
+                        duration_s=duration_s, imgsz=imgsz, datasets_dir=datasets_dir, second_look=second_look,
+                        cues=cues) for s in seeds]
     tot = Counter()
     for sc in scenes:
         tot.update({k: sc[k] for k in ("tp", "fp", "miss", "expected")})
@@ -91,7 +94,7 @@ def scenario_check(profile: str, model: Path, work_dir: Path, *, seeds: tuple[in
         for rule, c in sc["per_rule"].items():
             per_rule.setdefault(rule, Counter()).update(c)
     return {"profile": profile, "seeds": list(seeds), "camera_hours": round(hours, 3),
-            "second_look": [Path(c).name for c in second_look],
+            "second_look": [Path(c).name for c in second_look], "fire_cues": cues,
             "recall": round(tot["tp"] / max(1, tot["tp"] + tot["miss"]), 3),
             "false_per_camera_hour": round(tot["fp"] / hours, 2), "tp": tot["tp"], "fp": tot["fp"],
             "miss": tot["miss"], "per_rule": {r: dict(c) for r, c in per_rule.items()}, "scenes": scenes}

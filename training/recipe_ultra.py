@@ -55,6 +55,12 @@ class MaskedDetectionLoss(v8DetectionLoss):
         return super().get_assigned_targets_and_loss(preds, batch, **kw)
 
 
+# Strong photometric and geometric augmentation: footage from unseen cameras differs in exposure, white balance,
+# scale and viewpoint. Hue stays nearly fixed (a flame's colour is what tells it apart from smoke and lamps).
+AUGMENT = dict(hsv_h=0.01, hsv_s=0.7, hsv_v=0.6, degrees=5.0, translate=0.15, scale=0.6, shear=2.0,
+               perspective=0.0005, fliplr=0.5, mosaic=1.0, mixup=0.1)
+
+
 def offline_settings(runs_dir: Path) -> None:
     SETTINGS.update({"sync": False, "runs_dir": str(runs_dir), "datasets_dir": str(runs_dir)})
 
@@ -87,9 +93,8 @@ def train(data_yaml: Path, project: Path, name: str, *, epochs: int, imgsz: int,
     extra = {"time": time} if time else {}
     model.train(**extra, data=str(data_yaml), epochs=epochs, imgsz=imgsz, device=device, batch=batch, amp=False,
                 workers=0 if device == "cpu" else 4, project=str(Path(project).resolve()), name=name, exist_ok=True,
-                pretrained=init_from is not None, plots=False, patience=patience, verbose=False, cache=False, seed=0,
-                deterministic=False, mosaic=1.0, close_mosaic=max(1, epochs // 10), hsv_v=0.5, degrees=3.0,
-                scale=0.5, fliplr=0.5, mixup=0.05, save_period=-1, val=True)
+                pretrained=init_from is not None, plots=False, patience=patience, verbose=False, cache="ram", seed=0,
+                deterministic=False, save_period=-1, val=True, **AUGMENT, close_mosaic=max(1, epochs // 10))
     best = Path(model.trainer.best)
     return best if best.exists() else Path(model.trainer.last)
 
@@ -106,7 +111,7 @@ def validate(weights: Path, data_yaml: Path, split: str, imgsz: int, device: str
     model = YOLO(str(weights))
     m = model.val(data=str(data_yaml), split="val", imgsz=imgsz, device=device, batch=8, workers=0, plots=False,
                   project=str(Path(out).resolve()), name=split, exist_ok=True, verbose=False, conf=0.001)
-    names = model.names
+    names = m.names  # the validator's names: also right for an .onnx reference model
     per_class = {}
     present = set(int(i) for i in getattr(m.box, "ap_class_index", []))
     for i, name in names.items():

@@ -6,16 +6,34 @@ record and per-rule overrides. Validators check; they do no I/O. Loading lives i
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
+import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from vigil.catalogue import RULES, Profile, RuleSpec, rules_for_profile
 from vigil.legal import EnforcementConfig
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 Id = Annotated[str, Field(pattern=ID_PATTERN, description="lower-case id: letters, digits, - and _")]
+GradeName = Literal["blue", "yellow", "orange", "red"]
 Point = tuple[Annotated[float, Field(ge=0.0, le=1.0)], Annotated[float, Field(ge=0.0, le=1.0)]]
+
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+
+
+def _check_env_name(name: str) -> str:
+    # the value is never echoed: a secret pasted here by mistake must not reach a terminal or a log
+    if not _ENV_NAME.fullmatch(name):
+        raise ValueError("expected the NAME of an environment variable (letters, digits and '_', not starting with "
+                         f"a digit, at most 128), found a value that is not one ({len(name)} characters, not shown: "
+                         "it may be the secret itself)")
+    return name
+
+
+EnvName = Annotated[str, AfterValidator(_check_env_name)]
 
 
 class Strict(BaseModel):
@@ -43,8 +61,10 @@ class SiteConfig(Strict):
 
 class DetectConfig(Strict):
     fps: float = Field(2.0, gt=0, le=30, description="frames per second decoded and analysed")
-    width: int = Field(640, ge=64, le=3840, description="width frames are resized to for analysis")
-    height: int = Field(360, ge=64, le=2160, description="height frames are resized to for analysis")
+    width: int = Field(640, ge=64, le=3840, description="analysis frame size: the frame's long side is fitted to "
+                                                       "the larger of width and height, keeping its aspect ratio "
+                                                       "(a portrait or 4:3 camera is never squashed)")
+    height: int = Field(360, ge=64, le=2160, description="see width")
 
 
 class MotionConfig(Strict):
@@ -110,7 +130,7 @@ class CameraConfig(Strict):
     @field_validator("source")
     @classmethod
     def _source_scheme(cls, v: str) -> str:
-        if "://" in v and not v.split("://", 1)[0] in ("rtsp", "rtsps", "file", "http", "https"):
+        if "://" in v and v.split("://", 1)[0] not in ("rtsp", "rtsps", "file", "http", "https"):
             raise ValueError(f"expected rtsp://, file://, a file path or demo:..., found scheme {v.split('://')[0]!r}")
         return v
 
@@ -125,6 +145,21 @@ class CameraConfig(Strict):
         return self
 
 
+class CuesConfig(Strict):
+    """Fire cues that hold on any camera (vision.fire_cues): flame colour and flicker."""
+
+    enabled: bool = Field(True, description="look again at fire boxes with flame colour and flicker cues")
+    weak_conf: float = Field(0.1, gt=0, lt=1, description="fire boxes down to this detector confidence are "
+                                                          "looked at (other classes keep the detector's conf)")
+    promote_score: float = Field(0.45, gt=0, le=1, description="confidence a weak fire box is raised to when "
+                                                               "its cues are strong")
+    flame_share: float = Field(0.15, gt=0, le=1, description="share of flame-coloured pixels a fire box needs")
+    promote_flicker: float = Field(5.0, ge=0, le=255, description="mean grey change of a fire box's flame pixels "
+                                                                 "between detector frames that counts as flicker")
+    veto_flicker: float = Field(1.0, ge=0, le=255, description="a confident fire box that changes less than this "
+                                                              "between detector frames is dropped (a lamp)")
+
+
 class DetectorConfig(Strict):
     model: str = Field(description="model file: .onnx (ONNX Runtime) or .pt (ultralytics); relative to the config file")
     conf: float = Field(0.25, gt=0, lt=1, description="minimum detector confidence kept")
@@ -135,6 +170,13 @@ class DetectorConfig(Strict):
         "second-look classifiers (.onnx) run on the detector's boxes at full frame resolution: the load state of "
         "trucks (site: models/site_states.onnx), what people's hands are doing (lab: models/lab_activity.onnx); "
         "relative to the config file"))
+    cues: CuesConfig = Field(default_factory=CuesConfig, description="fire cues (profiles with a fire "
+                                                                     "class)")
+
+    @property
+    def load_conf(self) -> float:
+        """The detector's threshold: low enough for the cues to see weak fire boxes."""
+        return min(self.conf, self.cues.weak_conf) if self.cues.enabled else self.conf
 
 
 class BatchConfig(Strict):
@@ -165,8 +207,8 @@ class S3StoreConfig(Strict):
     bucket: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", description="bucket name")
     secure: bool = Field(True, description="use HTTPS")
     region: str | None = Field(None, description="bucket region")
-    access_key_env: str = Field("VIGIL_S3_ACCESS_KEY", description="environment variable holding the access key")
-    secret_key_env: str = Field("VIGIL_S3_SECRET_KEY", description="environment variable holding the secret key")
+    access_key_env: EnvName = Field("VIGIL_S3_ACCESS_KEY", description="environment variable holding the access key")
+    secret_key_env: EnvName = Field("VIGIL_S3_SECRET_KEY", description="environment variable holding the secret key")
     object_lock_days: int = Field(0, ge=0, le=36500, description="retention for evidence objects (0: off)")
 
 
@@ -177,7 +219,7 @@ class StorageConfig(Strict):
 
 class WebhookConfig(Strict):
     url: str = Field(pattern=r"^https?://", description="endpoint receiving a JSON POST per alert")
-    secret_env: str | None = Field(None, description="environment variable holding the HMAC-SHA256 secret")
+    secret_env: EnvName | None = Field(None, description="environment variable holding the HMAC-SHA256 secret")
     rules: list[str] = Field(default_factory=list, description="rules that notify (empty: all)")
     sites: list[str] = Field(default_factory=list, description="sites that notify (empty: all)")
     max_attempts: int = Field(5, ge=1, le=20, description="tries before a dead-letter record")
@@ -189,7 +231,7 @@ class MqttConfig(Strict):
     port: int = Field(1883, ge=1, le=65535)
     topic_prefix: str = Field("vigil", description="topics are PREFIX/SITE/RULE")
     username: str | None = None
-    password_env: str | None = Field(None, description="environment variable holding the password")
+    password_env: EnvName | None = Field(None, description="environment variable holding the password")
     rules: list[str] = Field(default_factory=list, description="rules that notify (empty: all)")
     sites: list[str] = Field(default_factory=list, description="sites that notify (empty: all)")
     qos: int = Field(1, ge=0, le=2)
@@ -207,12 +249,13 @@ class GradingConfig(Strict):
     red: float = Field(10.0, gt=0, description="... red")
     case_filed: float = Field(2.0, ge=0, le=100, description="added to the score for each case filed in the window "
                               "(a dismissed lead's alerts never count)")
-    quiet_grades: list[Literal["blue", "yellow", "orange", "red"]] = Field(
-        default_factory=lambda: ["blue"], description="无事不扰: these sites' alerts are not notified live; they wait, "
-        "low priority, for the daily digest")
-    urgent_grades: list[Literal["blue", "yellow", "orange", "red"]] = Field(
-        default_factory=lambda: ["red"], description="these sites' alerts notify at once with high priority and come "
-        "first in review")
+    quiet_grades: list[GradeName] = Field(
+        default_factory=lambda: list[GradeName](["blue"]),
+        description="无事不扰: these sites' alerts are not notified live; they wait, low priority, for the daily "
+        "digest")
+    urgent_grades: list[GradeName] = Field(
+        default_factory=lambda: list[GradeName](["red"]),
+        description="these sites' alerts notify at once with high priority and come first in review")
     digest_hour_utc: int = Field(1, ge=0, le=23, description="hour (UTC) the daily digest is sent (1: 09:00 Beijing)")
 
     @model_validator(mode="after")
@@ -226,6 +269,23 @@ class ServerConfig(Strict):
     host: str = Field("127.0.0.1", description="address the API and UI listen on")
     port: int = Field(8080, ge=1, le=65535)
     language: Literal["en", "zh"] = Field("en", description="default UI language")
+    trusted_proxies: list[str] = Field(
+        default_factory=list, max_length=64,
+        description="addresses or networks (CIDR) of the reverse proxies in front of Vigil; only requests from "
+                    "these may set the client address and scheme with X-Forwarded-For / X-Forwarded-Proto. "
+                    "Empty (the default): forwarded headers are ignored and the peer address is the client, as "
+                    "anyone can send them (the sign-in limits count per client address)")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for i, item in enumerate(value):
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"trusted_proxies[{i}]: expected an IP address or network like 10.0.0.5 or "
+                                 f"10.0.0.0/24, found {item!r}") from None
+        return value
 
 
 class SigningConfig(Strict):
@@ -235,13 +295,33 @@ class SigningConfig(Strict):
 class TrainingConfig(Strict):
     """Retraining and the promotion gate."""
 
-    gate_metric: Literal["map50", "map50_95", "false_violations_per_hour"] = Field(
-        "map50", description="a candidate worse than the promoted model on this metric is not promoted")
+    gate_metric: Literal["heldout_source_map50", "map50", "map50_95", "false_violations_per_hour"] = Field(
+        "heldout_source_map50", description="a candidate worse than the promoted model on this metric is not "
+        "promoted; heldout_source_map50 scores whole real sources no model trains on (shared_dir/datasets; "
+        "without them the gate falls back to map50 and says so)")
     gate_tolerance: float = Field(0.0, ge=0, le=1000, description="how much worse the candidate may be and still pass")
     max_concurrent_jobs: int = Field(1, ge=1, le=8, description="training jobs run at the same time")
     eval_scene_seeds: list[int] = Field(default_factory=lambda: [9901, 9902], max_length=20,
                                         description="held-out demo scenes for false violations per hour")
     eval_scene_s: float = Field(30.0, gt=0, le=3600, description="length of each held-out scene")
+
+
+class ReliabilityConfig(Strict):
+    """The durable outbox, disk watermarks and camera health notifications."""
+
+    outbox_max_mb: int = Field(2048, ge=1, le=1 << 20, description="bound of the local outbox (queued evidence "
+                                                                     "and writes); evidence beyond it is refused")
+    retry_base_s: float = Field(1.0, gt=0, le=600, description="first retry of a failed outbox job after this")
+    retry_cap_s: float = Field(30.0, gt=0, le=3600, description="longest wait between two retries")
+    min_free_mb: int = Field(1024, ge=0, le=1 << 24, description="free space under which the evidence folder and "
+                                                                  "the outbox disk are reported as low")
+    retention_days: float = Field(0, ge=0, le=36500, description="evidence of rejected alerts on no lead is "
+                                  "removed this many days after the event (0: kept forever); evidence of open, "
+                                  "unreviewed or confirmed alerts and of any lead is never removed")
+    purge_below_watermark: bool = Field(True, description="under min_free_mb, remove such evidence oldest first "
+                                        "even before retention_days")
+    camera_down_notify_s: float = Field(120, ge=0, le=86400, description="a camera offline or stalled this long "
+                                        "is notified like an alert (0: never)")
 
 
 class VigilConfig(Strict):
@@ -258,8 +338,10 @@ class VigilConfig(Strict):
     grading: GradingConfig = Field(default_factory=GradingConfig)
     server: ServerConfig = Field(default_factory=ServerConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
-    enforcement: EnforcementConfig = Field(default_factory=EnforcementConfig,
+    enforcement: EnforcementConfig = Field(default_factory=lambda: EnforcementConfig.model_validate({}),
                                            description="legal basis, discretion, workflow and rectification")
+    reliability: ReliabilityConfig = Field(ReliabilityConfig.model_validate({}),
+                                           description="outbox, disk watermark, retention, camera health notices")
 
     @model_validator(mode="after")
     def _references(self):

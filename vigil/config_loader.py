@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from vigil.config import VigilConfig
 from vigil.errors import ConfigError
 from vigil.redact import redact_text
+from vigil.safe_yaml import YamlLimits, load_yaml
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 MAX_CONFIG_BYTES = 2 * 1024 * 1024
@@ -95,12 +96,12 @@ def parse_config(text: str, *, file: str = "<config>", base_dir: Path | None = N
                  env: Mapping[str, str] | None = None) -> LoadedConfig:
     """Validate config text; raise ConfigError listing every problem with its key path."""
     try:
-        raw = yaml.safe_load(text) if text.strip() else {}
+        raw = load_yaml(text, YamlLimits(max_bytes=MAX_CONFIG_BYTES)) if text.strip() else {}
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise ConfigError(f"{file}: not valid YAML at {where}: {problem}", file=file) from None
+        raise ConfigError(f"{file}: not valid YAML{where}: {problem}", file=file) from None
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):

@@ -113,7 +113,7 @@ def suggest(legal: RuleLegal, factors: DiscretionFactors, facts: Facts) -> Sugge
                           "依法可不予罚款", f"first violation not punished: first, no longer than "
                           f"{f.exempt_max_minutes:g} min and corrected in time, so no fine", pos))
         return Suggestion(facts.rule, True, True, tuple(measures), None, pos, tuple(steps))
-    if provision.fine_min_yuan is None:
+    if provision.fine_min_yuan is None or provision.fine_max_yuan is None:
         steps.append(Step("fine", f"{provision.penalty_article}未设罚款幅度", f"no fine range for "
                           f"{provision.article_en}", pos))
         return Suggestion(facts.rule, True, False, tuple(measures), None, pos, tuple(steps))

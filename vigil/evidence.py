@@ -72,21 +72,36 @@ def signature_document(manifest_bytes: bytes, signer: Signer) -> bytes:
     return json.dumps(doc, sort_keys=True, indent=1).encode()
 
 
-def write_evidence(store: EvidenceStore, signer: Signer, *, alert_id: str, revision: int, meta: EvidenceMeta,
-                   files: Mapping[str, tuple[bytes, str]]) -> tuple[EvidenceManifest, str]:
-    """Store every file, then the manifest and its signature; returns the manifest and its key.
+@dataclass(frozen=True)
+class EvidenceRevision:
+    """One revision built in memory: its manifest, the manifest's key and bytes, and every object to store.
 
-    Files go first: a manifest never names an object that is not already stored.
+    `objects` lists the files first and the manifest and its signature last: storing them in order means a
+    manifest never names an object that is not already stored.
     """
+
+    manifest: EvidenceManifest
+    key: str
+    body: bytes
+    objects: tuple[tuple[str, bytes, str], ...]  # (key, data, content type)
+
+    @property
+    def sha256(self) -> str:
+        return sha256_hex(self.body)
+
+
+def build_revision(signer: Signer, *, alert_id: str, revision: int, meta: EvidenceMeta,
+                   files: Mapping[str, tuple[bytes, str]]) -> EvidenceRevision:
+    """Hash every file, build and sign the manifest; nothing is stored yet (see `store_revision`)."""
     if revision < 1:
         raise StoreError(f"expected an evidence revision >= 1, found {revision}")
     prefix = alert_prefix(alert_id)
-    stored = []
+    stored, objects = [], []
     for name, (data, content_type) in sorted(files.items()):
-        key = content_key(prefix, name, sha256_hex(data))
-        obj = store.put(key, data, content_type)
-        stored.append(EvidenceFile(name=name, key=obj.key, sha256=obj.sha256, size=obj.size,
-                                   content_type=content_type))
+        digest = sha256_hex(data)
+        key = content_key(prefix, name, digest)
+        stored.append(EvidenceFile(name=name, key=key, sha256=digest, size=len(data), content_type=content_type))
+        objects.append((key, data, content_type))
     manifest = EvidenceManifest(
         alert_id=alert_id, revision=revision, camera_id=meta.camera_id, site_id=meta.site_id, rule=meta.rule,
         model_name=meta.model_name, model_version=meta.model_version, thresholds=dict(meta.thresholds),
@@ -94,9 +109,26 @@ def write_evidence(store: EvidenceStore, signer: Signer, *, alert_id: str, revis
         detections=tuple(meta.detections), files=tuple(stored), created_at=utcnow())
     body = manifest.canonical_json()
     key = manifest_key(alert_id, revision)
-    store.put(key, body, "application/json")
-    store.put(key + ".sig", signature_document(body, signer), "application/json")
-    return manifest, key
+    objects.append((key, body, "application/json"))
+    objects.append((key + ".sig", signature_document(body, signer), "application/json"))
+    return EvidenceRevision(manifest, key, body, tuple(objects))
+
+
+def store_revision(store: EvidenceStore, objects) -> None:
+    """Put a revision's objects in order (idempotent: write-once keys holding the same bytes are accepted)."""
+    for key, data, content_type in objects:
+        store.put(key, data, content_type)
+
+
+def write_evidence(store: EvidenceStore, signer: Signer, *, alert_id: str, revision: int, meta: EvidenceMeta,
+                   files: Mapping[str, tuple[bytes, str]]) -> tuple[EvidenceManifest, str]:
+    """Store every file, then the manifest and its signature; returns the manifest and its key.
+
+    Files go first: a manifest never names an object that is not already stored.
+    """
+    rev = build_revision(signer, alert_id=alert_id, revision=revision, meta=meta, files=files)
+    store_revision(store, rev.objects)
+    return rev.manifest, rev.key
 
 
 def read_manifest(store: EvidenceStore, alert_id: str, revision: int | None = None
@@ -167,3 +199,39 @@ def verify_evidence(store: EvidenceStore, alert_id: str, public_pem: bytes | Non
         else:
             checked.append(f.name)
     return VerifyReport(alert_id, manifest.revision, not problems, tuple(problems), tuple(checked))
+
+
+def read_checked(store: EvidenceStore, f: EvidenceFile) -> bytes:
+    """An evidence file's bytes, only if they still match the manifest's hash and size; else IntegrityError.
+
+    What is served or packed as evidence goes through here: a damaged file is named, never passed on as good.
+    """
+    data = store.get(f.key)
+    digest = sha256_hex(data)
+    if digest != f.sha256 or len(data) != f.size:
+        raise IntegrityError(f"evidence file {f.name} ({f.key}) is damaged: sha256 {digest[:16]}... and "
+                             f"{len(data)} bytes, expected {f.sha256[:16]}... and {f.size} bytes from the manifest")
+    return data
+
+
+def verify_against_record(store: EvidenceStore, alert_id: str, public_pem: bytes | None, *, revision: int,
+                          manifest_sha256: str, row: Mapping[str, Any] | None = None) -> VerifyReport:
+    """Verify the newest stored revision and compare it with what the database recorded for the alert: a
+    manifest revision deleted from the store (rolled back), or a manifest swapped, is caught here."""
+    report = verify_evidence(store, alert_id, public_pem)
+    problems = list(report.problems)
+    if revision and report.revision != revision:
+        problems.append(f"the store's newest manifest is revision {report.revision}, the database recorded "
+                        f"revision {revision} (a revision was removed or added outside Vigil)")
+    elif revision and report.revision:
+        _, body, _ = read_manifest(store, alert_id, report.revision)
+        if sha256_hex(body) != manifest_sha256:
+            problems.append(f"manifest revision {revision}: sha256 {sha256_hex(body)[:16]}... differs from the "
+                            f"database's {manifest_sha256[:16]}...")
+    if row and report.revision:
+        manifest, _, _ = read_manifest(store, alert_id, report.revision)
+        for name in ("rule", "camera_id", "site_id", "started_at"):
+            if name in row and row[name] != getattr(manifest, name):
+                problems.append(f"the alert row's {name} ({row[name]}) differs from the signed manifest's "
+                                f"({getattr(manifest, name)}): the row was edited")
+    return VerifyReport(alert_id, report.revision, not problems, tuple(problems), report.checked)

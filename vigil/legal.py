@@ -38,8 +38,9 @@ MEASURE_TEXT: dict[Measure, tuple[str, str]] = {
 class Provision(_Strict):
     """One legal provision a rule's violation falls under; empty articles mean 'to be set by the agency'."""
 
-    law_zh: str = Field(AIR_LAW_ZH, max_length=200, description="law's name in Chinese, as printed on documents")
-    law_en: str = Field(AIR_LAW_EN, max_length=200, description="law's name in English")
+    law_zh: str = Field(default=AIR_LAW_ZH, max_length=200,
+                        description="law's name in Chinese, as printed on documents")
+    law_en: str = Field(default=AIR_LAW_EN, max_length=200, description="law's name in English")
     obligation_article: str = Field("", max_length=100, description="article setting the duty, e.g. 第六十九条 "
                                     "(empty: to be set by the agency)")
     penalty_article: str = Field("", max_length=100, description="article setting the penalty, e.g. 第一百一十五条 "
@@ -100,9 +101,10 @@ class RuleLegal(_Strict):
 
     provisions: list[Provision] = Field(default_factory=list, max_length=5,
                                         description="provisions this violation falls under; the first decides the fine")
-    first_violation_exempt: bool = Field(False, description="on the 首违不罚 list: a minor first violation "
+    first_violation_exempt: bool = Field(default=False, description="on the 首违不罚 list: a minor first violation "
                                          "corrected in time is not fined")
-    discretion: DiscretionFactors | None = Field(None, description="this rule's own factors (default: enforcement's)")
+    discretion: DiscretionFactors | None = Field(default=None,
+                                                 description="this rule's own factors (default: enforcement's)")
 
     @property
     def primary(self) -> Provision | None:
@@ -139,7 +141,7 @@ class EnforcementConfig(_Strict):
 
     rules: dict[str, RuleLegal] = Field(default_factory=default_rule_legal,
                                         description="legal basis by rule name; a rule left out has none yet")
-    discretion: DiscretionFactors = Field(default_factory=DiscretionFactors,
+    discretion: DiscretionFactors = Field(default_factory=lambda: DiscretionFactors.model_validate({}),
                                           description="discretion factors for rules without their own")
     agency_zh: str = Field("", max_length=200, description="the enforcing agency's name on documents (Chinese)")
     agency_en: str = Field("", max_length=200, description="the enforcing agency's name on documents (English)")

@@ -1,6 +1,7 @@
 """Redaction of secrets (URL passwords, keys) from anything that may reach a log or an error."""
 from __future__ import annotations
 
+import logging
 import re
 from urllib.parse import urlsplit, urlunsplit
 
@@ -35,3 +36,59 @@ def redact_text(text: str, secrets: tuple[str, ...] = ()) -> str:
         out = out.replace(secret, "***")
     out = _USERINFO.sub(lambda m: f"{m.group('scheme')}{m.group('user')}:***@", out)
     return _SECRET_QUERY.sub(r"\1***", out)
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrites each log record it sees with `redact_text`: URL passwords, secret query values (`?token=`) and the
+    listed secrets (config values substituted from the environment) never reach a log, whoever logged them
+    (httpx logs every request's full URL at INFO, urllib3 its path and query at DEBUG)."""
+
+    def __init__(self, secrets: tuple[str, ...] = ()):
+        super().__init__()
+        self.secrets = tuple(secrets)
+
+    def _clean(self, value: object) -> object:
+        if value is None or isinstance(value, (bool, int, float)):
+            return value
+        text = value if isinstance(value, str) else str(value)  # an httpx.URL prints its password
+        redacted = redact_text(text, self.secrets)
+        return redacted if redacted != text else value
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        # argument by argument first: formatters such as uvicorn's access log unpack record.args themselves
+        if isinstance(record.args, tuple):
+            record.args = tuple(self._clean(a) for a in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {k: self._clean(v) for k, v in record.args.items()}
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a malformed record is logging's own business, not a reason to drop it
+            return True
+        redacted = redact_text(message, self.secrets)
+        if redacted != message:  # a secret in the format itself, or split between it and its arguments
+            record.msg, record.args = redacted, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact_text(record.exc_text, self.secrets)
+        return True
+
+
+LOGGERS_WITH_HANDLERS = ("", "uvicorn", "uvicorn.access")  # the root logger, and uvicorn's (they do not propagate)
+
+
+def install_log_redaction(secrets: tuple[str, ...] = (),
+                          loggers: tuple[str, ...] = LOGGERS_WITH_HANDLERS) -> RedactingFilter:
+    """One `RedactingFilter` on the root logger, installed where it works for every library: on the root
+    logger's handlers (a logger's own filters see only records logged on that very logger, while a handler's
+    see every record that propagates to it), and on uvicorn's handlers, which do not propagate. Called again, it
+    updates the one filter's secrets instead of adding another."""
+    current = next((f for name in loggers for h in logging.getLogger(name or None).handlers for f in h.filters
+                    if isinstance(f, RedactingFilter)), None)
+    filt = current or RedactingFilter()
+    filt.secrets = tuple(sorted(set(filt.secrets) | set(secrets)))
+    for name in loggers:
+        for handler in logging.getLogger(name or None).handlers:
+            if filt not in handler.filters:
+                handler.addFilter(filt)
+    return filt

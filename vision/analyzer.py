@@ -12,6 +12,7 @@ from vigil.catalogue import EXCLUSIVE_STATES, RuleSpec
 from vigil.config import MotionConfig
 from vigil.config_loader import LoadedConfig
 from vigil.types import ModelInfo, VideoFrame, Violation
+from vision.fire_cues import CueSettings, FireSmokeCues
 from vision.motion import MotionGate, MotionResult
 from vision.rules import Moment, Rule, build_rules
 from vision.rules.base import overlap_of_smaller
@@ -53,6 +54,15 @@ def one_state_per_object(dets: sv.Detections) -> sv.Detections:
     return dets[~drop] if drop.any() else dets
 
 
+def cue_settings(dcfg) -> CueSettings | None:
+    """The fire/smoke cue thresholds of a profile's detector config (None: no detector, or cues off)."""
+    if dcfg is None or not dcfg.cues.enabled:
+        return None
+    c = dcfg.cues
+    return CueSettings(conf=dcfg.conf, weak_conf=min(dcfg.conf, c.weak_conf), promote_score=c.promote_score,
+                       flame_share=c.flame_share, promote_flicker=c.promote_flicker, veto_flicker=c.veto_flicker)
+
+
 def empty_detections() -> sv.Detections:
     d = sv.Detections.empty()
     d.tracker_id = np.empty(0, int)
@@ -65,9 +75,10 @@ class CameraAnalyzer:
 
     def __init__(self, camera_id: str, *, rules: Sequence[RuleSpec], zones: Mapping[str, Zone] | None = None,
                  masks: Sequence[Sequence[tuple[float, float]]] = (), motion: MotionConfig | None = None,
-                 fps: float = 2.0, second_look: Sequence[CropClassifier] = ()):
+                 fps: float = 2.0, second_look: Sequence[CropClassifier] = (), cues: CueSettings | None = None):
         self.camera_id = camera_id
         self.second_look = tuple(second_look)  # classifiers that look again at the detector's boxes
+        self.cues = FireSmokeCues(cues) if cues is not None else None  # fire/smoke colour, flicker, drift
         self.zones: dict[str, Zone] = dict(zones or {})
         self.rules: list[Rule] = build_rules(rules, self.zones)
         self.masks = MaskSet(masks)
@@ -98,7 +109,7 @@ class CameraAnalyzer:
             second_look = [load_shared(loaded.resolve(c)) for c in (dcfg.classifiers if dcfg is not None else [])]
         return cls(camera_id, rules=cfg.camera_rules(camera_id), zones=zones,
                    masks=[[tuple(p) for p in poly] for poly in cam.masks], motion=cam.motion, fps=cam.detect.fps,
-                   second_look=second_look)
+                   second_look=second_look, cues=cue_settings(dcfg))
 
     @property
     def zone_polygons(self) -> dict[str, list[tuple[float, float]]]:
@@ -130,6 +141,8 @@ class CameraAnalyzer:
             dets = one_state_per_object(dets)
             for classifier in self.second_look:
                 dets = classifier.refine(dets, frame.image)
+            if self.cues is not None:
+                dets = self.cues.refine(dets, frame.image, frame.pts_s)
             kept = self.masks.apply(dets, w, h)
             self._last_dets = self.tracker.update(kept, frame.pts_s)
             if self._last_dets.tracker_id is None:
@@ -141,6 +154,9 @@ class CameraAnalyzer:
         if self.second_look:  # the evidence says which classifiers looked again at the boxes
             for v in violations:
                 v.thresholds["second_look"] = {c.task: c.version for c in self.second_look}
+        if self.cues is not None:
+            for v in violations:
+                v.thresholds["fire_cues"] = dict(self.cues.s.__dict__)
         active = tuple(r.spec.name for r in self.rules if r.active)
         return AnalysisResult(frame, self._last_dets, tuple(violations), motion.motion, active, dets is not None)
 

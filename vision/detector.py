@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Protocol, Sequence, runtime_checkable
+from typing import Callable, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 import supervision as sv
@@ -67,3 +67,23 @@ def load_detector(path: str | Path, *, conf: float = 0.25, iou: float = 0.45, im
         detector = UltralyticsDetector.load(str(p), **kw)
     _check_profile(detector.info, profile)
     return detector
+
+
+def profile_detector(loaded, profile: str, *, model_path: str | Path | None = None, imgsz: int | None = None,
+                     name: str | None = None, version: str | None = None,
+                     loader: Callable[..., Detector] | None = None) -> Detector | None:
+    """The one "detector for this profile" factory (service start, hot reload, offline analysis, supervisor).
+
+    `model_path` (a promoted model, or `vigil analyze --model`) else the config's `detectors.<profile>.model`;
+    the threshold (`load_conf`: low enough for the fire cues), IoU, threads and input size from that detector
+    config, the loader's defaults where there is none; `imgsz` overrides the size (a promoted model's own). None
+    when neither a path nor a config names a model.
+    """
+    dcfg = loaded.config.detectors.get(profile)
+    if model_path is None:
+        if dcfg is None:
+            return None
+        model_path = loaded.resolve(dcfg.model)
+    kw: dict = dict(conf=dcfg.load_conf, iou=dcfg.iou, threads=dcfg.threads) if dcfg is not None else {}
+    size = imgsz or (dcfg.imgsz if dcfg is not None else 320)
+    return (loader or load_detector)(model_path, imgsz=size, name=name, version=version, profile=profile, **kw)

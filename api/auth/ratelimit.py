@@ -20,7 +20,8 @@ class Limit:
 PER_PAIR = Limit(5, 300.0)
 # credential stuffing from one address: many names; generous enough for an office behind one NAT address
 PER_ADDRESS = Limit(20, 300.0)
-# one name tried from many addresses; an address the user signed in from lately is exempt (see `LoginLimiter`)
+# one name tried from many addresses; an address the user signed in from lately is exempt (see `LoginLimiter`),
+# from this window and from the address one
 PER_USER = Limit(20, 900.0)
 KNOWN_ADDRESS_S = 30 * 86400.0
 KNOWN_ADDRESSES_PER_USER = 16
@@ -34,7 +35,9 @@ class LoginLimiter:
     is full, so the limiter tells nobody which names exist. A success clears only its own (name, address) window:
     an attacker's own account must not reset the address's count. Per name, an attacker spread over many addresses
     could lock its owner out; so an address the owner signed in from in the last 30 days is not held to that
-    window (it still has its own (name, address) one)."""
+    window (it still has its own (name, address) one). Likewise per address: everyone behind one proxy or NAT
+    address, or on the server itself, shares it, and names sprayed from there must not lock out the people who
+    sign in from there every day; so the address window spares a name that signed in from that address lately."""
 
     def __init__(self, per_pair: Limit = PER_PAIR, per_address: Limit = PER_ADDRESS, per_user: Limit = PER_USER,
                  clock: Callable[[], float] = time.monotonic):
@@ -66,7 +69,7 @@ class LoginLimiter:
         wait = 0.0
         with self._lock:
             for kind, key in self._keys(username, ip).items():
-                if kind == "user" and self._known_address(username, ip, now):
+                if kind in ("user", "address") and self._known_address(username, ip, now):
                     continue
                 limit = self.limits[kind]
                 q = self._recent(key, limit.window_s, now)

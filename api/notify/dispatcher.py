@@ -52,6 +52,7 @@ class Notifier:
         self._stop = False
         self._busy = 0
         self._thread: threading.Thread | None = None
+        self._queued: set[int] = set()  # delivery ids waiting or being sent: a resume never doubles one
 
     def start(self) -> "Notifier":
         if self._thread is None and self.channels:
@@ -66,6 +67,49 @@ class Notifier:
         with self._cv:
             heapq.heappush(self._heap, (time.monotonic(), next(self._seq), dict(payload)))
             self._cv.notify()
+
+    def record(self, payload: dict) -> list[int]:
+        """Durably: one `pending` delivery row per interested channel (one transaction), then send them.
+
+        Raises when the database cannot take the rows (the caller, the outbox, retries); a re-run for the same
+        alert and event adds no second row for a channel that has one.
+        """
+        alert_id = payload.get("alert", {}).get("id")
+        wanted = [ch for ch in self.channels if ch.wants(payload)]
+        jobs = []
+        with session_scope(self.sessions) as s:
+            have = set()
+            if alert_id is not None:
+                have = {(r.channel, (r.payload or {}).get("event")) for r in
+                        s.query(NotificationDelivery).filter(NotificationDelivery.alert_id == alert_id)}
+            rows = [NotificationDelivery(alert_id=alert_id, channel=ch.name, status="pending", payload=payload)
+                    for ch in wanted if (ch.name, payload.get("event")) not in have]
+            s.add_all(rows)
+            s.flush()
+            by_name = {ch.name: ch for ch in wanted}
+            jobs = [_Job(r.id, by_name[r.channel], payload, 1) for r in rows]
+        for job in jobs:
+            self._schedule(job, 0.0)
+        return [j.delivery_id for j in jobs]
+
+    def resume(self, *, dead: bool = False, ids: Sequence[int] | None = None) -> int:
+        """Queue again the deliveries the database holds as pending (left by a stop or crash), or, with `dead`,
+        the dead ones (an operator's retry); `ids` narrows it. Returns how many were queued."""
+        by_name = {ch.name: ch for ch in self.channels}
+        status = "dead" if dead else "pending"
+        with session_scope(self.sessions) as s:
+            q = s.query(NotificationDelivery).filter(NotificationDelivery.status == status)
+            if ids is not None:
+                q = q.filter(NotificationDelivery.id.in_(list(ids)))
+            with self._cv:
+                queued = set(self._queued)
+            rows = [r for r in q.order_by(NotificationDelivery.id) if r.channel in by_name and r.id not in queued]
+            for r in rows:
+                r.status = "pending"
+            jobs = [_Job(r.id, by_name[r.channel], dict(r.payload), r.attempts + 1 if not dead else 1) for r in rows]
+        for job in jobs:
+            self._schedule(job, 0.0)
+        return len(jobs)
 
     def stop(self, timeout: float = 5.0) -> None:
         with self._cv:
@@ -118,6 +162,7 @@ class Notifier:
 
     def _schedule(self, job: _Job, delay: float) -> None:
         with self._cv:
+            self._queued.add(job.delivery_id)
             heapq.heappush(self._heap, (time.monotonic() + delay, next(self._seq), job))
             self._cv.notify()
 
@@ -141,11 +186,19 @@ class Notifier:
             error = redact_text(f"{type(e).__name__}: {e}", self._secrets)
         last = bool(error) and job.attempt >= job.channel.max_attempts
         status = "sent" if not error else ("dead" if last else "pending")
-        with session_scope(self.sessions) as s:
-            row = s.get(NotificationDelivery, job.delivery_id)
-            row.attempts, row.status = job.attempt, status
-            if error:
-                row.last_error = error
+        try:
+            with session_scope(self.sessions) as s:
+                row = s.get(NotificationDelivery, job.delivery_id)
+                row.attempts, row.status = job.attempt, status
+                if error:
+                    row.last_error = error
+        except Exception:  # noqa: BLE001 - the database is down: the row stays pending; a resume sends it
+            with self._cv:
+                self._queued.discard(job.delivery_id)
+            raise
+        if not error or last:
+            with self._cv:
+                self._queued.discard(job.delivery_id)
         if error and not last:
             self._schedule(_Job(job.delivery_id, job.channel, job.payload, job.attempt + 1),
                            self.retry.delay(job.attempt))

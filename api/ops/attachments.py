@@ -67,7 +67,8 @@ def check_attachment(a: NewAttachment) -> None:
         raise InputError(f"attachment: expected at most {MAX_ATTACHMENT_BYTES} bytes, found {len(a.data)}")
     if (a.latitude is None) != (a.longitude is None):
         raise InputError("attachment location: give latitude and longitude together, or neither")
-    if a.latitude is not None and not (-90 <= a.latitude <= 90 and -180 <= a.longitude <= 180):
+    if a.latitude is not None and a.longitude is not None and not (-90 <= a.latitude <= 90
+                                                                   and -180 <= a.longitude <= 180):
         raise InputError(f"attachment location: expected latitude -90..90 and longitude -180..180, found "
                          f"{a.latitude}, {a.longitude}")
     if a.taken_at.tzinfo is None:
@@ -100,7 +101,9 @@ def add_attachment(services, lead_id: int, a: NewAttachment, actor: str | None, 
         att_id = row.id
     revision = write_lead_manifest(services, lead_id)
     with session_scope(services.sessions) as s:
-        s.get(LeadAttachment, att_id).manifest_revision = revision
+        saved = s.get(LeadAttachment, att_id)
+        if saved is not None:
+            saved.manifest_revision = revision
     audit.record(services.sessions, actor or "enterprise", f"lead.attachment.{kind}", "lead", str(lead_id),
                  {"attachment_id": att_id, "name": name, "sha256": sha, "bytes": len(a.data),
                   "taken_at": iso_utc(a.taken_at), "manifest_revision": revision})

@@ -87,7 +87,7 @@ class CaseFacts:
         return ("、" if lang == "zh" else ", ").join(MEASURE_TEXT[x][i] for x in m.measures) or "—"
 
 
-def _fact(services, s, a: Alert, names: dict[int, str]) -> Fact:
+def _fact(services, s, a: Alert, names: dict[int | None, str]) -> Fact:
     cfg = services.loaded.config
     cam = cfg.cameras.get(a.camera_id)
     revs = manifest_revisions(services.store, a.id)
@@ -117,7 +117,7 @@ def gather(services, lead_id: int) -> CaseFacts:
         lead = s.get(Lead, lead_id)
         if lead is None:
             raise NotFoundError(f"lead {lead_id} does not exist")
-        names = {u.id: (u.display_name or u.username) for u in s.scalars(select(User))}
+        names: dict[int | None, str] = {u.id: (u.display_name or u.username) for u in s.scalars(select(User))}
         site = s.get(Site, lead.site_id)
         party = Party(lead.site_id, site.name if site else lead.site_id, site.operator if site else "",
                       site.address if site else "", site.contact_name if site else "",

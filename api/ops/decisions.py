@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import select
 
@@ -116,9 +117,9 @@ def decide(services, lead_id: int, actor: str, role: str, findings: OfficerFindi
     if role not in (OFFICER, ADMIN):
         raise AuthError(f"role {role!r} may not decide a lead's measures; an officer decides")
     current = suggestions(services, lead_id, findings)
-    record = {"findings": {"rectified_in_time": findings.rectified_in_time,
-                           "cooperation": findings.cooperation.value, "refused": findings.refused},
-              "by": actor, "at": iso_utc(utcnow()), "rules": {}}
+    record: dict[str, Any] = {"findings": {"rectified_in_time": findings.rectified_in_time,
+                                           "cooperation": findings.cooperation.value, "refused": findings.refused},
+                              "by": actor, "at": iso_utc(utcnow()), "rules": {}}
     for d in decisions:
         if d.rule not in current:
             raise InputError(f"decision for rule {d.rule!r}: the lead has no alert of that rule "
@@ -132,6 +133,8 @@ def decide(services, lead_id: int, actor: str, role: str, findings: OfficerFindi
                                                           and d.fine_yuan == sg.fine_yuan)}
     with session_scope(services.sessions) as s:
         lead = s.get(Lead, lead_id)
+        if lead is None:
+            raise NotFoundError(f"lead {lead_id} does not exist")
         if LeadState(lead.status) not in DECIDE_ELIGIBLE_STATES:
             raise WorkflowError(f"a decision is recorded in onsite_verification or review; lead {lead_id} is in "
                                 f"{lead.status}")

@@ -6,6 +6,7 @@ inspection record). The renderers (document_pdf, document_docx) only lay the blo
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 
 from api.i18n import translate
 from api.ops.case_facts import CaseFacts, fmt_t
@@ -51,7 +52,7 @@ def _rule(rule: str, lang: str) -> str:
 
 
 def _party(doc: Doc, c: CaseFacts) -> None:
-    L, p = (lambda zh, en: _L(doc.lang, zh, en)), c.party
+    L, p = partial(_L, doc.lang), c.party
     doc.h(L("当事人", "Party"))
     doc.kv([(L("单位名称", "Enterprise"), p.operator or p.site_name),
             (L("场所", "Site"), f"{p.site_name} ({p.site_id})"),
@@ -61,7 +62,7 @@ def _party(doc: Doc, c: CaseFacts) -> None:
 
 
 def _facts(doc: Doc, c: CaseFacts) -> None:
-    L, lang = (lambda zh, en: _L(doc.lang, zh, en)), doc.lang
+    L, lang = partial(_L, doc.lang), doc.lang
     doc.h(L("违法事实", "Facts"))
     doc.p(L(f"经查，{c.party.operator or c.party.site_name}存在以下行为，由视频监控记录，经审核人员确认：",
             f"It was found that {c.party.operator or c.party.site_name} committed the following, recorded by video "
@@ -89,7 +90,7 @@ def _dt(iso: str):
 
 def legal_lines(rule: str, legal, lang: str) -> list[str]:
     """The rule's provisions as sentences: the duty's article, the penalty's article, the fine range and measures."""
-    L = lambda zh, en: _L(lang, zh, en)
+    L = partial(_L, lang)
     if not legal.provisions or legal.primary is None:
         return [L(f"{_rule(rule, 'zh')}：法律依据{TO_BE_SET_ZH}。",
                   f"{_rule(rule, 'en')}: legal basis {TO_BE_SET_EN}.")]
@@ -116,7 +117,7 @@ def _legal(doc: Doc, c: CaseFacts) -> None:
 
 
 def _discretion(doc: Doc, c: CaseFacts) -> None:
-    L = lambda zh, en: _L(doc.lang, zh, en)
+    L = partial(_L, doc.lang)
     doc.h(L("裁量理由", "Discretion reasoning"))
     for rule, sg in c.suggestions.items():
         doc.p(f"{_rule(rule, doc.lang)}：" if doc.lang == "zh" else f"{_rule(rule, 'en')}:")
@@ -126,7 +127,7 @@ def _discretion(doc: Doc, c: CaseFacts) -> None:
 
 
 def _measure(doc: Doc, c: CaseFacts) -> None:
-    L = lambda zh, en: _L(doc.lang, zh, en)
+    L = partial(_L, doc.lang)
     doc.h(L("处理措施", "Measures"))
     for m in c.measures:
         fine = (L(f"罚款人民币{m.fine_yuan:,}元", f"a fine of {m.fine_yuan:,} yuan") if m.fine_yuan is not None
@@ -141,7 +142,7 @@ def compose(kind: str, c: CaseFacts, lang: str, version: int) -> Doc:
     """One document of `kind` in `lang` (zh or en)."""
     zh, en = TITLES[kind]
     doc = Doc(_L(lang, zh, en), f"VIGIL-{c.lead_id}-{kind.upper()}-V{version}", lang)
-    L = lambda a, b: _L(lang, a, b)
+    L = partial(_L, lang)
     party = c.party.operator or c.party.site_name
     agency = _L(lang, c.agency_zh, c.agency_en) or L("（执法机关名称待设定）", "(agency name to be set)")
     head = [(L("执法机关", "Agency"), agency), (L("执法人员", "Officer"), c.officer or "—")]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+from typing import cast
 
 from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
@@ -45,16 +46,16 @@ def render_document_docx(doc: Doc) -> bytes:
     _para(d, doc.number, 9, center=True)
     for kind, payload in doc.blocks:
         if kind == "h":
-            _para(d, payload, 12.5, bold=True)
+            _para(d, cast(str, payload), 12.5, bold=True)
         elif kind == "p":
-            _para(d, payload)
+            _para(d, cast(str, payload))
         elif kind == "kv":
-            _table(d, [[k, v] for k, v in payload], header=False)
+            _table(d, [[k, v] for k, v in cast(list[tuple[str, str]], payload)], header=False)
         elif kind == "table":
-            header, rows = payload
+            header, rows = cast(tuple[list[str], list[list[str]]], payload)
             _table(d, [header] + rows, header=True)
         elif kind == "sign":
-            _para(d, "        ".join(f"{label}：________" for label in payload))
+            _para(d, "        ".join(f"{label}：________" for label in cast(list[str], payload)))
     d.core_properties.title = f"{doc.title} {doc.number}"
     d.core_properties.author = "Vigil"
     buf = io.BytesIO()

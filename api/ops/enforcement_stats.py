@@ -35,7 +35,7 @@ def _ratio(a: int, b: int) -> float | None:
 
 def _stats(leads: list[Lead], alerts: list[Alert]) -> Stats:
     closed = [x for x in leads if x.status in ("case_filed", "dismissed") and x.closed_at]
-    hours = [(x.closed_at - x.created_at).total_seconds() / 3600 for x in closed]
+    hours = [(x.closed_at - x.created_at).total_seconds() / 3600 for x in closed if x.closed_at is not None]
     reviewed = [a for a in alerts if a.state in ("confirmed", "rejected")]
     confirmed = [a for a in reviewed if a.state == "confirmed"]
     field = [a for a in confirmed if a.lead_outcome != "dismissed"]

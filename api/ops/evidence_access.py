@@ -12,9 +12,10 @@ import cv2
 import numpy as np
 
 from vigil import audit
+from vision.jpeg import encode_jpeg
 from vigil.db.models import Alert
 from vigil.errors import IntegrityError, NotFoundError
-from vigil.evidence import manifest_key, manifest_revisions, read_manifest
+from vigil.evidence import manifest_key, manifest_revisions, read_checked, read_manifest
 
 _MANIFEST_NAME = re.compile(r"^manifest(?:\.r(\d+))?\.json(\.sig)?$")
 
@@ -48,7 +49,7 @@ def read_evidence(services, alert_id: str, name: str, user: str) -> tuple[bytes,
             names = ", ".join(x.name for x in manifest.files)
             raise NotFoundError(f"alert {alert_id}: no evidence file {name!r}; expected one of {names}, "
                                 f"manifest.json or manifest.json.sig")
-        found = services.store.get(f.key), f.content_type
+        found = read_checked(services.store, f), f.content_type  # a damaged file is refused, never served
         detail = {"name": name, "sha256": f.sha256, "revision": manifest.revision}
     else:
         detail = {"name": name}
@@ -86,7 +87,4 @@ def read_thumbnail(services, key: str) -> bytes:
     if w > THUMBNAIL_WIDTH:
         image = cv2.resize(image, (THUMBNAIL_WIDTH, max(1, round(h * THUMBNAIL_WIDTH / w))),
                            interpolation=cv2.INTER_AREA)
-    ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 75])
-    if not ok:
-        raise ValueError(f"JPEG encoding failed for a thumbnail of shape {image.shape}")
-    return buf.tobytes()
+    return encode_jpeg(image, 75)

@@ -1,16 +1,18 @@
 """Grades that change what happens: quiet sites' alerts wait for the daily digest, urgent sites' alerts notify at
-once with high priority and come first in review (grading.quiet_grades / urgent_grades in the config)."""
+once with high priority and come first in review (grading.quiet_grades / urgent_grades in the config; the review
+order itself is `api.ops.alert_queue.review_order`)."""
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import case, select
+from sqlalchemy import select
 
-from api.ops.grading import GRADES, all_grades, site_grade
+from api.ops.grading import GRADES, site_grade
 from vigil import audit
-from vigil.db.models import Alert, NotificationDelivery
+from vigil.db.models import NotificationDelivery
 from vigil.db.session import session_scope
+from vigil.errors import NotFoundError
 from vigil.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -22,7 +24,7 @@ def priority_of(services, site_id: str) -> tuple[str, str]:
     g = services.loaded.config.grading
     try:
         grade = site_grade(services, site_id).grade
-    except Exception:
+    except NotFoundError:  # a site no longer in the database: no grade (a database outage raises, to be retried)
         grade = "blue"
     return grade, "high" if grade in g.urgent_grades else "low" if grade in g.quiet_grades else "normal"
 
@@ -34,16 +36,26 @@ class GradedNotifier:
         self.services, self.notifier = services, notifier
 
     def notify(self, payload: dict) -> str:
-        """Route one alert notification; returns "live" or "digest"."""
+        """Route one alert notification; returns "live" or "digest".
+
+        Durable either way (the outbox's notify lane calls this and retries when it raises): live goes through
+        `Notifier.record` (a pending delivery row per channel), the digest is a queued row; a re-run for the same
+        alert adds no second digest row.
+        """
         alert = payload.get("alert", {})
         grade, priority = priority_of(self.services, alert.get("site_id", ""))
         payload = {**payload, "site_grade": grade, "priority": priority}
         if priority == "low":
+            alert_id = alert.get("id")
             with session_scope(self.services.sessions) as s:
-                s.add(NotificationDelivery(alert_id=alert.get("id"), channel=DIGEST_CHANNEL, status="queued",
-                                           payload=payload))
+                have = alert_id is not None and s.scalars(
+                    select(NotificationDelivery.id).where(NotificationDelivery.alert_id == alert_id,
+                                                          NotificationDelivery.channel == DIGEST_CHANNEL)).first()
+                if not have:
+                    s.add(NotificationDelivery(alert_id=alert_id, channel=DIGEST_CHANNEL, status="queued",
+                                               payload=payload))
             return "digest"
-        self.notifier.notify(payload)
+        self.notifier.record(payload)
         return "live"
 
 
@@ -70,21 +82,14 @@ class DigestClock:
     """Decides when the daily digest is due: once a day, at or after grading.digest_hour_utc."""
 
     def __init__(self, hour_utc: int):
-        self.hour, self.last_day = hour_utc, None
+        self.hour = hour_utc
+        self.last_day: date | None = None
 
     def due(self, now: datetime) -> bool:
         if now.hour < self.hour or self.last_day == now.date():
             return False
         self.last_day = now.date()
         return True
-
-
-def review_order(services) -> list:
-    """ORDER BY for the review queue: the worst-graded sites first (red before orange ...), oldest first within."""
-    ranks = {g.site_id: g.rank for g in all_grades(services) if g.rank > 0}
-    if not ranks:
-        return [Alert.started_at]
-    return [case(ranks, value=Alert.site_id, else_=0).desc(), Alert.started_at]
 
 
 assert GRADES == ("blue", "yellow", "orange", "red")

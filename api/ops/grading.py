@@ -27,6 +27,7 @@ class SiteGrade:
     explanation_zh: str = ""  # why this colour: the score against the thresholds
     explanation: str = ""
     cases_filed: int = 0
+    items: tuple[tuple[str, int, float], ...] = ()  # (rule, confirmed count, weight): the reasons as data
 
     @property
     def rank(self) -> int:
@@ -84,12 +85,13 @@ def _grade(config, site_id: str, alerts: list[tuple[str, str]], cases: int = 0) 
     reasons = [f"{counts[r]} confirmed {RULES[r].title.lower() if r in RULES else r} "
                f"(weight {weights[r]:g}) in the last {g.window_days:g} days" for r in order]
     reasons_zh = [f"近 {g.window_days:g} 日已确认{_zh_rule(r)} {counts[r]} 起（权重 {weights[r]:g}）" for r in order]
+    items = tuple((r, counts[r], float(weights[r])) for r in order)
     if cases:
         reasons.append(f"{cases} case(s) filed (weight {cases * g.case_filed:g})")
         reasons_zh.append(f"已立案 {cases} 起（权重 {cases * g.case_filed:g}）")
     grade = grade_of(score, g)
     en, zh = _explain(score, grade, g)
-    return SiteGrade(site_id, grade, score, tuple(reasons), g.window_days, tuple(reasons_zh), zh, en, cases)
+    return SiteGrade(site_id, grade, score, tuple(reasons), g.window_days, tuple(reasons_zh), zh, en, cases, items)
 
 
 def _confirmed_by_site(services, site_id: str | None = None) -> dict[str, list[tuple[str, str]]]:

@@ -1,6 +1,7 @@
 """Review decisions become training labels: the best raw frame with the reviewed boxes (or a hard negative)."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -18,6 +19,7 @@ from vigil.evidence import read_manifest
 
 BEST_RAW = "best_raw.jpg"
 KINDS = ("confirmed", "correction", "hard_negative")
+EDGE_SLACK = 0.01  # of the frame's width or height: how far past an edge a reviewed box may reach (then clipped)
 
 
 @dataclass(frozen=True)
@@ -43,17 +45,24 @@ def _alert_profile(services: Services, alert_id: str) -> tuple[Alert, str]:
 
 
 def check_boxes(services: Services, alert_id: str, boxes: Sequence[PixelBox] | None) -> None:
-    """Every class must belong to the camera's profile and every box must have an area; raises InputError."""
+    """Every class must belong to the camera's profile and every box must lie inside the best frame (finite
+    pixel coordinates, 0 to its width or height) and have an area; raises InputError before anything changes."""
     if boxes is None:
         return
     _, profile = _alert_profile(services, alert_id)
     allowed = PROFILE_CLASSES[profile]
+    _, _, w, h = _best_frame(services, alert_id) if boxes else ("", "", 0, 0)
     for i, b in enumerate(boxes):
         if b.class_name not in allowed:
             raise InputError(f"boxes[{i}].class_name: expected one of {', '.join(allowed)} "
                              f"(profile {profile}), found {b.class_name!r}")
-        if not (b.x2 > b.x1 and b.y2 > b.y1):
-            raise InputError(f"boxes[{i}]: expected x2 > x1 and y2 > y1, found "
+        for name, value, limit in (("x1", b.x1, w), ("y1", b.y1, h), ("x2", b.x2, w), ("y2", b.y2, h)):
+            slack = EDGE_SLACK * limit  # a detector's box may poke a little past the frame's edge; it is clipped
+            if not (math.isfinite(value) and -slack <= value <= limit + slack):
+                raise InputError(f"boxes[{i}].{name}: expected a pixel coordinate from 0 to {limit} (the best "
+                                 f"frame is {w}x{h}), found {value!r}")
+        if not (min(b.x2, w) > max(b.x1, 0) and min(b.y2, h) > max(b.y1, 0)):  # an area inside the frame
+            raise InputError(f"boxes[{i}]: expected x2 > x1 and y2 > y1 inside the frame, found "
                              f"({b.x1:.1f}, {b.y1:.1f}, {b.x2:.1f}, {b.y2:.1f})")
 
 

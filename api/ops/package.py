@@ -18,7 +18,8 @@ from api.ops.verify_text import VERIFY_TEXT
 from vigil import audit
 from vigil.catalogue import RULES
 from vigil.db.models import Alert, AuditEntry, Site
-from vigil.evidence import manifest_key, manifest_revisions, read_manifest, verify_evidence
+from vigil.errors import IntegrityError, NotFoundError
+from vigil.evidence import manifest_key, manifest_revisions, read_checked, read_manifest, verify_evidence
 from vigil.types import iso_utc, utcnow
 
 ANNOTATED = "best_annotated.jpg"
@@ -49,7 +50,10 @@ def _alert_files(services, z: _Zip, alert_id: str) -> tuple[list[ReportFile], by
             if f.key in seen:
                 continue
             seen.add(f.key)
-            data = store.get(f.key)
+            try:
+                data = read_checked(store, f)
+            except (IntegrityError, NotFoundError):
+                continue  # never packed as if it were good: the report lists it under the alert's problems
             path = f"{folder}/{f.name}" if rev == revs[-1] else f"{folder}/r{rev}/{f.name}"
             files.append(z.add(path, data, f.name))
             if rev == revs[-1] and f.name == ANNOTATED:

@@ -60,6 +60,8 @@ def send_notice(services, lead_id: int, actor: str, base_url: str, days: int | N
         if LeadState(lead.status) not in OPEN_STATES:
             raise WorkflowError(f"a rectification notice goes out on an open lead; lead {lead_id} is {lead.status}")
         site = s.get(Site, lead.site_id)
+        if site is None:
+            raise NotFoundError(f"site {lead.site_id} of lead {lead_id} does not exist")
         rules = sorted({a.rule for a in lead.alerts})
         deadline = (utcnow() + timedelta(days=days)).replace(microsecond=0)
         body = text.strip() or default_text(site, days, rules)
@@ -103,7 +105,7 @@ def reply(services, token: str, note: str, files: list[NewAttachment]) -> int:
         raise InputError(f"a rectification reply takes at most 10 files, found {len(files)}")
     with session_scope(services.sessions) as s:  # spend the token first: a second submit finds it used
         n = s.get(RectificationNotice, notice.id)
-        if n.status not in REPLY_ELIGIBLE:
+        if n is None or n.status not in REPLY_ELIGIBLE:
             raise AuthError("this rectification link is not valid (unknown, or already used)")
         n.status, n.replied_at, n.reply_note = "replied", utcnow(), note
         in_time = n.replied_at <= n.deadline

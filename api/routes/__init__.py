@@ -29,13 +29,18 @@ def _error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(VigilError)
     async def vigil_error(request: Request, exc: VigilError):
-        return JSONResponse({"detail": str(exc)}, status_for(exc))
+        from api.routes.error_pages import respond
+
+        return respond(request, status_for(exc), str(exc))
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired):
         return login_redirect(request)
 
     _input_handlers(app)
+    from api.routes import error_pages  # HTML error pages for browsers, JSON for the API
+
+    error_pages.install(app)
 
 
 def _input_handlers(app: FastAPI) -> None:
@@ -82,10 +87,17 @@ def _auth_state(app: FastAPI) -> None:
 
 def include_routers(app: FastAPI) -> None:
     """Each area adds its router here (auth, alerts, leads, sites, models, wall, UI pages)."""
-    from api.routes import alerts, auth, cameras, events, lead_workflow, leads, models, pages, rectify, sites
+    from api.routes import (alert_list, alerts, auth, cameras, dataset_browser, events, lead_workflow, leads, models,
+                            pages, rectify, sites, system)
 
     _auth_state(app)
     _error_handlers(app)
-    for module in (auth, alerts, cameras, events, leads, lead_workflow, rectify, sites, models, pages):
-        app.include_router(module.router)
+    from api.routes.responses import ERRORS
+
+    for module in (auth, alert_list, alerts, cameras, events, leads, lead_workflow, rectify, sites, models,
+                   dataset_browser, pages, system):
+        app.include_router(module.router, responses=ERRORS)
     app.mount("/static", StaticFiles(directory=str(pages.WEB / "static")), name="static")
+    from api.routes.allow import AllowEveryMethod
+
+    app.add_middleware(AllowEveryMethod, spec=app.openapi)

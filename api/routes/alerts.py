@@ -9,9 +9,10 @@ from api.auth.deps import Allow
 from api.auth.roles import REVIEW, WALL
 from api.auth.users import Principal
 from api.ops import labels
-from api.routes.common import ListParams, StrictIn, iso, list_params, not_found, paginate, services_of
+from api.routes.common import StrictIn, iso, not_found, services_of
 from vigil.catalogue import PROFILE_CLASSES
-from vigil.db.models import Alert, Camera
+from api.ops.grading import severity
+from vigil.db.models import Alert, Camera, Site
 
 router = APIRouter(tags=["alerts"])
 VIEW = Allow(WALL)
@@ -35,7 +36,9 @@ def alert_dict(a: Alert, full: bool = False) -> dict:
     d = {"id": a.id, "rule": a.rule, "camera_id": a.camera_id, "site_id": a.site_id, "state": a.state,
          "ongoing": a.ongoing, "started_at": iso(a.started_at), "ended_at": iso(a.ended_at),
          "best_at": iso(a.best_at), "best_score": round(a.best_score, 4), "lead_id": a.lead_id,
-         "model": f"{a.model_name} {a.model_version}".strip(), "reviewed_at": iso(a.reviewed_at)}
+         "model": f"{a.model_name} {a.model_version}".strip(), "reviewed_at": iso(a.reviewed_at),
+         "missed": a.event_id.startswith("missed-"),
+         "marked_by": (a.thresholds or {}).get("marked_by") if a.event_id.startswith("missed-") else None}
     if full:
         d["detections"] = [{"class_name": b.class_name, "confidence": round(b.confidence, 4), "track_id": b.track_id,
                             "x1": b.x1, "y1": b.y1, "x2": b.x2, "y2": b.y2} for b in a.detections]
@@ -44,31 +47,10 @@ def alert_dict(a: Alert, full: bool = False) -> dict:
         d["review_note"] = a.review_note
         d["thresholds"] = a.thresholds
         d["manifest_sha256"] = a.manifest_sha256
+        d["revision"] = a.evidence_revision
+        d["revisions"] = sorted({e.revision for e in a.evidence})
+        d["clip_pending"] = not any(e.name.endswith(".mp4") for e in a.evidence)
     return d
-
-
-def filtered_alerts(p: ListParams):
-    q = select(Alert)
-    if p.site:
-        q = q.where(Alert.site_id == p.site)
-    if p.camera:
-        q = q.where(Alert.camera_id == p.camera)
-    if p.rule:
-        q = q.where(Alert.rule == p.rule)
-    if p.state:
-        q = q.where(Alert.state == p.state)
-    if p.since:
-        q = q.where(Alert.started_at >= p.since)
-    if p.until:
-        q = q.where(Alert.started_at < p.until)
-    return q.order_by(Alert.started_at.desc())
-
-
-@router.get("/api/alerts")
-def list_alerts(request: Request, p: ListParams = Depends(list_params), user: Principal = Depends(VIEW)) -> dict:
-    """Alerts, newest first; filter by site, camera, rule, state (new/confirmed/rejected) and time."""
-    with services_of(request).sessions() as s:
-        return paginate(s, filtered_alerts(p), p, alert_dict)
 
 
 def _full(request: Request, alert_id: str) -> dict:
@@ -81,6 +63,9 @@ def _full(request: Request, alert_id: str) -> dict:
         d["profile"] = cam.profile if cam else None
         d["camera_name"] = cam.name if cam else a.camera_id
         d["classes"] = list(PROFILE_CLASSES.get(d["profile"], ()))
+        site = s.get(Site, a.site_id)
+        d["site_name"] = site.name if site else a.site_id
+        d["severity"] = severity(services_of(request).loaded.config, a.camera_id, a.rule)
         return d
 
 
@@ -133,20 +118,20 @@ def thumbnail(alert_id: str, request: Request, user: Principal = Depends(VIEW)) 
 @router.get("/api/review/next")
 def review_next(request: Request, skip: list[str] = Query([], description="alert ids to pass over"),
                 site: str | None = None, user: Principal = Depends(REVIEWER)) -> dict:
-    """The next alert waiting for review (state new): the worst-graded site's first, oldest first within a grade;
-    or {"alert": null}; also how many wait."""
-    with services_of(request).sessions() as s:
+    """The next alert waiting for review (state new), or {"alert": null}; also how many wait. Urgent (red) sites'
+    first, then the most severe rule, then the worst-graded site, then the oldest
+    (`api.ops.alert_queue.review_order`)."""
+    from api.ops.alert_queue import review_order
+
+    services = services_of(request)
+    with services.sessions() as s:
         q = select(Alert).where(Alert.state == "new")
         if site:
             q = q.where(Alert.site_id == site)
-        waiting = len(s.scalars(q.with_only_columns(Alert.id)).all())
-        if skip:
-            q = q.where(Alert.id.not_in(skip))
-        from api.ops.grade_policy import review_order
-
-        first = s.scalars(q.order_by(*review_order(services_of(request))).limit(1)).first()  # red sites first
-        alert_id = first.id if first else None
-    return {"alert": _full(request, alert_id) if alert_id else None, "waiting": waiting}
+        waiting = s.scalars(q).all()
+        ordered = review_order(services, [a for a in waiting if a.id not in set(skip)])
+        alert_id = ordered[0].id if ordered else None
+    return {"alert": _full(request, alert_id) if alert_id else None, "waiting": len(waiting)}
 
 
 def _boxes(body: DecisionIn) -> list[labels.PixelBox] | None:

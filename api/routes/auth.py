@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from pydantic import Field
@@ -13,6 +14,8 @@ from api.auth.passwords import DUMMY_HASH, hash_password, verify_password
 from api.auth.roles import ADMIN as ADMIN_ROLE, ADMIN_ONLY, EVERYONE
 from api.auth.sessions import end_all_sessions, revoke_session
 from api.auth.users import Principal, create_user, issue_token
+from api.routes.auth_schemas import (LoginOut, LogoutOut, MeOut, NewTokenOut, TokenList, TokenOut, UserList,
+                                     UserOut)
 from api.routes.common import StrictIn, iso, not_found, services_of
 from vigil.audit import record
 from vigil.db.models import ROLES, ApiToken, User
@@ -35,15 +38,20 @@ class TokenIn(StrictIn):
     name: str = Field("script", max_length=100)
 
 
+# the roles as the spec shows them (tests check it equals vigil.db.models.ROLES): a request naming another is
+# invalid by the spec itself, not only refused by the route
+RoleName = Literal["operator", "reviewer", "officer", "data_staff", "admin"]
+
+
 class UserIn(StrictIn):
-    username: str = Field(..., max_length=64)
-    role: str
+    username: str = Field(..., pattern=r"^[\w.-]{1,64}$", description="letters, digits, '.', '_' or '-'")
+    role: RoleName
     password: str = Field(..., min_length=8, max_length=256)
     display_name: str = ""
 
 
 class UserPatch(StrictIn):
-    role: str | None = None
+    role: RoleName | None = None
     active: bool | None = None
     password: str | None = Field(None, min_length=8, max_length=256)
     language: str | None = Field(None, pattern="^(en|zh)$")
@@ -70,7 +78,7 @@ def _set_session(response: Response, auth: AuthState, user: User) -> str:
     return csrf
 
 
-@router.post("/api/auth/login")
+@router.post("/api/auth/login", response_model=LoginOut)
 def login(body: LoginIn, request: Request, response: Response) -> dict:
     """Check the password; set the session and CSRF cookies. After repeated failures (per user name and address,
     per address, per user name) sign-ins are refused for a while, with one answer that names no user."""
@@ -95,7 +103,7 @@ def login(body: LoginIn, request: Request, response: Response) -> dict:
     return out
 
 
-@router.post("/api/auth/logout")
+@router.post("/api/auth/logout", response_model=LogoutOut)
 def logout(request: Request, response: Response, body: LogoutIn | None = None,
            user: Principal = Depends(SIGNED_IN)) -> dict:
     """End this session server-side (a copied cookie stops working too); with everywhere, every session of
@@ -117,13 +125,13 @@ def logout(request: Request, response: Response, body: LogoutIn | None = None,
     return {"ok": True, "everywhere": everywhere}
 
 
-@router.get("/api/auth/me")
+@router.get("/api/auth/me", response_model=MeOut)
 def me(request: Request, user: Principal = Depends(SIGNED_IN)) -> dict:
     with services_of(request).sessions() as s:
         return user_dict(s.get(User, user.user_id)) | {"via": user.via}
 
 
-@router.patch("/api/auth/me")
+@router.patch("/api/auth/me", response_model=UserOut)
 def update_me(body: UserPatch, request: Request, user: Principal = Depends(SIGNED_IN)) -> dict:
     """Change one's own language or password (not role or active)."""
     if body.role is not None or body.active is not None:
@@ -137,7 +145,7 @@ def update_me(body: UserPatch, request: Request, user: Principal = Depends(SIGNE
     return _patch_user(request, user.user_id, body, user)
 
 
-@router.post("/api/auth/tokens")
+@router.post("/api/auth/tokens", response_model=NewTokenOut)
 def new_token(body: TokenIn, request: Request, user: Principal = Depends(SIGNED_IN)) -> dict:
     """A bearer token for scripts, acting as the caller; shown once. Its id is what revoking it takes."""
     services = services_of(request)
@@ -147,13 +155,13 @@ def new_token(body: TokenIn, request: Request, user: Principal = Depends(SIGNED_
     return {"token": issued.token, "id": issued.id, "name": body.name}
 
 
-@router.get("/api/auth/tokens")
+@router.get("/api/auth/tokens", response_model=TokenList)
 def my_tokens(request: Request, user: Principal = Depends(SIGNED_IN)) -> dict:
     """The caller's own tokens, newest first."""
     return _tokens_of(request, user.user_id)
 
 
-@router.get("/api/users/{user_id}/tokens")
+@router.get("/api/users/{user_id}/tokens", response_model=TokenList)
 def user_tokens(user_id: int, request: Request, user: Principal = Depends(ADMIN)) -> dict:
     """Any user's tokens (admin), so a leaked one can be found and revoked."""
     with services_of(request).sessions() as s:
@@ -168,7 +176,7 @@ def _tokens_of(request: Request, user_id: int) -> dict:
         return {"items": [token_dict(t) for t in rows], "total": len(rows)}
 
 
-@router.delete("/api/auth/tokens/{token_id}")
+@router.delete("/api/auth/tokens/{token_id}", response_model=TokenOut)
 def revoke_token(token_id: int, request: Request, user: Principal = Depends(SIGNED_IN)) -> dict:
     """Revoke one token: one's own, or anyone's for an admin. Another user's token is a 404 to everyone else,
     the same as a missing one, so token ids cannot be probed."""
@@ -187,14 +195,14 @@ def revoke_token(token_id: int, request: Request, user: Principal = Depends(SIGN
     return out
 
 
-@router.get("/api/users")
+@router.get("/api/users", response_model=UserList)
 def list_users(request: Request, user: Principal = Depends(ADMIN)) -> dict:
     with services_of(request).sessions() as s:
         rows = s.scalars(select(User).order_by(User.username)).all()
         return {"items": [user_dict(u) for u in rows], "total": len(rows), "roles": list(ROLES)}
 
 
-@router.post("/api/users", status_code=201)
+@router.post("/api/users", status_code=201, response_model=UserOut)
 def add_user(body: UserIn, request: Request, user: Principal = Depends(ADMIN)) -> dict:
     services = services_of(request)
     try:
@@ -205,7 +213,7 @@ def add_user(body: UserIn, request: Request, user: Principal = Depends(ADMIN)) -
     return user_dict(created)
 
 
-@router.patch("/api/users/{user_id}")
+@router.patch("/api/users/{user_id}", response_model=UserOut)
 def patch_user(user_id: int, body: UserPatch, request: Request, user: Principal = Depends(ADMIN)) -> dict:
     return _patch_user(request, user_id, body, user)
 
@@ -235,15 +243,20 @@ def _patch_user(request: Request, user_id: int, body: UserPatch, actor: Principa
             row.role = body.role
         if body.active is not None:
             row.active = body.active
-            if not body.active:
-                for tok in s.scalars(select(ApiToken).where(ApiToken.user_id == user_id)):
-                    tok.revoked = True
         if body.password is not None:
             row.password_hash = hash_password(body.password)
+        # a deactivated user's or a replaced password's credentials must not come back: tokens are revoked for
+        # good, and every session cookie issued so far ends (reactivating does not revive them)
+        deactivated = body.active is False
+        if deactivated or body.password is not None:
+            for tok in s.scalars(select(ApiToken).where(ApiToken.user_id == user_id)):
+                tok.revoked = True
         if body.language is not None:
             row.language = body.language
         s.commit()
         out = user_dict(row)
+    if deactivated:
+        end_all_sessions(services.sessions, user_id)
     changed = sorted(k for k, v in body.model_dump().items()
                      if v is not None and k not in ("password", "current_password"))
     record(services.sessions, actor.username, "user_updated", "user", out["username"],

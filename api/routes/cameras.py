@@ -7,21 +7,24 @@ from datetime import timedelta
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import Response, StreamingResponse
+from pydantic import Field
 from sqlalchemy import select
 
 from api.auth.deps import Allow
-from api.auth.roles import WALL
+from api.auth.roles import OPERATOR, REVIEWER, WALL
 from api.auth.users import Principal
 from api.routes.alerts import alert_dict
-from api.routes.common import not_found, runtime_of, services_of
+from api.routes.common import StrictIn, not_found, runtime_of, services_of
 from api.routes.live_frames import (BOUNDARY, FrameCache, LiveFrame, camera_state, encode, live_frame, mjpeg_stream,
                                     state_card)
+from vigil.catalogue import rules_for_profile
 from vigil.db.models import Alert, Camera, Site
 from vigil.types import utcnow
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["cameras"])
 VIEW = Allow(WALL)
+MARK = Allow({OPERATOR, REVIEWER})  # who may mark a violation the model missed
 ACTIVE_WINDOW = timedelta(seconds=30)  # an alert still extended this recently counts as active
 
 
@@ -48,6 +51,7 @@ def list_cameras(request: Request, site: str | None = None, user: Principal = De
         active = _active_cameras(s)
         items = [{"id": c.id, "name": c.name, "site_id": c.site_id, "site_name": sites.get(c.site_id, c.site_id),
                   "profile": c.profile, "enabled": c.enabled, "alerting": c.id in active,
+                  "rules": [r.name for r in rules_for_profile(c.profile)],
                   **_state(request, c.id, c.enabled)} for c in cams]
     return {"items": items, "total": len(items), "limit": len(items), "offset": 0}
 
@@ -64,7 +68,23 @@ def get_camera(camera_id: str, request: Request, user: Principal = Depends(VIEW)
                            .order_by(Alert.started_at.desc()).limit(20)).all()
         return {"id": c.id, "name": c.name, "site_id": c.site_id, "site_name": site.name if site else c.site_id,
                 "profile": c.profile, "enabled": c.enabled, "alerting": camera_id in _active_cameras(s),
-                **_state(request, c.id, c.enabled), "alerts": [alert_dict(a) for a in recent]}
+                **_state(request, c.id, c.enabled), "alerts": [alert_dict(a) for a in recent],
+                "rules": [r.name for r in rules_for_profile(c.profile)]}
+
+
+class MissedIn(StrictIn):
+    rule: str = Field(..., max_length=64, description="the violation the model missed (a rule of this camera)")
+    note: str = Field("", max_length=2000)
+
+
+@router.post("/api/cameras/{camera_id}/missed", status_code=201)
+def mark_missed(camera_id: str, body: MissedIn, request: Request, user: Principal = Depends(MARK)) -> dict:
+    """"Violation here": the camera's newest analysed frame and its buffered pre-roll become an alert (state new)
+    that is reviewed like any other; confirmed with drawn boxes it is a labelled example of what the model missed."""
+    from api.ops.missed import MissedMark, mark_missed as make
+
+    _known(request, camera_id)
+    return make(services_of(request), runtime_of(request), MissedMark(camera_id, body.rule, user.username, body.note))
 
 
 def _frame(request: Request, camera_id: str, width: int, quality: int) -> LiveFrame:

@@ -41,7 +41,7 @@ class RuleDecisionIn(StrictIn):
 
 
 class DecisionIn(StrictIn):
-    findings: FindingsIn = Field(default_factory=FindingsIn)
+    findings: FindingsIn = Field(default_factory=lambda: FindingsIn.model_validate({}))
     rules: list[RuleDecisionIn] = Field(..., min_length=1, max_length=20)
 
 
@@ -73,7 +73,8 @@ def workflow_extras(services, lead_id: int, status: str, user: Principal | None)
     for rule in sgs:
         p = enf.rule(rule).primary
         available[rule] = list(dict.fromkeys(m.value for m in (p.measures + p.on_refusal))) if p else []
-    return {"measures_available": available,"actions": allowed_actions(status, user.role) if user else [], "attachments": atts,
+    return {"measures_available": available, "actions": allowed_actions(status, user.role) if user else [],
+            "attachments": atts,
             "notices": notices_of(services, lead_id),
             "decision": decision_of(services, lead_id), "documents": docs,
             "suggestions": {r: suggestion_dict(sg) for r, sg in sgs.items()}}

@@ -66,7 +66,7 @@ def _lead_full(request: Request, lead_id: int, user: Principal | None = None) ->
         lead = s.get(Lead, lead_id)
         if lead is None:
             raise not_found("lead", lead_id)
-        names = {u.id: u.username for u in s.scalars(select(User))}
+        names: dict[int | None, str] = {u.id: u.username for u in s.scalars(select(User))}
         site = s.get(Site, lead.site_id)
         d = lead_dict(lead)
         d["site_name"] = site.name if site else lead.site_id

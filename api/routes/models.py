@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import PurePath
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -84,7 +85,8 @@ def model_dict(m) -> dict:
     return {"id": m.id, "name": m.name, "version": m.version, "profile": m.profile, "sha256": m.sha256,
             "classes": list(m.classes), "dataset_version": m.dataset_version, "metrics": m.metrics,
             "status": m.status, "trained_by": m.trained_by, "created_at": iso(m.created_at),
-            "promoted_by": m.promoted_by, "promoted_at": iso(m.promoted_at)}
+            "promoted_by": m.promoted_by, "promoted_at": iso(m.promoted_at),
+            "format": PurePath(str(m.path)).suffix.lstrip(".")}  # pt | onnx: only a .pt can be fine-tuned
 
 
 def job_dict(j: TrainingJob, dataset_names: dict[int, str] | None = None) -> dict:
@@ -133,7 +135,7 @@ def promote(model_id: int, body: PromoteIn, request: Request, user: Principal = 
     from training.compare import make_evaluator, policy_and_options
 
     services = services_of(request)
-    policy, options = policy_and_options(services.loaded.config.training)
+    policy, options = policy_and_options(services.loaded)
     result = registry.promote(services.sessions, model_id, user.username, role=user.role, force=body.force,
                               policy=policy, evaluator=make_evaluator(services.sessions, services.data_dir, options))
     decision = result.decision.as_dict()
@@ -236,7 +238,7 @@ def _check_training_request(services, version, body: JobIn) -> None:
     from training.registry import promoted_model, weights_of
     from vigil.errors import TrainingError
 
-    _policy, options = policy_and_options(services.loaded.config.training)
+    _policy, options = policy_and_options(services.loaded)
     try:
         check_heldout(options, version.sources)
     except TrainingError as e:
@@ -302,7 +304,7 @@ def _check_build_request(services, body: DatasetBuildIn) -> None:
                                      f"found {body.name!r}")
         if _exists(services, body.name):
             raise HTTPException(422, f"name: dataset version {body.name!r} already exists; choose another name")
-    _policy, options = policy_and_options(services.loaded.config.training)
+    _policy, options = policy_and_options(services.loaded)
     clash = sorted(set(body.scene_seeds) & set(options.scene_seeds))
     if clash:
         raise HTTPException(422, f"scene_seeds: {clash} are the held-out evaluation scenes "

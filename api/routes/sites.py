@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy import func, select
 
 from api.auth.deps import Allow
-from api.auth.roles import EVERYONE
+from api.auth.roles import ADMIN, EVERYONE, WALL
 from api.auth.users import Principal
 from api.routes.alerts import alert_dict
 from api.routes.common import not_found, services_of
@@ -20,10 +20,13 @@ SIGNED_IN = Allow(EVERYONE)
 
 def grade_dict(grade) -> dict:
     if grade is None:
-        return {"grade": "blue", "score": 0, "reasons": [], "reasons_zh": []}
+        return {"grade": "blue", "score": 0, "reasons": [], "reasons_zh": [], "reason_items": [], "cases_filed": 0}
     return {"grade": grade.grade, "score": grade.score, "reasons": list(grade.reasons),
             "reasons_zh": list(grade.reasons_zh), "explanation": grade.explanation,
-            "explanation_zh": grade.explanation_zh, "cases_filed": grade.cases_filed}
+            "explanation_zh": grade.explanation_zh, "cases_filed": grade.cases_filed,
+            "cases_weight": round(grade.score - sum(w for _, _, w in grade.items), 6),
+            "reason_items": [{"rule": r, "count": n, "weight": w, "window_days": grade.window_days}
+                             for r, n, w in grade.items]}
 
 
 def _grades(services) -> dict:
@@ -74,10 +77,12 @@ def get_site(site_id: str, request: Request, days: int = Query(30, ge=1, le=365)
         for a in rows:
             per_day.setdefault(a.started_at.date().isoformat(), {"confirmed": 0, "rejected": 0, "new": 0})
             per_day[a.started_at.date().isoformat()][a.state] = per_day[a.started_at.date().isoformat()].get(a.state, 0) + 1
+        # the recent alerts only to roles that may read alerts (as /api/alerts): data staff see the counts
+        may_read_alerts = user.role == ADMIN or user.role in WALL
         return {"id": site.id, "name": site.name, "address": site.address, "kind": site.kind,
                 "operator": site.operator, **grade,
                 "history": [{"day": d, **c} for d, c in sorted(per_day.items())],
-                "alerts": [alert_dict(a) for a in rows[:50]]}
+                "alerts": [alert_dict(a) for a in rows[:50]] if may_read_alerts else []}
 
 
 @router.get("/api/enforcement/stats")

@@ -170,7 +170,7 @@ def start_jobs(services, *, poll_s: float = 2.0) -> JobService:
 
     ensure_bus(services)
     cfg = services.loaded.config.training
-    _policy, options = policy_and_options(cfg)
+    _policy, options = policy_and_options(services.loaded)
     runner = JobRunner(services.sessions, services.data_dir, max_concurrent=cfg.max_concurrent_jobs, poll_s=poll_s,
                        options=options, on_progress=lambda job: publish_job(services, job))
     runner.start()

@@ -40,16 +40,13 @@ class ModelWatcher:
         return (rec.path, rec) if rec else None
 
     def _build(self, profile: str, rec: ModelRecord | None) -> Detector | None:
-        cfg = self._detector_config(profile)
+        from vision.detector import profile_detector
+
         if rec is None:
-            if cfg is None:
-                return None
-            return self.loader(self.services.loaded.resolve(cfg.model), conf=cfg.conf, iou=cfg.iou,
-                               imgsz=cfg.imgsz, threads=cfg.threads, profile=profile)
-        cfg = cfg or DetectorConfig(model=str(rec.path))
-        imgsz = int(rec.metrics.get("imgsz") or cfg.imgsz)
-        return self.loader(rec.path, conf=cfg.conf, iou=cfg.iou, imgsz=imgsz, threads=cfg.threads,
-                           name=rec.name, version=rec.version, profile=profile)
+            return profile_detector(self.services.loaded, profile, loader=self.loader)
+        return profile_detector(self.services.loaded, profile, model_path=rec.path, loader=self.loader,
+                                imgsz=int(rec.metrics.get("imgsz") or 0) or None, name=rec.name,
+                                version=rec.version)
 
     def check(self) -> list[str]:
         """Swap every profile whose promoted model changed since the last check; returns those profiles."""

@@ -7,13 +7,18 @@ import threading
 from typing import Mapping
 
 from api.notify.factory import alert_message, make_notifier
+from api.service.alerts_db import OutboxAlertSink
 from api.service.events import EventBus
-from api.service.sink import EvidenceSink, SinkConfig
 from api.service.sources import detectors_at_start, make_resolver, resolve_file_sources
+from streams.recorder import RecorderConfig
+from vigil.outbox import Backoff, Outbox
 from vigil.types import iso_utc
 
 log = logging.getLogger(__name__)
 MODEL_CHECK_S = 2.0
+AUDIT_CHECKPOINT_S = 60.0
+RETENTION_S = 600.0
+HEALTH_CHECK_S = 2.0  # camera health notifications; pending deliveries marked by the CLI are picked up
 
 
 def status_payload(status) -> dict:
@@ -25,16 +30,18 @@ def status_payload(status) -> dict:
 class Runtime:
     """What `start_runtime` returns; the app keeps it in `app.state.runtime`."""
 
-    def __init__(self, services, supervisor, events: EventBus, sink: EvidenceSink, notifier, watcher=None):
+    def __init__(self, services, supervisor, events: EventBus, sink: OutboxAlertSink, notifier, watcher=None):
         self.services = services
         self.supervisor = supervisor
         self.events = events
         self.sink = sink
+        self.outbox: Outbox = sink.outbox
         self.notifier = notifier
         self.watcher = watcher
         self.started = threading.Event()  # the supervisor is running (demo scenes rendered, cameras added)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self.lock_problem: str | None = None  # the instance lock lost (another instance took it after a restart)
 
     def _spawn(self, target, name: str) -> None:
         t = threading.Thread(target=target, name=name, daemon=True)
@@ -56,6 +63,55 @@ class Runtime:
             except Exception:  # noqa: BLE001 - the watcher's boundary: keep checking
                 log.exception("model watch: check failed")
 
+    def _checkpoint_audit(self) -> None:
+        """The audit chain's head, signed, into the evidence store every minute it moved (and at stop)."""
+        from vigil.audit import checkpoint
+
+        while True:
+            stopping = self._stop.wait(AUDIT_CHECKPOINT_S)
+            try:
+                checkpoint(self.services.sessions, self.services.store, self.services.signer)
+            except Exception as e:  # noqa: BLE001 - database or store down: the next minute tries again
+                log.warning("audit checkpoint failed: %s", str(e).splitlines()[0] if str(e) else type(e).__name__)
+            if stopping:
+                return
+
+    def _retention(self) -> None:
+        from api.service.retention import run_retention
+
+        while True:
+            try:
+                run_retention(self.services)
+            except Exception:  # noqa: BLE001 - the next pass tries again
+                log.exception("evidence retention pass failed")
+            if self._stop.wait(RETENTION_S):
+                return
+
+    def _watch_health(self) -> None:
+        from api.service.camera_watch import CameraWatch
+
+        cfg = self.services.loaded.config
+        watch = CameraWatch(cfg.reliability.camera_down_notify_s, {c: cam.site for c, cam in cfg.cameras.items()},
+                            self.notifier.record)
+        ticks = 0
+        while not self._stop.wait(HEALTH_CHECK_S):
+            ticks += 1
+            try:
+                if self.started.is_set():
+                    watch.check(self.supervisor.status())
+                if ticks % 5 == 0:
+                    self.notifier.resume()
+                    self._check_lock()
+            except Exception:  # noqa: BLE001 - the watcher's boundary: keep watching
+                log.exception("health watch failed")
+
+    def _check_lock(self) -> None:
+        lock = getattr(self.services, "instance_lock", None)
+        problem = lock.check() if lock is not None else None
+        if problem and problem != self.lock_problem:
+            log.error("%s", problem)
+        self.lock_problem = problem
+
     def camera_states(self):
         return self.supervisor.status()
 
@@ -67,7 +123,10 @@ class Runtime:
         self._stop.set()
         for t in self._threads:
             t.join(timeout * 6)  # the start thread may be rendering a demo scene
-        self.supervisor.stop(timeout)
+        self.supervisor.stop(timeout)  # open events are closed with what the ring holds, queued in the outbox
+        if not self.outbox.wait_idle(timeout):
+            log.warning("stopping with %d outbox job(s) left; they run at the next start", self.outbox.pending())
+        self.outbox.close()
         self.notifier.stop()
         if self.services.events is self.events:
             self.services.events = None
@@ -82,37 +141,55 @@ def _watcher(services, swap):
     return ModelWatcher(services, swap)
 
 
-def start_runtime(services, *, detectors: Mapping | None = None, sink_config: SinkConfig = SinkConfig(),
+def open_outbox(services, backoff: Backoff | None = None) -> Outbox:
+    """The durable outbox under data_dir (bounded by `reliability.outbox_max_mb`)."""
+    rel = services.loaded.config.reliability
+    return Outbox(services.data_dir / "outbox" / "outbox.sqlite", max_bytes=rel.outbox_max_mb << 20,
+                  backoff=backoff or Backoff(rel.retry_base_s, rel.retry_cap_s))
+
+
+def start_runtime(services, *, detectors: Mapping | None = None,
+                  recorder_config: RecorderConfig = RecorderConfig(),
                   pipeline_overrides: Mapping[str, object] | None = None, watch_models: bool = True,
-                  events: EventBus | None = None) -> Runtime:
+                  events: EventBus | None = None, backoff: Backoff | None = None) -> Runtime:
     """Build and start the camera service for `services`; returns at once (cameras start on a thread).
 
     `detectors` (profile -> Detector) replaces the promoted/configured models (tests, benches); `events` lets a
-    caller subscribe before the first camera reports.
+    caller subscribe before the first camera reports. Work a crash or stop left in the outbox runs first, then
+    alerts left `ongoing` are closed.
     """
     from streams.supervisor import Supervisor
 
     bus = events or EventBus()
     notifier = make_notifier(services)
+    outbox = open_outbox(services, backoff)
     from api.ops.grade_policy import GradedNotifier
 
     graded = GradedNotifier(services, notifier)  # the site's grade: live, high priority, or the daily digest
-    sink = EvidenceSink(services, bus, config=sink_config,
-                        notify=lambda alert: graded.notify(alert_message("alert.new", alert, services)))
+    sink = OutboxAlertSink(services.sessions, services.store, outbox, publish=bus.publish,
+                           notify=lambda alert: graded.notify(alert_message("alert.new", alert, services)))
+    sink.recover()
+    outbox.start(sink.handlers())
     loaded = resolve_file_sources(services.loaded)
-    supervisor_ref: list = []
-    watcher = _watcher(services, lambda p, d: supervisor_ref[0].swap_model(p, d)) if watch_models else None
-    if detectors is None:
-        detectors = detectors_at_start(services, watcher)
-    supervisor = Supervisor(loaded, sink, resolve_source=make_resolver(services), detectors=detectors,
+    supervisor = Supervisor(loaded, alert_sink=sink, signer=services.signer, recorder_config=recorder_config,
+                            resolve_source=make_resolver(services), detectors=dict(detectors or {}),
                             on_state=lambda st: bus.publish("camera.state", status_payload(st)),
                             pipeline_overrides=pipeline_overrides)
-    supervisor_ref.append(supervisor)
-    sink.clips = supervisor
+    watcher = _watcher(services, supervisor.swap_model) if watch_models else None
+    if detectors is None:  # the promoted model per profile, else the config's
+        for profile, detector in detectors_at_start(services, watcher).items():
+            supervisor.swap_model(profile, detector)
     services.events = bus
     runtime = Runtime(services, supervisor, bus, sink, notifier.start(), watcher)
+    try:
+        notifier.resume()  # deliveries left pending by the last run
+    except Exception:  # noqa: BLE001 - the database may be down; the deliveries stay pending for the next start
+        log.exception("notifications: could not resume pending deliveries")
     runtime._spawn(runtime._start_supervisor, "vigil-runtime-start")
     runtime._spawn(lambda: enforcement_loop(services, notifier, runtime._stop), "vigil-enforcement")
+    runtime._spawn(runtime._checkpoint_audit, "vigil-audit-checkpoint")
+    runtime._spawn(runtime._retention, "vigil-retention")
+    runtime._spawn(runtime._watch_health, "vigil-health-watch")
     if watcher is not None:
         runtime._spawn(runtime._watch_models, "vigil-model-watch")
     return runtime

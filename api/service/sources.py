@@ -40,19 +40,14 @@ def _profiles(loaded: LoadedConfig) -> list[str]:
 
 
 def _load(services, profile: str, watcher):
-    from vision.detector import load_detector
+    from vision.detector import profile_detector
 
-    cfg = services.loaded.config.detectors.get(profile)
     promoted = watcher.current_path(profile) if watcher is not None else None
     if promoted is not None:
         path, rec = promoted
-        return load_detector(path, conf=cfg.conf if cfg else 0.25, iou=cfg.iou if cfg else 0.45,
-                             imgsz=int(rec.metrics.get("imgsz") or (cfg.imgsz if cfg else 320)),
-                             threads=cfg.threads if cfg else 2, name=rec.name, version=rec.version, profile=profile)
-    if cfg is None:
-        return None
-    return load_detector(services.loaded.resolve(cfg.model), conf=cfg.conf, iou=cfg.iou, imgsz=cfg.imgsz,
-                         threads=cfg.threads, profile=profile)
+        return profile_detector(services.loaded, profile, model_path=path, imgsz=int(rec.metrics.get("imgsz") or 0)
+                                or None, name=rec.name, version=rec.version)
+    return profile_detector(services.loaded, profile)
 
 
 def detectors_at_start(services, watcher) -> dict:

@@ -28,12 +28,16 @@ def test_service_stops_cleanly_on_signal(tmp_path, sig):
                             env={"PATH": "/usr/bin:/bin", "VIGIL_ADMIN_PASSWORD": "x-admin-pass"})
     try:
         deadline = time.monotonic() + 60
+        admin = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=2)  # /healthz details need a sign-in
         while time.monotonic() < deadline:
             try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).json()["runtime"]:
+                if admin.get("/healthz").json().get("runtime"):
                     break
+                if "vigil_session" not in admin.cookies:
+                    admin.post("/api/auth/login", json={"username": "admin", "password": "x-admin-pass"})
             except httpx.TransportError:
                 time.sleep(0.3)
+        admin.close()
         time.sleep(4)  # cameras connect, decode and buffer
         started = time.monotonic()
         proc.send_signal(sig)

@@ -30,7 +30,7 @@ from api.ops.evidence_access import read_evidence
 from api.ops.package import build_lead_package
 from api.service.events import EventBus
 from api.service.runtime import start_runtime
-from api.service.sink import SinkConfig
+from streams.recorder import RecorderConfig
 from tests.service.helpers import start_hook
 from tests.service.replay_detector import GroundTruthDetector
 from vigil.audit import verify_chain
@@ -98,7 +98,8 @@ def _run_camera_until_closed(services, seed: int) -> tuple[list, list]:
     detector = GroundTruthDetector("site", seed, DURATION)
     bus = EventBus()
     sub = bus.subscribe(1000)
-    runtime = start_runtime(services, detectors={"site": detector}, sink_config=SinkConfig(revision_interval_s=3),
+    runtime = start_runtime(services, detectors={"site": detector},
+                            recorder_config=RecorderConfig(revision_interval_s=3),
                             events=bus)
     bus_events = []
     try:

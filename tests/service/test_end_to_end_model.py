@@ -16,7 +16,7 @@ from sqlalchemy import select
 from api.ops import grading, review
 from api.service.events import EventBus
 from api.service.runtime import start_runtime
-from api.service.sink import SinkConfig
+from streams.recorder import RecorderConfig
 from tests.service.test_end_to_end import _check_package
 from vigil.db.models import Alert
 from vigil.evidence import read_manifest, verify_evidence
@@ -56,7 +56,8 @@ rules:
 """)
     bus = EventBus()
     sub = bus.subscribe(1000)
-    runtime = start_runtime(services, sink_config=SinkConfig(revision_interval_s=3), events=bus, watch_models=False)
+    runtime = start_runtime(services, recorder_config=RecorderConfig(revision_interval_s=3), events=bus,
+                            watch_models=False)
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:

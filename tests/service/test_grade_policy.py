@@ -11,7 +11,8 @@ from sqlalchemy import select
 from api.notify.dispatcher import RetryPolicy
 from api.notify.factory import alert_message, make_notifier
 from api.ops import review
-from api.ops.grade_policy import DigestClock, GradedNotifier, flush_digest, review_order
+from api.ops.alert_queue import review_order
+from api.ops.grade_policy import DigestClock, GradedNotifier, flush_digest
 from api.ops.rectification import escalate_overdue, send_notice
 from tests.service.conftest import SITES
 from tests.service.helpers import add_alert, start_hook
@@ -87,13 +88,16 @@ def test_digest_is_due_once_a_day_at_its_hour(hour, times, due):
 
 
 def test_red_sites_come_first_in_review(make_services):
+    """Urgent (red) sites first, even before a more severe rule elsewhere; then severity, grade, age."""
     services = make_services(CONFIG)
     blue_old = add_alert(services, camera="yard", rule="dust", site="depot", at=utcnow() - timedelta(hours=5))
+    blue_severe = add_alert(services, camera="yard", rule="open_burning", site="depot",
+                            at=utcnow() - timedelta(hours=1))
     _make_red(services)
     red_new = add_alert(services, camera="gate", rule="dust", site="works")
     with services.sessions() as s:
-        ordered = [a.id for a in s.scalars(select(Alert).where(Alert.state == "new").order_by(*review_order(services)))]
-    assert ordered == [red_new, blue_old]
+        ordered = [a.id for a in review_order(services, s.scalars(select(Alert).where(Alert.state == "new")).all())]
+    assert ordered == [red_new, blue_severe, blue_old]
 
 
 def test_rectification_notice_escalates_when_overdue(make_services):

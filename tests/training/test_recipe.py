@@ -140,3 +140,26 @@ def test_init_from_starts_at_the_checkpoint_not_from_scratch(tiny_recipe, tmp_pa
     assert moved < 0.2 * offset, f"weights moved {moved:.2f} from the init checkpoint (offset {offset:.2f})"
     with pytest.raises(TrainingError, match="expects a checkpoint"):
         run_recipe(RecipeOptions(**{**again.__dict__, "init_from": tmp_path / "missing.pt"}))
+
+
+@pytest.mark.slow
+def test_leave_one_source_out_trains_without_the_source_and_scores_it(tmp_path):
+    from training.recipe import RecipeOptions
+    from training.recipe_loso import leave_one_source_out, loso_sources
+    from vigil.errors import TrainingError
+
+    datasets_dir = default_datasets_dir()
+    assert datasets_dir is not None, "the shared datasets (../shared/datasets) are needed to train"
+    assert "luizfrra-person-overhead-cctv" in loso_sources("lab", "person")
+    base = RecipeOptions(profile="lab", epochs=1, imgsz=64, subset=4, work_dir=tmp_path / "runs",
+                         datasets_dir=datasets_dir, threads=2, batch=8, scenes={"train": 1, "val": 1, "test": 1},
+                         scene_s=6.0, scene_fps=1.0, common_keep=1.0)
+    with pytest.raises(TrainingError, match="label 'person'"):
+        leave_one_source_out(base, "person", ("hinahanan-gloved-hands",))  # it labels gloves, not people
+    res = leave_one_source_out(base, "person", ("luizfrra-person-overhead-cctv",))
+    fold = res["folds"]["luizfrra-person-overhead-cctv"]
+    assert fold["heldout_ap50"] is not None and 0.0 <= fold["heldout_ap50"] <= 1.0
+    counts = json.loads((tmp_path / "runs" / "loso" / "luizfrra-person-overhead-cctv" / "lab" / "data" /
+                         "counts.json").read_text())
+    assert "luizfrra-person-overhead-cctv" not in counts["train"]  # never trained on
+    assert counts["test_heldout_source"]["luizfrra-person-overhead-cctv"] > 0

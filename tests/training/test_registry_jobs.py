@@ -29,6 +29,13 @@ SITE = PROFILE_CLASSES["site"]
     ("false_violations_per_hour", {"false_violations_per_hour": 3.0}, {"false_violations_per_hour": 1.0}, False, "worse"),
     ("false_violations_per_hour", {"false_violations_per_hour": 0.5}, {"false_violations_per_hour": 1.0}, True, "not worse"),
     ("map50", {}, {"map50": 0.5}, False, "no map50 measurement"),
+    # the default headline: whole held-out sources; better only on its own split is not better
+    ("heldout_source_map50", {"heldout_source_map50": 0.30, "map50": 0.90},
+     {"heldout_source_map50": 0.35, "map50": 0.60}, False, "worse than"),
+    ("heldout_source_map50", {"heldout_source_map50": 0.40, "map50": 0.50},
+     {"heldout_source_map50": 0.35, "map50": 0.60}, True, "not worse"),
+    # without the shared datasets there is no held-out source figure: the gate falls back and says so
+    ("heldout_source_map50", {"map50": 0.4}, {"map50": 0.5}, False, "shared datasets are absent"),
 ])
 def test_gate_table(metric, cand, base, allowed, says):
     d = decide(cand, base, GatePolicy(metric), "v1")

@@ -139,7 +139,11 @@ def test_0003_renames_lead_statuses_to_the_workflow_and_back(db_url):
         conn.exec_driver_sql("INSERT INTO lead_events (lead_id, at, kind, text) VALUES (1, '2026-11-01 08:00:00', "
                              "'note', 'kept')")
     upgrade(engine)
-    statuses = lambda: [r[0] for r in engine.connect().exec_driver_sql("SELECT status FROM leads ORDER BY id")]
+
+    def statuses() -> list[str]:
+        with engine.connect() as conn:
+            return [r[0] for r in conn.exec_driver_sql("SELECT status FROM leads ORDER BY id")]
+
     assert statuses() == ["electronic_evidence", "electronic_evidence", "review", "case_filed", "dismissed"]
     with engine.connect() as conn:  # no table rebuild cascaded into the lead's history
         assert conn.exec_driver_sql("SELECT count(*) FROM lead_events").scalar() == 1

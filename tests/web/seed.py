@@ -70,25 +70,26 @@ def clip_bytes(shared: Path) -> bytes:
 
 
 def seed_alert(services: Services, *, camera: str, rule: str = "open_burning", site: str | None = None,
-               ago_s: float = 120) -> str:
-    """An alert as the evidence sink makes one: signed evidence first, then the row (service code)."""
+               ago_s: float = 120, clip: bool = True, duration_s: float = 8) -> str:
+    """An alert as the evidence sink makes one: signed evidence first, then the row (service code). `clip=False`:
+    the row before its clip, as the sink hands it out at the rule's confirmation."""
     from api.service.alerts_db import insert_alert
     from api.service.evidence_files import draw_boxes, encode_jpeg
 
     site = site or services.loaded.config.cameras[camera].site
     image, boxes = _fire_sample(services.loaded.shared_dir)
     started = utcnow() - timedelta(seconds=ago_s)
-    ended, best = started + timedelta(seconds=8), started + timedelta(seconds=3)
+    ended, best = started + timedelta(seconds=duration_s), started + timedelta(seconds=3)
     alert_id = str(uuid.uuid4())
     meta = EvidenceMeta(camera_id=camera, site_id=site, rule=rule, model_name="site", model_version="test",
                         started_at=started, ended_at=ended, best_at=best, detections=boxes)
     files = {"best_raw.jpg": (encode_jpeg(image), "image/jpeg"),
              "best_annotated.jpg": (encode_jpeg(draw_boxes(image, boxes, rule)), "image/jpeg"),
-             "clip.mp4": (clip_bytes(services.loaded.shared_dir), "video/mp4")}
+             **({"clip.mp4": (clip_bytes(services.loaded.shared_dir), "video/mp4")} if clip else {})}
     manifest, key = write_evidence(services.store, services.signer, alert_id=alert_id, revision=1, meta=meta,
                                    files=files)
     v = Violation(event_id=uuid.uuid4().hex, rule=rule, camera_id=camera, phase="closed", track_id=None,
-                  start_s=0.0, end_s=8.0, started_at=started, ended_at=ended, best_s=3.0, best_at=best,
+                  start_s=0.0, end_s=duration_s, started_at=started, ended_at=ended, best_s=3.0, best_at=best,
                   best_score=0.81, best_image=image, detections=boxes, model_name="site", model_version="test")
     insert_alert(services.sessions, alert_id, v, site, manifest, key, services.store.get(key))
     return alert_id

@@ -69,6 +69,9 @@ def test_password_change_and_deactivation_end_access(client, web_services):
     assert r.status_code == 200
     assert client.get("/api/leads").status_code == 401  # the old session ended with the old password
     client.cookies.clear()
+    # a reset password revokes the user's tokens too (issue #18: a leaked token must not outlive the reset)
+    assert client.get("/api/leads", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    token = create_token(web_services.sessions, oscar.id, "t2")
     assert client.get("/api/leads", headers={"Authorization": f"Bearer {token}"}).status_code == 200
     client.patch(f"/api/users/{oscar.id}", json={"active": False}, headers=admin)
     assert client.get("/api/leads", headers={"Authorization": f"Bearer {token}"}).status_code == 401

@@ -89,11 +89,16 @@ def review_with_correction(page, services) -> tuple[str, int]:
     canvas = page.locator("#boxes").bounding_box()
     natural = page.evaluate("() => document.querySelector('#best').naturalWidth")
     scale = canvas["width"] / natural
-    drag(page, canvas, (20, 20), (120, 90))                       # draw a new box
+    drag(page, canvas, (20, 20), (120, 90))                       # draw a new box: it asks for its class
     assert rows.count() == detected + 1
-    page.keyboard.press("z")                                      # undo it
-    assert rows.count() == detected
+    page.wait_for_selector("#class-picker")
+    page.keyboard.press("z")                                      # undo it (the class menu goes with it)
+    assert rows.count() == detected and page.locator("#class-picker").count() == 0
     drag(page, canvas, (20, 20), (120, 90))                       # draw it again
+    page.wait_for_selector("#class-picker button[data-cls='fire']")
+    page.keyboard.press("1")                                      # name it: key 1 is the first class (fire)
+    assert page.locator("#class-picker").count() == 0
+    assert page.locator("#box-list select").last.input_value() == "fire"
     drag(page, canvas, (70, 55), (90, 75))                        # move it by (20, 20)
     drag(page, canvas, (140, 110), (160, 130))                    # resize: bottom-right corner out by (20, 20)
     page.locator("#box-list select").last.select_option("smoke")  # relabel
@@ -178,6 +183,7 @@ def test_browser_end_to_end(live_app, browser):
     shot(page, "05-leads")
     page.click(f'a[href="/leads/{lead_id}"]')
     page.wait_for_selector("#history li")
+    page.wait_for_selector("#live-dot.on")                        # live updates arrive on the lead page too
     page.fill("#note-text", "Called the site manager; inspection booked.")
     page.click("#add-note")
     page.wait_for_selector("#history q")

@@ -66,5 +66,12 @@ class LocalStore:
         return sorted(str(p.relative_to(self.root)) for p in base.rglob("*")
                       if p.is_file() and not p.name.startswith(".tmp-"))
 
+    def delete(self, key: str) -> None:
+        """Remove one object (retention only; evidence is otherwise write-once)."""
+        try:
+            self._path(key).unlink()
+        except FileNotFoundError:
+            pass
+
     def describe(self) -> str:
         return f"local folder {self.root}"

@@ -76,6 +76,15 @@ class S3Store:
             raise self._fail(f"could not write {key!r}", e) from None
         return StoredObject(key, digest, len(data), content_type)
 
+    def delete(self, key: str) -> None:
+        """Remove one object (retention only); object-locked buckets are never asked (see api.service.retention)."""
+        if self.retention_days:
+            raise StoreError(f"S3 {self.endpoint}/{self.bucket}: objects are under object lock; not deleting {key!r}")
+        try:
+            self.client.remove_object(self.bucket, safe_key(key))
+        except Exception as e:  # noqa: BLE001 - any transport or S3 error becomes one clear StoreError
+            raise self._fail(f"could not delete {key!r}", e) from None
+
     def _stat(self, key: str) -> str | None:
         """The recorded sha256 of an existing object, '' if it has none, None if absent."""
         try:

@@ -1,10 +1,12 @@
 // A canvas box editor over an image: draw, move, resize, select, delete, relabel, undo (image-pixel coordinates).
+// A drawn box has no class until the page asks for one (`onDrawn`); it never silently takes another box's class.
 const HANDLE = 8;   // screen pixels around a corner that grab it
 const MIN = 4;      // smallest box side in image pixels
 
 export class BoxEditor {
-  constructor(canvas, image, { colours, onChange }) {
+  constructor(canvas, image, { colours, onChange, onDrawn = null, names = (c) => c }) {
     this.canvas = canvas; this.image = image; this.colours = colours; this.onChange = onChange;
+    this.onDrawn = onDrawn; this.names = names;
     this.boxes = []; this.selected = -1; this.history = []; this.drag = null; this.drawClass = null;
     this.edited = false;
     canvas.addEventListener("mousedown", (e) => this.down(e));
@@ -50,7 +52,7 @@ export class BoxEditor {
       this.selected = h.i;
       this.drag = { ...h, start: p, orig: { ...this.boxes[h.i] } };
     } else {
-      this.boxes.push({ class_name: this.drawClass, x1: p.x, y1: p.y, x2: p.x, y2: p.y, confidence: null });
+      this.boxes.push({ class_name: this.onDrawn ? null : this.drawClass, x1: p.x, y1: p.y, x2: p.x, y2: p.y, confidence: null });
       this.selected = this.boxes.length - 1;
       this.drag = { i: this.selected, mode: "br", start: p, orig: { ...this.boxes[this.selected] }, fresh: true };
     }
@@ -75,11 +77,13 @@ export class BoxEditor {
     const b = this.boxes[this.drag.i];
     [b.x1, b.x2] = [Math.min(b.x1, b.x2), Math.max(b.x1, b.x2)];
     [b.y1, b.y2] = [Math.min(b.y1, b.y2), Math.max(b.y1, b.y2)];
+    const drawn = this.drag.fresh ? this.drag.i : -1;
     if (this.drag.fresh && (b.x2 - b.x1 < MIN || b.y2 - b.y1 < MIN)) {   // a click, not a box
       this.boxes.splice(this.drag.i, 1); this.selected = -1; this.history.pop();
       this.edited = this.history.length > 0;
     }
     this.drag = null; this.draw(); this.onChange();
+    if (drawn >= 0 && this.boxes[drawn] && this.boxes[drawn].class_name === null && this.onDrawn) this.onDrawn(drawn);
   }
   hover(e) {
     if (e.target !== this.canvas) return;
@@ -93,8 +97,11 @@ export class BoxEditor {
   }
   relabel(i, cls) {
     if (!this.boxes[i] || this.boxes[i].class_name === cls) return;
-    this.snapshot(); this.boxes[i].class_name = cls; this.draw(); this.onChange();
+    // naming a just-drawn box completes the drawing: one undo step removes the box, not only its class
+    if (this.boxes[i].class_name !== null) this.snapshot();
+    this.boxes[i].class_name = cls; this.draw(); this.onChange();
   }
+  get unnamed() { return this.boxes.findIndex((b) => b.class_name === null); }
   select(i) { this.selected = i; this.draw(); this.onChange(); }
   draw() {
     const c = this.canvas, dpr = window.devicePixelRatio || 1;
@@ -108,7 +115,8 @@ export class BoxEditor {
       ctx.setLineDash(sel ? [6 * dpr, 3 * dpr] : []);
       ctx.strokeRect(b.x1 * s, b.y1 * s, (b.x2 - b.x1) * s, (b.y2 - b.y1) * s);
       ctx.setLineDash([]);
-      const label = `${i + 1} ${b.class_name}` + (b.confidence ? ` ${b.confidence.toFixed(2)}` : "");
+      const label = `${i + 1} ${b.class_name === null ? "?" : this.names(b.class_name)}` +
+        (b.confidence ? ` ${b.confidence.toFixed(2)}` : "");
       const tw = ctx.measureText(label).width + 8 * dpr;
       ctx.fillStyle = colour; ctx.fillRect(b.x1 * s, Math.max(0, b.y1 * s - 18 * dpr), tw, 18 * dpr);
       ctx.fillStyle = "#fff"; ctx.fillText(label, b.x1 * s + 4 * dpr, Math.max(0, b.y1 * s - 18 * dpr) + 14 * dpr);

@@ -1,16 +1,17 @@
 // One camera full screen: the live MJPEG view and its recent alerts. Built once; live events update the state,
 // the alert flash and the alert list in place, so the video connection is never torn down.
-import { api, el, t, onLive, params, fmtTime, rule, state, badge } from "./common.js";
+import { api, el, t, onLive, params, fmtTime, rule, state, badge, toast } from "./common.js";
 
 const main = document.getElementById("main");
 const id = params.camera_id;
 const view = {};
 
 function alertRow(a) {
-  return el("li", { class: "alert-row", dataset: { alert: a.id } },
+  return el("li", {}, el("a", { class: "alert-row", href: `/alerts/${a.id}`, dataset: { alert: a.id } },
     el("img", { src: `/api/alerts/${a.id}/thumbnail.jpg`, alt: "", loading: "lazy" }),
     el("div", {}, el("strong", {}, rule(a.rule)), el("div", { class: "muted" }, fmtTime(a.started_at)),
-       badge("st-" + a.state, state(a.state)), a.ongoing ? badge("ongoing", t("alert.ongoing")) : null));
+       badge("st-" + a.state, state(a.state)), a.ongoing ? badge("ongoing", t("alert.ongoing")) : null,
+       a.missed ? badge("missed", t("missed.badge")) : null)));
 }
 
 function build(cam) {
@@ -25,8 +26,31 @@ function build(cam) {
       el("h2", {}, cam.name), el("p", { class: "muted" }, cam.site_name),
       view.badge, view.error,
       el("p", {}, el("a", { href: "/wall" }, "← " + t("nav.wall"))),
+      markForm(cam),
       el("h3", {}, t("camera.recent")), view.alerts));
   main.replaceChildren(view.root);
+}
+
+// "Violation here": what the model missed on the picture shown now becomes an alert for review
+function markForm(cam) {
+  const role = document.body.dataset.role;
+  if (!["operator", "reviewer", "admin"].includes(role)) return null;
+  const pick = el("select", { id: "missed-rule", "aria-label": t("field.rule") },
+    cam.rules.map((r) => el("option", { value: r }, rule(r))));
+  const note = el("input", { id: "missed-note", type: "text", maxlength: 2000, placeholder: t("missed.note") });
+  const go = el("button", { id: "mark-missed", class: "bad", onclick: async () => {
+    go.disabled = true;
+    try {
+      const a = await api(`/api/cameras/${encodeURIComponent(id)}/missed`, { method: "POST",
+                                                                          body: { rule: pick.value, note: note.value } });
+      note.value = "";
+      toast(t("missed.done"));
+      document.body.dataset.marked = a.id;
+      refresh();
+    } finally { go.disabled = false; }
+  } }, t("missed.mark"));
+  return el("div", { class: "mark-missed card" }, el("h3", {}, t("missed.title")),
+            el("p", { class: "muted hint" }, t("missed.hint")), pick, note, go);
 }
 
 function showState(s, error) {

@@ -4,7 +4,7 @@ export const params = JSON.parse(document.getElementById("params")?.textContent 
 
 export function t(key, vars = {}) {
   let s = catalogue[key] ?? key;
-  for (const [k, v] of Object.entries(vars)) s = s.replace(`{${k}}`, v);
+  for (const [k, v] of Object.entries(vars)) s = s.split(`{${k}}`).join(v);
   return s;
 }
 
@@ -51,14 +51,32 @@ export function svg(tag, attrs = {}, ...children) {
   return node;
 }
 
+// One date format per language, everywhere: "3 Dec 2026, 15:52:05" / "2026年12月3日 15:52:05" (local time).
+const LOCALE = document.documentElement.lang === "zh" ? "zh-CN" : "en-GB";
+const TIME_FORMAT = new Intl.DateTimeFormat(LOCALE, { year: "numeric", month: "short", day: "numeric",
+  hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
+const DATE_FORMAT = new Intl.DateTimeFormat(LOCALE, { year: "numeric", month: "short", day: "numeric" });
 export function fmtTime(iso) {
-  if (!iso) return "—";
-  const d = new Date(iso);
-  return d.toLocaleString(document.documentElement.lang === "zh" ? "zh-CN" : "en-GB",
-                          { dateStyle: "short", timeStyle: "medium" });
+  return iso ? TIME_FORMAT.format(new Date(iso)) : "—";
+}
+export function fmtDate(iso) {
+  return iso ? DATE_FORMAT.format(new Date(iso)) : "—";
+}
+
+// A count with its noun: "1 camera", "3 cameras" ("{key}.one" for exactly one when the language has it).
+export function tn(key, n, vars = {}) {
+  const k = n === 1 && catalogue[key + ".one"] !== undefined ? key + ".one" : key;
+  return t(k, { n, ...vars });
 }
 
 export const rule = (r) => t("rule." + r);
+// a site grade's reasons in the page's language (the API's English sentences when it sends no data)
+export function gradeReasons(s) {
+  if (!s.reason_items) return s.reasons;
+  const out = s.reason_items.map((x) => tn("grade.reason", x.count, { rule: rule(x.rule), weight: x.weight, days: x.window_days }));
+  if (s.cases_filed) out.push(tn("grade.cases", s.cases_filed, { weight: s.cases_weight }));
+  return out;
+}
 export const state = (s) => t("state." + s);
 
 export function toast(message, bad = false) {
@@ -74,7 +92,11 @@ const handlers = {};
 let source = null;
 export function onLive(kind, fn) {
   (handlers[kind] ||= []).push(fn);
-  if (source) return;
+  connectLive();
+}
+// every page holds the live connection, so the header's dot says whether live updates arrive (lead pages too)
+function connectLive() {
+  if (source || !document.body.dataset.user) return;
   source = new EventSource("/api/events");
   const dot = document.getElementById("live-dot");
   source.onopen = () => dot && dot.classList.add("on");
@@ -96,6 +118,7 @@ function setupHeader() {
   });
 }
 setupHeader();
+connectLive();
 
 export function badge(kind, text, extra = "") {
   return el("span", { class: `badge ${kind} ${extra}` }, text);

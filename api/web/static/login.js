@@ -10,8 +10,8 @@ form.addEventListener("submit", async (ev) => {
     body: JSON.stringify({ username: form.username.value, password: form.password.value }),
   });
   if (res.ok) {
-    const next = new URLSearchParams(location.search).get("next");
-    location.href = next && next.startsWith("/") && !next.startsWith("//") ? next : "/";
+    // the server vetted ?next= (api/routes/pages.py safe_next): a path on this site, or "/"
+    location.href = form.dataset.next || "/";
     return;
   }
   error.textContent = res.status === 429 ? catalogue["login.throttled"] : catalogue["login.failed"];

@@ -39,7 +39,18 @@ function curves(h) {
     losses.length ? lineChart(series(losses), { label: "loss" }) : null);
 }
 
-function evaluated(metrics) { return metrics?.evaluation?.candidate || metrics; }
+// a trained model's own evaluation; for a shipped model, its card's held-out real-footage figures (models/*.json)
+function evaluated(metrics) {
+  if (metrics?.evaluation?.candidate) return metrics.evaluation.candidate;
+  const card = metrics?.card?.metrics;
+  if (card && typeof card === "object") {
+    const real = card.real_heldout || Object.values(card)[0] || {};
+    const scenes = card.scenes_heldout || {};
+    return { map50: real.mAP50, map50_95: real.mAP50_95, scenes_map50: scenes.mAP50, per_class: real.per_class,
+             imgsz: metrics.imgsz };
+  }
+  return metrics;
+}
 
 function perClass(metrics) {
   const pc = evaluated(metrics)?.per_class;
@@ -95,6 +106,10 @@ async function loadModels() {
     el("thead", {}, el("tr", {}, ["models.model", "field.profile", "field.status", "models.metrics", "models.dataset",
       "field.created", ""].map((k) => el("th", {}, k ? t(k) : "")))),
     el("tbody", {}, data.items.flatMap(modelRow))) : el("p", { class: "empty" }, t("models.none")));
+  // fine-tuning the promoted model makes a useful model in few epochs; it needs a .pt checkpoint (shipped .onnx
+  // models have none), so the form starts from it only when there is one
+  const base = document.getElementById("train-base");
+  if (base && data.items.some((m) => m.status === "promoted" && m.format === "pt")) base.value = "promoted";
 }
 
 // ---- training jobs: one card each, updated in place by job.progress events
@@ -161,16 +176,19 @@ async function loadDatasets(selected) {
     `${d.name} · ${d.profile} · ${d.stats?.images ?? "?"} img`)));
   trainError.hidden = data.items.length > 0;
   if (!data.items.length) trainError.textContent = t("train.nodata");
+  datasetLinks.replaceChildren(...data.items.map((d) => el("li", {},
+    el("a", { href: `/datasets/${d.id}`, dataset: { dataset: d.id } }, d.name), ` · ${d.profile} · ${d.stats?.images ?? "?"} img`)));
 }
+const datasetLinks = el("ul", { id: "dataset-links", class: "dataset-links" });
 
 function trainForm() {
   const form = el("form", { id: "train-form", class: "filters card" },
     field("train.dataset", datasetSelect),
-    field("train.epochs", el("input", { name: "epochs", type: "number", min: 1, max: 1000, value: 10, required: true })),
+    field("train.epochs", el("input", { name: "epochs", type: "number", min: 1, max: 1000, value: 30, required: true })),
     field("train.imgsz", el("input", { name: "imgsz", type: "number", min: 32, max: 1920, step: 32, value: 320, required: true })),
     field("train.batch", el("input", { name: "batch", type: "number", min: 1, max: 512, value: 16, required: true })),
     field("train.device", el("input", { name: "device", value: "cpu", size: 6, required: true })),
-    field("train.base", el("select", { name: "base" }, el("option", { value: "scratch" }, t("train.scratch")),
+    field("train.base", el("select", { name: "base", id: "train-base" }, el("option", { value: "scratch" }, t("train.scratch")),
       el("option", { value: "promoted" }, t("train.frompromoted")))),
     el("button", { type: "submit", id: "train-submit" }, t("train.start")), trainError);
   form.addEventListener("submit", async (ev) => {
@@ -224,7 +242,8 @@ function buildForm() {
 }
 
 main.append(el("h1", {}, t("nav.models")),
-            el("div", { class: "model-forms" }, el("section", {}, el("h2", {}, t("build.title")), buildForm()),
+            el("div", { class: "model-forms" }, el("section", {}, el("h2", {}, t("build.title")), buildForm(),
+                                                   el("h3", {}, t("datasets.browse")), datasetLinks),
               el("section", {}, el("h2", {}, t("train.title")), trainForm())),
             el("h2", {}, t("models.jobs")), jobsBox, el("h2", {}, t("models.registry")), modelsBox);
 onLive("job.progress", onProgress);

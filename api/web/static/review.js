@@ -1,5 +1,5 @@
 // The review queue: next new alert, best frame with editable boxes, the clip; confirm / reject / correct by keys.
-import { api, el, t, onLive, fmtTime, rule, toast } from "./common.js";
+import { api, el, t, tn, onLive, fmtTime, rule, toast } from "./common.js";
 import { BoxEditor } from "./boxeditor.js";
 
 const main = document.getElementById("main");
@@ -13,7 +13,29 @@ const info = el("div", { class: "review-info" });
 const list = el("ol", { id: "box-list", class: "box-list" });
 const note = el("textarea", { id: "note", rows: 2, placeholder: t("review.note") });
 const counter = el("span", { id: "waiting", class: "muted" });
-const editor = new BoxEditor(canvas, image, { colours: colour, onChange: renderList });
+const editor = new BoxEditor(canvas, image, { colours: colour, onChange: renderList, onDrawn: askClass,
+                                              names: (c) => t("class." + c) });
+let picker = null;  // the class menu of a just-drawn box: keys 1-9 or a click name it, Esc removes it
+
+function askClass(i) {
+  closePicker();
+  const b = editor.boxes[i], s = editor.scale;
+  const pick = (cls) => { closePicker(); editor.relabel(i, cls); };
+  picker = el("div", { class: "class-picker", id: "class-picker", role: "menu", dataset: { box: i },
+                       style: `left:${Math.round(b.x1 * s)}px; top:${Math.round(b.y2 * s) + 4}px` },
+    el("h4", {}, t("review.pick")), el("p", { class: "muted" }, t("review.pick.hint")),
+    (alert?.classes || []).slice(0, 9).map((c, k) => el("button", { type: "button", role: "menuitem",
+      dataset: { cls: c }, onmousedown: (e) => e.stopPropagation(), onclick: () => pick(c) },
+      el("kbd", {}, String(k + 1)), el("span", { class: "swatch", style: `background:${colour(c)}` }), " ",
+      t("class." + c))));
+  picker.pick = pick;
+  canvas.parentElement.append(picker);
+}
+
+function closePicker() {
+  picker?.remove();
+  picker = null;
+}
 
 function colour(cls) {
   const i = (alert?.classes || []).indexOf(cls);
@@ -32,7 +54,7 @@ function layout() {
         el("p", { class: "hint muted" }, t("review.hint"))),
       el("aside", { class: "panel" },
         el("div", { class: "queue" }, el("h2", {}, t("nav.review")), counter),
-        info,
+        info, repeats, undoBox,
         el("h3", {}, t("review.boxes")), list,
         note,
         el("div", { class: "actions" },
@@ -49,9 +71,12 @@ function renderList() {
       class: i === editor.selected ? "selected" : "", onclick: () => editor.select(i) },
     el("span", { class: "swatch", style: `background:${colour(b.class_name)}` }),
     el("select", { "aria-label": t("review.class"), dataset: { box: i },
-                   onchange: (e) => editor.relabel(i, e.target.value) },
+                   onchange: (e) => { if (picker && Number(picker.dataset.box) === i) closePicker();
+                                      editor.relabel(i, e.target.value); } },
+       b.class_name === null ? el("option", { value: "", selected: true, disabled: true }, "?") : null,
        classes.map((c) => el("option", { value: c, selected: c === b.class_name }, t("class." + c)))),
     el("span", { class: "muted" }, b.confidence ? b.confidence.toFixed(2) : t("review.drawn")),
+    b.class_name === null ? el("strong", { class: "error" }, "?") : null,
     el("button", { class: "ghost small", title: t("review.delete"),
                    onclick: (e) => { e.stopPropagation(); editor.select(i); editor.remove(); } }, "✕"))));
   if (!editor.boxes.length) list.append(el("li", { class: "muted" }, t("review.noboxes")));
@@ -62,18 +87,22 @@ function show(a) {
   alert = a;
   if (!a) {
     main.replaceChildren(el("div", { class: "empty big" }, el("h2", {}, t("review.done")),
-      el("p", {}, t("review.done.more"))));
+      el("p", {}, t("review.done.more")), undoBox));
     return;
   }
   if (!document.getElementById("best")) layout();
   info.replaceChildren(
-    el("h2", { id: "alert-rule" }, rule(a.rule)),
+    el("h2", { id: "alert-rule" }, rule(a.rule), " ",
+       a.missed ? el("span", { class: "badge missed", id: "missed-badge" }, t("missed.badge")) : null),
+    el("div", {}, a.missed ? el("p", { class: "muted" }, t("missed.review", { user: a.marked_by || "" })) : null),
     el("dl", {},
-      el("dt", {}, t("field.camera")), el("dd", {}, `${a.camera_name} (${a.site_id})`),
+      el("dt", {}, t("field.camera")), el("dd", {}, el("a", { href: `/alerts/${a.id}` }, `${a.camera_name} · ${a.site_name}`)),
       el("dt", {}, t("field.time")), el("dd", {}, `${fmtTime(a.started_at)} – ${fmtTime(a.ended_at)}`),
       el("dt", {}, t("field.score")), el("dd", {}, a.best_score.toFixed(2)),
       el("dt", {}, t("field.model")), el("dd", {}, a.model || "—")));
   note.value = "";
+  closePicker();
+  showRepeats(a);
   const boxes = a.detections.map((d) => ({ ...d }));
   image.onload = () => { fitImage(image); editor.load(boxes, (a.detections[0] || {}).class_name || a.classes[0]); };
   image.src = `/api/alerts/${a.id}/evidence/best_raw.jpg`;
@@ -82,6 +111,29 @@ function show(a) {
   video.hidden = !clip;
   if (clip) { video.src = clip.url; video.play().catch(() => {}); } else video.removeAttribute("src");
 }
+
+// Repeats of this rule on this camera wait together: decide them all at once, with an undo
+const repeats = el("div", { id: "repeats", class: "repeats" });
+async function showRepeats(a) {
+  repeats.replaceChildren();
+  const g = await api(`/api/alerts/${a.id}/group`);
+  const waiting = g.items.filter((x) => x.state === "new").map((x) => x.id);
+  if (alert?.id !== a.id || waiting.length < 2) return;
+  const act = (action) => async () => {
+    const res = await api("/api/alerts/bulk", { method: "POST", body: { action, ids: waiting } });
+    await load();
+    undoBox.replaceChildren(el("span", {}, t(`alerts.bulk.${action}`, { n: res.done.length })),
+      el("button", { id: "undo-repeats", class: "ghost small", onclick: async () => {
+        const back = await api("/api/alerts/bulk", { method: "POST", body: res.undo });
+        undoBox.replaceChildren(); toast(t("alerts.bulk.undone", { n: back.done.length })); skipped = []; await load();
+      } }, t("alerts.undo")));
+  };
+  repeats.replaceChildren(el("p", {}, el("a", { href: `/alerts/${a.id}` }, tn("review.repeats", waiting.length))),
+    el("div", { class: "row" },
+      el("button", { id: "confirm-repeats", class: "good small", onclick: act("confirm") }, tn("alert.group.confirm", waiting.length)),
+      el("button", { id: "reject-repeats", class: "bad small", onclick: act("reject") }, tn("alert.group.reject", waiting.length))));
+}
+const undoBox = el("div", { id: "review-undo", class: "undo-line" });
 
 async function load() {
   const q = new URLSearchParams(skipped.map((id) => ["skip", id]));
@@ -98,6 +150,7 @@ function next() {
 
 async function decide(kind) {
   if (!alert || busy) return;
+  if (editor.unnamed >= 0) { askClass(editor.unnamed); return; }  // every box needs a class before a decision
   busy = true;
   const boxes = editor.boxes.map(({ class_name, x1, y1, x2, y2 }) => ({ class_name, x1, y1, x2, y2 }));
   const send = kind === "confirm" || editor.edited ? boxes : null;
@@ -112,6 +165,13 @@ async function decide(kind) {
 document.addEventListener("keydown", (e) => {
   if (["INPUT", "TEXTAREA", "SELECT"].includes(e.target.tagName) || e.ctrlKey || e.metaKey || e.altKey) return;
   const k = e.key.toLowerCase();
+  if (picker) {  // a drawn box waits for its class: digits name it, Esc (or z) takes the box back
+    const cls = /^[1-9]$/.test(e.key) ? alert.classes[Number(e.key) - 1] : null;
+    if (cls) picker.pick(cls);
+    else if (e.key === "Escape" || k === "z") { closePicker(); editor.undo(); }
+    e.preventDefault();
+    return;
+  }
   if (k === "n") next();
   else if (k === "c") decide("confirm");
   else if (k === "r") decide("reject");

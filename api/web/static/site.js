@@ -1,5 +1,5 @@
-// One site: grade and reasons, alerts per day (history), recent alerts.
-import { api, el, t, params, fmtTime, rule, state, badge } from "./common.js";
+// One site: grade, why and its reasons, how its leads close, alerts per day (history), recent alerts.
+import { api, el, t, params, fmtTime, rule, state, badge, gradeReasons } from "./common.js";
 import { barChart } from "./charts.js";
 
 const main = document.getElementById("main");
@@ -19,9 +19,12 @@ function loop(stats) {
 }
 
 async function start() {
-  const s = await api(`/api/sites/${encodeURIComponent(params.site_id)}?days=30`);
-  const stats = await api(`/api/enforcement/stats?site=${encodeURIComponent(params.site_id)}`);
-  const reasons = zh ? s.reasons_zh : s.reasons;
+  const site = encodeURIComponent(params.site_id);
+  const [s, cams, stats] = await Promise.all([api(`/api/sites/${site}?days=30`),
+                                              api(`/api/cameras?site=${site}`).catch(() => ({ items: [] })),
+                                              api(`/api/enforcement/stats?site=${site}`)]);
+  const camName = Object.fromEntries(cams.items.map((c) => [c.id, c.name]));
+  const reasons = gradeReasons(s);
   main.append(
     el("div", { class: `site-head grade-${s.grade}` },
       el("div", { class: "grade-chip big", id: "grade" }, t("grade." + s.grade)),
@@ -36,7 +39,8 @@ async function start() {
         el("span", {}, el("i", { class: "swatch", style: `background:${["#d6336c", "#f59f00", "#adb5bd"][i]}` }), state(k))))),
     el("h2", {}, t("site.alerts")),
     el("table", { class: "list" }, el("tbody", {}, s.alerts.map((a) => el("tr", {},
-      el("td", {}, fmtTime(a.started_at)), el("td", {}, rule(a.rule)), el("td", {}, a.camera_id),
+      el("td", {}, fmtTime(a.started_at)), el("td", {}, el("a", { href: `/alerts/${a.id}` }, rule(a.rule))),
+      el("td", {}, camName[a.camera_id] || a.camera_id),
       el("td", {}, badge("st-" + a.state, state(a.state))),
       el("td", {}, a.lead_id ? el("a", { href: `/leads/${a.lead_id}` }, `#${a.lead_id}`) : "")))))
   );

@@ -1,5 +1,5 @@
 // Sites with their colour grade, reasons, cameras, confirmed alerts, open leads and how their leads close.
-import { api, el, t } from "./common.js";
+import { api, el, t, tn, gradeReasons } from "./common.js";
 
 const main = document.getElementById("main");
 
@@ -20,8 +20,8 @@ async function start() {
     el("a", { class: `card site grade-${s.grade}`, href: `/sites/${s.id}`, dataset: { site: s.id, grade: s.grade } },
       el("div", { class: "grade-chip" }, t("grade." + s.grade)),
       el("h2", {}, s.name), el("p", { class: "muted" }, s.address),
-      el("p", {}, t("sites.counts", { cameras: s.cameras, alerts: s.confirmed_alerts, leads: s.open_leads })), loop(s.id),
-      s.reasons.length ? el("ul", { class: "reasons" }, (document.documentElement.lang === "zh" ? s.reasons_zh : s.reasons)
-        .slice(0, 3).map((r) => el("li", {}, r))) : null))));
+      el("p", { class: "counts" }, [tn("count.cameras", s.cameras), tn("count.confirmed", s.confirmed_alerts),
+                                    tn("count.leads", s.open_leads)].join(" · ")), loop(s.id),
+      s.reasons.length ? el("ul", { class: "reasons" }, gradeReasons(s).slice(0, 3).map((r) => el("li", {}, r))) : null))));
 }
 start();

@@ -2,7 +2,7 @@
 // Tiles poll an annotated snapshot (~2 fps) instead of holding an MJPEG connection each: a browser keeps only six
 // connections per host, so a wall of MJPEG tiles starves beyond five cameras. A tile asks for its next picture only
 // after the previous one arrived, and only while the page and the tile are visible.
-import { api, el, t, onLive, badge } from "./common.js";
+import { api, el, t, onLive, badge, rule, toast } from "./common.js";
 
 const main = document.getElementById("main");
 const tiles = new Map();
@@ -83,11 +83,12 @@ function tile(cam) {
   const img = el("img", { alt: cam.name });
   const state = badge("state-" + cam.state, "", "state");
   const offline = el("div", { class: "offline" }, el("strong", {}), el("span", {}));
-  const node = el("a", { class: "tile", href: `/wall/${encodeURIComponent(cam.id)}`, dataset: { camera: cam.id } },
-    el("div", { class: "frame" }, img, offline, el("div", { class: "flash-label" }, t("wall.alert"))),
-    el("div", { class: "caption" },
-      el("div", { class: "names" }, el("strong", {}, cam.name), el("span", { class: "muted" }, cam.site_name)),
-      state));
+  const node = el("a", { class: "tile", href: `/wall/${encodeURIComponent(cam.id)}`, dataset: { camera: cam.id },
+                         title: `${cam.name} · ${cam.site_name}` },
+    el("div", { class: "frame" }, img, offline, el("div", { class: "flash-label" }, t("wall.alert")),
+      el("div", { class: "caption" },
+        el("div", { class: "names" }, el("strong", {}, cam.name), el("span", { class: "muted" }, cam.site_name)),
+        markButton(cam), state)));
   const poller = new Poller(cam.id, img, node);
   tiles.set(cam.id, { node, state, offline, cam, poller });
   update(cam);
@@ -96,9 +97,35 @@ function tile(cam) {
   return node;
 }
 
+// "Violation here" from the wall: a flag on the tile opens the camera's rules; one click makes the alert
+const MARKERS = ["operator", "reviewer", "admin"];
+function markButton(cam) {
+  if (!MARKERS.includes(document.body.dataset.role) || !cam.rules?.length) return null;
+  return el("button", { type: "button", class: "mark-flag", title: t("missed.mark"), "aria-label": t("missed.mark"),
+                        onclick: (e) => { e.preventDefault(); e.stopPropagation(); openMarkMenu(cam, e.currentTarget); } },
+            "⚑");
+}
+
+function openMarkMenu(cam, anchor) {
+  document.querySelector(".mark-menu")?.remove();
+  const frame = anchor.closest(".frame");
+  const close = () => menu.remove();
+  const menu = el("div", { class: "mark-menu", role: "menu", onclick: (e) => { e.preventDefault(); e.stopPropagation(); } },
+    el("strong", {}, t("missed.title")),
+    cam.rules.map((r) => el("button", { type: "button", dataset: { rule: r }, onclick: async () => {
+      close();
+      const a = await api(`/api/cameras/${encodeURIComponent(cam.id)}/missed`, { method: "POST", body: { rule: r } });
+      document.body.dataset.marked = a.id;
+      toast(t("missed.done"));
+    } }, rule(r))),
+    el("button", { type: "button", class: "ghost", onclick: close }, t("missed.cancel")));
+  frame.append(menu);
+}
+
 function update(cam) {
   const t0 = tiles.get(cam.id);
   if (!t0) return;
+  const wasAlerting = !!t0.cam.alerting;
   Object.assign(t0.cam, cam);
   const c = t0.cam, down = !["live", "stalled"].includes(c.state);
   t0.node.classList.toggle("alerting", !!c.alerting);
@@ -109,6 +136,7 @@ function update(cam) {
   t0.state.title = stateText(c);
   t0.offline.firstChild.textContent = t("cam." + c.state);
   t0.offline.lastChild.textContent = c.last_error || "";
+  if (wasAlerting !== !!c.alerting) arrange();
 }
 
 async function refresh() {
@@ -117,31 +145,92 @@ async function refresh() {
   return data;
 }
 
-// columns so every tile fits the screen at once (a wall is read at a glance, without scrolling)
-function fit(grid, n) {
-  const width = grid.clientWidth, height = window.innerHeight - grid.getBoundingClientRect().top - 16;
-  const gap = parseFloat(getComputedStyle(grid).columnGap) || 12, caption = 56;
-  let best = 1, bestW = 0;
-  for (let cols = 1; cols <= n; cols++) {
-    const rows = Math.ceil(n / cols);
-    const w = Math.min((width - gap * (cols - 1)) / cols, ((height - gap * (rows - 1)) / rows - caption) * 16 / 9);
-    if (w > bestW) { best = cols; bestW = w; }
+// Layouts: a fixed grid of 4, 9, 16, 25 or 36 tiles (pages when there are more cameras), or "auto" (every camera
+// on one screen). Alerting cameras come first; a site choice shows one site's cameras.
+const LAYOUTS = [0, 4, 9, 16, 25, 36];
+const query = new URLSearchParams(location.search);
+const wall = { layout: Number(query.get("layout") ?? localStorage.getItem("vigil.wall.layout") ?? 0),
+               site: query.get("site") || "", page: 0, order: [] };
+if (!LAYOUTS.includes(wall.layout)) wall.layout = 0;
+let grid = null, pagerBox = null;
+
+function ordered() {
+  const cams = wall.order.map((id) => tiles.get(id)).filter((x) => !wall.site || x.cam.site_id === wall.site);
+  return cams.filter((x) => x.cam.alerting).concat(cams.filter((x) => !x.cam.alerting));
+}
+
+function arrange() {
+  if (!grid) return;
+  const cams = ordered();
+  const per = wall.layout || Math.max(1, cams.length);
+  const pages = Math.max(1, Math.ceil(cams.length / per));
+  wall.page = Math.min(wall.page, pages - 1);
+  const shown = new Set(cams.slice(wall.page * per, (wall.page + 1) * per).map((x) => x.cam.id));
+  cams.forEach((x, i) => { x.node.style.order = i; });
+  for (const [id, x] of tiles) {
+    const visible = shown.has(id);
+    x.node.hidden = !visible;  // the visibility observer stops and restarts its polling
   }
-  grid.style.setProperty("--cols", best);
-  grid.style.maxWidth = `${Math.floor(best * bestW + gap * (best - 1))}px`;
+  grid.dataset.layout = wall.layout || "auto";
+  grid.dataset.shown = shown.size;
+  pagerBox.replaceChildren(...(pages > 1 ? [
+    el("button", { class: "ghost small", id: "wall-prev", disabled: wall.page === 0,
+                   onclick: () => { wall.page -= 1; arrange(); } }, "‹"),
+    el("span", { id: "wall-page" }, `${wall.page + 1}/${pages}`),
+    el("button", { class: "ghost small", id: "wall-next", disabled: wall.page >= pages - 1,
+                   onclick: () => { wall.page += 1; arrange(); } }, "›")] : []));
+  fit(Math.min(per, Math.max(1, cams.length)));
+}
+
+// the largest 16:9 tiles that fit the screen: fixed layouts are k x k; auto picks the columns for n tiles
+function fit(n) {
+  const width = grid.parentElement.clientWidth;
+  const height = window.innerHeight - grid.getBoundingClientRect().top - 8;
+  const gap = parseFloat(getComputedStyle(grid).columnGap) || 6;
+  const size = (cols) => {
+    const rows = wall.layout ? Math.sqrt(wall.layout) : Math.ceil(n / cols);
+    const border = 6;  // a tile's 3 px border on each side, around a 16:9 picture
+    return Math.min((width - gap * (cols - 1)) / cols,
+                    ((height - gap * (rows - 1)) / rows - border) * 16 / 9 + border);
+  };
+  let cols = wall.layout ? Math.sqrt(wall.layout) : 1;
+  if (!wall.layout) for (let c = 2; c <= n; c++) if (size(c) > size(cols)) cols = c;
+  const w = Math.max(120, Math.floor(size(cols)));
+  grid.style.setProperty("--cols", cols);
+  grid.style.setProperty("--tile-w", `${w}px`);
+  grid.style.gridTemplateColumns = `repeat(${cols}, ${w}px)`;
+  grid.style.maxWidth = "";
+}
+
+function toolbar(sites) {
+  const layout = el("select", { id: "wall-layout", "aria-label": t("wall.layout"), onchange: (e) => {
+    wall.layout = Number(e.target.value); wall.page = 0; localStorage.setItem("vigil.wall.layout", wall.layout);
+    arrange(); } },
+    LAYOUTS.map((n) => el("option", { value: n, selected: n === wall.layout },
+                          n ? t("wall.layout.n", { n, k: Math.sqrt(n) }) : t("wall.layout.auto"))));
+  const site = el("select", { id: "wall-site", "aria-label": t("field.site"), onchange: (e) => {
+    wall.site = e.target.value; wall.page = 0; arrange(); } },
+    el("option", { value: "" }, t("wall.allsites")),
+    sites.map(([id, name]) => el("option", { value: id, selected: id === wall.site }, name)));
+  pagerBox = el("span", { class: "wall-pager" });
+  return el("div", { class: "wall-bar" }, el("label", {}, t("wall.layout"), " ", layout),
+            el("label", {}, t("field.site"), " ", site), pagerBox);
 }
 
 async function start() {
   const data = await api("/api/cameras");
-  const grid = el("div", { class: "wall" });
-  main.append(grid);
+  const sites = [...new Map(data.items.map((c) => [c.site_id, c.site_name])).entries()];
+  grid = el("div", { class: "wall" });
+  main.append(toolbar(sites), grid);
   grid.append(...data.items.map(tile));
-  fit(grid, data.items.length || 1);
-  window.addEventListener("resize", () => fit(grid, data.items.length || 1));
+  wall.order = data.items.map((c) => c.id);
+  arrange();
+  window.addEventListener("resize", arrange);
   if (!data.items.length) main.append(el("p", { class: "empty" }, t("wall.none")));
   onLive("camera.state", (s) => update({ id: s.camera_id, state: s.state, last_error: s.last_error || "" }));
   onLive("alert.new", (a) => update({ id: a.camera_id, alerting: true }));
   onLive("alert.updated", () => refresh());
   setInterval(refresh, 10000);
+  document.body.dataset.ready = "1";
 }
 start();

@@ -1,0 +1,30 @@
+"""The detectors shipped in the repository's `models/` folder: what runs when no config names one."""
+from __future__ import annotations
+
+from pathlib import Path
+
+# One entry per profile: the detector and its second-look classifiers (file names in models/), and the image
+# size its card was measured at. `vigil analyze CLIP` without --config runs these.
+SHIPPED = {
+    "site": {"model": "site.onnx", "imgsz": 320, "classifiers": ["site_states.onnx"]},
+    "lab": {"model": "lab.onnx", "imgsz": 320, "classifiers": ["lab_activity.onnx", "lab_gloves.onnx"]},
+}
+
+
+def models_dir() -> Path:
+    """`models/` beside the installed packages (the repository checkout; `pip install -e .`)."""
+    return Path(__file__).resolve().parents[1] / "models"
+
+
+def shipped_detector(profile: str) -> dict | None:
+    """The `detectors.<profile>` config entry for the shipped model (absolute paths), or None when the profile has
+    none or its file is missing (a wheel without models/)."""
+    entry = SHIPPED.get(profile)
+    if entry is None:
+        return None
+    root = models_dir()
+    model = root / entry["model"]
+    if not model.is_file():
+        return None
+    classifiers = [str(root / c) for c in entry["classifiers"] if (root / c).is_file()]
+    return {"model": str(model), "imgsz": entry["imgsz"], "classifiers": classifiers}
