@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 import threading
 from typing import Mapping
 
@@ -41,6 +42,7 @@ class Runtime:
         self.started = threading.Event()  # the supervisor is running (demo scenes rendered, cameras added)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._logged: set[str] = set()  # health problems last written to the log
         self.lock_problem: str | None = None  # the instance lock lost (another instance took it after a restart)
 
     def _spawn(self, target, name: str) -> None:
@@ -102,8 +104,23 @@ class Runtime:
                 if ticks % 5 == 0:
                     self.notifier.resume()
                     self._check_lock()
+                if ticks % 15 == 0:
+                    self._log_problems()
             except Exception:  # noqa: BLE001 - the watcher's boundary: keep watching
                 log.exception("health watch failed")
+
+    def _log_problems(self) -> None:
+        """Disk under the watermark, outbox filling or waiting: said in the log too, once per change."""
+        from api.app import health
+
+        _, problems = health(self.services, self)
+        # camera states are logged by their pipeline; a problem is "the same" while only its figures change
+        shown = {re.sub(r"[\d.]+", "#", p.split(" (")[0]): p for p in problems if not p.startswith("camera ")}
+        for key in sorted(shown.keys() - self._logged):
+            log.warning("health: %s", shown[key])
+        for key in sorted(self._logged - shown.keys()):
+            log.info("health: resolved: %s", key)
+        self._logged = set(shown)
 
     def _check_lock(self) -> None:
         lock = getattr(self.services, "instance_lock", None)

@@ -40,7 +40,7 @@ def test_supervisor_runs_cameras_adds_removes_and_stops_cleanly(rtsp_server, med
     try:
         assert wait_for(lambda: all(s.state == "live" for s in sup.status().values()), 20), sup.status()
         assert wait_for(lambda: all(sup.latest(c) is not None for c in ("a", "b", "f")), 10)
-        assert sup.latest("b").frame.image.shape == (96, 160, 3)
+        assert sup.latest("b").frame.image.shape == (90, 160, 3)  # 320x180 keeps 16:9 in the 160x96 box
         assert {"vigil-reader-a", "vigil-analyze-a", "vigil-reader-f", "vigil-evidence"} - vigil_threads() \
             <= {"vigil-evidence"}  # evidence workers start on demand
         sup.remove_camera("a")
