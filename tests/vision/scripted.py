@@ -32,8 +32,9 @@ def dets_of(objs: Sequence[Obj]) -> sv.Detections:
 
 
 def camera_config(kind: str, camera_yaml: str = "", rules_yaml: str = "") -> str:
+    motion = "" if "motion:" in camera_yaml else "    motion: {enabled: false}\n"  # a repeated key is refused
     return (f"sites: {{s1: {{name: Test site, kind: {kind}}}}}\n"
-            f"cameras:\n  cam:\n    site: s1\n    source: demo:{kind}\n    motion: {{enabled: false}}\n"
+            f"cameras:\n  cam:\n    site: s1\n    source: demo:{kind}\n{motion}"
             + "".join(f"    {line}\n" for line in camera_yaml.strip().splitlines())
             + (f"rules:\n" + "".join(f"  {line}\n" for line in rules_yaml.strip().splitlines()) if rules_yaml else ""))
 
