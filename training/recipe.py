@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import time
 from dataclasses import asdict, dataclass, field
@@ -11,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from training.model_card import write_card
+from training.offline import offline_env
 from training.recipe_data import SEEDS, DataPlan, build_dataset
 from training.recipe_eval import ratio_table, score_sources
 from vigil.catalogue import PROFILE_CLASSES
@@ -55,25 +55,6 @@ class RecipeResult:
     card_md: Path
     card_json: Path
     metrics: dict = field(default_factory=dict)
-
-
-def offline_env(config_dir: Path, threads: int) -> None:
-    """Make ultralytics fully offline (no weights, fonts, packages or telemetry); set before importing it."""
-    config_dir.mkdir(parents=True, exist_ok=True)
-    import matplotlib
-
-    font = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
-    for name in ("Arial.ttf", "Arial.Unicode.ttf"):
-        if not (config_dir / name).exists():
-            shutil.copyfile(font, config_dir / name)
-    os.environ["YOLO_OFFLINE"] = "1"
-    os.environ["YOLO_AUTOINSTALL"] = "false"
-    os.environ["YOLO_CONFIG_DIR"] = str(config_dir.resolve())
-    if threads > 0:
-        os.environ["OMP_NUM_THREADS"] = str(threads)
-        import torch
-
-        torch.set_num_threads(threads)
 
 
 # Default rendered scenes per profile: many short scenes beat a few long ones (more layouts, people, weather).

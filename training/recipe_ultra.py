@@ -75,24 +75,28 @@ def _masks_callback(masks: Mapping[str, tuple[int, ...]]):
 
 def train(data_yaml: Path, project: Path, name: str, *, epochs: int, imgsz: int, device: str, batch: int,
           resume_from: Path | None, masks: Mapping[str, tuple[int, ...]], patience: int = 100,
-          time: float | None = None, init_from: Path | None = None) -> Path:
-    """Train from scratch (yolo11n.yaml), from an earlier checkpoint of this recipe (`init_from`: its weights,
+          time: float | None = None, init_from: Path | None = None, arch: str = "yolo11n",
+          workers: int | None = None, overrides: Mapping[str, object] | None = None) -> Path:
+    """Train from scratch (`arch`.yaml), from an earlier checkpoint of this recipe (`init_from`: its weights,
     a fresh schedule) or resume; returns the best checkpoint."""
+    if workers is None:
+        workers = 0 if device == "cpu" else 4
     if resume_from is not None:
         model = YOLO(str(resume_from))
         model.add_callback("on_train_start", _masks_callback(masks))
-        model.train(resume=True, workers=0 if device == "cpu" else 4)
+        model.train(resume=True, workers=workers)
         return Path(model.trainer.best if Path(model.trainer.best).exists() else model.trainer.last)
     if init_from is not None:
         model = YOLO(str(init_from), task="detect")
         if list(model.names.values()) != _names(data_yaml):
             raise TrainingError(f"{init_from} detects {list(model.names.values())}; this data has {_names(data_yaml)}")
     else:  # from scratch: no pretrained weights exist here
-        model = YOLO("yolo11n.yaml", task="detect")
+        model = YOLO(f"{arch}.yaml", task="detect")
     model.add_callback("on_train_start", _masks_callback(masks))
     extra = {"time": time} if time else {}
+    extra.update(overrides or {})
     model.train(**extra, data=str(data_yaml), epochs=epochs, imgsz=imgsz, device=device, batch=batch, amp=False,
-                workers=0 if device == "cpu" else 4, project=str(Path(project).resolve()), name=name, exist_ok=True,
+                workers=workers, project=str(Path(project).resolve()), name=name, exist_ok=True,
                 pretrained=init_from is not None, plots=False, patience=patience, verbose=False, cache="ram", seed=0,
                 deterministic=False, save_period=-1, val=True, **AUGMENT, close_mosaic=max(1, epochs // 10))
     best = Path(model.trainer.best)

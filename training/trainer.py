@@ -80,7 +80,7 @@ def _epoch_metrics(trainer) -> dict:
 
 def setup_offline(work_dir: Path, threads: int = 0) -> None:
     """The models engineer's offline setup (fonts, no downloads, settings) before ultralytics is imported."""
-    from training.recipe import offline_env
+    from training.offline import offline_env
 
     offline_env(Path(work_dir) / "ultralytics_config", threads)
     from training import recipe_ultra
