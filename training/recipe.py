@@ -160,6 +160,10 @@ def run_recipe(opts: RecipeOptions) -> RecipeResult:
     if opts.eval_sizes:
         metrics["cpu_ms_by_size"] = {str(sz): onnx_cpu_ms(onnx, sz) for sz in opts.eval_sizes}
     progress = _progress(run_dir / "train")
+    archs = sorted({a for r in progress.get("rounds", []) for a in r["archs"]} - {"yolo11n"})
+    if archs:  # other architectures were trained beside this one (a GPU round): their CPU cost, for the card
+        metrics["cpu_ms_by_arch"] = {"yolo11n": metrics["cpu_ms_onnx"], **{
+            a: onnx_cpu_ms(ultra.untrained_onnx(a, opts.imgsz, run_dir / "arch"), opts.imgsz) for a in archs}}
     card_md, card_json = write_card(opts.models_dir, opts.profile, classes=PROFILE_CLASSES[opts.profile],
                                     options={k: (str(v) if isinstance(v, Path) else v)
                                              for k, v in asdict(opts).items()},
@@ -195,8 +199,10 @@ def _progress(train_dir: Path) -> dict:
         for line in args.read_text().splitlines():
             if line.startswith("epochs:"):
                 planned = line.split(":", 1)[1].strip()
+    rounds = train_dir / "rounds.json"  # written by training.recipe_gpu adopt: the GPU rounds behind these weights
     return {"epochs_completed": len(rows) - 1, "epochs_planned": planned,
-            "last_val_mAP50_scenes": last.get("metrics/mAP50(B)"), "results_csv": str(csv)}
+            "last_val_mAP50_scenes": last.get("metrics/mAP50(B)"), "results_csv": str(csv),
+            **({"rounds": json.loads(rounds.read_text())} if rounds.exists() else {})}
 
 
 def results_json(result: RecipeResult) -> str:

@@ -16,7 +16,7 @@ files. So the round has three steps:
 Usage (the ``.gpu`` folder is git-ignored locally via .git/info/exclude and carried to the machine):
     python -m training.recipe_gpu pack --work runs/gpu --out .gpu/pack
     python -m training.recipe_gpu round --pack .gpu/pack --out $OUT --minutes 6
-    python -m training.recipe_gpu adopt --from <files> --work runs/gpu
+    python -m training.recipe_gpu adopt --from <round 1 files> --from <round 2 files> --work runs/gpu
 """
 from __future__ import annotations
 
@@ -217,18 +217,45 @@ def run_round(args) -> int:
     return 0 if all(str(v).startswith("exit 0") for k, v in log.items() if k != "seconds") else 1
 
 
-def adopt(src: Path, work: Path, profiles: list[str]) -> None:
-    """Put a round's checkpoints where `vigil recipe train --no-train --work-dir <work>` looks for them."""
+def _heldout_means(scores: dict) -> dict[str, float]:
+    """Mean AP50 per class over a job's held-out sources (each source only on the classes it labels)."""
+    per: dict[str, list[float]] = {}
+    for split, res in scores.items():
+        if split.startswith("eval_heldout_"):
+            for c, m in res["per_class"].items():
+                if m is not None:
+                    per.setdefault(c, []).append(m["mAP50"])
+    return {c: round(sum(v) / len(v), 4) for c, v in sorted(per.items())}
+
+
+def adopt(rounds: list[Path], work: Path, profiles: list[str], ship_arch: str = "yolo11n") -> None:
+    """Put the last round's checkpoints where `vigil recipe train --no-train --work-dir <work>` looks for them, with
+    every round's results.csv (epochs numbered on) and rounds.json (per round: epochs, time, architectures' held-out
+    AP50 on the packed images), which the model card shows."""
     for profile in profiles:
-        pt = src / f"{profile}.pt"
+        pt = rounds[-1] / f"{profile}.pt"
         if not pt.exists():
             raise SystemExit(f"expected {pt} from the GPU round; found none")
         dst = work / profile / "train"
         (dst / "weights").mkdir(parents=True, exist_ok=True)
         shutil.copyfile(pt, dst / "weights" / "best.pt")
-        for res in sorted(src.glob(f"{profile}_*_results.csv")):
-            if res.name == f"{profile}_yolo11n_results.csv":
-                shutil.copyfile(res, dst / "results.csv")
+        header, rows, info = None, [], []
+        for i, src in enumerate(rounds, 1):
+            summary = json.loads((src / "summary.json").read_text())
+            res = src / f"{profile}_{ship_arch}_results.csv"
+            lines = res.read_text().strip().splitlines() if res.exists() else []
+            if lines:
+                header = header or lines[0]
+                for ln in lines[1:]:
+                    rows.append(",".join([str(len(rows) + 1), *ln.split(",")[1:]]))
+            archs = {k.split("_", 1)[1]: {"heldout_ap50": _heldout_means(v["scores"]), "imgsz": v["imgsz"]}
+                     for k, v in summary.items() if k.startswith(f"{profile}_") and v}
+            info.append({"round": i, "epochs": max(0, len(lines) - 1), "seconds": summary["jobs"].get("seconds"),
+                         "jobs": {k: v for k, v in summary["jobs"].items() if k.startswith(f"{profile}_")},
+                         "archs": archs})
+        if header:
+            (dst / "results.csv").write_text("\n".join([header, *rows]) + "\n")
+        (dst / "rounds.json").write_text(json.dumps(info, indent=1))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -263,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
             b.add_argument("--arch", default="yolo11n")
             b.add_argument("--init", default=None)
     c = sub.add_parser("adopt")
-    c.add_argument("--from", dest="src", required=True)
+    c.add_argument("--from", dest="src", action="append", required=True, help="a round's files (repeat, in order)")
     c.add_argument("--work", default="runs/gpu")
     c.add_argument("--profiles", default="site,lab")
     args = ap.parse_args(argv)
@@ -275,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.cmd == "round":
         return run_round(args)
-    adopt(Path(args.src), Path(args.work), args.profiles.split(","))
+    adopt([Path(x) for x in args.src], Path(args.work), args.profiles.split(","))
     return 0
 
 

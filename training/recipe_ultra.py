@@ -135,3 +135,12 @@ def export_onnx(weights: Path, imgsz: int) -> Path:
     out = model.export(format="onnx", imgsz=imgsz, dynamic=True, simplify=True, opset=17, device="cpu",
                        half=False, nms=False)
     return Path(out)
+
+
+def untrained_onnx(arch: str, imgsz: int, out_dir: Path) -> Path:
+    """An untrained `arch` exported like the shipped model: its CPU latency is the architecture's, whatever the
+    weights (the card's yolo11n/yolo11s trade-off)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ckpt = out_dir / f"{arch}_untrained.pt"
+    YOLO(f"{arch}.yaml", task="detect").save(str(ckpt))
+    return export_onnx(ckpt, imgsz)
