@@ -62,7 +62,7 @@ def pack(work: Path, profiles: list[str], out: Path, side: int = 320, quality: i
         shutil.rmtree(out)
     (out / "img").mkdir(parents=True)
     written: dict[str, Path] = {}
-    summary = {}
+    summary: dict[str, object] = {}
     for profile in profiles:
         root = work / profile / "data"
         if not (root / "data.yaml").exists():
@@ -147,7 +147,7 @@ def _child(args) -> None:
                 return {k.strip(): [r[k] for r in rows] for k in (rows[0] if rows else {})}
             except OSError:
                 return {}
-        BaseTrainer.read_results_csv = read_results_csv
+        BaseTrainer.read_results_csv = read_results_csv  # type: ignore[method-assign]
 
     from training import recipe_ultra as ultra
 
@@ -169,7 +169,7 @@ def _child(args) -> None:
 def _collect(work: Path, out: Path, jobs: list[tuple[str, str]], ship_arch: str, log: dict) -> None:
     """Copy what exists now: the shipped architecture's checkpoint and results.csv, and every job's scores."""
     out.mkdir(parents=True, exist_ok=True)
-    summary = {"jobs": log}
+    summary: dict[str, object] = {"jobs": log}
     for profile, arch in jobs:
         d = work / f"{profile}_{arch}"
         sc = d / "scores.json"
@@ -249,7 +249,9 @@ def adopt(rounds: list[Path], work: Path, profiles: list[str], ship_arch: str = 
         dst = work / profile / "train"
         (dst / "weights").mkdir(parents=True, exist_ok=True)
         shutil.copyfile(pt, dst / "weights" / "best.pt")
-        header, rows, info = None, [], []
+        header: str | None = None
+        rows: list[str] = []
+        info: list[dict] = []
         for i, src in enumerate(rounds, 1):
             summary = json.loads((src / "summary.json").read_text())
             res = src / f"{profile}_{ship_arch}_results.csv"
