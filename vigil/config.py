@@ -268,9 +268,9 @@ class GradingConfig(Strict):
 class MetricsConfig(Strict):
     """Prometheus metrics at /metrics, scraped without a session: with a bearer token, or open by choice."""
 
-    token_env: EnvName | None = Field(None, description="environment variable holding the bearer token a scraper "
-                                      "sends (Authorization: Bearer TOKEN; Prometheus: authorization.credentials); "
-                                      "the token is never logged or shown")
+    token_env: EnvName | None = Field(None, description="environment variable holding the bearer token (at least 16 "
+                                      "characters) a scraper sends as Authorization: Bearer TOKEN (Prometheus: "
+                                      "authorization.credentials_file); the token is never logged or shown")
     open: bool = Field(False, description="serve /metrics to anyone who can reach the server, without a token "
                        "(only where the port is reachable by the scraper alone); neither this nor token_env: "
                        "/metrics answers 404")

@@ -126,7 +126,8 @@ class RuntimeCollector(Collector):
         info.add_metric([__version__], 1.0)
         yield info
         runtime = self._runtime_of()
-        yield _gauge("vigil_runtime_up", "1 while the camera runtime runs in this process", value=int(runtime is not None))
+        yield _gauge("vigil_runtime_up", "1 while the camera runtime runs in this process",
+                     value=int(runtime is not None))
         if runtime is None:
             return
         stats = runtime.supervisor.stats()
