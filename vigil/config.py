@@ -293,7 +293,8 @@ class ServerConfig(Strict):
                     "these may set the client address and scheme with X-Forwarded-For / X-Forwarded-Proto. "
                     "Empty (the default): forwarded headers are ignored and the peer address is the client, as "
                     "anyone can send them (the sign-in limits count per client address)")
-    metrics: MetricsConfig = Field(default_factory=MetricsConfig, description="Prometheus metrics at /metrics")
+    metrics: MetricsConfig = Field(default_factory=lambda: MetricsConfig.model_validate({}),
+                                   description="Prometheus metrics at /metrics")
 
     @field_validator("trusted_proxies")
     @classmethod
