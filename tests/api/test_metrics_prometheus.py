@@ -6,7 +6,12 @@ metrics token, and a second job without it, which the service must refuse.
 """
 from __future__ import annotations
 
+import json
+import re
+import shutil
+import subprocess
 import time
+from pathlib import Path
 from typing import Sequence
 
 import httpx
@@ -176,3 +181,38 @@ def test_the_exposition_names_every_series_with_its_type(served):
               if s.labels["camera"] == "gate"}
     assert set(states) == {"connecting", "live", "stalled", "reconnecting", "offline"}
     assert sum(states.values()) == 1
+
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+def test_every_dashboard_query_runs_on_prometheus_over_exported_series(served):
+    _, prom = served
+    wait_for(prom, 'vigil_outbox_job_seconds_count{job="vigil", kind="evidence.put"} >= 1')
+    time.sleep(2)  # a rate over the dashboard's window needs two scrapes after the first evidence write
+    dashboard = json.loads((DOCS / "grafana-vigil.json").read_text())
+    exported = {name for name, _ in SERIES}
+    answered = {}
+    for panel in dashboard["panels"]:
+        for target in panel["targets"]:
+            expr = target["expr"].replace("$__rate_interval", "1m").replace("$camera", ".*")
+            used = {re.sub(r"_(total|bucket|count|sum)$", "", m) for m in re.findall(r"\b(?:vigil|process)_\w+", expr)}
+            assert used <= exported, (panel["title"], used - exported)
+            answered[panel["title"]] = answered.get(panel["title"], False) or bool(query(prom, expr))
+    assert {title for title, ok in answered.items() if ok} >= {
+        "Cameras by state", "fps in (packets)", "fps decoded", "fps analysed", "Analysis lag", "Detector latency",
+        "Detector batch size", "Alerts by rule and site", "Evidence write latency"}, answered
+
+
+def test_the_documented_scrape_config_passes_promtool(tmp_path):
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.fail("promtool is not installed (Debian package prometheus; `make install`)")
+    text = (DOCS / "METRICS.md").read_text()
+    block = next(b for b in re.findall(r"```yaml\n(.*?)```", text, re.S) if "scrape_configs:" in b)
+    token = tmp_path / "token"
+    token.write_text(TOKEN)
+    conf = tmp_path / "prometheus.yml"
+    conf.write_text(block.replace("/etc/prometheus/vigil-metrics.token", str(token)))
+    done = subprocess.run([promtool, "check", "config", str(conf)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
