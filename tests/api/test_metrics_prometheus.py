@@ -216,3 +216,11 @@ def test_the_documented_scrape_config_passes_promtool(tmp_path):
     conf.write_text(block.replace("/etc/prometheus/vigil-metrics.token", str(token)))
     done = subprocess.run([promtool, "check", "config", str(conf)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_prometheus_that_cannot_start_fails_with_its_reason(tmp_path):
+    from tests.servers import ServerStartError, start_prometheus
+
+    with pytest.raises(ServerStartError, match="not a valid duration string"):
+        start_prometheus(tmp_path, [{"job_name": "broken", "scrape_interval": "soon",
+                                     "static_configs": [{"targets": ["127.0.0.1:9"]}]}])
