@@ -26,7 +26,8 @@ def create_app(services: Services, *, run_cameras: bool = True, run_jobs: bool =
     from api.auth.scrape import ScrapeGuard
     from api.metrics import VigilMetrics
 
-    scrape_guard = ScrapeGuard.from_config(services.loaded.config.server.metrics, services.settings.env)
+    server_cfg = services.loaded.config.server
+    scrape_guard = ScrapeGuard.from_config(server_cfg.metrics, services.settings.env, server_cfg.host)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

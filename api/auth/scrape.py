@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import hmac
+import ipaddress
+import logging
 from dataclasses import dataclass
 from typing import Literal, Mapping
 
@@ -10,7 +12,15 @@ from fastapi import HTTPException, Request
 from vigil.config import MetricsConfig
 from vigil.errors import ConfigError
 
+log = logging.getLogger(__name__)
 MIN_TOKEN_CHARS = 16
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 @dataclass(frozen=True, repr=False)  # repr=False: the token never reaches a log line through a repr
@@ -21,8 +31,11 @@ class ScrapeGuard:
     token: bytes = b""
 
     @classmethod
-    def from_config(cls, cfg: MetricsConfig, env: Mapping[str, str]) -> "ScrapeGuard":
+    def from_config(cls, cfg: MetricsConfig, env: Mapping[str, str], host: str = "127.0.0.1") -> "ScrapeGuard":
         if cfg.open:
+            if not _loopback(host):
+                log.warning("server.metrics.open: /metrics is served without a token to anyone who reaches %s; "
+                            "set server.metrics.token_env unless only the scraper can", host)
             return cls("open")
         if cfg.token_env is None:
             return cls("off")

@@ -119,3 +119,15 @@ def test_log_redaction_hides_the_token_even_if_something_logs_it(tmp_path):
         assert TOKEN not in record.getMessage()
     finally:
         services.close()
+
+
+@pytest.mark.parametrize("host, warned", [("127.0.0.1", False), ("localhost", False), ("0.0.0.0", True),
+                                          ("10.0.0.5", True)])
+def test_open_metrics_on_a_reachable_address_is_warned_about(tmp_path, caplog, host, warned):
+    from api.auth.scrape import ScrapeGuard
+    from vigil.config import MetricsConfig
+
+    with caplog.at_level(logging.WARNING, logger="api.auth.scrape"):
+        guard = ScrapeGuard.from_config(MetricsConfig(open=True), {}, host)
+    assert guard.mode == "open"
+    assert ("served without a token" in caplog.text) == warned
