@@ -265,6 +265,24 @@ class GradingConfig(Strict):
         return self
 
 
+class MetricsConfig(Strict):
+    """Prometheus metrics at /metrics, scraped without a session: with a bearer token, or open by choice."""
+
+    token_env: EnvName | None = Field(None, description="environment variable holding the bearer token (at least 16 "
+                                      "characters) a scraper sends as Authorization: Bearer TOKEN (Prometheus: "
+                                      "authorization.credentials_file); the token is never logged or shown")
+    open: bool = Field(False, description="serve /metrics to anyone who can reach the server, without a token "
+                       "(only where the port is reachable by the scraper alone); neither this nor token_env: "
+                       "/metrics answers 404")
+
+    @model_validator(mode="after")
+    def _one_way(self):
+        if self.open and self.token_env:
+            raise ValueError("expected either token_env (scrapers send a token) or open: true (no token), "
+                             "found both")
+        return self
+
+
 class ServerConfig(Strict):
     host: str = Field("127.0.0.1", description="address the API and UI listen on")
     port: int = Field(8080, ge=1, le=65535)
@@ -275,6 +293,8 @@ class ServerConfig(Strict):
                     "these may set the client address and scheme with X-Forwarded-For / X-Forwarded-Proto. "
                     "Empty (the default): forwarded headers are ignored and the peer address is the client, as "
                     "anyone can send them (the sign-in limits count per client address)")
+    metrics: MetricsConfig = Field(default_factory=lambda: MetricsConfig.model_validate({}),
+                                   description="Prometheus metrics at /metrics")
 
     @field_validator("trusted_proxies")
     @classmethod
