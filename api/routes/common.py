@@ -45,7 +45,10 @@ class ListParams:
     until: datetime | None
 
 
-def list_params(limit: int = Query(50, ge=1, le=MAX_LIMIT), offset: int = Query(0, ge=0),
+MAX_OFFSET = 2**31 - 1  # what every supported database takes (PostgreSQL's int4); the spec says so
+
+
+def list_params(limit: int = Query(50, ge=1, le=MAX_LIMIT), offset: int = Query(0, ge=0, le=MAX_OFFSET),
                 site: str | None = Query(None, description="site id"),
                 camera: str | None = Query(None, description="camera id"),
                 rule: str | None = Query(None, description="rule name"),
