@@ -11,6 +11,7 @@ from api.auth.users import Principal
 from api.ops import labels
 from api.routes.alert_schemas import AlertFull, ConfirmOut, LabelsOut, RejectOut, ReviewNext
 from api.routes.common import StrictIn, iso, not_found, services_of
+from api.routes.site_schemas import binary
 from vigil.catalogue import PROFILE_CLASSES
 from api.ops.grading import severity
 from vigil.db.models import Alert, Camera, Site
@@ -93,7 +94,8 @@ def _byte_range(header: str, size: int) -> tuple[int, int] | None:
     return (start, end) if 0 <= start <= end < size else None
 
 
-@router.get("/api/alerts/{alert_id}/evidence/{name}")
+@router.get("/api/alerts/{alert_id}/evidence/{name}", response_class=Response,
+            responses=binary("*/*", what="the file (JPEG, MP4, JSON manifest ...); 206 for a byte range"))
 def evidence_file(alert_id: str, name: str, request: Request, user: Principal = Depends(VIEW)) -> Response:
     """One evidence file (best frame, clip, manifest ...); every access is audited. Supports byte ranges."""
     from api.ops.evidence_access import read_evidence
@@ -108,7 +110,8 @@ def evidence_file(alert_id: str, name: str, request: Request, user: Principal = 
     return Response(data, media_type=content_type, headers=headers)
 
 
-@router.get("/api/alerts/{alert_id}/thumbnail.jpg")
+@router.get("/api/alerts/{alert_id}/thumbnail.jpg", response_class=Response,
+            responses=binary("image/jpeg", what="a small JPEG of the best frame"))
 def thumbnail(alert_id: str, request: Request, user: Principal = Depends(VIEW)) -> Response:
     """A small preview of the best frame for lists; not audited, unlike the evidence files it is made from."""
     from api.ops.evidence_access import read_thumbnail, thumbnail_tag

@@ -16,7 +16,7 @@ from api.auth.users import Principal
 from api.routes.alert_schemas import AlertEvent
 from api.routes.alerts import alert_dict
 from api.routes.common import StrictIn, not_found, runtime_of, services_of
-from api.routes.site_schemas import CameraDetail, CameraList
+from api.routes.site_schemas import CameraDetail, CameraList, binary
 from api.routes.live_frames import (BOUNDARY, FrameCache, LiveFrame, camera_state, encode, live_frame, mjpeg_stream,
                                     state_card)
 from vigil.catalogue import rules_for_profile
@@ -123,7 +123,8 @@ async def live(camera_id: str, request: Request, fps: float = Query(3.0, gt=0, l
                              headers={"Cache-Control": "no-store"})
 
 
-@router.get("/api/cameras/{camera_id}/snapshot.jpg")
+@router.get("/api/cameras/{camera_id}/snapshot.jpg", response_class=Response,
+            responses=binary("image/jpeg", what="the annotated newest frame, or a card with the state"))
 def snapshot(camera_id: str, request: Request, w: int = Query(0, ge=0, le=3840),
              quality: int = Query(70, ge=30, le=95), if_none_match: str | None = Header(None),
              user: Principal = Depends(VIEW)) -> Response:

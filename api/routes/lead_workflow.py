@@ -11,10 +11,12 @@ from api.auth.deps import Allow
 from api.auth.roles import LEAD_WORKFLOW, LEADS
 from api.auth.users import Principal
 from api.ops.attachments import MEDIA_TYPES
+from api.ops.documents import MEDIA as DOCUMENT_MEDIA
 from api.ops.workflow import Action
 from api.routes.common import StrictIn, iso, services_of
 from api.routes.lead_schemas import DiscretionOut, LeadFull
 from api.routes.schemas import DbId, DocumentKind
+from api.routes.site_schemas import binary
 from vigil import audit
 from vigil.db.models import LeadAttachment, LeadDocument, User
 from vigil.discretion import Cooperation
@@ -138,7 +140,8 @@ async def add_attachment(lead_id: DbId, request: Request,
     return _full(request, lead_id, user)
 
 
-@router.get("/api/leads/{lead_id}/attachments/{attachment_id}")
+@router.get("/api/leads/{lead_id}/attachments/{attachment_id}", response_class=Response,
+            responses=binary(*MEDIA_TYPES, what="the photo or video"))
 def attachment_file(lead_id: DbId, attachment_id: DbId, request: Request,
                     user: Principal = Depends(WORKFLOW)) -> Response:
     """One attachment's bytes; every access is audited, like evidence."""
@@ -186,7 +189,8 @@ def draft(lead_id: DbId, body: DraftIn, request: Request, user: Principal = Depe
     return _full(request, lead_id, user)
 
 
-@router.get("/api/leads/{lead_id}/documents/{doc_id}")
+@router.get("/api/leads/{lead_id}/documents/{doc_id}", response_class=Response,
+            responses=binary(*DOCUMENT_MEDIA.values(), what="the document (PDF or DOCX)"))
 def document_file(lead_id: DbId, doc_id: DbId, request: Request, user: Principal = Depends(WORKFLOW)) -> Response:
     from api.ops.documents import read_document
 

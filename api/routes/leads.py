@@ -12,6 +12,7 @@ from api.routes.alerts import alert_dict
 from api.routes.common import ListParams, StrictIn, iso, list_params, not_found, paginate, services_of
 from api.routes.lead_schemas import AssigneeList, LeadFull, LeadPage
 from api.routes.schemas import DbId
+from api.routes.site_schemas import binary
 from vigil.db.models import LEAD_STATUSES, Alert, Lead, Site, User
 
 router = APIRouter(tags=["leads"])
@@ -122,7 +123,8 @@ def assign(lead_id: DbId, body: AssignIn, request: Request, user: Principal = De
     return _lead_full(request, lead_id, user)
 
 
-@router.get("/api/leads/{lead_id}/package")
+@router.get("/api/leads/{lead_id}/package", response_class=Response,
+            responses=binary("application/zip", what="the evidence package"))
 def package(lead_id: DbId, request: Request, lang: str = Query("zh", pattern="^(zh|en)$"),
             user: Principal = Depends(WORKFLOW)) -> Response:
     """The evidence package: every alert's signed evidence, the lead's files and manifests, the audit extract, the

@@ -168,3 +168,24 @@ class Retried(Out):
 
 class OutboxPending(Out):
     pending: int = Field(description="outbox jobs waiting")
+
+
+class HealthOut(Out):
+    """/healthz: the status alone to an anonymous caller; the details (as /api/system/reliability) when signed in."""
+
+    version: str | None = None
+    database: bool | None = None
+    store: str | None = None
+    cameras: int | None = None
+    runtime: bool | None = None
+    disk_free_mb: dict[str, int | None] | None = None
+    outbox: dict[str, Any] | None = None
+    camera_states: dict[str, dict[str, Any]] | None = None
+    status: str = Field(description="ok, degraded (see problems) or not ok (503: the database does not answer)")
+    problems: list[str] | None = None
+
+
+def binary(*media_types: str, what: str) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for a route whose answer is a file, not JSON: the spec names its media types."""
+    return {200: {"description": what, "content": {m: {"schema": {"type": "string", "format": "binary"}}
+                                                   for m in media_types}}}
