@@ -58,8 +58,6 @@ def create_app(services: Services, *, run_cameras: bool = True, run_jobs: bool =
         return JSONResponse({"detail": "the database is unavailable; try again shortly"}, status_code=503,
                             headers={"Retry-After": "5"})
 
-    from api.routes.responses import ERRORS
-
     from api.routes.site_schemas import HealthOut
 
     @app.get("/healthz", tags=["system"], response_model=HealthOut, response_model_exclude_unset=True,

@@ -9,8 +9,8 @@ from pydantic import Field
 
 from api.routes.auth_schemas import Out
 
-__all__ = ["Out", "TOTAL", "LIMIT", "OFFSET", "DbId", "MAX_DB_INT", "BulkAction", "ProfileName", "DeliveryStatus", "DocumentKind",
-           "JobStatus"]
+__all__ = ["Out", "TOTAL", "LIMIT", "OFFSET", "DbId", "MAX_DB_INT", "BulkAction", "ProfileName", "DeliveryStatus",
+           "DocumentKind", "JobStatus"]
 
 # the largest whole number every supported database holds in an integer column (PostgreSQL's int4): a larger id
 # or offset is refused by the spec itself, not by the database after the fact

@@ -31,7 +31,8 @@ def alert_payload(alert: Alert) -> dict:
     API documents for it (`AlertEvent`, also what marking a missed violation answers)."""
     from api.routes.alert_schemas import AlertEvent
 
-    return AlertEvent.model_validate({"id": alert.id, "event_id": alert.event_id, "rule": alert.rule, "camera_id": alert.camera_id,
+    return AlertEvent.model_validate({
+            "id": alert.id, "event_id": alert.event_id, "rule": alert.rule, "camera_id": alert.camera_id,
             "site_id": alert.site_id, "track_id": alert.track_id, "started_at": iso_utc(alert.started_at),
             "ended_at": iso_utc(alert.ended_at), "best_at": iso_utc(alert.best_at),
             "best_score": round(float(alert.best_score), 4), "ongoing": alert.ongoing, "state": alert.state,
