@@ -32,17 +32,27 @@ class ModelList(Out):
     offset: int = OFFSET
 
 
+class GateOut(Out):
+    """The evaluation gate's decision: one metric of candidate and baseline on the same frozen test split."""
+
+    allowed: bool
+    metric: str
+    candidate: float | None
+    baseline: float | None = Field(description="the promoted model's value; null: none to compare with")
+    reason: str
+
+
 class PromoteOut(Out):
     promoted: bool = Field(description="always true (a refusal is a 409)")
     forced: bool = Field(description="an admin forced it past the gate's refusal")
-    gate: dict[str, Any] = Field(description="the evaluation gate's decision")
+    gate: GateOut
     model: ModelOut
     previous: ModelOut | None = Field(description="the model it replaced")
 
 
 class GateRefusal(Out):
     detail: str
-    gate: dict[str, Any]
+    gate: GateOut
     model: ModelOut
 
 
@@ -94,13 +104,28 @@ class DatasetList(Out):
     offset: int = OFFSET
 
 
+class VersionOut(Out):
+    """A dataset version a build made (or found: `created` false when identical content already existed)."""
+
+    id: int
+    name: str
+    profile: str
+    content_hash: str
+    stats: dict[str, Any]
+    sources: list[Any]
+    parent: str | None
+    created_by: str
+    created_at: str | None
+    created: bool
+
+
 class BuildOut(Out):
     id: int
     profile: str
     status: str = Field(description="running, done or failed")
     stage: str
     items: int
-    version: dict[str, Any] | None = Field(description="the version built, once done")
+    version: VersionOut | None = Field(description="the version built, once done")
     error: str
     created_by: str
     started_at: str | None
@@ -116,7 +141,7 @@ class BuildList(Out):
 
 class BuildStarted(Out):
     build: BuildOut
-    version: dict[str, Any] | None = Field(description="the version built (201); null while building (202)")
+    version: VersionOut | None = Field(description="the version built (201); null while building (202)")
 
 
 class ImageBoxOut(Out):
