@@ -122,7 +122,7 @@ class VersionOut(Out):
 class BuildOut(Out):
     id: int
     profile: str
-    status: str = Field(description="running, done or failed")
+    status: str = Field(description="running, done, failed or cancelled")
     stage: str
     items: int
     version: VersionOut | None = Field(description="the version built, once done")

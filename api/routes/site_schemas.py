@@ -20,7 +20,7 @@ class GradeFields(Out):
     """A site's colour grade; `explanation*` and `cases_weight` are absent for a site without a grade yet."""
 
     grade: str = Field(description="blue, yellow, orange or red")
-    score: float = Field(description="sum of the severities of confirmed violations in the window")
+    score: int | float = Field(description="sum of the severities of confirmed violations in the window (0: none)")
     reasons: list[str]
     reasons_zh: list[str]
     explanation: str | None = Field(None, description="why this colour: the score against the thresholds")
