@@ -67,9 +67,10 @@ def create_app(services: Services, *, run_cameras: bool = True, run_jobs: bool =
         return JSONResponse({"detail": "the database is unavailable; try again shortly"}, status_code=503,
                             headers={"Retry-After": "5"})
 
-    from api.routes.responses import ERRORS
+    from api.routes.site_schemas import HealthOut
 
-    @app.get("/healthz", tags=["system"], responses={503: ERRORS[503]})
+    @app.get("/healthz", tags=["system"], response_model=HealthOut, response_model_exclude_unset=True,
+             responses={503: {"model": HealthOut, "description": "not ok: the database does not answer"}})
     def healthz(request: Request, response: Response) -> dict:
         """"ok", "degraded" (with the problems: outbox, disk space, cameras in error) or "not ok" (503: the
         database does not answer). The details only to a signed-in caller: an anonymous one learns the status
