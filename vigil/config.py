@@ -257,9 +257,17 @@ class GradingConfig(Strict):
         default_factory=lambda: list[GradeName](["red"]),
         description="these sites' alerts notify at once with high priority and come first in review")
     digest_hour_utc: int = Field(1, ge=0, le=23, description="hour (UTC) the daily digest is sent (1: 09:00 Beijing)")
+    always_live_rules: list[str] = Field(
+        default_factory=lambda: ["open_burning", "lab_fire"],
+        description="rules whose alerts notify at once whatever the site's grade: a fire does not wait for the "
+        "digest, even at a compliant site")
 
     @model_validator(mode="after")
     def _ordered(self):
+        unknown = [r for r in self.always_live_rules if r not in RULES]
+        if unknown:
+            raise ValueError(f"always_live_rules: expected rule names ({', '.join(RULES)}), found "
+                             f"{', '.join(map(repr, unknown))}")
         if not self.yellow <= self.orange <= self.red:
             raise ValueError(f"expected yellow <= orange <= red, found {self.yellow}, {self.orange}, {self.red}")
         return self
