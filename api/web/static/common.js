@@ -120,6 +120,27 @@ function setupHeader() {
 setupHeader();
 connectLive();
 
+// the service's own troubles (outbox filling or waiting, a disk under its watermark, cameras in error, a lost
+// instance lock): a bar under the header on every page, checked every 30 s; roles that may not read them see none
+const HEALTH_EVERY_MS = 30000;
+async function watchHealth() {
+  const bar = document.getElementById("health-bar");
+  if (!bar || !document.body.dataset.user) return;
+  const check = async () => {
+    let problems;
+    try {
+      problems = (await api("/api/system/reliability")).problems || [];
+    } catch {
+      return;
+    }
+    bar.hidden = problems.length === 0;
+    bar.replaceChildren(el("strong", {}, t("health.problems")), " ", problems.join(" · "));
+  };
+  await check();
+  setInterval(check, HEALTH_EVERY_MS);
+}
+watchHealth();
+
 export function badge(kind, text, extra = "") {
   return el("span", { class: `badge ${kind} ${extra}` }, text);
 }

@@ -1,0 +1,49 @@
+"""The service's own troubles reach the people using it: a disk under its watermark shows as a bar under the header
+on every page (Chromium, English and Chinese), and the bar goes away when the trouble does; a role that may not read
+the reliability state sees no bar."""
+from __future__ import annotations
+
+import pytest
+
+from tests.web.test_alerts_browser import served  # noqa: F401 - the app without cameras, served
+from tests.web.test_web_browser import shot, sign_in
+
+pytestmark = pytest.mark.slow
+
+
+def _watermark(services, mb: int) -> None:
+    rel = services.loaded.config.reliability
+    object.__setattr__(rel, "min_free_mb", mb)  # as a config with this watermark would set it
+
+
+def test_disk_under_its_watermark_shows_on_every_page_until_it_is_not(served, browser):  # noqa: F811
+    server, services = served
+    _watermark(services, 1 << 24)  # 16 TB: no test disk has that much free
+    page = browser.new_page(viewport={"width": 1400, "height": 800})
+    sign_in(page, server.url, "olga", "/wall")
+    bar = page.wait_for_selector("#health-bar:not([hidden])")
+    assert "Service warning:" in bar.inner_text() and "under the 16777216 MB watermark" in bar.inner_text()
+    shot(page, "60-health-bar-en")
+    page.goto(server.url + "/alerts")
+    assert "watermark" in page.wait_for_selector("#health-bar:not([hidden])").inner_text()
+    with page.expect_navigation():
+        page.select_option("#lang", "zh")
+    assert "系统警告" in page.wait_for_selector("#health-bar:has-text('系统警告')").inner_text()
+    shot(page, "60-health-bar-zh")
+    _watermark(services, 0)
+    page.reload()
+    page.wait_for_selector("#main")
+    page.wait_for_timeout(500)
+    assert page.eval_on_selector("#health-bar", "b => b.hidden") is True
+    page.close()
+
+
+def test_a_role_without_the_reliability_view_sees_no_bar(served, browser):  # noqa: F811
+    server, services = served
+    _watermark(services, 1 << 24)
+    page = browser.new_page()
+    sign_in(page, server.url, "dana", "/models")  # data staff: no /api/system/reliability
+    page.wait_for_selector("#main")
+    page.wait_for_timeout(800)
+    assert page.eval_on_selector("#health-bar", "b => b.hidden") is True
+    page.close()
