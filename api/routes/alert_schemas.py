@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import Field
 
-from api.routes.schemas import LIMIT, OFFSET, TOTAL, Out
+from api.routes.schemas import Out, Page
 
 
 class AlertEvent(Out):
@@ -103,11 +103,8 @@ class AlertRow(AlertOut):
     group: GroupOut | None = Field(None, description="only when grouped: the repeats this item stands for")
 
 
-class AlertPage(Out):
-    items: list[AlertRow]
-    total: int = TOTAL
-    limit: int = LIMIT
-    offset: int = OFFSET
+class AlertPage(Page[AlertRow]):
+    """One page of alerts."""
 
 
 class NamedOut(Out):

@@ -6,7 +6,7 @@ from typing import Any
 from pydantic import Field
 
 from api.routes.alert_schemas import AlertOut
-from api.routes.schemas import LIMIT, OFFSET, TOTAL, Out
+from api.routes.schemas import Out, Page
 
 
 class LeadOut(Out):
@@ -22,11 +22,7 @@ class LeadOut(Out):
     rules: list[str] = Field(description="the rules among its alerts")
 
 
-class LeadPage(Out):
-    items: list[LeadOut]
-    total: int = TOTAL
-    limit: int = LIMIT
-    offset: int = OFFSET
+class LeadPage(Page[LeadOut]):
     statuses: list[str] = Field(description="every lead status, in workflow order")
 
 
@@ -127,11 +123,8 @@ class AssigneeOut(Out):
     role: str
 
 
-class AssigneeList(Out):
-    items: list[AssigneeOut]
-    total: int = TOTAL
-    limit: int = LIMIT
-    offset: int = OFFSET
+class AssigneeList(Page[AssigneeOut]):
+    """People a lead may be assigned to."""
 
 
 class DiscretionOut(Out):

@@ -5,7 +5,7 @@ from typing import Any
 
 from pydantic import Field
 
-from api.routes.schemas import LIMIT, OFFSET, TOTAL, Out
+from api.routes.schemas import LIMIT, OFFSET, TOTAL, Out, Page
 
 
 class ModelOut(Out):
@@ -25,11 +25,8 @@ class ModelOut(Out):
     format: str = Field(description="pt or onnx: only a .pt can be fine-tuned")
 
 
-class ModelList(Out):
-    items: list[ModelOut]
-    total: int = TOTAL
-    limit: int = LIMIT
-    offset: int = OFFSET
+class ModelList(Page[ModelOut]):
+    """One page of registered models."""
 
 
 class GateOut(Out):
@@ -80,11 +77,8 @@ class JobOut(Out):
     finished_at: str | None
 
 
-class JobList(Out):
-    items: list[JobOut]
-    total: int = TOTAL
-    limit: int = LIMIT
-    offset: int = OFFSET
+class JobList(Page[JobOut]):
+    """One page of training jobs."""
 
 
 class DatasetOut(Out):
@@ -97,11 +91,8 @@ class DatasetOut(Out):
     created_at: str | None
 
 
-class DatasetList(Out):
-    items: list[DatasetOut]
-    total: int = TOTAL
-    limit: int = LIMIT
-    offset: int = OFFSET
+class DatasetList(Page[DatasetOut]):
+    """One page of dataset versions."""
 
 
 class VersionOut(Out):
@@ -132,11 +123,8 @@ class BuildOut(Out):
     finished_at: str | None
 
 
-class BuildList(Out):
-    items: list[BuildOut]
-    total: int = TOTAL
-    limit: int = LIMIT
-    offset: int = OFFSET
+class BuildList(Page[BuildOut]):
+    """One page of dataset builds."""
 
 
 class BuildStarted(Out):

@@ -2,15 +2,15 @@
 fields (each Literal equals the tuple its route checks; tests/security/test_api_spec.py holds them equal)."""
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Generic, Literal, TypeVar
 
 from fastapi import Path
 from pydantic import Field
 
 from api.routes.auth_schemas import Out
 
-__all__ = ["Out", "TOTAL", "LIMIT", "OFFSET", "DbId", "MAX_DB_INT", "BulkAction", "ProfileName", "DeliveryStatus",
-           "DocumentKind", "JobStatus"]
+__all__ = ["Out", "Page", "TOTAL", "LIMIT", "OFFSET", "DbId", "MAX_DB_INT", "BulkAction", "ProfileName",
+           "DeliveryStatus", "DocumentKind", "JobStatus"]
 
 # the largest whole number every supported database holds in an integer column (PostgreSQL's int4): a larger id
 # or offset is refused by the spec itself, not by the database after the fact
@@ -28,3 +28,14 @@ JobStatus = Literal["queued", "running", "cancelling", "registering", "done", "f
 TOTAL = Field(description="number of matching items")
 LIMIT = Field(description="at most this many items per answer")
 OFFSET = Field(description="items skipped before the first")
+
+T = TypeVar("T")
+
+
+class Page(Out, Generic[T]):
+    """One page of a list: its items, and where they sit in the whole."""
+
+    items: list[T]
+    total: int = TOTAL
+    limit: int = LIMIT
+    offset: int = OFFSET

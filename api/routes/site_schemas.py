@@ -6,7 +6,7 @@ from typing import Any
 from pydantic import Field
 
 from api.routes.alert_schemas import AlertOut
-from api.routes.schemas import LIMIT, OFFSET, TOTAL, Out
+from api.routes.schemas import Out, Page
 
 
 class ReasonItem(Out):
@@ -48,11 +48,8 @@ class SiteOut(GradeFields, SiteCounts):
     """A site in the list: its camera count, confirmed alerts, open leads and grade."""
 
 
-class SiteList(Out):
-    items: list[SiteOut]
-    total: int = TOTAL
-    limit: int = LIMIT
-    offset: int = OFFSET
+class SiteList(Page[SiteOut]):
+    """One page of sites."""
 
 
 class DayCounts(Out):
@@ -106,11 +103,8 @@ class CameraOut(Out):
     since: str | None = Field(description="UTC, ISO 8601: the last state change")
 
 
-class CameraList(Out):
-    items: list[CameraOut]
-    total: int = TOTAL
-    limit: int = LIMIT
-    offset: int = OFFSET
+class CameraList(Page[CameraOut]):
+    """One page of cameras."""
 
 
 class CameraDetail(Out):
