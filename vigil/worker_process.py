@@ -1,0 +1,173 @@
+"""Heavy work in a child process: spawn it, hear its messages, stop it (terminate, then kill), say how it ended."""
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from multiprocessing.connection import wait as wait_ready
+from pathlib import Path
+from typing import Any, Callable
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger(__name__)
+# spawn, never fork: a forked server child would inherit its threads' locks, camera state and memory
+SPAWN = multiprocessing.get_context("spawn")
+Send = Callable[[Any], None]
+
+
+@dataclass(frozen=True)
+class WorkerContext:
+    """What a child needs to reopen the server's state: the database (URL with its password: it travels over a
+    pipe to our own child only), the data folder, and how to log."""
+
+    database_url: str
+    data_dir: Path
+    name: str  # "training job 7": prefixes the child's log lines
+    log_level: int = logging.INFO
+
+    @classmethod
+    def of(cls, sessions: sessionmaker[Session], data_dir: Path, name: str) -> "WorkerContext":
+        engine = sessions.kw["bind"]
+        return cls(engine.url.render_as_string(hide_password=False), Path(data_dir), name,
+                   logging.getLogger().getEffectiveLevel())
+
+    def open_sessions(self) -> tuple[Engine, sessionmaker[Session]]:
+        """The child's own engine (never the parent's pool) and session factory; no schema upgrade."""
+        from vigil.db.session import make_engine, make_session_factory
+
+        engine = make_engine(self.database_url)
+        return engine, make_session_factory(engine)
+
+
+@dataclass(frozen=True)
+class WorkerExit:
+    """How a child ended: its exit code (negative: the signal that ended it) and whether we stopped it."""
+
+    pid: int | None
+    exitcode: int | None
+    stopped: bool
+
+    def describe(self) -> str:
+        if self.exitcode is None:
+            return "did not start"
+        if self.exitcode < 0:
+            try:
+                name = signal.Signals(-self.exitcode).name
+            except ValueError:
+                name = f"signal {-self.exitcode}"
+            return f"was killed by {name}"
+        return f"exited with code {self.exitcode}"
+
+
+def _watch_parent(parent_pid: int) -> None:
+    """A child whose server died stops too: nothing would watch or cancel it, and a restarted server
+    fails its job as interrupted."""
+    while True:
+        time.sleep(1.0)
+        if os.getppid() != parent_pid:
+            os._exit(70)
+
+
+def _child_main(target: Callable, conn, ctx: WorkerContext, parent_pid: int, args: tuple) -> None:
+    logging.basicConfig(level=ctx.log_level, force=True,
+                        format=f"%(asctime)s %(levelname)s [{ctx.name} pid %(process)d] %(name)s: %(message)s")
+    threading.Thread(target=_watch_parent, args=(parent_pid,), name="parent-watch", daemon=True).start()
+    try:
+        target(conn.send, ctx, *args)
+    finally:
+        conn.close()
+
+
+def raise_on_terminate(exc_type: type[BaseException]) -> None:
+    """In a child: SIGTERM raises `exc_type` in the main thread, so its `finally` blocks clean up."""
+    def handler(signum, _frame):
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends it at once
+        raise exc_type(f"stopped by {signal.Signals(signum).name}")
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+def ignore_terminate() -> None:
+    """In a child past its point of no return: SIGTERM no longer interrupts it (SIGKILL still does)."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+class WorkerProcess:
+    """One child process running `target(send, ctx, *args)` (a module-level function), messages back over a pipe."""
+
+    def __init__(self, target: Callable, ctx: WorkerContext, *args: Any):
+        self.target, self.ctx, self.args = target, ctx, args
+        self._proc: multiprocessing.process.BaseProcess | None = None
+        self._pid: int | None = None
+        self._conn = None
+        self._stopped = False
+        self._eof = False
+
+    def start(self) -> None:
+        recv, send = SPAWN.Pipe(duplex=False)
+        self._proc = SPAWN.Process(target=_child_main, name=self.ctx.name, daemon=False,
+                                   args=(self.target, send, self.ctx, os.getpid(), self.args))
+        self._proc.start()
+        self._pid = self._proc.pid
+        send.close()  # the child holds the only write end: EOF here means it is gone
+        self._conn = recv
+        log.info("%s: worker process %s started", self.ctx.name, self._proc.pid)
+
+    @property
+    def pid(self) -> int | None:
+        return self._pid
+
+    def alive(self) -> bool:
+        return self._proc is not None and self._proc.is_alive()
+
+    def poll(self, timeout: float) -> list:
+        """The messages that arrive within `timeout` seconds (returns early on the first, or the child's exit)."""
+        if self._conn is None or self._eof:
+            if self._proc is not None:
+                self._proc.join(timeout)
+            return []
+        wait_ready([self._conn, self._proc.sentinel], timeout)
+        return self.drain()
+
+    def drain(self) -> list:
+        """Every message already sent."""
+        out: list = []
+        while self._conn is not None and not self._eof:
+            try:
+                if not self._conn.poll():
+                    break
+                out.append(self._conn.recv())
+            except (EOFError, OSError):
+                self._eof = True
+        return out
+
+    def stop(self, grace_s: float) -> None:
+        """Terminate (SIGTERM), and kill (SIGKILL) what still runs after `grace_s` seconds."""
+        if not self.alive():
+            return
+        self._stopped = True
+        log.info("%s: stopping worker process %s", self.ctx.name, self.pid)
+        self._proc.terminate()
+        self._proc.join(grace_s)
+        if self._proc.is_alive():
+            log.warning("%s: worker process %s ignored SIGTERM for %.0f s; killing it", self.ctx.name, self.pid,
+                        grace_s)
+            self._proc.kill()
+            self._proc.join(10)
+
+    def join(self, timeout: float | None = None) -> WorkerExit:
+        """Wait for the child to end (it should have by now) and release its pipe."""
+        if self._proc is None:
+            return WorkerExit(None, None, self._stopped)
+        self._proc.join(timeout)
+        exit_ = WorkerExit(self._pid, self._proc.exitcode, self._stopped)
+        if self._conn is not None:
+            self._conn.close()
+            self._conn, self._eof = None, True
+        return exit_
