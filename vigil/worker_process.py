@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
+import pickle
 import signal
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from multiprocessing.connection import wait as wait_ready
 from pathlib import Path
 from typing import Any, Callable
@@ -16,8 +19,6 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
-# spawn, never fork: a forked server child would inherit its threads' locks, camera state and memory
-SPAWN = multiprocessing.get_context("spawn")
 Send = Callable[[Any], None]
 
 
@@ -55,7 +56,7 @@ class WorkerExit:
 
     def describe(self) -> str:
         if self.exitcode is None:
-            return "did not start"
+            return "was still running"
         if self.exitcode < 0:
             try:
                 name = signal.Signals(-self.exitcode).name
@@ -74,12 +75,31 @@ def _watch_parent(parent_pid: int) -> None:
             os._exit(70)
 
 
-def _child_main(target: Callable, conn, ctx: WorkerContext, parent_pid: int, args: tuple) -> None:
+@dataclass(frozen=True)
+class _Launch:
+    """What the parent hands a new child on its stdin."""
+
+    target: Callable
+    ctx: WorkerContext
+    parent_pid: int
+    args: tuple
+
+
+# The child's first lines: the parent's import path first, so the pickled target and its arguments resolve
+# (the server may run from a checkout, not an installed package); then `_child_main` reads the launch.
+_BOOT = ("import pickle, sys; path, launch = pickle.load(sys.stdin.buffer); sys.path[:0] = path; "
+         "from vigil.worker_process import _child_main; _child_main(int(sys.argv[1]), launch)")
+
+
+def _child_main(fd: int, blob: bytes) -> None:
+    launch: _Launch = pickle.loads(blob)
+    ctx = launch.ctx
     logging.basicConfig(level=ctx.log_level, force=True,
                         format=f"%(asctime)s %(levelname)s [{ctx.name} pid %(process)d] %(name)s: %(message)s")
-    threading.Thread(target=_watch_parent, args=(parent_pid,), name="parent-watch", daemon=True).start()
+    threading.Thread(target=_watch_parent, args=(launch.parent_pid,), name="parent-watch", daemon=True).start()
+    conn = Connection(fd, readable=False)
     try:
-        target(conn.send, ctx, *args)
+        launch.target(conn.send, ctx, *launch.args)
     finally:
         conn.close()
 
@@ -99,40 +119,46 @@ def ignore_terminate() -> None:
 
 
 class WorkerProcess:
-    """One child process running `target(send, ctx, *args)` (a module-level function), messages back over a pipe."""
+    """One child process (`python -c`, in its own session) running `target(send, ctx, *args)`, a module-level
+    function; what it sends comes back over a pipe. Not `multiprocessing`: its spawn re-runs the server's main
+    script in the child, and a fork would copy the server."""
 
     def __init__(self, target: Callable, ctx: WorkerContext, *args: Any):
         self.target, self.ctx, self.args = target, ctx, args
-        self._proc: multiprocessing.process.BaseProcess | None = None
-        self._pid: int | None = None
-        self._conn = None
+        self._proc: subprocess.Popen | None = None
+        self._conn: Connection | None = None
         self._stopped = False
         self._eof = False
 
     def start(self) -> None:
-        recv, send = SPAWN.Pipe(duplex=False)
-        self._proc = SPAWN.Process(target=_child_main, name=self.ctx.name, daemon=False,
-                                   args=(self.target, send, self.ctx, os.getpid(), self.args))
-        self._proc.start()
-        self._pid = self._proc.pid
-        send.close()  # the child holds the only write end: EOF here means it is gone
-        self._conn = recv
+        launch = pickle.dumps(_Launch(self.target, self.ctx, os.getpid(), self.args))
+        read_fd, write_fd = os.pipe()
+        try:
+            self._proc = subprocess.Popen([sys.executable, "-c", _BOOT, str(write_fd)], stdin=subprocess.PIPE,
+                                          pass_fds=(write_fd,), start_new_session=True)
+        finally:
+            os.close(write_fd)  # the child holds the only write end: EOF here means it is gone
+        self._conn = Connection(read_fd, writable=False)
+        try:
+            pickle.dump(([p for p in sys.path if p], launch), self._proc.stdin)
+            self._proc.stdin.close()
+        except OSError:  # it died at once; `join` says how
+            pass
         log.info("%s: worker process %s started", self.ctx.name, self._proc.pid)
 
     @property
     def pid(self) -> int | None:
-        return self._pid
+        return self._proc.pid if self._proc else None
 
     def alive(self) -> bool:
-        return self._proc is not None and self._proc.is_alive()
+        return self._proc is not None and self._proc.poll() is None
 
     def poll(self, timeout: float) -> list:
-        """The messages that arrive within `timeout` seconds (returns early on the first, or the child's exit)."""
+        """The messages that arrive within `timeout` seconds (returns early on the first, or the pipe's end)."""
         if self._conn is None or self._eof:
-            if self._proc is not None:
-                self._proc.join(timeout)
+            time.sleep(timeout)
             return []
-        wait_ready([self._conn, self._proc.sentinel], timeout)
+        wait_ready([self._conn], timeout)
         return self.drain()
 
     def drain(self) -> list:
@@ -147,27 +173,36 @@ class WorkerProcess:
                 self._eof = True
         return out
 
+    def _signal(self, sig: signal.Signals) -> None:
+        try:
+            os.killpg(self._proc.pid, sig)  # its session: a GPU job's data loader processes too
+        except ProcessLookupError:
+            pass
+
     def stop(self, grace_s: float) -> None:
         """Terminate (SIGTERM), and kill (SIGKILL) what still runs after `grace_s` seconds."""
         if not self.alive():
             return
         self._stopped = True
         log.info("%s: stopping worker process %s", self.ctx.name, self.pid)
-        self._proc.terminate()
-        self._proc.join(grace_s)
-        if self._proc.is_alive():
+        self._signal(signal.SIGTERM)
+        try:
+            self._proc.wait(grace_s)
+        except subprocess.TimeoutExpired:
             log.warning("%s: worker process %s ignored SIGTERM for %.0f s; killing it", self.ctx.name, self.pid,
                         grace_s)
-            self._proc.kill()
-            self._proc.join(10)
+            self._signal(signal.SIGKILL)
+            self._proc.wait(10)
 
     def join(self, timeout: float | None = None) -> WorkerExit:
         """Wait for the child to end (it should have by now) and release its pipe."""
         if self._proc is None:
             return WorkerExit(None, None, self._stopped)
-        self._proc.join(timeout)
-        exit_ = WorkerExit(self._pid, self._proc.exitcode, self._stopped)
+        try:
+            self._proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            pass
         if self._conn is not None:
             self._conn.close()
             self._conn, self._eof = None, True
-        return exit_
+        return WorkerExit(self._proc.pid, self._proc.returncode, self._stopped)
