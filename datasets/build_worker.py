@@ -57,7 +57,7 @@ def work_on_build(send, ctx: WorkerContext, store: EvidenceStore, spec: BuildSpe
         send(BuildOutcome("done", version))
     except BuildStopped as e:
         log.info("dataset build stopped: %s", e)
-        send(BuildOutcome("cancelled", error=str(e)))
+        send(BuildOutcome("cancelled"))
     except Exception as e:  # the build's boundary: say why to the server
         log.exception("dataset build failed")
         msg = str(e) if isinstance(e, VigilError) else f"{type(e).__name__}: {e}"

@@ -167,8 +167,8 @@ class DatasetBuilds:
         finally:
             self._workers.pop(build_id, None)
             self._build_lock.release()
-        if outcome is not None and outcome.status != "cancelled":
-            return outcome
+        if outcome is not None and (outcome.status != "cancelled" or cancel.is_set()):
+            return outcome  # done, failed, or cancelled cleanly (what it half wrote removed)
         if outcome is None and not ended.stopped:
             return BuildOutcome("failed", error=f"its worker process (pid {ended.pid}) {ended.describe()} "
                                                 f"before the build finished")
