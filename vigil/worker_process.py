@@ -134,17 +134,21 @@ class WorkerProcess:
         launch = pickle.dumps(_Launch(self.target, self.ctx, os.getpid(), self.args))
         read_fd, write_fd = os.pipe()
         try:
-            self._proc = subprocess.Popen([sys.executable, "-c", _BOOT, str(write_fd)], stdin=subprocess.PIPE,
-                                          pass_fds=(write_fd,), start_new_session=True)
+            proc = subprocess.Popen([sys.executable, "-c", _BOOT, str(write_fd)], stdin=subprocess.PIPE,
+                                    pass_fds=(write_fd,), start_new_session=True)
+        except BaseException:
+            os.close(read_fd)
+            raise
         finally:
             os.close(write_fd)  # the child holds the only write end: EOF here means it is gone
-        self._conn = Connection(read_fd, writable=False)
+        self._proc, self._conn = proc, Connection(read_fd, writable=False)
+        assert proc.stdin is not None  # stdin=PIPE
         try:
-            pickle.dump(([p for p in sys.path if p], launch), self._proc.stdin)
-            self._proc.stdin.close()
+            pickle.dump(([p for p in sys.path if p], launch), proc.stdin)
+            proc.stdin.close()
         except OSError:  # it died at once; `join` says how
             pass
-        log.info("%s: worker process %s started", self.ctx.name, self._proc.pid)
+        log.info("%s: worker process %s started", self.ctx.name, proc.pid)
 
     @property
     def pid(self) -> int | None:
@@ -173,26 +177,26 @@ class WorkerProcess:
                 self._eof = True
         return out
 
-    def _signal(self, sig: signal.Signals) -> None:
-        try:
-            os.killpg(self._proc.pid, sig)  # its session: a GPU job's data loader processes too
-        except ProcessLookupError:
-            pass
-
     def stop(self, grace_s: float) -> None:
-        """Terminate (SIGTERM), and kill (SIGKILL) what still runs after `grace_s` seconds."""
-        if not self.alive():
+        """Terminate (SIGTERM), and kill (SIGKILL) what still runs after `grace_s` seconds; its whole session, so
+        a GPU job's data loader processes go too."""
+        proc = self._proc
+        if proc is None or proc.poll() is not None:
             return
         self._stopped = True
-        log.info("%s: stopping worker process %s", self.ctx.name, self.pid)
-        self._signal(signal.SIGTERM)
-        try:
-            self._proc.wait(grace_s)
-        except subprocess.TimeoutExpired:
-            log.warning("%s: worker process %s ignored SIGTERM for %.0f s; killing it", self.ctx.name, self.pid,
-                        grace_s)
-            self._signal(signal.SIGKILL)
-            self._proc.wait(10)
+        log.info("%s: stopping worker process %s", self.ctx.name, proc.pid)
+        for sig, wait_s in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 10.0)):
+            try:
+                os.killpg(proc.pid, sig)
+            except ProcessLookupError:
+                return
+            try:
+                proc.wait(wait_s)
+                return
+            except subprocess.TimeoutExpired:
+                if sig == signal.SIGTERM:
+                    log.warning("%s: worker process %s ignored SIGTERM for %.0f s; killing it", self.ctx.name,
+                                proc.pid, grace_s)
 
     def join(self, timeout: float | None = None) -> WorkerExit:
         """Wait for the child to end (it should have by now) and release its pipe."""

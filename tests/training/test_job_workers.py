@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 
 import psutil
@@ -128,3 +130,40 @@ def test_stopping_the_runner_stops_a_running_worker_and_fails_its_job_as_interru
     assert _gone(pid)
     job = get_job(S, jid)
     assert job.status == "failed" and job.error.startswith("interrupted") and "shut down" in job.error
+
+
+# a server that starts a runner, prints its first worker's pid and waits: the test kills it like an OOM killer
+SERVER = """import sys, time
+from training.evaluate import EvalOptions
+from training.jobs import JobRunner
+from vigil.db.session import make_engine, make_session_factory
+runner = JobRunner(make_session_factory(make_engine(sys.argv[1])), sys.argv[2], poll_s=0.2,
+                   options=EvalOptions(imgsz=64, scene_seeds=(9901,), scene_duration_s=4, scene_fps=1, threads=1))
+runner.start()
+while not runner.worker_pids():
+    time.sleep(0.1)
+print(*runner.worker_pids().values(), flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.mark.slow
+def test_a_killed_server_takes_its_workers_with_it_and_the_next_start_fails_their_jobs(data_env):
+    S = data_env.sessions
+    job = submit_job(S, dataset=_dataset(data_env), params={"epochs": 500, "imgsz": 64, "batch": 8})
+    url = S.kw["bind"].url.render_as_string(hide_password=False)
+    server = subprocess.Popen([sys.executable, "-c", SERVER, url, str(data_env.data_dir)], stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        pid = int(server.stdout.readline())
+        _wait(lambda: get_job(S, job.id).epoch >= 1, 300, "the first epoch")
+    finally:
+        server.kill()
+        server.wait()
+    _wait(lambda: _gone(pid), 15, f"the orphaned worker {pid} to stop")
+    assert get_job(S, job.id).status == "running"  # nobody settled it: the server died
+    runner = JobRunner(S, data_env.data_dir, poll_s=0.2)
+    runner.start()  # a restart: what was running is failed, never re-queued
+    runner.stop()
+    job = get_job(S, job.id)
+    assert job.status == "failed" and job.error == "interrupted: the process running it stopped" and job.finished_at

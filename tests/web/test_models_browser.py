@@ -1,5 +1,5 @@
-"""The models page in Chromium: build a dataset, cancel a build, train with live progress (SSE, no reload), cancel a running job,
-promote, gate refusal."""
+"""The models page in Chromium: build a dataset, cancel a build, train with live progress (SSE, no reload),
+cancel a running job, promote, gate refusal."""
 from __future__ import annotations
 
 import pytest
