@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
 Send = Callable[[Any], None]
+PARENT_GONE = 70  # a child's exit status when its server died first
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ def _watch_parent(parent_pid: int) -> None:
     while True:
         time.sleep(1.0)
         if os.getppid() != parent_pid:
-            os._exit(70)
+            os._exit(PARENT_GONE)
 
 
 @dataclass(frozen=True)
@@ -98,8 +99,15 @@ def _child_main(fd: int, blob: bytes) -> None:
                         format=f"%(asctime)s %(levelname)s [{ctx.name} pid %(process)d] %(name)s: %(message)s")
     threading.Thread(target=_watch_parent, args=(launch.parent_pid,), name="parent-watch", daemon=True).start()
     conn = Connection(fd, readable=False)
+
+    def send(message: Any) -> None:
+        try:
+            conn.send(message)
+        except OSError:  # the server is gone: nobody hears, and its next start settles the work
+            os._exit(PARENT_GONE)
+
     try:
-        launch.target(conn.send, ctx, *launch.args)
+        launch.target(send, ctx, *launch.args)
     finally:
         conn.close()
 
