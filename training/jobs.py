@@ -351,7 +351,7 @@ class JobRunner:
                     self._report(last)
                 if self._stop.is_set():
                     worker.stop(self.kill_grace_s)
-                elif _status(self.sessions, jid) == "cancelling":
+                elif self._cancelling(jid):
                     cancel_seen = cancel_seen or time.monotonic()
                     if time.monotonic() - cancel_seen >= self.cancel_grace_s:
                         worker.stop(self.kill_grace_s)
@@ -359,6 +359,7 @@ class JobRunner:
                 self._report(last)
         finally:
             self._workers.pop(jid, None)
+            worker.stop(self.kill_grace_s)  # only if something here failed while it ran: never leave it unwatched
             ended = worker.join(self.kill_grace_s)
             job = _settle(self.sessions, jid, ended, self._stop.is_set())
         if ended.exitcode or job.status != last.status:
@@ -366,6 +367,13 @@ class JobRunner:
                     jid, job.status, job.error or ended.describe())
         if (job.status, job.epoch, job.error) != (last.status, last.epoch, last.error):
             self._report(job)
+
+    def _cancelling(self, jid: int) -> bool:
+        try:
+            return _status(self.sessions, jid) == "cancelling"
+        except Exception:  # noqa: BLE001 - the database may be briefly unavailable; the worker goes on meanwhile
+            log.warning("training job %s: could not read its status; asking again shortly", jid, exc_info=True)
+            return False
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop taking jobs and stop the running ones' workers (their jobs fail as interrupted by the shutdown)."""
