@@ -249,6 +249,7 @@ def start_jobs(services, *, poll_s: float = 2.0) -> JobService:
     cfg = services.loaded.config.training
     _policy, options = policy_and_options(services.loaded)
     runner = JobRunner(services.sessions, services.data_dir, max_concurrent=cfg.max_concurrent_jobs, poll_s=poll_s,
-                       options=options, on_progress=lambda job: publish_job(services, job))
+                       options=options, on_progress=lambda job: publish_job(services, job),
+                       cancel_grace_s=cfg.cancel_grace_s, kill_grace_s=cfg.kill_grace_s)
     runner.start()
-    return JobService(services, runner, DatasetBuilds(services))
+    return JobService(services, runner, DatasetBuilds(services, kill_grace_s=cfg.kill_grace_s))
