@@ -142,10 +142,10 @@ class DatasetBuilds:
         cancel = self._cancel[build_id]
         while not self._build_lock.acquire(timeout=0.2):
             if cancel.is_set() or self._stopping.is_set():
-                return self._unfinished(cancel, "before it started")
+                return self._unfinished(cancel, " before it started")
         try:
             if cancel.is_set() or self._stopping.is_set():
-                return self._unfinished(cancel, "before it started")
+                return self._unfinished(cancel, " before it started")
             s = self.services
             worker = WorkerProcess(work_on_build, WorkerContext.of(s.sessions, s.data_dir, f"dataset build {build_id}"),
                                    s.store, spec)
@@ -172,14 +172,15 @@ class DatasetBuilds:
         if outcome is None and not ended.stopped:
             return BuildOutcome("failed", error=f"its worker process (pid {ended.pid}) {ended.describe()} "
                                                 f"before the build finished")
-        return self._unfinished(cancel, f"(its worker process {ended.describe()})")
+        # stopped: cleanly (it said so, having removed what it half wrote), or killed after the grace
+        return self._unfinished(cancel, "" if outcome is not None else f" (its worker process {ended.describe()})")
 
-    def _unfinished(self, cancel: threading.Event, when: str):
+    def _unfinished(self, cancel: threading.Event, how: str):
         from datasets.build_worker import BuildOutcome
 
         if cancel.is_set():
-            return BuildOutcome("cancelled", error=f"cancelled {when}")
-        return BuildOutcome("failed", error=f"interrupted: the server shut down {when}; request it again")
+            return BuildOutcome("cancelled", error=f"cancelled{how}")
+        return BuildOutcome("failed", error=f"interrupted: the server shut down{how}; request it again")
 
     def cancel(self, build_id: int) -> BuildState:
         """Ask a queued or running build to stop (its worker is terminated); `wait` for its end."""

@@ -59,3 +59,29 @@ def test_a_dataset_build_runs_in_a_worker_and_can_be_stopped(services, bearer, r
         r = c.post("/api/datasets", json={**SCENES, "wait_s": 30})
         assert r.status_code == 201 and r.json()["version"]["name"] == "site-v1", r.text
         assert c.post("/api/datasets/builds/999/cancel").status_code == 404
+
+
+@pytest.mark.slow
+def test_a_queued_build_cancels_and_a_server_stop_fails_running_and_queued_builds_as_interrupted(services, bearer):
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
+    with TestClient(create_app(services, run_cameras=False), headers=bearer["data_staff"]) as c:
+        builds = c.app.state.jobs.builds
+        bid = c.post("/api/datasets", json=HUGE).json()["build"]["id"]
+        pid = _wait(lambda: builds.worker_pids().get(bid), 60, "the build's worker process")
+        _wait(lambda: c.get(f"/api/datasets/builds/{bid}").json()["items"] > 0, 240, "the first scene frames")
+        # builds wait their turn (one at a time): a queued one is cancelled before it starts
+        queued = c.post("/api/datasets", json={**SCENES, "wait_s": 0}).json()["build"]
+        assert queued["stage"] == "queued"
+        r = c.post(f"/api/datasets/builds/{queued['id']}/cancel")
+        assert r.status_code == 200 and r.json()["status"] == "cancelled", r.text
+        assert r.json()["error"] == "cancelled before it started"
+        waiting = c.post("/api/datasets", json={**SCENES, "wait_s": 0}).json()["build"]["id"]
+    # the lifespan's stop waited for the worker to end
+    assert _gone(pid)
+    build = builds.get(bid)
+    assert build.status == "failed" and build.finished_at
+    assert build.error == "interrupted: the server shut down; request it again"
+    assert builds.get(waiting).error == "interrupted: the server shut down before it started; request it again"
