@@ -286,8 +286,9 @@ def _settle(sessions, job_id: int, worker: WorkerExit, server_stopping: bool) ->
 
 class JobRunner:
     """Threads in the server that take queued jobs, `max_concurrent` (default 1) at a time, and run each in its
-    own worker process (spawned: the server never imports torch nor keeps a job's memory). A cancelled job's
-    worker gets `cancel_grace_s` to stop at its next batch, then SIGTERM, then SIGKILL after `kill_grace_s`."""
+    own worker process (`vigil.worker_process`: the server never imports torch nor keeps a job's memory). A
+    cancelled job's worker gets `cancel_grace_s` to stop at its next batch, then SIGTERM, then SIGKILL after
+    `kill_grace_s`."""
 
     def __init__(self, sessions: sessionmaker[Session], data_dir: Path, *, max_concurrent: int = 1,
                  poll_s: float = 2.0, options: EvalOptions | None = None,
