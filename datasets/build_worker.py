@@ -9,7 +9,7 @@ from datasets.versions import BuildSpec, VersionInfo, build_dataset
 from vigil.errors import VigilError
 from vigil.redact import redact_text
 from vigil.store import EvidenceStore
-from vigil.worker_process import WorkerContext, ignore_terminate, raise_on_terminate
+from vigil.worker_process import Send, WorkerContext, ignore_terminate, raise_on_terminate
 
 log = logging.getLogger(__name__)
 PROGRESS_EVERY_S = 0.25  # a 50 x 600 s request renders many thousand frames: report counts, not each one
@@ -33,7 +33,7 @@ class BuildOutcome:
     error: str = ""
 
 
-def work_on_build(send, ctx: WorkerContext, store: EvidenceStore, spec: BuildSpec) -> None:
+def work_on_build(send: Send, ctx: WorkerContext, store: EvidenceStore, spec: BuildSpec) -> None:
     """A worker process's whole life: build `spec`, sending `BuildProgress` as it goes, then one `BuildOutcome`."""
     raise_on_terminate(BuildStopped)
     counts: dict[str, int] = {}

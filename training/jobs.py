@@ -21,7 +21,7 @@ from vigil.db.models import DatasetVersion, TrainingJob
 from vigil.errors import NotFoundError, TrainingError, VigilError
 from vigil.redact import redact_text
 from vigil.types import utcnow
-from vigil.worker_process import WorkerContext, WorkerExit, WorkerProcess
+from vigil.worker_process import Send, WorkerContext, WorkerExit, WorkerProcess
 
 log = logging.getLogger(__name__)
 ProgressCallback = Callable[["JobRecord"], None]
@@ -258,7 +258,7 @@ def recover_interrupted(sessions: sessionmaker[Session]) -> int:
         return n
 
 
-def work_on_job(send, ctx: WorkerContext, job_id: int, options: EvalOptions | None) -> None:
+def work_on_job(send: Send, ctx: WorkerContext, job_id: int, options: EvalOptions | None) -> None:
     """A worker process's whole life: run one claimed job, sending each `JobRecord` back as progress."""
     engine, sessions = ctx.open_sessions()
     try:

@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
-Send = Callable[[Any], None]
+Send = Callable[[Any], None]  # what a worker calls to hand a message (a frozen dataclass) to the server
 PARENT_GONE = 70  # a child's exit status when its server died first
 
 
