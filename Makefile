@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.vigil-installed
 APT_PACKAGES := ffmpeg gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-tools python3-gi postgresql mosquitto \
-  chromium poppler-utils fonts-noto-cjk fonts-droid-fallback
+  chromium poppler-utils fonts-noto-cjk fonts-droid-fallback prometheus
 
 .PHONY: install system-deps demo test bench models docs clean
 
@@ -15,7 +15,7 @@ install: system-deps $(STAMP)
 # Debian packages the tests and demo need; installed only when something is missing.
 system-deps:
 	@missing=0; \
-	for c in ffmpeg gst-launch-1.0 /usr/bin/chromium /usr/sbin/mosquitto pdftoppm; do \
+	for c in ffmpeg gst-launch-1.0 /usr/bin/chromium /usr/sbin/mosquitto pdftoppm /usr/bin/prometheus; do \
 	  command -v $$c >/dev/null 2>&1 || missing=1; done; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing=1; \
 	ls /usr/lib/x86_64-linux-gnu/girepository-1.0/GstRtspServer-1.0.typelib /usr/lib/*/girepository-1.0/GstRtspServer-1.0.typelib >/dev/null 2>&1 || missing=1; \

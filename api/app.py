@@ -5,7 +5,7 @@ import logging
 from contextlib import asynccontextmanager
 
 import shutil
-from typing import Any
+from typing import Any, Mapping
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
@@ -18,9 +18,16 @@ from vigil import __version__
 log = logging.getLogger(__name__)
 
 
-def create_app(services: Services, *, run_cameras: bool = True, run_jobs: bool = True) -> FastAPI:
-    """Build the app around opened services; `run_cameras` starts the stream service in the lifespan,
-    `run_jobs` the training job runner and dataset builds (with or without cameras)."""
+def create_app(services: Services, *, run_cameras: bool = True, run_jobs: bool = True,
+               runtime_options: Mapping[str, Any] | None = None) -> FastAPI:
+    """Build the app around opened services; `run_cameras` starts the stream service in the lifespan (with
+    `runtime_options` given to `start_runtime`: scripted detectors in tests and benches), `run_jobs` the training
+    job runner and dataset builds (with or without cameras)."""
+    from api.auth.scrape import ScrapeGuard
+    from api.metrics import VigilMetrics
+
+    server_cfg = services.loaded.config.server
+    scrape_guard = ScrapeGuard.from_config(server_cfg.metrics, services.settings.env, server_cfg.host)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -33,7 +40,7 @@ def create_app(services: Services, *, run_cameras: bool = True, run_jobs: bool =
         if run_cameras:
             from api.service.runtime import start_runtime  # the camera service (streams + vision + evidence)
 
-            app.state.runtime = start_runtime(services)
+            app.state.runtime = start_runtime(services, metrics=app.state.metrics, **dict(runtime_options or {}))
         try:
             if run_jobs:
                 from api.service.jobs import start_jobs  # training jobs publish job.progress on services.events
@@ -49,6 +56,8 @@ def create_app(services: Services, *, run_cameras: bool = True, run_jobs: bool =
     app = FastAPI(title="Vigil", version=__version__, lifespan=lifespan,
                   description="Camera analytics for environmental and lab-safety enforcement.")
     app.state.services = services
+    app.state.scrape_guard = scrape_guard
+    app.state.metrics = VigilMetrics(lambda: getattr(app.state, "runtime", None))
     from api.routes.body_limit import BodyLimit
 
     app.add_middleware(BodyLimit)
@@ -58,9 +67,10 @@ def create_app(services: Services, *, run_cameras: bool = True, run_jobs: bool =
         return JSONResponse({"detail": "the database is unavailable; try again shortly"}, status_code=503,
                             headers={"Retry-After": "5"})
 
-    from api.routes.responses import ERRORS
+    from api.routes.site_schemas import HealthOut
 
-    @app.get("/healthz", tags=["system"], responses={503: ERRORS[503]})
+    @app.get("/healthz", tags=["system"], response_model=HealthOut, response_model_exclude_unset=True,
+             responses={503: {"model": HealthOut, "description": "not ok: the database does not answer"}})
     def healthz(request: Request, response: Response) -> dict:
         """"ok", "degraded" (with the problems: outbox, disk space, cameras in error) or "not ok" (503: the
         database does not answer). The details only to a signed-in caller: an anonymous one learns the status

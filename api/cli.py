@@ -191,6 +191,7 @@ def _serve(config_path: Optional[Path], host: Optional[str], port: Optional[int]
     from api.app import create_app
 
     services = open_services(config_path)
+    web = create_app(services, run_cameras=cameras)  # before the lock: a config it refuses leaves nothing held
     lock = None
     if cameras:  # the one writer of alerts for this database: a second one refuses here
         from vigil.db.instance_lock import InstanceLock
@@ -203,10 +204,10 @@ def _serve(config_path: Optional[Path], host: Optional[str], port: Optional[int]
     announce(services, host, port)
     from api.serving import uvicorn_config
 
-    config = uvicorn_config(create_app(services, run_cameras=cameras), server_cfg, host, port, log_level="info")
+    config = uvicorn_config(web, server_cfg, host, port, log_level="info")
     from vigil.redact import install_log_redaction
 
-    install_log_redaction(services.loaded.secrets)  # uvicorn's own handlers exist now
+    install_log_redaction(services.loaded.secrets + web.state.scrape_guard.secrets)  # uvicorn's handlers exist now
     server = uvicorn.Server(config)
     try:  # as uvicorn.run does: Ctrl-C ends quietly, a failed start (port taken) is an exit status
         server.run()

@@ -106,6 +106,7 @@ class Recorder:
         self.truncated: "collections.OrderedDict[str, bool]" = collections.OrderedDict()  # event -> whether its
         # last clip lacked part of its span (the last 1000 events)
         self.opened = 0  # events seen opening (what the cameras produced), for /healthz and fault tests
+        self.opened_by: "collections.Counter[tuple[str, str]]" = collections.Counter()  # (rule, site) -> opened
         self.confirmed_mono: "collections.OrderedDict[str, float]" = collections.OrderedDict()  # event -> when
         # its rule confirmed (monotonic), the last 1000: what the alert-latency bench measures from
 
@@ -117,6 +118,7 @@ class Recorder:
             if life is None:
                 self.opened += v.phase == "open"
                 if v.phase == "open":
+                    self.opened_by[(v.rule, event.site_id)] += 1
                     self.confirmed_mono[v.event_id] = time.monotonic()
                     while len(self.confirmed_mono) > 1000:
                         self.confirmed_mono.popitem(last=False)
@@ -127,6 +129,11 @@ class Recorder:
                 life.thread.start()
             life.todo += 1
         life.phases.put(event)
+
+    def opened_counts(self) -> tuple[tuple[str, str, int], ...]:
+        """(rule, site, events opened) since start, sorted."""
+        with self._lock:
+            return tuple((rule, site, n) for (rule, site), n in sorted(self.opened_by.items()))
 
     def open_events(self) -> int:
         with self._lock:

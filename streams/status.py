@@ -40,6 +40,42 @@ class CameraStatus:
     buffer_s: float = 0.0  # seconds of footage in the ring buffer now
 
 
+@dataclass(frozen=True)
+class CameraStats:
+    """One camera's stream and analysis counters at one moment (what the service's metrics read)."""
+
+    status: CameraStatus
+    site_id: str
+    profile: str
+    analysed: int = 0  # frames the camera's analyzer took (rules ran)
+    detected: int = 0  # of those, frames the detector saw (the rest the motion gate skipped)
+    lag_s: float = 0.0  # age of the latest analysed frame when its analysis ended (decode to rules done)
+    queued: int = 0  # frames decoded and waiting for analysis now
+    restarts: int = 0  # reader or analyzer threads the watchdog restarted
+
+
+@dataclass(frozen=True)
+class DetectorStats:
+    """One profile's batcher: inferences run, frames they held, failed inferences, frames waiting now."""
+
+    profile: str
+    batches: int
+    frames: int
+    failures: int
+    pending: int
+
+
+@dataclass(frozen=True)
+class SupervisorStats:
+    """Everything a supervisor counts, copied at once: cameras, detectors, and the recorder's events."""
+
+    cameras: tuple[CameraStats, ...]
+    detectors: tuple[DetectorStats, ...]
+    alerts: tuple[tuple[str, str, int], ...] = ()  # (rule, site, events opened) since start
+    open_events: int = 0
+    recorder_errors: int = 0
+
+
 class StateTracker:
     """Owns one camera's state and counters; every transition is checked and reported."""
 

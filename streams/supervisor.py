@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
@@ -11,14 +12,14 @@ from vigil.config_loader import LoadedConfig
 from vigil.errors import NotFoundError
 from vigil.types import ClipRequest, Violation
 from vision.analyzer import AnalysisResult, CameraAnalyzer
-from vision.batcher import Batcher
+from vision.batcher import Batcher, BatchObserver
 from vision.detector import Detector, profile_detector
 from streams.clip import ClipResult
 from streams.evidence import ViolationEvent, ViolationSink, annotate_violation
 from streams.pipeline import CameraPipeline, PipelineConfig
 from streams.recorder import AlertSink, Recorder, RecorderConfig
 from streams.source import parse_source
-from streams.status import CameraStatus
+from streams.status import CameraStats, CameraStatus, DetectorStats, SupervisorStats
 from vigil.errors import VigilError
 from vigil.redact import redact_text
 from vigil.types import utcnow
@@ -44,6 +45,7 @@ class _Camera:
     thread: threading.Thread | None = None
     latest: AnalysisResult | None = None
     restarts: int = 0
+    lag_s: float = 0.0  # decode to rules done, of the latest analysed frame
 
 
 class Supervisor:
@@ -54,7 +56,8 @@ class Supervisor:
                  resolve_source: Callable[[str], str] | None = None,
                  detectors: Mapping[str, Detector] | None = None,
                  on_state: Callable[[CameraStatus], None] | None = None,
-                 evidence_workers: int = 2, pipeline_overrides: Mapping[str, object] | None = None):
+                 evidence_workers: int = 2, pipeline_overrides: Mapping[str, object] | None = None,
+                 batch_observer: BatchObserver | None = None):
         self.loaded = loaded
         self.recorder: Recorder | None = None
         if alert_sink is not None:  # the event's life is ours: the recorder cuts clips from our cameras
@@ -68,6 +71,7 @@ class Supervisor:
         self._resolve = resolve_source
         self._detectors = dict(detectors) if detectors is not None else None
         self._on_state = on_state
+        self._batch_observer = batch_observer
         self._overrides = dict(pipeline_overrides or {})
         self._workers = evidence_workers
         self._lock = threading.RLock()
@@ -181,6 +185,29 @@ class Supervisor:
             out.update({cid: cam.pipeline.status() for cid, cam in self._cameras.items()})
             return out
 
+    def stats(self) -> SupervisorStats:
+        """Every camera's and detector's counters now, and the recorder's events (for metrics)."""
+        cfg = self.loaded.config
+        with self._lock:
+            cams = list(self._cameras.values())
+            failed = list(self._failed.values())
+            batchers = dict(self._batchers)
+        cameras = [CameraStats(st, cfg.cameras[st.camera_id].site if st.camera_id in cfg.cameras else "",
+                               cfg.camera_profile(st.camera_id) if st.camera_id in cfg.cameras else "")
+                   for st in failed]
+        for cam in cams:
+            counts = cam.analyzer.stats
+            cameras.append(CameraStats(cam.pipeline.status(), cam.site_id, cam.profile, analysed=counts["frames"],
+                                       detected=counts["detected"], lag_s=cam.lag_s, queued=len(cam.pipeline.frames),
+                                       restarts=cam.restarts))
+        detectors = tuple(DetectorStats(profile, b.batches, b.frames, b.failures, b.pending)
+                          for profile, b in sorted(batchers.items()))
+        rec = self.recorder
+        return SupervisorStats(tuple(sorted(cameras, key=lambda c: c.status.camera_id)), detectors,
+                               alerts=rec.opened_counts() if rec is not None else (),
+                               open_events=rec.open_events() if rec is not None else 0,
+                               recorder_errors=rec.errors if rec is not None else 0)
+
     def latest(self, camera_id: str) -> AnalysisResult | None:
         cam = self._cameras.get(camera_id)
         return cam.latest if cam is not None else None
@@ -213,7 +240,8 @@ class Supervisor:
             log.info("profile %s: no detector configured; cameras ingest, buffer and decode only", profile)
             return
         bc = self.loaded.config.batch
-        batcher = Batcher(detector, max_batch=bc.max_batch, max_wait_ms=bc.max_wait_ms)
+        batcher = Batcher(detector, max_batch=bc.max_batch, max_wait_ms=bc.max_wait_ms, name=profile,
+                          observer=self._batch_observer)
         self._batchers[profile] = batcher
         t = threading.Thread(target=self._detect_loop, args=(batcher,), name=f"vigil-detect-{profile}", daemon=True)
         self._detect_threads[profile] = t
@@ -251,6 +279,7 @@ class Supervisor:
             dets, model = batcher.submit(cam.camera_id, frame.image).result(timeout=DETECT_TIMEOUT_S)
         result = cam.analyzer.update(frame, dets, model)
         cam.latest = result
+        cam.lag_s = time.monotonic() - frame.t_mono
         for v in result.violations:
             self._on_violation(cam, v)
 

@@ -1,4 +1,4 @@
-"""Shared fixtures: real PostgreSQL, S3 (SeaweedFS) and MQTT (mosquitto) servers on 127.0.0.1."""
+"""Shared fixtures: real PostgreSQL, S3 (SeaweedFS), MQTT (mosquitto) and Prometheus servers on 127.0.0.1."""
 from __future__ import annotations
 
 import itertools
@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from tests.servers import create_database, start_mosquitto, start_postgres, start_seaweed_s3
+from tests.servers import create_database, start_mosquitto, start_postgres, start_prometheus, start_seaweed_s3
 
 S3_ACCESS_KEY = "vigil-test-access"
 S3_SECRET_KEY = "vigil-test-secret-9f2c"
@@ -39,3 +39,19 @@ def mqtt_broker(tmp_path_factory):
     server = start_mosquitto(tmp_path_factory.mktemp("mqtt"))
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def prometheus(tmp_path_factory):
+    """`prometheus(scrape_configs)` starts a Prometheus scraping those jobs every second; stopped after the module.
+    A Prometheus that cannot start fails the test with the reason (ServerStartError), never skips it."""
+    started = []
+
+    def start(scrape_configs: list[dict]):
+        server = start_prometheus(tmp_path_factory.mktemp("prometheus"), scrape_configs)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()

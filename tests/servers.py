@@ -1,4 +1,4 @@
-"""Real peer servers for tests (PostgreSQL, S3 via SeaweedFS, MQTT via mosquitto) on 127.0.0.1.
+"""Real peer servers for tests (PostgreSQL, S3 via SeaweedFS, MQTT via mosquitto, Prometheus) on 127.0.0.1.
 
 Each `start_*` returns a handle with `stop()`; if a server cannot start, it raises ServerStartError with
 the reason and the tail of the server's log: a test that needs it fails and says why, never skips.
@@ -159,6 +159,49 @@ def start_mosquitto(workdir: Path) -> Server:
         server.stop()
         raise
     return server
+
+
+def start_prometheus(workdir: Path, scrape_configs: list[dict], interval_s: float = 1.0) -> Server:
+    """Debian's Prometheus scraping `scrape_configs` every `interval_s`, with its storage under `workdir`."""
+    import yaml
+
+    exe = shutil.which("prometheus") or "/usr/bin/prometheus"
+    if not Path(exe).exists():
+        raise ServerStartError("Prometheus is not installed (Debian package prometheus; `make install`)")
+    workdir.mkdir(parents=True, exist_ok=True)
+    conf = workdir / "prometheus.yml"
+    conf.write_text(yaml.safe_dump({"global": {"scrape_interval": f"{round(interval_s * 1000)}ms",
+                                               "scrape_timeout": f"{round(interval_s * 1000)}ms"},
+                                    "scrape_configs": scrape_configs}))
+    port = free_port()
+    log = workdir / "prometheus.log"
+    cmd = [exe, f"--config.file={conf}", f"--storage.tsdb.path={workdir / 'tsdb'}",
+           f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"]
+    proc = subprocess.Popen(cmd, stdout=log.open("wb"), stderr=subprocess.STDOUT, cwd=workdir)
+    server = Server(port=port, proc=proc, url=f"http://127.0.0.1:{port}", extra={"log": log, "config": conf})
+    try:
+        wait_port(port, 30, proc, log)
+        _wait_http_ok(f"{server.url}/-/ready", 30, log)
+    except Exception:
+        server.stop()
+        raise
+    return server
+
+
+def _wait_http_ok(url: str, timeout: float, log: Path) -> None:
+    import httpx
+
+    deadline, last = time.monotonic() + timeout, None
+    while time.monotonic() < deadline:
+        try:
+            r = httpx.get(url, timeout=2)
+            if r.status_code == 200:
+                return
+            last = f"HTTP {r.status_code}"
+        except httpx.HTTPError as e:
+            last = e
+        time.sleep(0.2)
+    raise ServerStartError(f"{url} never answered 200 ({last})\n{log.read_text(errors='replace')[-1500:]}")
 
 
 def postgres_ctl(server: Server, action: str) -> None:

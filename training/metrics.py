@@ -20,23 +20,31 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return inter / (area_a[:, None] + area_b[None, :] - inter + 1e-9)
 
 
-def match(pred_xyxy, pred_cls, gt_xyxy, gt_cls) -> np.ndarray:
-    """True positives (n_pred, 10): each ground-truth box matches at most one prediction per IoU threshold."""
+def match(pred_xyxy, pred_cls, gt_xyxy, gt_cls, pred_conf=None) -> np.ndarray:
+    """True positives (n_pred, 10): COCO's greedy matching. Predictions, in descending confidence, each claim the
+    best-overlapping ground-truth box of their class not yet claimed at that IoU threshold.
+
+    (Matching the highest-IoU pairs first instead lets a low-confidence box with a slightly better fit steal the
+    truth from a confident one, which then counts as a false positive: with the hundreds of low-confidence boxes an
+    AP evaluation keeps, that scored one validation set 0.13 where COCO's rule gives 0.65.)
+    """
     tp = np.zeros((len(pred_xyxy), len(IOU_THRESHOLDS)), bool)
     if len(pred_xyxy) == 0 or len(gt_xyxy) == 0:
         return tp
     iou = box_iou(np.asarray(gt_xyxy, float), np.asarray(pred_xyxy, float))
     iou = iou * (np.asarray(gt_cls)[:, None] == np.asarray(pred_cls)[None, :])
-    for i, t in enumerate(IOU_THRESHOLDS):
-        g, p = np.nonzero(iou >= t)
-        if not len(g):
+    order = (np.argsort(-np.asarray(pred_conf, float), kind="stable") if pred_conf is not None
+             else np.arange(len(pred_xyxy)))
+    claimed = np.zeros((len(gt_xyxy), len(IOU_THRESHOLDS)), bool)
+    cols = np.arange(len(IOU_THRESHOLDS))
+    for j in order:
+        if iou[:, j].max() < IOU_THRESHOLDS[0]:
             continue
-        m = np.stack([g, p, iou[g, p]], axis=1)
-        m = m[m[:, 2].argsort()[::-1]]
-        m = m[np.unique(m[:, 1], return_index=True)[1]]
-        m = m[m[:, 2].argsort()[::-1]]
-        m = m[np.unique(m[:, 0], return_index=True)[1]]
-        tp[m[:, 1].astype(int), i] = True
+        free = np.where(claimed, 0.0, iou[:, j, None])  # IoU with each unclaimed truth, per threshold
+        k = free.argmax(axis=0)
+        hit = free[k, cols] >= IOU_THRESHOLDS
+        tp[j] = hit
+        claimed[k[hit], cols[hit]] = True
     return tp
 
 
@@ -63,7 +71,7 @@ class DetectionTally:
 
     def add(self, pred_xyxy, pred_conf, pred_cls, gt_xyxy, gt_cls) -> None:
         self.images += 1
-        self._tp.append(match(pred_xyxy, pred_cls, gt_xyxy, gt_cls))
+        self._tp.append(match(pred_xyxy, pred_cls, gt_xyxy, gt_cls, pred_conf))
         self._conf.append(np.asarray(pred_conf, float))
         self._cls.append(np.asarray(pred_cls, int))
         self._gt.append(np.asarray(gt_cls, int))

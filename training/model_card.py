@@ -74,7 +74,6 @@ DEFAULT_LIMITS = (
     "Held-out-source AP50 is still far below what an agency needs (targets: fire 0.6, smoke 0.5, person 0.6): "
     "treat detections on a new camera as leads for review, keep the fire/smoke colour-and-change cues on, and add "
     "reviewed footage from each new camera to the training data.",
-    "Tiling of the detect frame was not measured; the input-size table shows what larger inputs buy instead.",
 )
 
 
@@ -155,7 +154,7 @@ def _rounds(card: dict) -> list[str]:
            + f"; **{p.get('epochs_completed')} epochs** in all, image size {rounds[-1]['archs']['yolo11n']['imgsz']}"
            ", batch 64. The data went there as 320-pixel WebP copies (the machine cannot see ../shared).",
            "- architectures trained side by side in round 1 on the same data and time (held-out-source AP50 on the "
-           "packed images, so a little below the full-resolution figures in the headline):", "",
+           "packed 320-pixel copies, close to the full-resolution figures in the headline):", "",
            "| round | architecture | " + " | ".join(sorted({c for r in rounds for a in r["archs"].values()
                                                           for c in a["heldout_ap50"]})) + " | CPU ms per frame |",
            ]
@@ -207,6 +206,19 @@ def _headline(card: dict) -> list[str]:
                   "|---|" + "---|" * (len(cls) + 1)]
         for sz, row in sizes.items():
             lines.append(f"| {sz} | " + " | ".join(_fmt(row.get(c)) for c in cls) + f" | {_fmt(cpu.get(sz))} |")
+    if m.get("tiling"):
+        t = m["tiling"]
+        cls = sorted({c for g in t["grids"].values() for c in g["per_class"]})
+        lines += ["", f"### Tiling: the whole frame alone, or with overlapping tiles (each at {t['imgsz']})", "",
+                  "| tiles | " + " | ".join(cls) + " | detector calls per frame |", "|---|" + "---|" * (len(cls) + 1)]
+        for grid, g in t["grids"].items():
+            name = "whole frame" if grid == "1" else f"whole frame + {grid}x{grid}"
+            lines.append(f"| {name} | " + " | ".join(_fmt(g["per_class"].get(c)) for c in cls)
+                         + f" | {g['calls_per_frame']} |")
+        lines += ["", "(`python -m training.tiling_eval`: held-out sources through the service's own ONNX pipeline "
+                  "and evaluator (one label per box, as cameras run), so the whole-frame row differs a little from "
+                  "the ultralytics figures above; tile boxes are mapped back and merged per class, and each tile is "
+                  "another detector call per analysed frame.)"]
     if m.get("loso"):
         lines += ["", "### Leave-one-source-out", ""]
         for key, res in m["loso"].items():

@@ -14,8 +14,9 @@ files. So the round has three steps:
    then evaluates at every size on the full-resolution images, exports ONNX and writes the model card.
 
 Usage (the ``.gpu`` folder is git-ignored locally via .git/info/exclude and carried to the machine):
-    python -m training.recipe_gpu pack --work runs/gpu --out .gpu/pack
-    python -m training.recipe_gpu round --pack .gpu/pack --out $OUT --minutes 6
+    python -m training.recipe_gpu build --work runs/gpu --datasets ../shared/datasets
+    python -m training.recipe_gpu pack --work runs/gpu --out .gpu/pack --tar
+    (there) tar xf .gpu/pack.tar -C /tmp/pk && python -m training.recipe_gpu round --pack /tmp/pk/pack --out $OUT
     python -m training.recipe_gpu adopt --from <round 1 files> --from <round 2 files> --work runs/gpu
 """
 from __future__ import annotations
@@ -41,6 +42,15 @@ def _base(stem: str) -> str:
     return head if sep and tail.isdigit() and "__" in head else stem
 
 
+def build(work: Path, profiles: list[str], datasets_dir: Path) -> dict:
+    """The recipe's data for each profile, as `vigil recipe train` builds it (runs/<work>/<profile>/data)."""
+    from training.recipe import RecipeOptions, _data_plan
+    from training.recipe_data import build_dataset
+
+    return {p: build_dataset(_data_plan(RecipeOptions(profile=p, datasets_dir=datasets_dir, work_dir=work)),
+                             work / p / "data").counts for p in profiles}
+
+
 def pack(work: Path, profiles: list[str], out: Path, side: int = 320, quality: int = 60) -> dict:
     """Write out/img (unique images, long side <= side) and out/manifest_<profile>.json (splits, labels, masks)."""
     import cv2
@@ -52,7 +62,7 @@ def pack(work: Path, profiles: list[str], out: Path, side: int = 320, quality: i
         shutil.rmtree(out)
     (out / "img").mkdir(parents=True)
     written: dict[str, Path] = {}
-    summary = {}
+    summary: dict[str, object] = {}
     for profile in profiles:
         root = work / profile / "data"
         if not (root / "data.yaml").exists():
@@ -137,7 +147,7 @@ def _child(args) -> None:
                 return {k.strip(): [r[k] for r in rows] for k in (rows[0] if rows else {})}
             except OSError:
                 return {}
-        BaseTrainer.read_results_csv = read_results_csv
+        BaseTrainer.read_results_csv = read_results_csv  # type: ignore[method-assign]
 
     from training import recipe_ultra as ultra
 
@@ -159,7 +169,7 @@ def _child(args) -> None:
 def _collect(work: Path, out: Path, jobs: list[tuple[str, str]], ship_arch: str, log: dict) -> None:
     """Copy what exists now: the shipped architecture's checkpoint and results.csv, and every job's scores."""
     out.mkdir(parents=True, exist_ok=True)
-    summary = {"jobs": log}
+    summary: dict[str, object] = {"jobs": log}
     for profile, arch in jobs:
         d = work / f"{profile}_{arch}"
         sc = d / "scores.json"
@@ -239,7 +249,9 @@ def adopt(rounds: list[Path], work: Path, profiles: list[str], ship_arch: str = 
         dst = work / profile / "train"
         (dst / "weights").mkdir(parents=True, exist_ok=True)
         shutil.copyfile(pt, dst / "weights" / "best.pt")
-        header, rows, info = None, [], []
+        header: str | None = None
+        rows: list[str] = []
+        info: list[dict] = []
         for i, src in enumerate(rounds, 1):
             summary = json.loads((src / "summary.json").read_text())
             res = src / f"{profile}_{ship_arch}_results.csv"
@@ -261,12 +273,17 @@ def adopt(rounds: list[Path], work: Path, profiles: list[str], ship_arch: str = 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m training.recipe_gpu", description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
+    d = sub.add_parser("build")
+    d.add_argument("--work", default="runs/gpu")
+    d.add_argument("--profiles", default="site,lab")
+    d.add_argument("--datasets", default="../shared/datasets")
     a = sub.add_parser("pack")
     a.add_argument("--work", default="runs/gpu")
     a.add_argument("--out", default=".gpu/pack")
     a.add_argument("--profiles", default="site,lab")
     a.add_argument("--side", type=int, default=320)
     a.add_argument("--quality", type=int, default=60)
+    a.add_argument("--tar", action="store_true", help="leave only <out>.tar (what the GPU machine is sent)")
     for name in ("round", "child"):
         b = sub.add_parser(name)
         b.add_argument("--pack", required=True)
@@ -294,8 +311,18 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--work", default="runs/gpu")
     c.add_argument("--profiles", default="site,lab")
     args = ap.parse_args(argv)
+    if args.cmd == "build":
+        print(json.dumps(build(Path(args.work), args.profiles.split(","), Path(args.datasets).resolve())))
+        return 0
     if args.cmd == "pack":
-        print(json.dumps(pack(Path(args.work), args.profiles.split(","), Path(args.out), args.side, args.quality)))
+        out = Path(args.out)
+        print(json.dumps(pack(Path(args.work), args.profiles.split(","), out, args.side, args.quality)))
+        if args.tar:  # one file: the upload limit counts every small file by its disk blocks
+            import tarfile
+
+            with tarfile.open(out.with_suffix(".tar"), "w") as tar:
+                tar.add(out, arcname=out.name)
+            shutil.rmtree(out)
         return 0
     if args.cmd == "child":
         _child(args)

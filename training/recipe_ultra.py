@@ -93,7 +93,7 @@ def train(data_yaml: Path, project: Path, name: str, *, epochs: int, imgsz: int,
     else:  # from scratch: no pretrained weights exist here
         model = YOLO(f"{arch}.yaml", task="detect")
     model.add_callback("on_train_start", _masks_callback(masks))
-    extra = {"time": time} if time else {}
+    extra: dict[str, object] = {"time": time} if time else {}
     extra.update(overrides or {})
     model.train(**extra, data=str(data_yaml), epochs=epochs, imgsz=imgsz, device=device, batch=batch, amp=False,
                 workers=workers, project=str(Path(project).resolve()), name=name, exist_ok=True,

@@ -257,11 +257,37 @@ class GradingConfig(Strict):
         default_factory=lambda: list[GradeName](["red"]),
         description="these sites' alerts notify at once with high priority and come first in review")
     digest_hour_utc: int = Field(1, ge=0, le=23, description="hour (UTC) the daily digest is sent (1: 09:00 Beijing)")
+    always_live_rules: list[str] = Field(
+        default_factory=lambda: ["open_burning", "lab_fire"],
+        description="rules whose alerts notify at once whatever the site's grade: a fire does not wait for the "
+        "digest, even at a compliant site")
 
     @model_validator(mode="after")
     def _ordered(self):
+        unknown = [r for r in self.always_live_rules if r not in RULES]
+        if unknown:
+            raise ValueError(f"always_live_rules: expected rule names ({', '.join(RULES)}), found "
+                             f"{', '.join(map(repr, unknown))}")
         if not self.yellow <= self.orange <= self.red:
             raise ValueError(f"expected yellow <= orange <= red, found {self.yellow}, {self.orange}, {self.red}")
+        return self
+
+
+class MetricsConfig(Strict):
+    """Prometheus metrics at /metrics, scraped without a session: with a bearer token, or open by choice."""
+
+    token_env: EnvName | None = Field(None, description="environment variable holding the bearer token (at least 16 "
+                                      "characters) a scraper sends as Authorization: Bearer TOKEN (Prometheus: "
+                                      "authorization.credentials_file); the token is never logged or shown")
+    open: bool = Field(False, description="serve /metrics to anyone who can reach the server, without a token "
+                       "(only where the port is reachable by the scraper alone); neither this nor token_env: "
+                       "/metrics answers 404")
+
+    @model_validator(mode="after")
+    def _one_way(self):
+        if self.open and self.token_env:
+            raise ValueError("expected either token_env (scrapers send a token) or open: true (no token), "
+                             "found both")
         return self
 
 
@@ -275,6 +301,8 @@ class ServerConfig(Strict):
                     "these may set the client address and scheme with X-Forwarded-For / X-Forwarded-Proto. "
                     "Empty (the default): forwarded headers are ignored and the peer address is the client, as "
                     "anyone can send them (the sign-in limits count per client address)")
+    metrics: MetricsConfig = Field(default_factory=lambda: MetricsConfig.model_validate({}),
+                                   description="Prometheus metrics at /metrics")
 
     @field_validator("trusted_proxies")
     @classmethod

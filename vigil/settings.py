@@ -16,9 +16,10 @@ class Settings:
 
     config_path: Path
     admin_user: str = "admin"
-    admin_password: str | None = None  # first admin on first start; generated and printed when unset
-    secret_key: str | None = None  # session-cookie signing; generated into data_dir when unset
-    env: Mapping[str, str] = field(default_factory=dict)  # snapshot for ${ENV} substitution and S3 keys
+    # secrets stay out of repr: a Services or Settings in a log line or a traceback must not carry them
+    admin_password: str | None = field(default=None, repr=False)  # first admin on first start; else generated
+    secret_key: str | None = field(default=None, repr=False)  # session-cookie signing; else generated in data_dir
+    env: Mapping[str, str] = field(default_factory=dict, repr=False)  # snapshot for ${ENV}, S3 keys, metrics token
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, config_path: str | Path | None = None) -> "Settings":

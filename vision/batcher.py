@@ -6,6 +6,7 @@ import time
 from collections import deque
 from concurrent.futures import Future
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -16,6 +17,12 @@ from vision.detector import Detector
 
 class BatcherClosedError(VigilError):
     """The batcher was closed; the frame was not (and will not be) detected."""
+
+
+class BatchObserver(Protocol):
+    """The port a batcher reports each inference to (the service's metrics); called on the detector thread."""
+
+    def batch_done(self, name: str, frames: int, seconds: float) -> None: ...
 
 
 @dataclass(frozen=True, eq=False)
@@ -33,7 +40,8 @@ class Batcher:
     Each future resolves to `(sv.Detections, ModelInfo)` of the model that saw that frame.
     """
 
-    def __init__(self, detector: Detector, max_batch: int = 8, max_wait_ms: float = 30.0):
+    def __init__(self, detector: Detector, max_batch: int = 8, max_wait_ms: float = 30.0, *, name: str = "",
+                 observer: BatchObserver | None = None):
         if max_batch < 1:
             raise ValueError(f"max_batch must be at least 1, found {max_batch}")
         if max_wait_ms < 0:
@@ -45,8 +53,11 @@ class Batcher:
         self._cond = threading.Condition()
         self._closed = False
         self._run_lock = threading.Lock()  # one inference at a time, even if two threads call step
+        self.name = name  # the profile whose model this batcher runs, as reported to the observer
+        self._observer = observer
         self.batches = 0
         self.frames = 0
+        self.failures = 0  # batches whose inference raised
 
     @property
     def info(self) -> ModelInfo:
@@ -98,11 +109,13 @@ class Batcher:
             items = [p for p in items if p.future.set_running_or_notify_cancel()]
             if not items:
                 return 0
+            t0 = time.perf_counter()
             try:
                 results = detector.detect([p.image for p in items])
                 if len(results) != len(items):
                     raise VigilError(f"detector returned {len(results)} results for {len(items)} images")
             except Exception as e:  # every waiting camera must learn of the failure
+                self.failures += 1
                 for p in items:
                     p.future.set_exception(e)
                 return len(items)
@@ -110,6 +123,8 @@ class Batcher:
                 p.future.set_result((dets, detector.info))
             self.batches += 1
             self.frames += len(items)
+            if self._observer is not None:
+                self._observer.batch_done(self.name, len(items), time.perf_counter() - t0)
             return len(items)
 
     def close(self) -> None:

@@ -81,14 +81,14 @@ def add_attachment(services, lead_id: int, a: NewAttachment, actor: str | None, 
     On-site files need the lead in on-site verification and a signed-in officer; a firm's reply (kind reply,
     actor None) comes through its rectification token instead.
     """
-    check_attachment(a)
-    with services.sessions() as s:
+    with services.sessions() as s:  # the lead and its state first: a file for no lead is a 404, not a 422
         lead = s.get(Lead, lead_id)
         if lead is None:
             raise NotFoundError(f"lead {lead_id} does not exist")
         if kind == "onsite" and LeadState(lead.status) not in ATTACH_ELIGIBLE_STATES:
             raise WorkflowError(f"on-site attachments are taken in onsite_verification; lead {lead_id} is in "
                                 f"{lead.status}")
+    check_attachment(a)
     sha = sha256_hex(a.data)
     name = _clean_name(a.name, a.content_type)
     obj = services.store.put(content_key(lead_prefix(lead_id), name, sha), a.data, a.content_type)

@@ -44,6 +44,8 @@ class GradedNotifier:
         """
         alert = payload.get("alert", {})
         grade, priority = priority_of(self.services, alert.get("site_id", ""))
+        if priority == "low" and alert.get("rule") in self.services.loaded.config.grading.always_live_rules:
+            priority = "normal"  # a fire at a quiet site is still notified at once
         payload = {**payload, "site_grade": grade, "priority": priority}
         if priority == "low":
             alert_id = alert.get("id")

@@ -9,9 +9,10 @@ from vigil.errors import AuthError, InputError, NotFoundError, VigilError
 
 SECRET_FIELDS = ("password", "secret", "token")  # a validation error never echoes what was sent in these
 
-# routes anyone may call: signing in, health, the evidence public key, the login page, static assets, docs
+# routes anyone may call: signing in, health, the evidence public key, the login page, static assets, docs;
+# /metrics has its own guard (api.auth.scrape: the metrics token, or open by config), not a user's role
 PUBLIC_PATHS = frozenset({"/api/auth/login", "/healthz", "/api/public-key", "/login", "/static", "/rectify/{token}",
-                          "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
+                          "/metrics", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
 
 
 def _error_handlers(app: FastAPI) -> None:
@@ -87,15 +88,15 @@ def _auth_state(app: FastAPI) -> None:
 
 def include_routers(app: FastAPI) -> None:
     """Each area adds its router here (auth, alerts, leads, sites, models, wall, UI pages)."""
-    from api.routes import (alert_list, alerts, auth, cameras, dataset_browser, events, lead_workflow, leads, models,
-                            pages, rectify, sites, system)
+    from api.routes import (alert_list, alerts, auth, cameras, dataset_browser, events, lead_workflow, leads, metrics,
+                            models, pages, rectify, sites, system)
 
     _auth_state(app)
     _error_handlers(app)
     from api.routes.responses import ERRORS
 
     for module in (auth, alert_list, alerts, cameras, events, leads, lead_workflow, rectify, sites, models,
-                   dataset_browser, pages, system):
+                   dataset_browser, pages, system, metrics):
         app.include_router(module.router, responses=ERRORS)
     app.mount("/static", StaticFiles(directory=str(pages.WEB / "static")), name="static")
     from api.routes.allow import AllowEveryMethod

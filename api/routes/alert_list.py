@@ -11,8 +11,10 @@ from api.auth.roles import REVIEW, WALL
 from api.auth.users import Principal
 from api.ops import alert_queue
 from api.ops.grading import severity
+from api.routes.alert_schemas import AlertFilters, AlertGroupOut, AlertPage, BulkOut, HistoryOut
 from api.routes.alerts import alert_dict
 from api.routes.common import ListParams, StrictIn, iso, list_params, services_of
+from api.routes.schemas import BulkAction
 from vigil.catalogue import RULES
 from vigil.db.models import ALERT_STATES, Alert, AuditEntry, Camera, Site
 
@@ -23,7 +25,7 @@ MAX_GROUPED = 5000  # grouping runs over this many of the newest matching alerts
 
 
 class BulkIn(StrictIn):
-    action: str = Field(..., description="confirm | reject | reopen (reopen undoes a decision)")
+    action: BulkAction = Field(..., description="confirm | reject | reopen (reopen undoes a decision)")
     ids: list[str] = Field(..., min_length=1, max_length=alert_queue.MAX_BULK)
     note: str = Field("", max_length=2000)
 
@@ -70,7 +72,7 @@ def _group_row(request: Request, g: alert_queue.AlertGroup, cams: dict, sites: d
     return d
 
 
-@router.get("/api/alerts")
+@router.get("/api/alerts", response_model=AlertPage, response_model_exclude_unset=True)
 def list_alerts(request: Request, p: ListParams = Depends(list_params),
                 severity_min: int | None = Query(None, alias="severity", ge=1, le=10,
                                                  description="rules weighing at least this much"),
@@ -96,7 +98,7 @@ def list_alerts(request: Request, p: ListParams = Depends(list_params),
     return {"items": items, "total": total, "limit": p.limit, "offset": p.offset}
 
 
-@router.get("/api/alert-filters")
+@router.get("/api/alert-filters", response_model=AlertFilters)
 def alert_filters(request: Request, user: Principal = Depends(VIEW)) -> dict:
     """What the alert list can be filtered by: sites, cameras (with names), rules, states, severities, models."""
     config = services_of(request).loaded.config
@@ -111,7 +113,7 @@ def alert_filters(request: Request, user: Principal = Depends(VIEW)) -> dict:
             "severities": severities, "models": models}
 
 
-@router.get("/api/alerts/{alert_id}/group")
+@router.get("/api/alerts/{alert_id}/group", response_model=AlertGroupOut, response_model_exclude_unset=True)
 def alert_group(alert_id: str, request: Request, window_s: float = Query(alert_queue.GROUP_WINDOW_S, gt=0, le=86400),
                 user: Principal = Depends(VIEW)) -> dict:
     """The repeats this alert is grouped with (same rule and camera, each within `window_s` of the previous)."""
@@ -122,17 +124,19 @@ def alert_group(alert_id: str, request: Request, window_s: float = Query(alert_q
                 "items": [_row(request, a, cams, sites) for a in g.alerts]}
 
 
-@router.post("/api/alerts/bulk")
+@router.post("/api/alerts/bulk", response_model=BulkOut)
 def bulk(body: BulkIn, request: Request, user: Principal = Depends(REVIEWER)) -> dict:
     """Confirm, reject or reopen many alerts at once, each audited like a single decision; alerts already in that
     state are skipped. `undo` is the request that takes it back (a reopen of exactly the alerts changed)."""
     services = services_of(request)
     r = alert_queue.bulk_decide(services, body.action, body.ids, user.username, body.note)
-    with services.sessions() as s:
-        changed = s.execute(select(Alert.id, Alert.camera_id, Alert.state).where(Alert.id.in_(r.done))).all()
-    if services.events is not None:  # live pages (wall, camera, an open alert) update
-        for alert_id, camera_id, state in changed:
-            services.events.publish("alert.updated", {"id": alert_id, "camera_id": camera_id, "state": state})
+    if services.events is not None:  # live pages (wall, camera, an open alert) update: the bus's one alert schema
+        from api.service.alerts_db import alert_payload
+
+        with services.sessions() as s:
+            changed = [alert_payload(a) for a in s.scalars(select(Alert).where(Alert.id.in_(r.done)))]
+        for payload in changed:
+            services.events.publish("alert.updated", payload)
     undo = {"action": "reopen", "ids": list(r.done)} if r.action != "reopen" and r.done else None
     return {"action": r.action, "done": list(r.done), "skipped": [{"id": i, "why": w} for i, w in r.skipped],
             "lead_ids": list(r.lead_ids), "undo": undo}
@@ -141,7 +145,7 @@ def bulk(body: BulkIn, request: Request, user: Principal = Depends(REVIEWER)) ->
 HISTORY_ACTIONS = ("alert.confirm", "alert.reject", "alert.reopen", "label_saved", "alert.missed")
 
 
-@router.get("/api/alerts/{alert_id}/history")
+@router.get("/api/alerts/{alert_id}/history", response_model=HistoryOut)
 def alert_history(alert_id: str, request: Request, user: Principal = Depends(VIEW)) -> dict:
     """The alert's decisions and label saves from the audit log, oldest first, and how often its evidence was
     viewed."""

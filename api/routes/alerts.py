@@ -1,7 +1,7 @@
 """Alerts: lists with filters, one alert with its detections and evidence, evidence files, the review queue."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import Field
 from sqlalchemy import select
 
@@ -9,7 +9,9 @@ from api.auth.deps import Allow
 from api.auth.roles import REVIEW, WALL
 from api.auth.users import Principal
 from api.ops import labels
+from api.routes.alert_schemas import AlertFull, ConfirmOut, LabelsOut, RejectOut, ReviewNext
 from api.routes.common import StrictIn, iso, not_found, services_of
+from api.routes.site_schemas import binary
 from vigil.catalogue import PROFILE_CLASSES
 from api.ops.grading import severity
 from vigil.db.models import Alert, Camera, Site
@@ -30,6 +32,11 @@ class BoxIn(StrictIn):
 class DecisionIn(StrictIn):
     note: str = Field("", max_length=2000)
     boxes: list[BoxIn] | None = Field(None, description="corrected boxes in best-frame pixels; None: unchanged")
+
+
+class LabelsIn(StrictIn):
+    note: str = Field("", max_length=2000)
+    boxes: list[BoxIn] = Field(..., description="corrected boxes in best-frame pixels ([]: nothing in the frame)")
 
 
 def alert_dict(a: Alert, full: bool = False) -> dict:
@@ -69,7 +76,7 @@ def _full(request: Request, alert_id: str) -> dict:
         return d
 
 
-@router.get("/api/alerts/{alert_id}")
+@router.get("/api/alerts/{alert_id}", response_model=AlertFull)
 def get_alert(alert_id: str, request: Request, user: Principal = Depends(VIEW)) -> dict:
     return _full(request, alert_id)
 
@@ -87,7 +94,8 @@ def _byte_range(header: str, size: int) -> tuple[int, int] | None:
     return (start, end) if 0 <= start <= end < size else None
 
 
-@router.get("/api/alerts/{alert_id}/evidence/{name}")
+@router.get("/api/alerts/{alert_id}/evidence/{name}", response_class=Response,
+            responses=binary("*/*", what="the file (JPEG, MP4, JSON manifest ...); 206 for a byte range"))
 def evidence_file(alert_id: str, name: str, request: Request, user: Principal = Depends(VIEW)) -> Response:
     """One evidence file (best frame, clip, manifest ...); every access is audited. Supports byte ranges."""
     from api.ops.evidence_access import read_evidence
@@ -102,7 +110,8 @@ def evidence_file(alert_id: str, name: str, request: Request, user: Principal = 
     return Response(data, media_type=content_type, headers=headers)
 
 
-@router.get("/api/alerts/{alert_id}/thumbnail.jpg")
+@router.get("/api/alerts/{alert_id}/thumbnail.jpg", response_class=Response,
+            responses=binary("image/jpeg", what="a small JPEG of the best frame"))
 def thumbnail(alert_id: str, request: Request, user: Principal = Depends(VIEW)) -> Response:
     """A small preview of the best frame for lists; not audited, unlike the evidence files it is made from."""
     from api.ops.evidence_access import read_thumbnail, thumbnail_tag
@@ -115,7 +124,7 @@ def thumbnail(alert_id: str, request: Request, user: Principal = Depends(VIEW)) 
     return Response(read_thumbnail(services, key), media_type="image/jpeg", headers=headers)
 
 
-@router.get("/api/review/next")
+@router.get("/api/review/next", response_model=ReviewNext)
 def review_next(request: Request, skip: list[str] = Query([], description="alert ids to pass over"),
                 site: str | None = None, user: Principal = Depends(REVIEWER)) -> dict:
     """The next alert waiting for review (state new), or {"alert": null}; also how many wait. Urgent (red) sites'
@@ -134,13 +143,13 @@ def review_next(request: Request, skip: list[str] = Query([], description="alert
     return {"alert": _full(request, alert_id) if alert_id else None, "waiting": len(waiting)}
 
 
-def _boxes(body: DecisionIn) -> list[labels.PixelBox] | None:
+def _boxes(body: DecisionIn | LabelsIn) -> list[labels.PixelBox] | None:
     if body.boxes is None:
         return None
     return [labels.PixelBox(b.class_name, b.x1, b.y1, b.x2, b.y2) for b in body.boxes]
 
 
-@router.post("/api/alerts/{alert_id}/confirm")
+@router.post("/api/alerts/{alert_id}/confirm", response_model=ConfirmOut)
 def confirm(alert_id: str, body: DecisionIn, request: Request, user: Principal = Depends(REVIEWER)) -> dict:
     """Confirm: the alert joins (or opens) its site's lead; the reviewed boxes are saved as labels."""
     from api.ops import review
@@ -153,7 +162,7 @@ def confirm(alert_id: str, body: DecisionIn, request: Request, user: Principal =
     return {"alert": _full(request, alert_id), "lead_id": lead.id, "label_image_id": label}
 
 
-@router.post("/api/alerts/{alert_id}/reject")
+@router.post("/api/alerts/{alert_id}/reject", response_model=RejectOut)
 def reject(alert_id: str, body: DecisionIn, request: Request, user: Principal = Depends(REVIEWER)) -> dict:
     """Reject as a false positive: the best frame becomes a hard negative for retraining."""
     from api.ops import review
@@ -166,11 +175,9 @@ def reject(alert_id: str, body: DecisionIn, request: Request, user: Principal = 
     return {"alert": _full(request, alert_id), "label_image_id": label}
 
 
-@router.post("/api/alerts/{alert_id}/labels")
-def save_labels(alert_id: str, body: DecisionIn, request: Request, user: Principal = Depends(REVIEWER)) -> dict:
+@router.post("/api/alerts/{alert_id}/labels", response_model=LabelsOut)
+def save_labels(alert_id: str, body: LabelsIn, request: Request, user: Principal = Depends(REVIEWER)) -> dict:
     """Save corrected boxes without deciding the alert."""
-    if body.boxes is None:
-        raise HTTPException(422, "boxes: expected a list of boxes, found none")
     services = services_of(request)
     boxes = _boxes(body)
     labels.check_boxes(services, alert_id, boxes)

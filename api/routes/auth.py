@@ -17,6 +17,7 @@ from api.auth.users import Principal, create_user, issue_token
 from api.routes.auth_schemas import (LoginOut, LogoutOut, MeOut, NewTokenOut, TokenList, TokenOut, UserList,
                                      UserOut)
 from api.routes.common import StrictIn, iso, not_found, services_of
+from api.routes.schemas import DbId
 from vigil.audit import record
 from vigil.db.models import ROLES, ApiToken, User
 
@@ -162,7 +163,7 @@ def my_tokens(request: Request, user: Principal = Depends(SIGNED_IN)) -> dict:
 
 
 @router.get("/api/users/{user_id}/tokens", response_model=TokenList)
-def user_tokens(user_id: int, request: Request, user: Principal = Depends(ADMIN)) -> dict:
+def user_tokens(user_id: DbId, request: Request, user: Principal = Depends(ADMIN)) -> dict:
     """Any user's tokens (admin), so a leaked one can be found and revoked."""
     with services_of(request).sessions() as s:
         if s.get(User, user_id) is None:
@@ -177,7 +178,7 @@ def _tokens_of(request: Request, user_id: int) -> dict:
 
 
 @router.delete("/api/auth/tokens/{token_id}", response_model=TokenOut)
-def revoke_token(token_id: int, request: Request, user: Principal = Depends(SIGNED_IN)) -> dict:
+def revoke_token(token_id: DbId, request: Request, user: Principal = Depends(SIGNED_IN)) -> dict:
     """Revoke one token: one's own, or anyone's for an admin. Another user's token is a 404 to everyone else,
     the same as a missing one, so token ids cannot be probed."""
     services = services_of(request)
@@ -214,7 +215,7 @@ def add_user(body: UserIn, request: Request, user: Principal = Depends(ADMIN)) -
 
 
 @router.patch("/api/users/{user_id}", response_model=UserOut)
-def patch_user(user_id: int, body: UserPatch, request: Request, user: Principal = Depends(ADMIN)) -> dict:
+def patch_user(user_id: DbId, body: UserPatch, request: Request, user: Principal = Depends(ADMIN)) -> dict:
     return _patch_user(request, user_id, body, user)
 
 

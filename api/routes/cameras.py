@@ -13,8 +13,10 @@ from sqlalchemy import select
 from api.auth.deps import Allow
 from api.auth.roles import OPERATOR, REVIEWER, WALL
 from api.auth.users import Principal
+from api.routes.alert_schemas import AlertEvent
 from api.routes.alerts import alert_dict
 from api.routes.common import StrictIn, not_found, runtime_of, services_of
+from api.routes.site_schemas import CameraDetail, CameraList, binary
 from api.routes.live_frames import (BOUNDARY, FrameCache, LiveFrame, camera_state, encode, live_frame, mjpeg_stream,
                                     state_card)
 from vigil.catalogue import rules_for_profile
@@ -39,7 +41,7 @@ def _active_cameras(session) -> set[str]:
     return set(session.scalars(q))
 
 
-@router.get("/api/cameras")
+@router.get("/api/cameras", response_model=CameraList)
 def list_cameras(request: Request, site: str | None = None, user: Principal = Depends(VIEW)) -> dict:
     """Every camera with its site, live state (live/stalled/reconnecting/offline, last error) and alert flag."""
     with services_of(request).sessions() as s:
@@ -56,7 +58,7 @@ def list_cameras(request: Request, site: str | None = None, user: Principal = De
     return {"items": items, "total": len(items), "limit": len(items), "offset": 0}
 
 
-@router.get("/api/cameras/{camera_id}")
+@router.get("/api/cameras/{camera_id}", response_model=CameraDetail)
 def get_camera(camera_id: str, request: Request, user: Principal = Depends(VIEW)) -> dict:
     """One camera, its state and its 20 most recent alerts."""
     with services_of(request).sessions() as s:
@@ -77,7 +79,7 @@ class MissedIn(StrictIn):
     note: str = Field("", max_length=2000)
 
 
-@router.post("/api/cameras/{camera_id}/missed", status_code=201)
+@router.post("/api/cameras/{camera_id}/missed", status_code=201, response_model=AlertEvent)
 def mark_missed(camera_id: str, body: MissedIn, request: Request, user: Principal = Depends(MARK)) -> dict:
     """"Violation here": the camera's newest analysed frame and its buffered pre-roll become an alert (state new)
     that is reviewed like any other; confirmed with drawn boxes it is a labelled example of what the model missed."""
@@ -121,7 +123,8 @@ async def live(camera_id: str, request: Request, fps: float = Query(3.0, gt=0, l
                              headers={"Cache-Control": "no-store"})
 
 
-@router.get("/api/cameras/{camera_id}/snapshot.jpg")
+@router.get("/api/cameras/{camera_id}/snapshot.jpg", response_class=Response,
+            responses=binary("image/jpeg", what="the annotated newest frame, or a card with the state"))
 def snapshot(camera_id: str, request: Request, w: int = Query(0, ge=0, le=3840),
              quality: int = Query(70, ge=30, le=95), if_none_match: str | None = Header(None),
              user: Principal = Depends(VIEW)) -> Response:

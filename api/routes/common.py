@@ -11,6 +11,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from api.context import Services
+from api.routes.schemas import MAX_DB_INT
 from vigil.types import iso_utc
 
 MAX_LIMIT = 500
@@ -45,7 +46,7 @@ class ListParams:
     until: datetime | None
 
 
-def list_params(limit: int = Query(50, ge=1, le=MAX_LIMIT), offset: int = Query(0, ge=0),
+def list_params(limit: int = Query(50, ge=1, le=MAX_LIMIT), offset: int = Query(0, ge=0, le=MAX_DB_INT),
                 site: str | None = Query(None, description="site id"),
                 camera: str | None = Query(None, description="camera id"),
                 rule: str | None = Query(None, description="rule name"),

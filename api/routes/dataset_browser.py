@@ -12,6 +12,8 @@ from api.auth.deps import Allow
 from api.auth.roles import MODELS
 from api.auth.users import Principal
 from api.routes.common import MAX_LIMIT, not_found, services_of
+from api.routes.model_schemas import DatasetImages
+from api.routes.schemas import DbId, MAX_DB_INT
 from datasets.layout import read_index
 from vigil.db.models import DatasetVersion
 
@@ -43,11 +45,11 @@ def _matches(e: dict, split: str | None, cls: str | None, source: str | None) ->
     return not cls or any(b[0] == cls for b in e["boxes"])
 
 
-@router.get("/api/datasets/{dataset_id}/images")
-def dataset_images(dataset_id: int, request: Request, split: str | None = None,
+@router.get("/api/datasets/{dataset_id}/images", response_model=DatasetImages)
+def dataset_images(dataset_id: DbId, request: Request, split: str | None = None,
                    cls: str | None = Query(None, description="images with a box of this class; empty: negatives"),
                    source: str | None = Query(None, description="review, import:NAME, scene:PROFILE ..."),
-                   limit: int = Query(60, ge=1, le=MAX_LIMIT), offset: int = Query(0, ge=0),
+                   limit: int = Query(60, ge=1, le=MAX_LIMIT), offset: int = Query(0, ge=0, le=MAX_DB_INT),
                    user: Principal = Depends(DATA)) -> dict:
     """A version's images with their boxes (relative 0-1 xyxy), and counts per split, class and source."""
     row, entries = _version(request, dataset_id)
@@ -65,7 +67,7 @@ def dataset_images(dataset_id: int, request: Request, split: str | None = None,
 
 
 @router.get("/api/datasets/{dataset_id}/images/{uid}", response_class=FileResponse)
-def dataset_image(dataset_id: int, uid: str, request: Request, user: Principal = Depends(DATA)) -> FileResponse:
+def dataset_image(dataset_id: DbId, uid: str, request: Request, user: Principal = Depends(DATA)) -> FileResponse:
     """One image file of the version (only files its index names are served)."""
     row, entries = _version(request, dataset_id)
     entry = next((e for e in entries if e["uid"] == uid), None)

@@ -10,7 +10,13 @@ from sqlalchemy import select
 from api.auth.deps import Allow
 from api.auth.roles import LEAD_WORKFLOW, LEADS
 from api.auth.users import Principal
+from api.ops.attachments import MEDIA_TYPES
+from api.ops.documents import MEDIA as DOCUMENT_MEDIA
+from api.ops.workflow import Action
 from api.routes.common import StrictIn, iso, services_of
+from api.routes.lead_schemas import DiscretionOut, LeadFull
+from api.routes.schemas import DbId, DocumentKind
+from api.routes.site_schemas import binary
 from vigil import audit
 from vigil.db.models import LeadAttachment, LeadDocument, User
 from vigil.discretion import Cooperation
@@ -23,7 +29,7 @@ OFFICER = Allow(LEADS)
 
 
 class StepIn(StrictIn):
-    action: str = Field(..., max_length=32, description="dispatch | submit | approve | dismiss | reopen")
+    action: Action = Field(..., description="dispatch | submit | approve | dismiss | reopen")
     reason: str = Field("", max_length=5000, description="why (required to dismiss and to reopen)")
 
 
@@ -46,7 +52,7 @@ class DecisionIn(StrictIn):
 
 
 class DraftIn(StrictIn):
-    kind: str = Field(..., max_length=32, description="order_correct | penalty_notice | inspection_record")
+    kind: DocumentKind = Field(..., description="order_correct | penalty_notice | inspection_record")
     lang: str = Field("zh", pattern="^(zh|en)$", description="zh (default) or en")
     fmt: str = Field("pdf", pattern="^(pdf|docx)$", description="pdf or docx")
 
@@ -96,20 +102,25 @@ def _full(request: Request, lead_id: int, user: Principal) -> dict:
     return _lead_full(request, lead_id, user)
 
 
-@router.post("/api/leads/{lead_id}/steps")
-def step(lead_id: int, body: StepIn, request: Request, user: Principal = Depends(WORKFLOW)) -> dict:
+@router.post("/api/leads/{lead_id}/steps", response_model=LeadFull)
+def step(lead_id: DbId, body: StepIn, request: Request, user: Principal = Depends(WORKFLOW)) -> dict:
     """One workflow step; the transition table decides whether it is allowed now and for this role."""
     from api.ops.workflow import advance
 
-    advance(services_of(request), lead_id, body.action, user.username, user.role, body.reason)
+    advance(services_of(request), lead_id, body.action.value, user.username, user.role, body.reason)
     bus = services_of(request).events
     if bus is not None:
         bus.publish("lead.updated", {"id": lead_id})
     return _full(request, lead_id, user)
 
 
-@router.post("/api/leads/{lead_id}/attachments")
-async def add_attachment(lead_id: int, request: Request,
+# the raw file is the body: the spec lists the media types taken (api.ops.attachments.MEDIA_TYPES)
+RAW_FILE = {"requestBody": {"required": True, "description": "the photo or video itself", "content": {
+    media: {"schema": {"type": "string", "format": "binary"}} for media in MEDIA_TYPES}}}
+
+
+@router.post("/api/leads/{lead_id}/attachments", response_model=LeadFull, openapi_extra=RAW_FILE)
+async def add_attachment(lead_id: DbId, request: Request,
                          name: str = Query(..., min_length=1, max_length=200, description="file name"),
                          taken_at: datetime = Query(..., description="when the photo or video was taken (ISO 8601)"),
                          latitude: float | None = Query(None, ge=-90, le=90),
@@ -129,8 +140,9 @@ async def add_attachment(lead_id: int, request: Request,
     return _full(request, lead_id, user)
 
 
-@router.get("/api/leads/{lead_id}/attachments/{attachment_id}")
-def attachment_file(lead_id: int, attachment_id: int, request: Request,
+@router.get("/api/leads/{lead_id}/attachments/{attachment_id}", response_class=Response,
+            responses=binary(*MEDIA_TYPES, what="the photo or video"))
+def attachment_file(lead_id: DbId, attachment_id: DbId, request: Request,
                     user: Principal = Depends(WORKFLOW)) -> Response:
     """One attachment's bytes; every access is audited, like evidence."""
     services = services_of(request)
@@ -145,8 +157,8 @@ def attachment_file(lead_id: int, attachment_id: int, request: Request,
     return Response(data, media_type=ctype)
 
 
-@router.get("/api/leads/{lead_id}/discretion")
-def discretion(lead_id: int, request: Request, rectified_in_time: bool = False,
+@router.get("/api/leads/{lead_id}/discretion", response_model=DiscretionOut)
+def discretion(lead_id: DbId, request: Request, rectified_in_time: bool = False,
                cooperation: Cooperation = Cooperation.NORMAL, refused: bool = False,
                user: Principal = Depends(WORKFLOW)) -> dict:
     """The discretion model's suggestion per rule for these findings, every step shown (nothing is recorded)."""
@@ -156,8 +168,8 @@ def discretion(lead_id: int, request: Request, rectified_in_time: bool = False,
     return {"suggestions": {r: suggestion_dict(x) for r, x in sg.items()}}
 
 
-@router.post("/api/leads/{lead_id}/decision")
-def decision(lead_id: int, body: DecisionIn, request: Request, user: Principal = Depends(OFFICER)) -> dict:
+@router.post("/api/leads/{lead_id}/decision", response_model=LeadFull)
+def decision(lead_id: DbId, body: DecisionIn, request: Request, user: Principal = Depends(OFFICER)) -> dict:
     """The officer's decision per rule (measures, fine, reason), recorded with the suggestion; audited."""
     from api.ops.decisions import OfficerFindings, RuleDecision, decide
 
@@ -168,8 +180,8 @@ def decision(lead_id: int, body: DecisionIn, request: Request, user: Principal =
     return _full(request, lead_id, user)
 
 
-@router.post("/api/leads/{lead_id}/documents")
-def draft(lead_id: int, body: DraftIn, request: Request, user: Principal = Depends(WORKFLOW)) -> dict:
+@router.post("/api/leads/{lead_id}/documents", response_model=LeadFull)
+def draft(lead_id: DbId, body: DraftIn, request: Request, user: Principal = Depends(WORKFLOW)) -> dict:
     """Draft one enforcement document as a new version (stored, hashed, in the lead manifest, audited)."""
     from api.ops.documents import draft_document
 
@@ -177,8 +189,9 @@ def draft(lead_id: int, body: DraftIn, request: Request, user: Principal = Depen
     return _full(request, lead_id, user)
 
 
-@router.get("/api/leads/{lead_id}/documents/{doc_id}")
-def document_file(lead_id: int, doc_id: int, request: Request, user: Principal = Depends(WORKFLOW)) -> Response:
+@router.get("/api/leads/{lead_id}/documents/{doc_id}", response_class=Response,
+            responses=binary(*DOCUMENT_MEDIA.values(), what="the document (PDF or DOCX)"))
+def document_file(lead_id: DbId, doc_id: DbId, request: Request, user: Principal = Depends(WORKFLOW)) -> Response:
     from api.ops.documents import read_document
 
     data, media, filename = read_document(services_of(request), lead_id, doc_id, user.username)

@@ -10,6 +10,9 @@ from api.auth.roles import LEAD_WORKFLOW, LEADS
 from api.auth.users import Principal
 from api.routes.alerts import alert_dict
 from api.routes.common import ListParams, StrictIn, iso, list_params, not_found, paginate, services_of
+from api.routes.lead_schemas import AssigneeList, LeadFull, LeadPage
+from api.routes.schemas import DbId
+from api.routes.site_schemas import binary
 from vigil.db.models import LEAD_STATUSES, Alert, Lead, Site, User
 
 router = APIRouter(tags=["leads"])
@@ -52,7 +55,7 @@ def filtered_leads(p: ListParams):
     return q.order_by(Lead.updated_at.desc())
 
 
-@router.get("/api/leads")
+@router.get("/api/leads", response_model=LeadPage)
 def list_leads(request: Request, p: ListParams = Depends(list_params), user: Principal = Depends(WORKFLOW)) -> dict:
     """Leads, most recently changed first; `state` filters by status."""
     with services_of(request).sessions() as s:
@@ -84,7 +87,7 @@ def _lead_full(request: Request, lead_id: int, user: Principal | None = None) ->
     return d | workflow_extras(services_of(request), lead_id, d["status"], user)
 
 
-@router.get("/api/leads/assignees")
+@router.get("/api/leads/assignees", response_model=AssigneeList)
 def assignees(request: Request, user: Principal = Depends(OFFICER)) -> dict:
     """Who a lead can be given to: active officers and admins."""
     from api.auth.roles import ADMIN
@@ -97,31 +100,32 @@ def assignees(request: Request, user: Principal = Depends(OFFICER)) -> dict:
     return {"items": items, "total": len(items), "limit": len(items), "offset": 0}
 
 
-@router.get("/api/leads/{lead_id}")
-def get_lead(lead_id: int, request: Request, user: Principal = Depends(WORKFLOW)) -> dict:
+@router.get("/api/leads/{lead_id}", response_model=LeadFull)
+def get_lead(lead_id: DbId, request: Request, user: Principal = Depends(WORKFLOW)) -> dict:
     """One lead: alerts with evidence, history, on-site attachments, discretion, decision, documents, and the
     workflow actions the caller's role may take now."""
     return _lead_full(request, lead_id, user)
 
 
-@router.post("/api/leads/{lead_id}/notes")
-def add_note(lead_id: int, body: NoteIn, request: Request, user: Principal = Depends(OFFICER)) -> dict:
+@router.post("/api/leads/{lead_id}/notes", response_model=LeadFull)
+def add_note(lead_id: DbId, body: NoteIn, request: Request, user: Principal = Depends(OFFICER)) -> dict:
     from api.ops import leads
 
     leads.add_note(services_of(request), lead_id, body.text, user.username)
     return _lead_full(request, lead_id, user)
 
 
-@router.post("/api/leads/{lead_id}/assign")
-def assign(lead_id: int, body: AssignIn, request: Request, user: Principal = Depends(OFFICER)) -> dict:
+@router.post("/api/leads/{lead_id}/assign", response_model=LeadFull)
+def assign(lead_id: DbId, body: AssignIn, request: Request, user: Principal = Depends(OFFICER)) -> dict:
     from api.ops import leads
 
     leads.assign(services_of(request), lead_id, body.username, user.username)
     return _lead_full(request, lead_id, user)
 
 
-@router.get("/api/leads/{lead_id}/package")
-def package(lead_id: int, request: Request, lang: str = Query("zh", pattern="^(zh|en)$"),
+@router.get("/api/leads/{lead_id}/package", response_class=Response,
+            responses=binary("application/zip", what="the evidence package"))
+def package(lead_id: DbId, request: Request, lang: str = Query("zh", pattern="^(zh|en)$"),
             user: Principal = Depends(WORKFLOW)) -> Response:
     """The evidence package: every alert's signed evidence, the lead's files and manifests, the audit extract, the
     report (Chinese unless lang=en) and the public key."""

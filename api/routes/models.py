@@ -14,6 +14,9 @@ from api.auth.deps import Allow
 from api.auth.roles import MODELS
 from api.auth.users import Principal
 from api.routes.common import StrictIn, choice, iso, not_found, services_of
+from api.routes.model_schemas import (BuildList, BuildOut, BuildStarted, DatasetList, GateRefusal, JobList, JobOut,
+                                      ModelList, ModelOut, PromoteOut, RollbackOut)
+from api.routes.schemas import DbId, JobStatus, ProfileName
 from vigil.catalogue import PROFILE_CLASSES
 from vigil.db.models import DatasetVersion, TrainingJob
 from vigil.errors import NotFoundError
@@ -28,14 +31,15 @@ class PromoteIn(StrictIn):
 
 
 class RollbackIn(StrictIn):
-    profile: str
+    profile: ProfileName
 
 
 class DatasetBuildIn(BaseModel):
     """A new dataset version from reviewed labels and/or rendered demo scenes (and other versions)."""
 
     model_config = ConfigDict(extra="forbid")
-    profile: str = Field(description="site or lab")
+    # the spec lists the profiles; the route refuses another with a message naming them (`choice`)
+    profile: str = Field(description="site or lab", json_schema_extra={"enum": list(PROFILE_CLASSES)})
     name: str | None = Field(None, description="default: PROFILE-vN")
     reviews: bool = Field(True, description="include reviewed labels (confirmed, corrected, hard negatives)")
     scene_seeds: list[Annotated[int, Field(ge=0, le=2**31 - 1)]] = Field(
@@ -54,9 +58,11 @@ class JobIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     dataset: str = Field(min_length=1, description="dataset version name or id")
     epochs: int = Field(30, ge=1, le=1000)
-    imgsz: int = Field(320, ge=32, le=1920, description="a multiple of 32")
+    imgsz: int = Field(320, ge=32, le=1920, description="a multiple of 32",
+                       json_schema_extra={"multipleOf": 32})  # shown in the spec; the validator says it plainly
     batch: int = Field(16, ge=1, le=512)
-    device: str = Field("cpu", description="cpu, or CUDA device indexes such as 0 or 0,1")
+    device: str = Field("cpu", description="cpu, or CUDA device indexes such as 0 or 0,1",
+                        json_schema_extra={"pattern": DEVICE_RE.pattern})
     base: Literal["scratch", "promoted"] = Field("scratch", description="train from scratch or fine-tune the "
                                                                          "promoted model")
     lr0: float | None = Field(None, gt=0, le=1)
@@ -109,8 +115,8 @@ def jobs_service(request: Request):
     return jobs
 
 
-@router.get("/api/models")
-def list_models(request: Request, profile: str | None = None, limit: int = Query(100, ge=1, le=500),
+@router.get("/api/models", response_model=ModelList)
+def list_models(request: Request, profile: ProfileName | None = None, limit: int = Query(100, ge=1, le=500),
                 offset: int = Query(0, ge=0), user: Principal = Depends(DATA)) -> dict:
     """Registered models, newest first, with their evaluation metrics and status."""
     from training import registry
@@ -120,15 +126,16 @@ def list_models(request: Request, profile: str | None = None, limit: int = Query
             "limit": limit, "offset": offset}
 
 
-@router.get("/api/models/{model_id}")
-def get_model(model_id: int, request: Request, user: Principal = Depends(DATA)) -> dict:
+@router.get("/api/models/{model_id}", response_model=ModelOut)
+def get_model(model_id: DbId, request: Request, user: Principal = Depends(DATA)) -> dict:
     from training import registry
 
     return model_dict(registry.get_model(services_of(request).sessions, model_id))
 
 
-@router.post("/api/models/{model_id}/promote", responses={409: {"description": "the evaluation gate refused"}})
-def promote(model_id: int, body: PromoteIn, request: Request, user: Principal = Depends(DATA)):
+@router.post("/api/models/{model_id}/promote", response_model=PromoteOut,
+             responses={409: {"model": GateRefusal, "description": "the evaluation gate refused"}})
+def promote(model_id: DbId, body: PromoteIn, request: Request, user: Principal = Depends(DATA)):
     """Promote through the evaluation gate (the candidate is re-evaluated when the promoted model changed since
     it was trained); an admin may force past a refusal. Running pipelines hot-reload it."""
     from training import registry
@@ -147,7 +154,7 @@ def promote(model_id: int, body: PromoteIn, request: Request, user: Principal = 
             "previous": model_dict(result.previous) if result.previous else None}
 
 
-@router.post("/api/models/rollback")
+@router.post("/api/models/rollback", response_model=RollbackOut)
 def rollback(body: RollbackIn, request: Request, user: Principal = Depends(DATA)) -> dict:
     """Demote the promoted model of a profile and re-promote the one before it."""
     from training import registry
@@ -157,8 +164,8 @@ def rollback(body: RollbackIn, request: Request, user: Principal = Depends(DATA)
     return {"profile": body.profile, "model": model_dict(now) if now else None}
 
 
-@router.get("/api/jobs")
-def list_jobs(request: Request, state: str | None = None, limit: int = Query(50, ge=1, le=500),
+@router.get("/api/jobs", response_model=JobList)
+def list_jobs(request: Request, state: JobStatus | None = None, limit: int = Query(50, ge=1, le=500),
               offset: int = Query(0, ge=0), user: Principal = Depends(DATA)) -> dict:
     """Training jobs, newest first, with per-epoch metric history for the curves."""
     with services_of(request).sessions() as s:
@@ -171,8 +178,8 @@ def list_jobs(request: Request, state: str | None = None, limit: int = Query(50,
                 "limit": limit, "offset": offset}
 
 
-@router.get("/api/jobs/{job_id}")
-def get_job(job_id: int, request: Request, user: Principal = Depends(DATA)) -> dict:
+@router.get("/api/jobs/{job_id}", response_model=JobOut)
+def get_job(job_id: DbId, request: Request, user: Principal = Depends(DATA)) -> dict:
     with services_of(request).sessions() as s:
         j = s.get(TrainingJob, job_id)
         if j is None:
@@ -180,7 +187,7 @@ def get_job(job_id: int, request: Request, user: Principal = Depends(DATA)) -> d
         return job_dict(j, _dataset_names(s))
 
 
-@router.post("/api/jobs", status_code=201)
+@router.post("/api/jobs", status_code=201, response_model=JobOut)
 def submit_job(body: JobIn, request: Request, user: Principal = Depends(DATA)) -> dict:
     """Queue a training job; the server's job runner takes it (one at a time by default). Progress arrives as
     `job.progress` events on /api/events."""
@@ -201,10 +208,10 @@ def submit_job(body: JobIn, request: Request, user: Principal = Depends(DATA)) -
     return get_job(job.id, request, user)
 
 
-@router.post("/api/jobs/{job_id}/cancel", responses={
-    202: {"description": "running: asked to stop (cancelling); cancelled once its trainer stopped"},
+@router.post("/api/jobs/{job_id}/cancel", response_model=JobOut, responses={
+    202: {"model": JobOut, "description": "running: asked to stop (cancelling); cancelled once its trainer stopped"},
     409: {"description": "the job already ended or is registering its model"}})
-def cancel_job(job_id: int, request: Request, user: Principal = Depends(DATA)):
+def cancel_job(job_id: DbId, request: Request, user: Principal = Depends(DATA)):
     """Cancel a training job: a queued one at once (200, cancelled); a running one is asked to stop (202,
     cancelling) and becomes cancelled when its trainer stopped, registering no model. `job.progress` events
     carry both changes. 409 names the state of a job that cannot be cancelled any more."""
@@ -262,7 +269,7 @@ def _check_gpu(device: str) -> None:
                                  f"({count} GPU(s) found); use cpu")
 
 
-@router.get("/api/datasets")
+@router.get("/api/datasets", response_model=DatasetList)
 def list_datasets(request: Request, user: Principal = Depends(DATA)) -> dict:
     with services_of(request).sessions() as s:
         rows = s.scalars(select(DatasetVersion).order_by(DatasetVersion.id.desc())).all()
@@ -271,7 +278,8 @@ def list_datasets(request: Request, user: Principal = Depends(DATA)) -> dict:
     return {"items": items, "total": len(items), "limit": len(items), "offset": 0}
 
 
-@router.post("/api/datasets", status_code=201, responses={202: {"description": "still building: poll the build"}})
+@router.post("/api/datasets", status_code=201, response_model=BuildStarted,
+             responses={202: {"model": BuildStarted, "description": "still building: poll the build"}})
 def build_dataset(body: DatasetBuildIn, request: Request, user: Principal = Depends(DATA)):
     """Build a dataset version on a background thread. 201 with the version when it ends within `wait_s`,
     else 202 with a build to poll at /api/datasets/builds/{id}; 422 when the request or the build is refused."""
@@ -323,15 +331,15 @@ def _exists(services, name: str) -> bool:
         return s.scalars(select(DatasetVersion.id).where(DatasetVersion.name == name)).first() is not None
 
 
-@router.get("/api/datasets/builds")
+@router.get("/api/datasets/builds", response_model=BuildList)
 def list_builds(request: Request, user: Principal = Depends(DATA)) -> dict:
     """Dataset builds started from this server (kept in memory), newest first; each runs in a worker process."""
     items = [b.as_dict() for b in jobs_service(request).builds.list()]
     return {"items": items, "total": len(items), "limit": len(items), "offset": 0}
 
 
-@router.get("/api/datasets/builds/{build_id}")
-def get_build(build_id: int, request: Request, user: Principal = Depends(DATA)) -> dict:
+@router.get("/api/datasets/builds/{build_id}", response_model=BuildOut)
+def get_build(build_id: DbId, request: Request, user: Principal = Depends(DATA)) -> dict:
     state = jobs_service(request).builds.get(build_id)
     if state is None:
         raise not_found("dataset build", build_id)

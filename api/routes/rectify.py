@@ -9,6 +9,8 @@ from api.auth.deps import Allow
 from api.auth.roles import LEADS
 from api.auth.users import Principal
 from api.routes.common import StrictIn, runtime_of, services_of
+from api.routes.lead_schemas import Escalated, NoticeSent
+from api.routes.schemas import DbId
 from vigil.errors import AuthError, InputError
 from vigil.types import utcnow
 
@@ -27,8 +29,8 @@ def _notify(request: Request, payload: dict) -> None:
         runtime.notifier.notify(payload)
 
 
-@router.post("/api/leads/{lead_id}/rectification")
-def send(lead_id: int, body: NoticeIn, request: Request, user: Principal = Depends(OFFICER)) -> dict:
+@router.post("/api/leads/{lead_id}/rectification", response_model=NoticeSent)
+def send(lead_id: DbId, body: NoticeIn, request: Request, user: Principal = Depends(OFFICER)) -> dict:
     """Send the site's enterprise a rectification notice: e-mail outbox, webhooks, and a one-use reply link."""
     from api.ops.rectification import send_notice
 
@@ -38,7 +40,7 @@ def send(lead_id: int, body: NoticeIn, request: Request, user: Principal = Depen
     return {"id": notice_id, "link": link, "deadline": payload["deadline"]}
 
 
-@router.post("/api/rectification/escalate")
+@router.post("/api/rectification/escalate", response_model=Escalated)
 def escalate(request: Request, user: Principal = Depends(OFFICER)) -> dict:
     """Escalate every overdue notice now (the service also does this every minute)."""
     from api.ops.rectification import escalate_overdue

@@ -11,6 +11,7 @@ from api.auth.roles import ADMIN, EVERYONE, WALL
 from api.auth.users import Principal
 from api.routes.alerts import alert_dict
 from api.routes.common import not_found, services_of
+from api.routes.site_schemas import EnforcementStatsOut, SiteDetail, SiteList
 from vigil.db.models import Alert, Camera, Lead, Site
 from vigil.types import utcnow
 
@@ -38,7 +39,7 @@ def _grades(services) -> dict:
     return {getattr(g, "site_id", None): g for g in grades}
 
 
-@router.get("/api/sites")
+@router.get("/api/sites", response_model=SiteList, response_model_exclude_unset=True)
 def list_sites(request: Request, user: Principal = Depends(SIGNED_IN)) -> dict:
     """Every site with its grade, camera count, confirmed alerts and open leads."""
     services = services_of(request)
@@ -56,7 +57,7 @@ def list_sites(request: Request, user: Principal = Depends(SIGNED_IN)) -> dict:
     return {"items": items, "total": len(items), "limit": len(items), "offset": 0}
 
 
-@router.get("/api/sites/{site_id}")
+@router.get("/api/sites/{site_id}", response_model=SiteDetail, response_model_exclude_unset=True)
 def get_site(site_id: str, request: Request, days: int = Query(30, ge=1, le=365),
              user: Principal = Depends(SIGNED_IN)) -> dict:
     """One site: grade and reasons, confirmed alerts per day over `days`, and its recent alerts."""
@@ -85,7 +86,7 @@ def get_site(site_id: str, request: Request, days: int = Query(30, ge=1, le=365)
                 "alerts": [alert_dict(a) for a in rows[:50]] if may_read_alerts else []}
 
 
-@router.get("/api/enforcement/stats")
+@router.get("/api/enforcement/stats", response_model=EnforcementStatsOut)
 def enforcement_stats(request: Request, site: str | None = Query(None, max_length=64),
                       user: Principal = Depends(SIGNED_IN)) -> dict:
     """Disposal rate, median time to close and field precision (confirmed / reviewed), overall, per rule and per

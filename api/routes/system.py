@@ -1,6 +1,8 @@
 """System routes: reliability state (outbox, disks, cameras), notification deliveries and their retry."""
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
@@ -9,16 +11,19 @@ from api.auth.roles import ADMIN_ONLY, WALL
 from api.auth.users import Principal
 from api.ops import deliveries
 from api.routes.common import runtime_of, services_of
+from api.routes.schemas import DeliveryStatus, MAX_DB_INT
+from api.routes.site_schemas import DeliveryList, OutboxPending, Retried, ReliabilityOut
 
 router = APIRouter(tags=["system"])
 VIEW, ADMIN = Allow(WALL), Allow(ADMIN_ONLY)
 
 
 class RetryIn(BaseModel):
-    ids: list[int] = Field(default_factory=list, max_length=10000, description="dead deliveries (empty: all)")
+    ids: list[Annotated[int, Field(ge=0, le=MAX_DB_INT)]] = Field(default_factory=list, max_length=10000,
+                                                             description="dead deliveries (empty: all)")
 
 
-@router.get("/api/system/reliability")
+@router.get("/api/system/reliability", response_model=ReliabilityOut, response_model_exclude_unset=True)
 def reliability(request: Request, user: Principal = Depends(VIEW)) -> dict:
     """The outbox (jobs, bytes, retries per lane), disk space, cameras in error, and the problems /healthz lists."""
     from api.app import health
@@ -30,13 +35,14 @@ def reliability(request: Request, user: Principal = Depends(VIEW)) -> dict:
     return body
 
 
-@router.get("/api/notifications")
-def list_notifications(request: Request, status: str | None = Query(None, description="pending | sent | dead"),
+@router.get("/api/notifications", response_model=DeliveryList)
+def list_notifications(request: Request,
+                       status: DeliveryStatus | None = Query(None, description="pending | sent | dead"),
                        user: Principal = Depends(VIEW)) -> dict:
     return {"items": deliveries.list_deliveries(services_of(request), status)}
 
 
-@router.post("/api/notifications/retry")
+@router.post("/api/notifications/retry", response_model=Retried)
 def retry_notifications(body: RetryIn, request: Request, user: Principal = Depends(ADMIN)) -> dict:
     runtime = runtime_of(request)
     chosen = deliveries.retry_dead(services_of(request), user.username, body.ids or None,
@@ -44,7 +50,7 @@ def retry_notifications(body: RetryIn, request: Request, user: Principal = Depen
     return {"retried": chosen}
 
 
-@router.post("/api/system/outbox/retry")
+@router.post("/api/system/outbox/retry", response_model=OutboxPending)
 def retry_outbox(request: Request, user: Principal = Depends(ADMIN)) -> dict:
     """Retry every waiting outbox job now (the peer is known to be back)."""
     runtime = runtime_of(request)

@@ -27,13 +27,17 @@ DB, STORE = "db", "store"
 
 
 def alert_payload(alert: Alert) -> dict:
-    """What the live bus and notifications carry about an alert (JSON-ready)."""
-    return {"id": alert.id, "event_id": alert.event_id, "rule": alert.rule, "camera_id": alert.camera_id,
+    """What the live bus and notifications carry about an alert (JSON-ready), checked against the one schema the
+    API documents for it (`AlertEvent`, also what marking a missed violation answers)."""
+    from api.routes.alert_schemas import AlertEvent
+
+    return AlertEvent.model_validate({
+            "id": alert.id, "event_id": alert.event_id, "rule": alert.rule, "camera_id": alert.camera_id,
             "site_id": alert.site_id, "track_id": alert.track_id, "started_at": iso_utc(alert.started_at),
             "ended_at": iso_utc(alert.ended_at), "best_at": iso_utc(alert.best_at),
             "best_score": round(float(alert.best_score), 4), "ongoing": alert.ongoing, "state": alert.state,
             "model_name": alert.model_name, "model_version": alert.model_version,
-            "evidence_revision": alert.evidence_revision, "manifest_sha256": alert.manifest_sha256}
+            "evidence_revision": alert.evidence_revision, "manifest_sha256": alert.manifest_sha256}).model_dump()
 
 
 def _apply_manifest(s: Session, alert: Alert, manifest: EvidenceManifest, key: str, body_sha: str) -> None:

@@ -5,7 +5,7 @@ import dataclasses
 import logging
 import re
 import threading
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
 from api.notify.factory import alert_message, make_notifier
 from api.service.alerts_db import OutboxAlertSink
@@ -14,6 +14,9 @@ from api.service.sources import detectors_at_start, make_resolver, resolve_file_
 from streams.recorder import RecorderConfig
 from vigil.outbox import Backoff, Outbox
 from vigil.types import iso_utc
+
+if TYPE_CHECKING:
+    from api.metrics import VigilMetrics
 
 log = logging.getLogger(__name__)
 MODEL_CHECK_S = 2.0
@@ -168,11 +171,13 @@ def open_outbox(services, backoff: Backoff | None = None) -> Outbox:
 def start_runtime(services, *, detectors: Mapping | None = None,
                   recorder_config: RecorderConfig = RecorderConfig(),
                   pipeline_overrides: Mapping[str, object] | None = None, watch_models: bool = True,
-                  events: EventBus | None = None, backoff: Backoff | None = None) -> Runtime:
+                  events: EventBus | None = None, backoff: Backoff | None = None,
+                  metrics: VigilMetrics | None = None) -> Runtime:
     """Build and start the camera service for `services`; returns at once (cameras start on a thread).
 
     `detectors` (profile -> Detector) replaces the promoted/configured models (tests, benches); `events` lets a
-    caller subscribe before the first camera reports. Work a crash or stop left in the outbox runs first, then
+    caller subscribe before the first camera reports; `metrics` (the app's) observes detector batches and outbox
+    jobs. Work a crash or stop left in the outbox runs first, then
     alerts left `ongoing` are closed.
     """
     from streams.supervisor import Supervisor
@@ -186,12 +191,12 @@ def start_runtime(services, *, detectors: Mapping | None = None,
     sink = OutboxAlertSink(services.sessions, services.store, outbox, publish=bus.publish,
                            notify=lambda alert: graded.notify(alert_message("alert.new", alert, services)))
     sink.recover()
-    outbox.start(sink.handlers())
+    outbox.start(metrics.observed_lanes(sink.handlers()) if metrics is not None else sink.handlers())
     loaded = resolve_file_sources(services.loaded)
     supervisor = Supervisor(loaded, alert_sink=sink, signer=services.signer, recorder_config=recorder_config,
                             resolve_source=make_resolver(services), detectors=dict(detectors or {}),
                             on_state=lambda st: bus.publish("camera.state", status_payload(st)),
-                            pipeline_overrides=pipeline_overrides)
+                            pipeline_overrides=pipeline_overrides, batch_observer=metrics)
     watcher = _watcher(services, supervisor.swap_model) if watch_models else None
     if detectors is None:  # the promoted model per profile, else the config's
         for profile, detector in detectors_at_start(services, watcher).items():

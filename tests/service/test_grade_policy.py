@@ -75,6 +75,19 @@ def test_blue_site_waits_for_the_digest_red_site_notifies_at_once(hooked):
         assert entry.detail["alerts"] == [blue]
 
 
+def test_a_fire_at_a_blue_site_still_notifies_at_once(hooked):
+    services, notifier, hook = hooked
+    fire = add_alert(services, camera="yard", rule="open_burning", site="depot")
+    dust = add_alert(services, camera="yard", rule="dust", site="depot")
+    graded = GradedNotifier(services, notifier)
+    assert graded.notify(alert_message("alert.new", {"id": fire, "rule": "open_burning", "site_id": "depot"},
+                                       services)) == "live"
+    assert graded.notify(alert_message("alert.new", {"id": dust, "rule": "dust", "site_id": "depot"}, services)) \
+        == "digest"
+    assert notifier.wait_idle(10)
+    assert [(m["alert"]["id"], m["site_grade"], m["priority"]) for m in _sent(hook)] == [(fire, "blue", "normal")]
+
+
 @pytest.mark.parametrize("hour, times, due", [
     (1, ["00:30", "01:00", "01:30", "23:00"], [False, True, False, False]),
     (0, ["00:00", "12:00"], [True, False]),
@@ -159,3 +172,12 @@ def test_a_reply_by_the_deadline_counts_as_corrected_in_time_until_the_officer_d
     assert (sg.exempt, sg.fine_yuan) == (True, None)
     with pytest.raises(AuthError, match="not valid"):  # the link is spent
         reply(services, token, "again", [NewAttachment(b"\xff\xd8", "b.jpg", "image/jpeg", utcnow())])
+
+
+def test_always_live_rules_must_be_rules():
+    from pydantic import ValidationError
+
+    from vigil.config import GradingConfig
+
+    with pytest.raises(ValidationError, match="always_live_rules: expected rule names .* found 'fire'"):
+        GradingConfig(always_live_rules=["fire"])

@@ -79,3 +79,26 @@ def test_an_inference_error_reaches_every_camera_in_the_batch(detector, toy_imag
         with pytest.raises(Exception):
             fut.result(timeout=1)
     assert batcher.submit("a", toy_images[0]) and batcher.step() == 1  # the batcher keeps working
+
+
+class RecordedBatches:
+    """The BatchObserver port, recording what it is told (the service's metrics implement it)."""
+
+    def __init__(self):
+        self.calls: list[tuple[str, int, float]] = []
+
+    def batch_done(self, name: str, frames: int, seconds: float) -> None:
+        self.calls.append((name, frames, seconds))
+
+
+def test_each_inference_is_reported_to_the_observer_and_failures_are_counted(detector, toy_images):
+    seen = RecordedBatches()
+    batcher = Batcher(detector, max_batch=4, max_wait_ms=0, name="site", observer=seen)
+    for i in range(3):
+        batcher.submit(f"cam{i}", toy_images[i])
+    assert batcher.step(timeout=1.0) == 3
+    batcher.submit("bad", np.zeros((0, 0, 3), np.uint8))  # the real backend refuses an empty frame
+    batcher.step()
+    assert [(name, frames) for name, frames, _ in seen.calls] == [("site", 3)]  # a failed inference is no latency
+    assert seen.calls[0][2] > 0
+    assert (batcher.batches, batcher.frames, batcher.failures) == (1, 3, 1)

@@ -28,6 +28,9 @@ def test_shipped_model_shows_its_card_metrics(served, browser):  # noqa: F811
     row = page.wait_for_selector("#models tr:has-text('shipped-1'), table tr:has-text('shipped-1')")
     text = row.inner_text()
     assert f"map50 {real['mAP50']:.3f}" in text and f"map50_95 {real['mAP50_95']:.3f}" in text, text
+    held = list(card["metrics"]["by_source"]["heldout"]["per_class"].values())
+    headline = f"heldout_source_map50 {sum(held) / len(held):.3f}"  # the card's headline comes first
+    assert headline in text and text.index(headline) < text.index("map50 "), text
     assert page.eval_on_selector("#train-base", "s => s.value") == "scratch"  # an .onnx has no checkpoint to tune
     assert page.eval_on_selector("#train-form input[name=epochs]", "i => i.value") == "30"
     shot(page, "50-models-shipped-card")

@@ -46,8 +46,11 @@ function evaluated(metrics) {
   if (card && typeof card === "object") {
     const real = card.real_heldout || Object.values(card)[0] || {};
     const scenes = card.scenes_heldout || {};
-    return { map50: real.mAP50, map50_95: real.mAP50_95, scenes_map50: scenes.mAP50, per_class: real.per_class,
-             imgsz: metrics.imgsz };
+    // the card's headline: AP50 on whole sources the model never trained on (mean over classes), then its own split
+    const held = Object.values(card.by_source?.heldout?.per_class || {}).filter((v) => typeof v === "number");
+    const heldout = held.length ? held.reduce((a, b) => a + b, 0) / held.length : undefined;
+    return { heldout_source_map50: heldout, map50: real.mAP50, map50_95: real.mAP50_95, scenes_map50: scenes.mAP50,
+             per_class: real.per_class, imgsz: metrics.imgsz };
   }
   return metrics;
 }
@@ -61,7 +64,7 @@ function perClass(metrics) {
     el("tbody", {}, rows.map(([cls, v]) => el("tr", {}, el("td", {}, cls), cols.map((c) => el("td", {}, num(v?.[c])))))));
 }
 
-const HEADLINE = ["map50", "map50_95", "false_violations_per_hour", "precision", "recall"];
+const HEADLINE = ["heldout_source_map50", "map50", "map50_95", "false_violations_per_hour", "precision", "recall"];
 
 function summary(metrics) {
   const m = evaluated(metrics) || {};
