@@ -346,9 +346,9 @@ def get_build(build_id: DbId, request: Request, user: Principal = Depends(DATA))
     return state.as_dict()
 
 
-@router.post("/api/datasets/builds/{build_id}/cancel", responses={
+@router.post("/api/datasets/builds/{build_id}/cancel", response_model=BuildOut, responses={
     409: {"description": "the build already ended"}})
-def cancel_build(build_id: int, request: Request, user: Principal = Depends(DATA)) -> dict:
+def cancel_build(build_id: DbId, request: Request, user: Principal = Depends(DATA)) -> dict:
     """Cancel a queued or running dataset build: its worker process is stopped (SIGTERM, then SIGKILL), what it
     half wrote is removed, and it reads cancelled. 409 names the state of a build that already ended."""
     from vigil import audit
