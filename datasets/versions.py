@@ -157,7 +157,7 @@ def store_version(sessions: sessionmaker[Session], data_dir: Path, *, profile: s
             s.add(row)
             s.commit()
             return _info(row, parent.name if parent else None)
-    except Exception:
+    except BaseException:  # a build stopped here (its worker's SIGTERM) leaves no unrecorded version folder either
         shutil.rmtree(final, ignore_errors=True)
         raise
 

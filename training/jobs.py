@@ -21,6 +21,7 @@ from vigil.db.models import DatasetVersion, TrainingJob
 from vigil.errors import NotFoundError, TrainingError, VigilError
 from vigil.redact import redact_text
 from vigil.types import utcnow
+from vigil.worker_process import Send, WorkerContext, WorkerExit, WorkerProcess
 
 log = logging.getLogger(__name__)
 ProgressCallback = Callable[["JobRecord"], None]
@@ -183,6 +184,7 @@ def _execute(sessions, data_dir: Path, job: JobRecord, options: EvalOptions,
     evaluation = {"dataset_version": dataset.name, "candidate": cand, "baseline": base,
                   "baseline_id": baseline.id if baseline else None,
                   "baseline_version": baseline.version if baseline else None}
+    _begin_registering(sessions, job.id)
     model = register_model(sessions, data_dir, out.onnx, profile=job.profile,
                            classes=tuple(dataset.stats.get("class_names") or ()), dataset_version_id=dataset.id,
                            metrics={"imgsz": params.imgsz, "train": history[-1] if history else {},
@@ -206,58 +208,102 @@ def _resolve_base(sessions, profile: str, params: TrainParams) -> TrainParams:
 
 def run_job(sessions: sessionmaker[Session], data_dir: Path, job_id: int | None = None, *,
             options: EvalOptions | None = None, on_progress: ProgressCallback | None = None) -> JobRecord | None:
-    """Run one queued job (the oldest, or `job_id`) to the end in this thread: train, export, evaluate against
-    the promoted model, register the candidate. Returns the finished job (done, failed, or cancelled when
-    `cancel_job` asked it to stop), or None if none."""
+    """Run one queued job (the oldest, or `job_id`) to the end in this process (the CLI; the server's
+    `JobRunner` runs each in a worker process): train, export, evaluate against the promoted model, register
+    the candidate. Returns the finished job (done, failed, or cancelled when `cancel_job` asked it to stop),
+    or None if none."""
     jid = _claim(sessions, job_id)
     if jid is None:
         if job_id is not None:
             raise TrainingError(f"job {job_id} is {get_job(sessions, job_id).status}, not queued")
         return None
-    job = get_job(sessions, jid)
     if on_progress:
-        on_progress(job)
+        on_progress(get_job(sessions, jid))
+    return run_claimed(sessions, data_dir, jid, options=options, on_progress=on_progress)
+
+
+def run_claimed(sessions: sessionmaker[Session], data_dir: Path, job_id: int, *,
+                options: EvalOptions | None = None, on_progress: ProgressCallback | None = None) -> JobRecord:
+    """Run a job already claimed (running) to its end, recording how it ended; reports progress, not its start."""
+    job = get_job(sessions, job_id)
     try:
         job = _execute(sessions, data_dir, job, options or EvalOptions(), on_progress)
     except TrainingCancelled as e:
-        log.info("training job %s stopped: %s", jid, e)
-        job = _update(sessions, jid, status="cancelled", finished_at=utcnow())
+        log.info("training job %s stopped: %s", job_id, e)
+        job = _update(sessions, job_id, status="cancelled", finished_at=utcnow())
     except Exception as e:  # a job boundary: record why, keep the runner alive
-        log.exception("training job %s failed", jid)
+        log.exception("training job %s failed", job_id)
         msg = str(e) if isinstance(e, VigilError) else f"{type(e).__name__}: {e}"
-        job = _update(sessions, jid, status="failed", finished_at=utcnow(), error=redact_text(msg)[:4000])
+        job = _update(sessions, job_id, status="failed", finished_at=utcnow(), error=redact_text(msg)[:4000])
     if on_progress:
         on_progress(job)
     return job
 
 
+INTERRUPTED = "interrupted: the process running it stopped"
+UNFINISHED = ("running", "cancelling", "registering")
+
+
 def recover_interrupted(sessions: sessionmaker[Session]) -> int:
-    """Jobs left unfinished by a process that died: a running (or registering) one is failed with a clear
-    error, one that was being cancelled is cancelled. Returns how many."""
+    """Jobs left unfinished by a server that died (its workers die with it): a running (or registering) one is
+    failed with a clear error, never re-queued (submit it again); one being cancelled is cancelled. Returns how
+    many."""
     now = utcnow()
     with sessions() as s:
         n = s.execute(update(TrainingJob).where(TrainingJob.status.in_(("running", "registering"))).values(
-            status="failed", finished_at=now, error="interrupted: the process running it stopped")).rowcount
+            status="failed", finished_at=now, error=INTERRUPTED)).rowcount
         n += s.execute(update(TrainingJob).where(TrainingJob.status == "cancelling").values(
             status="cancelled", finished_at=now)).rowcount
         s.commit()
         return n
 
 
+def work_on_job(send: Send, ctx: WorkerContext, job_id: int, options: EvalOptions | None) -> None:
+    """A worker process's whole life: run one claimed job, sending each `JobRecord` back as progress."""
+    engine, sessions = ctx.open_sessions()
+    try:
+        run_claimed(sessions, ctx.data_dir, job_id, options=options, on_progress=send)
+    finally:
+        engine.dispose()
+
+
+def _settle(sessions, job_id: int, worker: WorkerExit, server_stopping: bool) -> JobRecord:
+    """The job's end once its worker is gone: what the worker recorded, else cancelled (it was being
+    cancelled), else failed saying why (the server stopped, or the worker died)."""
+    if _status(sessions, job_id) == "cancelling":
+        values = {"status": "cancelled"}
+    elif server_stopping:
+        values = {"status": "failed", "error": f"{INTERRUPTED} (the server shut down); submit it again"}
+    else:
+        values = {"status": "failed", "error": f"its worker process (pid {worker.pid}) {worker.describe()} "
+                                                f"before the job finished"}
+    with sessions() as s:
+        s.execute(update(TrainingJob).where(TrainingJob.id == job_id, TrainingJob.status.in_(UNFINISHED))
+                  .values(finished_at=utcnow(), **values))
+        s.commit()
+    return get_job(sessions, job_id)
+
+
 class JobRunner:
-    """Background threads that run queued jobs; `max_concurrent` (default 1) jobs at a time."""
+    """Threads in the server that take queued jobs, `max_concurrent` (default 1) at a time, and run each in its
+    own worker process (`vigil.worker_process`: the server never imports torch nor keeps a job's memory). A
+    cancelled job's worker gets `cancel_grace_s` to stop at its next batch, then SIGTERM, then SIGKILL after
+    `kill_grace_s`."""
 
     def __init__(self, sessions: sessionmaker[Session], data_dir: Path, *, max_concurrent: int = 1,
                  poll_s: float = 2.0, options: EvalOptions | None = None,
-                 on_progress: ProgressCallback | None = None):
+                 on_progress: ProgressCallback | None = None, cancel_grace_s: float = 10.0,
+                 kill_grace_s: float = 5.0):
         if max_concurrent < 1:
             raise ValueError(f"max_concurrent must be at least 1, found {max_concurrent}")
         self.sessions, self.data_dir = sessions, Path(data_dir)
         self.max_concurrent, self.poll_s = max_concurrent, poll_s
         self.options, self.on_progress = options, on_progress
+        self.cancel_grace_s, self.kill_grace_s = cancel_grace_s, kill_grace_s
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._workers: dict[int, WorkerProcess] = {}
 
     def start(self) -> None:
         recover_interrupted(self.sessions)
@@ -270,21 +316,70 @@ class JobRunner:
         """Look for queued jobs now (call after `submit_job`)."""
         self._wake.set()
 
+    def worker_pids(self) -> dict[int, int]:
+        """{job id: worker pid} of the jobs running now."""
+        return {jid: w.pid for jid, w in list(self._workers.items()) if w.pid is not None}
+
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
-                job = run_job(self.sessions, self.data_dir, options=self.options, on_progress=self.on_progress)
+                jid = _claim(self.sessions)
+                if jid is not None:
+                    self._supervise(jid)
             except Exception:  # the database may be briefly unavailable; try again later
-                log.exception("training runner: could not take a job")
-                job = None
-            if job is None:
+                log.exception("training runner: could not take or finish a job")
+                jid = None
+            if jid is None:
                 self._wake.wait(self.poll_s)
                 self._wake.clear()
 
+    def _report(self, job: JobRecord) -> None:
+        if self.on_progress:
+            self.on_progress(job)
+
+    def _supervise(self, jid: int) -> None:
+        """Run claimed job `jid` in a worker process, relay its progress, stop it when cancelled, settle it."""
+        last = get_job(self.sessions, jid)
+        self._report(last)
+        worker = WorkerProcess(work_on_job, WorkerContext.of(self.sessions, self.data_dir, f"training job {jid}"),
+                               jid, self.options)
+        self._workers[jid] = worker
+        try:
+            worker.start()
+            cancel_seen: float | None = None
+            while worker.alive():
+                for last in worker.poll(0.5):
+                    self._report(last)
+                if self._stop.is_set():
+                    worker.stop(self.kill_grace_s)
+                elif self._cancelling(jid):
+                    cancel_seen = cancel_seen or time.monotonic()
+                    if time.monotonic() - cancel_seen >= self.cancel_grace_s:
+                        worker.stop(self.kill_grace_s)
+            for last in worker.drain():
+                self._report(last)
+        finally:
+            self._workers.pop(jid, None)
+            worker.stop(self.kill_grace_s)  # only if something here failed while it ran: never leave it unwatched
+            ended = worker.join(self.kill_grace_s)
+            job = _settle(self.sessions, jid, ended, self._stop.is_set())
+        if ended.exitcode or job.status != last.status:
+            log.log(logging.WARNING if job.status == "failed" else logging.INFO, "training job %s: %s (%s)",
+                    jid, job.status, job.error or ended.describe())
+        if (job.status, job.epoch, job.error) != (last.status, last.epoch, last.error):
+            self._report(job)
+
+    def _cancelling(self, jid: int) -> bool:
+        try:
+            return _status(self.sessions, jid) == "cancelling"
+        except Exception:  # noqa: BLE001 - the database may be briefly unavailable; the worker goes on meanwhile
+            log.warning("training job %s: could not read its status; asking again shortly", jid, exc_info=True)
+            return False
+
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop taking jobs; a job already running finishes in its (daemon) thread (`cancel_job` stops one)."""
+        """Stop taking jobs and stop the running ones' workers (their jobs fail as interrupted by the shutdown)."""
         self._stop.set()
         self._wake.set()
         for t in self._threads:
-            t.join(timeout)
+            t.join(max(timeout, self.kill_grace_s + 5))
         self._threads.clear()

@@ -329,6 +329,10 @@ class TrainingConfig(Strict):
         "without them the gate falls back to map50 and says so)")
     gate_tolerance: float = Field(0.0, ge=0, le=1000, description="how much worse the candidate may be and still pass")
     max_concurrent_jobs: int = Field(1, ge=1, le=8, description="training jobs run at the same time")
+    cancel_grace_s: float = Field(10.0, ge=0, le=600, description="seconds a cancelled job's worker process has to "
+                                  "stop at its next batch before it is terminated")
+    kill_grace_s: float = Field(5.0, gt=0, le=120, description="seconds a terminated job or dataset build worker "
+                                "has before it is killed (SIGKILL)")
     eval_scene_seeds: list[int] = Field(default_factory=lambda: [9901, 9902], max_length=20,
                                         description="held-out demo scenes for false violations per hour")
     eval_scene_s: float = Field(30.0, gt=0, le=3600, description="length of each held-out scene")

@@ -333,7 +333,7 @@ def _exists(services, name: str) -> bool:
 
 @router.get("/api/datasets/builds", response_model=BuildList)
 def list_builds(request: Request, user: Principal = Depends(DATA)) -> dict:
-    """Dataset builds started from this server (kept in memory), newest first."""
+    """Dataset builds started from this server (kept in memory), newest first; each runs in a worker process."""
     items = [b.as_dict() for b in jobs_service(request).builds.list()]
     return {"items": items, "total": len(items), "limit": len(items), "offset": 0}
 
@@ -344,3 +344,17 @@ def get_build(build_id: DbId, request: Request, user: Principal = Depends(DATA))
     if state is None:
         raise not_found("dataset build", build_id)
     return state.as_dict()
+
+
+@router.post("/api/datasets/builds/{build_id}/cancel", response_model=BuildOut, responses={
+    409: {"description": "the build already ended"}})
+def cancel_build(build_id: DbId, request: Request, user: Principal = Depends(DATA)) -> dict:
+    """Cancel a queued or running dataset build: its worker process is stopped (SIGTERM, then SIGKILL), what it
+    half wrote is removed, and it reads cancelled. 409 names the state of a build that already ended."""
+    from vigil import audit
+
+    builds = jobs_service(request).builds
+    builds.cancel(build_id)
+    audit.record(services_of(request).sessions, user.username, "dataset.build_cancel", "dataset_build",
+                 str(build_id), {})
+    return builds.wait(build_id, builds.kill_grace_s + 10).as_dict()

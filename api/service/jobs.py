@@ -4,11 +4,12 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
+import time
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from vigil.errors import VigilError
+from vigil.errors import NotFoundError, VigilError
 from vigil.redact import redact_text
 from vigil.types import iso_utc, utcnow
 
@@ -52,7 +53,7 @@ class BuildState:
 
     id: int
     profile: str
-    status: str  # running | done | failed
+    status: str  # running | done | failed | cancelled
     stage: str
     items: int
     version: dict | None
@@ -76,15 +77,19 @@ def version_dict(v) -> dict:
 
 
 class DatasetBuilds:
-    """Dataset versions built on background threads, one at a time (a lock), with a pollable state each."""
+    """Dataset versions built in worker processes, one at a time, each with a pollable state (kept in memory);
+    `cancel` stops a build's worker (SIGTERM: it removes what it half wrote; SIGKILL after `kill_grace_s`)."""
 
-    def __init__(self, services):
-        self.services = services
+    def __init__(self, services, *, kill_grace_s: float = 5.0):
+        self.services, self.kill_grace_s = services, kill_grace_s
         self._lock = threading.Lock()
         self._build_lock = threading.Lock()
         self._states: dict[int, BuildState] = {}
         self._ids = itertools.count(1)
         self._done: dict[int, threading.Event] = {}
+        self._cancel: dict[int, threading.Event] = {}
+        self._stopping = threading.Event()
+        self._workers: dict[int, Any] = {}
 
     def start(self, spec) -> BuildState:
         """Start building `spec` (a `datasets.versions.BuildSpec`); returns its first state at once."""
@@ -92,10 +97,12 @@ class DatasetBuilds:
         with self._lock:
             self._states[state.id] = state
             self._done[state.id] = threading.Event()
+            self._cancel[state.id] = threading.Event()
             for old in sorted(self._states)[:-MAX_BUILDS_KEPT]:
                 if self._states[old].status != "running":
                     self._states.pop(old)
                     self._done.pop(old, None)
+                    self._cancel.pop(old, None)
         threading.Thread(target=self._run, args=(state.id, spec), name=f"dataset-build-{state.id}",
                          daemon=True).start()
         return state
@@ -105,29 +112,99 @@ class DatasetBuilds:
             self._states[build_id] = replace(self._states[build_id], **changes)
 
     def _run(self, build_id: int, spec) -> None:
-        from datasets.versions import build_dataset
+        from datasets.build_worker import BuildOutcome
         from vigil import audit
-
-        counts: dict[str, int] = {}
-
-        def progress(stage: str, n: int) -> None:
-            counts[stage] = counts.get(stage, 0) + n
-            self._set(build_id, stage=stage, items=counts[stage])
 
         s = self.services
         try:
-            with self._build_lock:
-                self._set(build_id, stage="gathering")
-                version = build_dataset(s.sessions, s.store, s.data_dir, spec, progress)
-            audit.record(s.sessions, spec.created_by or "system", "dataset.build", "dataset", str(version.id),
-                         {"name": version.name, "created": version.created, "sources": version.sources})
-            self._set(build_id, status="done", stage="done", version=version_dict(version), finished_at=utcnow())
-        except Exception as e:  # a build's boundary: record why for the poller
+            outcome = self._build(build_id, spec)
+        except Exception as e:  # a build's boundary (the worker could not start): record why for the poller
             log.exception("dataset build %s failed", build_id)
-            msg = str(e) if isinstance(e, VigilError) else f"{type(e).__name__}: {e}"
-            self._set(build_id, status="failed", error=redact_text(msg)[:2000], finished_at=utcnow())
+            outcome = BuildOutcome("failed", error=redact_text(f"{type(e).__name__}: {e}")[:2000])
+        try:
+            if outcome.status == "done":
+                version = outcome.version
+                audit.record(s.sessions, spec.created_by or "system", "dataset.build", "dataset", str(version.id),
+                             {"name": version.name, "created": version.created, "sources": version.sources})
+                self._set(build_id, status="done", stage="done", version=version_dict(version),
+                          finished_at=utcnow())
+            else:
+                self._set(build_id, status=outcome.status, error=outcome.error, finished_at=utcnow())
         finally:
             self._done[build_id].set()
+
+    def _build(self, build_id: int, spec):
+        """Wait for the build lock, run the build's worker, relay its progress; the worker's outcome, or why
+        there is none."""
+        from datasets.build_worker import BuildOutcome, BuildProgress, work_on_build
+        from vigil.worker_process import WorkerContext, WorkerProcess
+
+        cancel = self._cancel[build_id]
+        while not self._build_lock.acquire(timeout=0.2):
+            if cancel.is_set() or self._stopping.is_set():
+                return self._unfinished(cancel, " before it started")
+        try:
+            if cancel.is_set() or self._stopping.is_set():
+                return self._unfinished(cancel, " before it started")
+            s = self.services
+            worker = WorkerProcess(work_on_build, WorkerContext.of(s.sessions, s.data_dir, f"dataset build {build_id}"),
+                                   s.store, spec)
+            self._workers[build_id] = worker
+            worker.start()
+            outcome = None
+            while True:
+                alive = worker.alive()
+                for msg in worker.poll(0.5) if alive else worker.drain():
+                    if isinstance(msg, BuildProgress):
+                        self._set(build_id, stage=msg.stage, items=msg.items)
+                    elif isinstance(msg, BuildOutcome):
+                        outcome = msg
+                if not alive:
+                    break
+                if cancel.is_set() or self._stopping.is_set():
+                    worker.stop(self.kill_grace_s)
+            ended = worker.join(self.kill_grace_s)
+        finally:
+            self._workers.pop(build_id, None)
+            self._build_lock.release()
+        if outcome is not None and (outcome.status != "cancelled" or cancel.is_set()):
+            return outcome  # done, failed, or cancelled cleanly (what it half wrote removed)
+        if outcome is None and not ended.stopped:
+            return BuildOutcome("failed", error=f"its worker process (pid {ended.pid}) {ended.describe()} "
+                                                f"before the build finished")
+        # stopped: cleanly (it said so, having removed what it half wrote), or killed after the grace
+        return self._unfinished(cancel, "" if outcome is not None else f" (its worker process {ended.describe()})")
+
+    def _unfinished(self, cancel: threading.Event, how: str):
+        from datasets.build_worker import BuildOutcome
+
+        if cancel.is_set():
+            return BuildOutcome("cancelled", error=f"cancelled{how}")
+        return BuildOutcome("failed", error=f"interrupted: the server shut down{how}; request it again")
+
+    def cancel(self, build_id: int) -> BuildState:
+        """Ask a queued or running build to stop (its worker is terminated); `wait` for its end."""
+        with self._lock:
+            state, flag = self._states.get(build_id), self._cancel.get(build_id)
+        if state is None or flag is None:
+            raise NotFoundError(f"dataset build {build_id} not found")
+        if state.status != "running":
+            raise VigilError(f"dataset build {build_id} is {state.status}; only a running build can be cancelled")
+        flag.set()
+        return state
+
+    def worker_pids(self) -> dict[int, int]:
+        """{build id: worker pid} of the builds running now."""
+        return {bid: w.pid for bid, w in list(self._workers.items()) if w.pid is not None}
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop every build (their workers are terminated; they end failed, interrupted by the shutdown)."""
+        self._stopping.set()
+        with self._lock:
+            pending = [e for e in self._done.values() if not e.is_set()]
+        deadline = time.monotonic() + max(timeout, self.kill_grace_s + 5)
+        for done in pending:
+            done.wait(max(0.0, deadline - time.monotonic()))
 
     def get(self, build_id: int) -> BuildState | None:
         with self._lock:
@@ -159,8 +236,9 @@ class JobService:
             self.runner.wake()
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Stop taking jobs; a job already training finishes on its daemon thread (unless cancelled)."""
+        """Stop taking jobs and builds; running ones are stopped and end failed, interrupted by the shutdown."""
         self.runner.stop(timeout)
+        self.builds.stop(timeout)
 
 
 def start_jobs(services, *, poll_s: float = 2.0) -> JobService:
@@ -172,6 +250,7 @@ def start_jobs(services, *, poll_s: float = 2.0) -> JobService:
     cfg = services.loaded.config.training
     _policy, options = policy_and_options(services.loaded)
     runner = JobRunner(services.sessions, services.data_dir, max_concurrent=cfg.max_concurrent_jobs, poll_s=poll_s,
-                       options=options, on_progress=lambda job: publish_job(services, job))
+                       options=options, on_progress=lambda job: publish_job(services, job),
+                       cancel_grace_s=cfg.cancel_grace_s, kill_grace_s=cfg.kill_grace_s)
     runner.start()
-    return JobService(services, runner, DatasetBuilds(services))
+    return JobService(services, runner, DatasetBuilds(services, kill_grace_s=cfg.kill_grace_s))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 from datetime import datetime, timezone
 
 import pytest
@@ -32,6 +33,15 @@ def test_put_get_write_once(store):
     with pytest.raises(NotFoundError):
         store.get("alerts/a1/missing.bin")
     assert store.list("alerts/a1") == ["alerts/a1/f.bin"]
+
+
+def test_a_store_pickles_as_what_reopens_it(store):
+    """A dataset build's worker process gets the server's store pickled: the copy opens its own client and reads
+    what the original wrote (the minio client itself holds sockets and cannot travel)."""
+    store.put("pickled/a.bin", b"same bytes")
+    copy = pickle.loads(pickle.dumps(store))
+    assert copy is not store and copy.describe() == store.describe()
+    assert copy.get("pickled/a.bin") == b"same bytes" and copy.retention_days == store.retention_days
 
 
 @pytest.mark.parametrize("key", ["../etc/passwd", "alerts/../../x", "/abs/path", "alerts/a\x00b", "alerts//x",

@@ -1,5 +1,5 @@
-"""The models page in Chromium: build a dataset, train with live progress (SSE, no reload), cancel a running job,
-promote, gate refusal."""
+"""The models page in Chromium: build a dataset, cancel a build, train with live progress (SSE, no reload),
+cancel a running job, promote, gate refusal."""
 from __future__ import annotations
 
 import pytest
@@ -30,6 +30,15 @@ def test_models_page_build_train_live_promote_and_refusal(services, browser):  #
         page.click("#build-submit")
         page.wait_for_selector('.build-status:has-text("site-v1")', timeout=60000)
         page.wait_for_selector('#train-dataset option[value="site-v1"]', state="attached")
+        assert page.locator("#build-cancel").is_hidden()
+
+        # a build far too big for what was meant: stopped from the form while its worker renders scenes
+        page.fill('#build-form input[name="seeds"]', "10, 11, 12, 13, 14, 15")
+        page.fill('#build-form input[name="duration"]', "600")
+        page.click("#build-submit")
+        page.click("#build-cancel", timeout=30000)
+        page.wait_for_selector('.build-status:has-text("Build cancelled")', timeout=30000)
+        assert page.locator("#build-cancel").is_hidden()
 
         page.evaluate("() => { window.__sameDocument = true; }")
         page.fill('#train-form input[name="epochs"]', "1")

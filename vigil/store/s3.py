@@ -26,12 +26,17 @@ class S3Store:
                  region: str | None = None, object_lock_days: int = 0):
         self.endpoint, self.bucket = endpoint, bucket
         self._secrets = (access_key, secret_key)
+        self._options = {"secure": secure, "region": region, "object_lock_days": object_lock_days}
         http = PoolManager(timeout=Timeout(connect=5, read=30), retries=Retry(total=2, backoff_factor=0.3))
         self.client = Minio(endpoint, access_key=access_key, secret_key=secret_key, secure=secure,
                             region=region, http_client=http)
         self.retention_days = 0
         self.retention_note = ""
         self._open_bucket(object_lock_days)
+
+    def __reduce__(self):
+        """Pickled (to a dataset build's worker process) as what opens it again: the client holds sockets."""
+        return _reopen, (self.endpoint, self.bucket, *self._secrets, self._options)
 
     def _fail(self, what: str, err: Exception) -> StoreError:
         return StoreError(redact_text(f"S3 {self.endpoint}/{self.bucket}: {what}: {err}", self._secrets))
@@ -128,3 +133,7 @@ class S3Store:
 
     def describe(self) -> str:
         return f"s3 {self.endpoint}/{self.bucket}"
+
+
+def _reopen(endpoint: str, bucket: str, access_key: str, secret_key: str, options: dict) -> S3Store:
+    return S3Store(endpoint, bucket, access_key, secret_key, **options)

@@ -210,20 +210,29 @@ function trainForm() {
 
 function buildForm() {
   const status = el("p", { class: "muted build-status" });
+  let building = null; // the build being polled: its worker process can be stopped
+  const cancel = el("button", { type: "button", id: "build-cancel", class: "ghost", hidden: true }, t("build.cancel"));
+  cancel.addEventListener("click", async () => {
+    try { if (building) finish(await api(`/api/datasets/builds/${building}/cancel`, { method: "POST" })); }
+    catch (e) { status.textContent = reason(e); }
+  });
   const form = el("form", { id: "build-form", class: "filters card" },
     field("build.profile", el("select", { name: "profile" }, ["site", "lab"].map((p) => el("option", { value: p }, p)))),
     field("build.reviews", el("input", { name: "reviews", type: "checkbox", checked: true })),
     field("build.seeds", el("input", { name: "seeds", placeholder: "11, 12, 13", size: 12 })),
     field("build.duration", el("input", { name: "duration", type: "number", min: 1, max: 600, value: 20 })),
     field("build.name", el("input", { name: "name", size: 12 })),
-    el("button", { type: "submit", id: "build-submit" }, t("build.start")), status);
+    el("button", { type: "submit", id: "build-submit" }, t("build.start")), cancel, status);
   const finish = (b) => {
-    if (b.status === "done") {
+    building = null; cancel.hidden = true;
+    if (b.status === "cancelled") status.textContent = t("build.cancelled");
+    else if (b.status === "done") {
       status.textContent = t(b.version.created ? "build.done" : "build.same", { name: b.version.name });
       loadDatasets(b.version.name);
     } else status.textContent = t("build.failed", { error: b.error });
   };
   const poll = async (id) => {
+    if (building !== id) return; // cancelled, or another build started
     const b = await api(`/api/datasets/builds/${id}`);
     if (b.status !== "running") return finish(b);
     status.textContent = t("build.running", { stage: b.stage, n: b.items });
@@ -238,7 +247,8 @@ function buildForm() {
     if (String(f.get("name")).trim()) body.name = String(f.get("name")).trim();
     try {
       const r = await api("/api/datasets", { method: "POST", body });
-      if (r.version) finish({ ...r.build, version: r.version }); else poll(r.build.id);
+      if (r.version) finish({ ...r.build, version: r.version });
+      else { building = r.build.id; cancel.hidden = false; poll(r.build.id); }
     } catch (e) { status.textContent = reason(e); }
   });
   return form;
