@@ -133,6 +133,8 @@ async function watchHealth() {
     } catch {
       return;
     }
+    // the wall already shows each camera's state on its tile; there the bar keeps to the service's own troubles
+    if (document.body.dataset.page === "wall") problems = problems.filter((p) => !p.startsWith("camera "));
     bar.hidden = problems.length === 0;
     bar.replaceChildren(el("strong", {}, t("health.problems")), " ", problems.join(" · "));
   };
