@@ -11,14 +11,21 @@ from tests.web.test_web_browser import shot, sign_in
 pytestmark = pytest.mark.slow
 
 
-def _watermark(services, mb: int) -> None:
-    rel = services.loaded.config.reliability
-    object.__setattr__(rel, "min_free_mb", mb)  # as a config with this watermark would set it
+@pytest.fixture
+def watermark(served):  # noqa: F811
+    """Sets the disk watermark as a config would, and puts it back: the default section object is shared."""
+    rel = served[1].loaded.config.reliability
+    before = rel.min_free_mb
+
+    def set_mb(mb: int) -> None:
+        object.__setattr__(rel, "min_free_mb", mb)
+    yield set_mb
+    set_mb(before)
 
 
-def test_disk_under_its_watermark_shows_on_every_page_until_it_is_not(served, browser):  # noqa: F811
+def test_disk_under_its_watermark_shows_on_every_page_until_it_is_not(served, watermark, browser):  # noqa: F811
     server, services = served
-    _watermark(services, 1 << 24)  # 16 TB: no test disk has that much free
+    watermark(1 << 24)  # 16 TB: no test disk has that much free
     page = browser.new_page(viewport={"width": 1400, "height": 800})
     sign_in(page, server.url, "olga", "/wall")
     bar = page.wait_for_selector("#health-bar:not([hidden])")
@@ -30,7 +37,7 @@ def test_disk_under_its_watermark_shows_on_every_page_until_it_is_not(served, br
         page.select_option("#lang", "zh")
     assert "系统警告" in page.wait_for_selector("#health-bar:has-text('系统警告')").inner_text()
     shot(page, "60-health-bar-zh")
-    _watermark(services, 0)
+    watermark(0)
     page.reload()
     page.wait_for_selector("#main")
     page.wait_for_timeout(500)
@@ -38,9 +45,9 @@ def test_disk_under_its_watermark_shows_on_every_page_until_it_is_not(served, br
     page.close()
 
 
-def test_a_role_without_the_reliability_view_sees_no_bar(served, browser):  # noqa: F811
+def test_a_role_without_the_reliability_view_sees_no_bar(served, watermark, browser):  # noqa: F811
     server, services = served
-    _watermark(services, 1 << 24)
+    watermark(1 << 24)
     page = browser.new_page()
     sign_in(page, server.url, "dana", "/models")  # data staff: no /api/system/reliability
     page.wait_for_selector("#main")
