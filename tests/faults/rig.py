@@ -16,6 +16,7 @@ import supervision as sv
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from tests.servers import wait_for  # noqa: F401  (the fault tests take it from here)
 from vigil.catalogue import PROFILE_CLASSES
 from vigil.db.models import Alert
 from vigil.types import ModelInfo
@@ -53,16 +54,6 @@ def cameras_yaml(sources: dict[str, str | Path]) -> str:
                      f"    rules: {{open_burning: {{min_s: 1, grace_s: 1, cooldown_s: 0}}}}\n"
                      f"    record: {{pre_roll_s: 1, post_roll_s: 1}}")
     return SITES + "\n".join(lines) + "\nreliability: {min_free_mb: 0}\n"
-
-
-def wait_for(predicate, timeout: float, what: str, step: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def alerts(services) -> list[Alert]:

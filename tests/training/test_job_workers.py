@@ -6,28 +6,18 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import psutil
 import pytest
 
 from datasets.versions import BuildSpec, build_dataset
 from tests.datasets.conftest import data_env  # noqa: F401  (fixture)
+from tests.servers import wait_for
 from training.evaluate import EvalOptions
 from training.jobs import JobRunner, cancel_job, get_job, submit_job
 
 OPTIONS = EvalOptions(imgsz=64, scene_seeds=(9901,), scene_duration_s=4, scene_fps=1, threads=1)
 RSS_BOUND = 100 << 20  # one epoch in-process grows a server by about 1 GB (torch, ultralytics, the model)
-
-
-def _wait(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def _dataset(env) -> str:
@@ -53,9 +43,9 @@ def test_a_job_runs_in_a_worker_process_and_the_server_keeps_none_of_its_memory(
         rss_before = psutil.Process().memory_info().rss
         job = submit_job(S, dataset=name, params={"epochs": 1, "imgsz": 64, "batch": 8})
         runner.wake()
-        pid = _wait(lambda: runner.worker_pids().get(job.id), 60, "the job's worker process")
+        pid = wait_for(lambda: runner.worker_pids().get(job.id), 60, "the job's worker process")
         assert pid != os.getpid() and psutil.Process(pid).ppid() == os.getpid()
-        done = _wait(lambda: (j := get_job(S, job.id)).status in ("done", "failed", "cancelled") and j, 300,
+        done = wait_for(lambda: (j := get_job(S, job.id)).status in ("done", "failed", "cancelled") and j, 300,
                      "the job to end")
         rss_after = psutil.Process().memory_info().rss
     finally:
@@ -72,8 +62,8 @@ def _long_job(env, runner) -> tuple[int, int]:
     """A 500-epoch job on the runner, once its first epoch ended: (job id, worker pid)."""
     job = submit_job(env.sessions, dataset=_dataset(env), params={"epochs": 500, "imgsz": 64, "batch": 8})
     runner.wake()
-    pid = _wait(lambda: runner.worker_pids().get(job.id), 60, "the job's worker process")
-    _wait(lambda: get_job(env.sessions, job.id).epoch >= 1, 300, "the first epoch")
+    pid = wait_for(lambda: runner.worker_pids().get(job.id), 60, "the job's worker process")
+    wait_for(lambda: get_job(env.sessions, job.id).epoch >= 1, 300, "the first epoch")
     return job.id, pid
 
 
@@ -90,8 +80,8 @@ def test_cancelling_a_running_job_ends_its_worker_and_the_job_reads_cancelled(da
     try:
         jid, pid = _long_job(data_env, runner)
         assert cancel_job(S, jid).status == "cancelling"
-        job = _wait(lambda: (j := get_job(S, jid)).status != "cancelling" and j, 60, "the job to stop")
-        _wait(lambda: _gone(pid), 15, f"worker {pid} to end")
+        job = wait_for(lambda: (j := get_job(S, jid)).status != "cancelling" and j, 60, "the job to stop")
+        wait_for(lambda: _gone(pid), 15, f"worker {pid} to end")
     finally:
         runner.stop()
     assert job.status == "cancelled" and job.finished_at and job.model_version_id is None
@@ -106,13 +96,13 @@ def test_a_killed_worker_leaves_its_job_failed_saying_so_and_the_runner_goes_on(
     try:
         jid, pid = _long_job(data_env, runner)
         os.kill(pid, signal.SIGKILL)
-        job = _wait(lambda: (j := get_job(S, jid)).status != "running" and j, 30, "the job to be settled")
+        job = wait_for(lambda: (j := get_job(S, jid)).status != "running" and j, 30, "the job to be settled")
         assert job.status == "failed" and job.finished_at
         assert job.error == f"its worker process (pid {pid}) was killed by SIGKILL before the job finished"
         # the runner still takes jobs: a bad one fails in its own worker with its own message
         bad = submit_job(S, dataset=job.dataset_version, params={"epochs": 1, "base_weights": "/nowhere/x.pt"})
         runner.wake()
-        bad = _wait(lambda: (j := get_job(S, bad.id)).status not in ("queued", "running") and j, 120, "the next job")
+        bad = wait_for(lambda: (j := get_job(S, bad.id)).status not in ("queued", "running") and j, 120, "the next job")
     finally:
         runner.stop()
     assert bad.status == "failed" and "expected a .pt checkpoint" in bad.error
@@ -156,11 +146,11 @@ def test_a_killed_server_takes_its_workers_with_it_and_the_next_start_fails_thei
                               text=True)
     try:
         pid = int(server.stdout.readline())
-        _wait(lambda: get_job(S, job.id).epoch >= 1, 300, "the first epoch")
+        wait_for(lambda: get_job(S, job.id).epoch >= 1, 300, "the first epoch")
     finally:
         server.kill()
         server.wait()
-    _wait(lambda: _gone(pid), 15, f"the orphaned worker {pid} to stop")
+    wait_for(lambda: _gone(pid), 15, f"the orphaned worker {pid} to stop")
     assert get_job(S, job.id).status == "running"  # nobody settled it: the server died
     runner = JobRunner(S, data_env.data_dir, poll_s=0.2)
     runner.start()  # a restart: what was running is failed, never re-queued

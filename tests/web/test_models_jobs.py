@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from pathlib import Path
 
 import httpx
@@ -15,6 +14,7 @@ from api.context import Services
 from datasets.versions import BuildSpec, build_dataset
 from tests.training.conftest import site_toy_model  # noqa: F401  (fixture)
 from tests.web.conftest import SHARED, LiveServer
+from tests.servers import wait_for
 from tests.web.seed import ROLE_USERS, add_role_users
 from training.registry import register_model
 from vigil import audit
@@ -94,16 +94,6 @@ class SseReader:
         self.finished.set()
 
 
-def _wait(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-
-
 @pytest.mark.slow
 def test_build_train_live_progress_over_sse_and_cancel(services, bearer):
     """A dataset built in the background; a long job cancelled mid-training (cancelling -> cancelled over SSE,
@@ -118,7 +108,7 @@ def test_build_train_live_progress_over_sse_and_cancel(services, bearer):
         http = httpx.Client(base_url=server.url, headers=staff, timeout=30)
         r = http.post("/api/datasets", json={**SCENES, "wait_s": 0})
         assert r.status_code == 202 and r.headers["location"] == f"/api/datasets/builds/{r.json()['build']['id']}"
-        build = _wait(lambda: (b := http.get(r.headers["location"]).json())["status"] != "running" and b, 60,
+        build = wait_for(lambda: (b := http.get(r.headers["location"]).json())["status"] != "running" and b, 60,
                       "the dataset build")
         assert build["status"] == "done", build
         name = build["version"]["name"]
@@ -144,11 +134,11 @@ def test_build_train_live_progress_over_sse_and_cancel(services, bearer):
                                           f"can be cancelled")
 
         # the long job, mid-training: asked to stop, it stops, and the runner takes the next queued job
-        _wait(lambda: (j := http.get(f"/api/jobs/{long_id}").json())["status"] == "running" and j["epoch"] >= 1,
+        wait_for(lambda: (j := http.get(f"/api/jobs/{long_id}").json())["status"] == "running" and j["epoch"] >= 1,
               120, "the long job's first epoch")
         stopping = http.post(f"/api/jobs/{long_id}/cancel")
         assert stopping.status_code == 202 and stopping.json()["status"] == "cancelling", stopping.text
-        stopped = _wait(lambda: (j := http.get(f"/api/jobs/{long_id}").json())["status"] != "cancelling" and j, 60,
+        stopped = wait_for(lambda: (j := http.get(f"/api/jobs/{long_id}").json())["status"] != "cancelling" and j, 60,
                         "the long job to stop")
         assert stopped["status"] == "cancelled" and stopped["model_version_id"] is None and stopped["finished_at"]
         assert 1 <= stopped["epoch"] < 500 and stopped["metrics"]["history"]  # its curves are kept
