@@ -107,22 +107,10 @@ class CameraList(Page[CameraOut]):
     """One page of cameras."""
 
 
-class CameraDetail(Out):
+class CameraDetail(CameraOut):
     """One camera, its state and its 20 most recent alerts."""
 
-    id: str
-    name: str | None
-    site_id: str
-    site_name: str
-    profile: str
-    enabled: bool
-    alerting: bool
-    state: str
-    last_error: str
-    fps: float
-    since: str | None
     alerts: list[AlertOut]
-    rules: list[str]
 
 
 class ReliabilityOut(Out):
