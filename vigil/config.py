@@ -1,4 +1,5 @@
-"""The configuration models (pydantic v2): sites, cameras, detectors, rules, storage, notifications.
+"""The configuration models (pydantic v2): sites, cameras, detectors, rules; the service's sections (storage,
+notifications, grading, server, ...) are in `vigil.config_service`, shared types in `vigil.config_types`.
 
 Shaped after Frigate's camera config: cameras keyed by id, each with detect, motion, zones, masks,
 record and per-rule overrides. Validators check; they do no I/O. Loading lives in `config_loader`.
@@ -6,47 +7,20 @@ record and per-rule overrides. Validators check; they do no I/O. Loading lives i
 from __future__ import annotations
 
 import dataclasses
-import ipaddress
-import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from vigil.catalogue import RULES, Profile, RuleSpec, rules_for_profile
 from vigil.legal import EnforcementConfig
 
-ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
-Id = Annotated[str, Field(pattern=ID_PATTERN, description="lower-case id: letters, digits, - and _")]
-GradeName = Literal["blue", "yellow", "orange", "red"]
-Point = tuple[Annotated[float, Field(ge=0.0, le=1.0)], Annotated[float, Field(ge=0.0, le=1.0)]]
-
-
-_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
-
-
-def _check_env_name(name: str) -> str:
-    # the value is never echoed: a secret pasted here by mistake must not reach a terminal or a log
-    if not _ENV_NAME.fullmatch(name):
-        raise ValueError("expected the NAME of an environment variable (letters, digits and '_', not starting with "
-                         f"a digit, at most 128), found a value that is not one ({len(name)} characters, not shown: "
-                         "it may be the secret itself)")
-    return name
-
-
-EnvName = Annotated[str, AfterValidator(_check_env_name)]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _check_polygon(points: list[Point]) -> list[Point]:
-    if len(points) < 3:
-        raise ValueError(f"a polygon needs at least 3 points [x, y] in 0-1 coordinates, found {len(points)}")
-    return points
-
-
-Polygon = Annotated[list[Point], Field(description="points [x, y] relative to the frame (0-1), at least 3")]
+from vigil.config_types import (  # noqa: F401  (re-exported: callers import them from here)
+    ID_PATTERN, EnvName, GradeName, Id, Point, Polygon, Strict, _check_env_name, _check_polygon,
+)
+from vigil.config_service import (  # noqa: F401  (re-exported)
+    LocalStoreConfig, MetricsConfig, MqttConfig, NotificationsConfig, GradingConfig, ReliabilityConfig, S3StoreConfig,
+    ServerConfig, SigningConfig, StorageConfig, TrainingConfig, WebhookConfig,
+)
 
 
 class SiteConfig(Strict):
@@ -194,166 +168,6 @@ class RuleDefaults(Strict):
     min_s: float | None = Field(None, ge=0, le=3600)
     cooldown_s: float | None = Field(None, ge=0, le=86400)
     grace_s: float | None = Field(None, ge=0, le=3600)
-
-
-class LocalStoreConfig(Strict):
-    backend: Literal["local"] = "local"
-    path: str = Field("evidence", description="evidence folder; relative paths are under data_dir")
-
-
-class S3StoreConfig(Strict):
-    backend: Literal["s3"]
-    endpoint: str = Field(description="host:port of the S3 server (MinIO, SeaweedFS, AWS)")
-    bucket: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", description="bucket name")
-    secure: bool = Field(True, description="use HTTPS")
-    region: str | None = Field(None, description="bucket region")
-    access_key_env: EnvName = Field("VIGIL_S3_ACCESS_KEY", description="environment variable holding the access key")
-    secret_key_env: EnvName = Field("VIGIL_S3_SECRET_KEY", description="environment variable holding the secret key")
-    object_lock_days: int = Field(0, ge=0, le=36500, description="retention for evidence objects (0: off)")
-
-
-class StorageConfig(Strict):
-    database_url: str = Field("sqlite:///vigil.db", description="SQLAlchemy URL; sqlite paths are under data_dir")
-    evidence: LocalStoreConfig | S3StoreConfig = Field(default_factory=LocalStoreConfig, discriminator="backend")
-
-
-class WebhookConfig(Strict):
-    url: str = Field(pattern=r"^https?://", description="endpoint receiving a JSON POST per alert")
-    secret_env: EnvName | None = Field(None, description="environment variable holding the HMAC-SHA256 secret")
-    rules: list[str] = Field(default_factory=list, description="rules that notify (empty: all)")
-    sites: list[str] = Field(default_factory=list, description="sites that notify (empty: all)")
-    max_attempts: int = Field(5, ge=1, le=20, description="tries before a dead-letter record")
-    timeout_s: float = Field(5.0, gt=0, le=60)
-
-
-class MqttConfig(Strict):
-    host: str = Field(description="broker host")
-    port: int = Field(1883, ge=1, le=65535)
-    topic_prefix: str = Field("vigil", description="topics are PREFIX/SITE/RULE")
-    username: str | None = None
-    password_env: EnvName | None = Field(None, description="environment variable holding the password")
-    rules: list[str] = Field(default_factory=list, description="rules that notify (empty: all)")
-    sites: list[str] = Field(default_factory=list, description="sites that notify (empty: all)")
-    qos: int = Field(1, ge=0, le=2)
-
-
-class NotificationsConfig(Strict):
-    webhooks: dict[str, WebhookConfig] = Field(default_factory=dict)
-    mqtt: MqttConfig | None = None
-
-
-class GradingConfig(Strict):
-    window_days: float = Field(30.0, gt=0, le=3650, description="rolling window of confirmed violations")
-    yellow: float = Field(1.0, gt=0, description="weighted score at which a site turns yellow")
-    orange: float = Field(5.0, gt=0, description="... orange")
-    red: float = Field(10.0, gt=0, description="... red")
-    case_filed: float = Field(2.0, ge=0, le=100, description="added to the score for each case filed in the window "
-                              "(a dismissed lead's alerts never count)")
-    quiet_grades: list[GradeName] = Field(
-        default_factory=lambda: list[GradeName](["blue"]),
-        description="无事不扰: these sites' alerts are not notified live; they wait, low priority, for the daily "
-        "digest")
-    urgent_grades: list[GradeName] = Field(
-        default_factory=lambda: list[GradeName](["red"]),
-        description="these sites' alerts notify at once with high priority and come first in review")
-    digest_hour_utc: int = Field(1, ge=0, le=23, description="hour (UTC) the daily digest is sent (1: 09:00 Beijing)")
-    always_live_rules: list[str] = Field(
-        default_factory=lambda: ["open_burning", "lab_fire"],
-        description="rules whose alerts notify at once whatever the site's grade: a fire does not wait for the "
-        "digest, even at a compliant site")
-
-    @model_validator(mode="after")
-    def _ordered(self):
-        unknown = [r for r in self.always_live_rules if r not in RULES]
-        if unknown:
-            raise ValueError(f"always_live_rules: expected rule names ({', '.join(RULES)}), found "
-                             f"{', '.join(map(repr, unknown))}")
-        if not self.yellow <= self.orange <= self.red:
-            raise ValueError(f"expected yellow <= orange <= red, found {self.yellow}, {self.orange}, {self.red}")
-        return self
-
-
-class MetricsConfig(Strict):
-    """Prometheus metrics at /metrics, scraped without a session: with a bearer token, or open by choice."""
-
-    token_env: EnvName | None = Field(None, description="environment variable holding the bearer token (at least 16 "
-                                      "characters) a scraper sends as Authorization: Bearer TOKEN (Prometheus: "
-                                      "authorization.credentials_file); the token is never logged or shown")
-    open: bool = Field(False, description="serve /metrics to anyone who can reach the server, without a token "
-                       "(only where the port is reachable by the scraper alone); neither this nor token_env: "
-                       "/metrics answers 404")
-
-    @model_validator(mode="after")
-    def _one_way(self):
-        if self.open and self.token_env:
-            raise ValueError("expected either token_env (scrapers send a token) or open: true (no token), "
-                             "found both")
-        return self
-
-
-class ServerConfig(Strict):
-    host: str = Field("127.0.0.1", description="address the API and UI listen on")
-    port: int = Field(8080, ge=1, le=65535)
-    language: Literal["en", "zh"] = Field("en", description="default UI language")
-    trusted_proxies: list[str] = Field(
-        default_factory=list, max_length=64,
-        description="addresses or networks (CIDR) of the reverse proxies in front of Vigil; only requests from "
-                    "these may set the client address and scheme with X-Forwarded-For / X-Forwarded-Proto. "
-                    "Empty (the default): forwarded headers are ignored and the peer address is the client, as "
-                    "anyone can send them (the sign-in limits count per client address)")
-    metrics: MetricsConfig = Field(default_factory=lambda: MetricsConfig.model_validate({}),
-                                   description="Prometheus metrics at /metrics")
-
-    @field_validator("trusted_proxies")
-    @classmethod
-    def _networks(cls, value: list[str]) -> list[str]:
-        for i, item in enumerate(value):
-            try:
-                ipaddress.ip_network(item, strict=False)
-            except ValueError:
-                raise ValueError(f"trusted_proxies[{i}]: expected an IP address or network like 10.0.0.5 or "
-                                 f"10.0.0.0/24, found {item!r}") from None
-        return value
-
-
-class SigningConfig(Strict):
-    key_path: str | None = Field(None, description="Ed25519 private key (PEM); default: generated in data_dir")
-
-
-class TrainingConfig(Strict):
-    """Retraining and the promotion gate."""
-
-    gate_metric: Literal["heldout_source_map50", "map50", "map50_95", "false_violations_per_hour"] = Field(
-        "heldout_source_map50", description="a candidate worse than the promoted model on this metric is not "
-        "promoted; heldout_source_map50 scores whole real sources no model trains on (shared_dir/datasets; "
-        "without them the gate falls back to map50 and says so)")
-    gate_tolerance: float = Field(0.0, ge=0, le=1000, description="how much worse the candidate may be and still pass")
-    max_concurrent_jobs: int = Field(1, ge=1, le=8, description="training jobs run at the same time")
-    cancel_grace_s: float = Field(10.0, ge=0, le=600, description="seconds a cancelled job's worker process has to "
-                                  "stop at its next batch before it is terminated")
-    kill_grace_s: float = Field(5.0, gt=0, le=120, description="seconds a terminated job or dataset build worker "
-                                "has before it is killed (SIGKILL)")
-    eval_scene_seeds: list[int] = Field(default_factory=lambda: [9901, 9902], max_length=20,
-                                        description="held-out demo scenes for false violations per hour")
-    eval_scene_s: float = Field(30.0, gt=0, le=3600, description="length of each held-out scene")
-
-
-class ReliabilityConfig(Strict):
-    """The durable outbox, disk watermarks and camera health notifications."""
-
-    outbox_max_mb: int = Field(2048, ge=1, le=1 << 20, description="bound of the local outbox (queued evidence "
-                                                                     "and writes); evidence beyond it is refused")
-    retry_base_s: float = Field(1.0, gt=0, le=600, description="first retry of a failed outbox job after this")
-    retry_cap_s: float = Field(30.0, gt=0, le=3600, description="longest wait between two retries")
-    min_free_mb: int = Field(1024, ge=0, le=1 << 24, description="free space under which the evidence folder and "
-                                                                  "the outbox disk are reported as low")
-    retention_days: float = Field(0, ge=0, le=36500, description="evidence of rejected alerts on no lead is "
-                                  "removed this many days after the event (0: kept forever); evidence of open, "
-                                  "unreviewed or confirmed alerts and of any lead is never removed")
-    purge_below_watermark: bool = Field(True, description="under min_free_mb, remove such evidence oldest first "
-                                        "even before retention_days")
-    camera_down_notify_s: float = Field(120, ge=0, le=86400, description="a camera offline or stalled this long "
-                                        "is notified like an alert (0: never)")
 
 
 class VigilConfig(Strict):
