@@ -9,7 +9,8 @@ import signal
 import psutil
 import pytest
 
-from tests.training.test_job_workers import _gone, _wait
+from tests.servers import wait_for
+from tests.training.test_job_workers import _gone
 from tests.web.test_models_jobs import SCENES, bearer, services  # noqa: F401  (fixtures)
 
 # what data staff asked for when the server grew by 3 MB/s until restarted: 50 scenes of 600 s
@@ -40,15 +41,15 @@ def test_a_dataset_build_runs_in_a_worker_and_can_be_stopped(services, bearer, r
         r = c.post("/api/datasets", json=request_body)
         assert r.status_code == 202, r.text
         where, bid = r.headers["location"], r.json()["build"]["id"]
-        pid = _wait(lambda: builds.worker_pids().get(bid), 60, "the build's worker process")
+        pid = wait_for(lambda: builds.worker_pids().get(bid), 60, "the build's worker process")
         assert pid != os.getpid() and psutil.Process(pid).ppid() == os.getpid()
-        _wait(lambda: (b := c.get(where).json())["stage"] == stage and b["items"] > 0, 240, f"stage {stage}")
+        wait_for(lambda: (b := c.get(where).json())["stage"] == stage and b["items"] > 0, 240, f"stage {stage}")
         if stop == "cancel":
             r = c.post(f"/api/datasets/builds/{bid}/cancel")
             assert r.status_code == 200 and r.json()["status"] == status, r.text
         else:
             os.kill(pid, signal.SIGKILL)
-        build = _wait(lambda: (b := c.get(where).json())["status"] != "running" and b, 30, "the build to end")
+        build = wait_for(lambda: (b := c.get(where).json())["status"] != "running" and b, 30, "the build to end")
         assert build["status"] == status and build["finished_at"] and build["version"] is None
         assert build["error"] == says.format(pid=pid), build
         assert _gone(pid) and builds.worker_pids() == {}
@@ -71,8 +72,8 @@ def test_a_queued_build_cancels_and_a_server_stop_fails_running_and_queued_build
     with TestClient(create_app(services, run_cameras=False), headers=bearer["data_staff"]) as c:
         builds = c.app.state.jobs.builds
         bid = c.post("/api/datasets", json=HUGE).json()["build"]["id"]
-        pid = _wait(lambda: builds.worker_pids().get(bid), 60, "the build's worker process")
-        _wait(lambda: c.get(f"/api/datasets/builds/{bid}").json()["items"] > 0, 240, "the first scene frames")
+        pid = wait_for(lambda: builds.worker_pids().get(bid), 60, "the build's worker process")
+        wait_for(lambda: c.get(f"/api/datasets/builds/{bid}").json()["items"] > 0, 240, "the first scene frames")
         # builds wait their turn (one at a time): a queued one is cancelled before it starts
         queued = c.post("/api/datasets", json={**SCENES, "wait_s": 0}).json()["build"]
         assert queued["stage"] == "queued"
