@@ -69,6 +69,7 @@ class CameraPipeline:
         self._last_t_s = -1.0
         self._last_packet_mono = time.monotonic()
         self.crashes = 0
+        self._listeners: tuple[Callable[[MediaPacket], None], ...] = ()
         self.finished = threading.Event()  # set when the reader ends (stopped, or a file analysed to its end)
 
     # -- lifecycle ---------------------------------------------------------------------------------------------
@@ -94,6 +95,25 @@ class CameraPipeline:
 
     def status(self) -> CameraStatus:
         return self.tracker.snapshot()
+
+    # -- packet taps -------------------------------------------------------------------------------------------
+    def add_packet_listener(self, fn: Callable[[MediaPacket], None]) -> Callable[[], None]:
+        """Call `fn` with every packet the camera sends, on the reader thread, after the ring has it (live
+        video, continuous recording). `fn` must be quick and never block; an exception it raises is logged and
+        the listener removed, the camera goes on. Returns the function that removes it."""
+        self._listeners = (*self._listeners, fn)
+
+        def remove() -> None:
+            self._listeners = tuple(f for f in self._listeners if f is not fn)
+        return remove
+
+    def _tell_listeners(self, pkt: MediaPacket) -> None:
+        for fn in self._listeners:
+            try:
+                fn(pkt)
+            except Exception:  # noqa: BLE001 - a viewer's or recorder's fault is not the camera's
+                log.exception("camera %s: packet listener failed; removed", self.camera_id)
+                self._listeners = tuple(f for f in self._listeners if f is not fn)
 
     # -- reader ------------------------------------------------------------------------------------------------
     def _run(self) -> None:
@@ -171,6 +191,8 @@ class CameraPipeline:
 
     def _accept(self, pkt: MediaPacket, frames: tuple[VideoFrame, ...], decoded: int) -> None:
         self.ring.push(pkt)
+        if self._listeners:
+            self._tell_listeners(pkt)
         self._last_t_s = max(self._last_t_s, pkt.t_s)
         self._last_packet_mono = time.monotonic()
         self.tracker.count_packet(len(pkt.data))

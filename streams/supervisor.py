@@ -208,6 +208,13 @@ class Supervisor:
                                open_events=rec.open_events() if rec is not None else 0,
                                recorder_errors=rec.errors if rec is not None else 0)
 
+    def pipeline(self, camera_id: str) -> CameraPipeline:
+        """The running camera's pipeline (for packet listeners); NotFoundError when it is not running."""
+        cam = self._cameras.get(camera_id)
+        if cam is None:
+            raise NotFoundError(f"camera {camera_id!r} is not running")
+        return cam.pipeline
+
     def latest(self, camera_id: str) -> AnalysisResult | None:
         cam = self._cameras.get(camera_id)
         return cam.latest if cam is not None else None

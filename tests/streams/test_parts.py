@@ -113,6 +113,30 @@ def test_resolution_change_mid_stream_starts_a_new_segment(tmp_path):
     assert pipe.status().state == "offline"
 
 
+
+def test_packet_listeners_see_every_packet_and_a_failing_one_is_dropped(tmp_path):
+    clip = make_clip(tmp_path / "a.mp4", size="320x180", seconds=2)
+    from streams.pipeline import CameraPipeline, PipelineConfig
+
+    pipe = CameraPipeline("c", parse_source(str(clip), as_camera=False),
+                          PipelineConfig(detect_fps=2, detect_size=(160, 90), pre_roll_s=30, queue_size=100))
+    seen: list[MediaPacket] = []
+    calls = {"bad": 0}
+
+    def bad(_pkt):
+        calls["bad"] += 1
+        raise RuntimeError("viewer went away")
+
+    pipe.add_packet_listener(seen.append)
+    pipe.add_packet_listener(bad)
+    removed: list[MediaPacket] = []
+    pipe.add_packet_listener(removed.append)()  # removed at once: never called
+    pipe.start()
+    assert pipe.finished.wait(30)
+    assert len(seen) == pipe.status().packets > 0 and [p.t_s for p in seen] == sorted(p.t_s for p in seen)
+    assert calls["bad"] == 1 and removed == []  # the failing listener was removed; the camera read on
+
+
 @pytest.mark.slow
 def test_vigil_analyze_prints_one_json_line_per_violation(tmp_path, toy_onnx):
     import typer
