@@ -90,6 +90,10 @@ class CameraConfig(Strict):
     name: str = Field("", max_length=200, description="name shown on the wall (default: the id)")
     site: str = Field(description="id of the site this camera watches")
     source: str = Field(min_length=1, description="rtsp://, a video file path, or demo:site|lab[?seed=N]; ${ENV} substituted")
+    detect_source: str | None = Field(None, min_length=1, description="the camera's sub-stream (e.g. 640x360) for "
+                                      "detection, where `source` is its main stream, kept for evidence clips and "
+                                      "live video (Frigate's input roles): decoding the sub-stream costs a fraction "
+                                      "of the main one. Same forms as source; the two are aligned by arrival time")
     profile: Profile | None = Field(None, description="detector profile; default: the site's kind")
     enabled: bool = Field(True, description="run this camera")
     detect: DetectConfig = Field(default_factory=DetectConfig)
@@ -101,10 +105,10 @@ class CameraConfig(Strict):
 
     _masks = field_validator("masks")(lambda v: [_check_polygon(p) for p in v])
 
-    @field_validator("source")
+    @field_validator("source", "detect_source")
     @classmethod
-    def _source_scheme(cls, v: str) -> str:
-        if "://" in v and v.split("://", 1)[0] not in ("rtsp", "rtsps", "file", "http", "https"):
+    def _source_scheme(cls, v: str | None) -> str | None:
+        if v is not None and "://" in v and v.split("://", 1)[0] not in ("rtsp", "rtsps", "file", "http", "https"):
             raise ValueError(f"expected rtsp://, file://, a file path or demo:..., found scheme {v.split('://')[0]!r}")
         return v
 
