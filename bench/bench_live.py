@@ -112,7 +112,7 @@ def run_vigil(mode: Mode, cameras: RtspCameras, n: int, size: str, warmup: float
         while True:
             try:
                 m = scrape(port)
-                if sum(v for (k, _), v in m.items() if k == "vigil_camera_frames_analysed") >= n:
+                if sum(v for (k, _), v in m.items() if k == "vigil_camera_frames_analysed_total") >= n:
                     break
             except OSError:
                 pass
@@ -136,16 +136,16 @@ def run_vigil(mode: Mode, cameras: RtspCameras, n: int, size: str, warmup: float
 
     def d(name: str, cam: str = "") -> float:
         return m1.get((name, cam), 0.0) - m0.get((name, cam), 0.0)
-    fps = [d("vigil_camera_frames_analysed", c) / wall for c in cams]
+    fps = [d("vigil_camera_frames_analysed_total", c) / wall for c in cams]
     lag0 = [m0.get(("vigil_camera_lag_seconds", c), 0.0) for c in cams]
     lag1 = [m1.get(("vigil_camera_lag_seconds", c), 0.0) for c in cams]
     det_n = d("vigil_detector_latency_seconds_count")
     batches = d("vigil_detector_batch_size_count")
-    skipped = sum(d("vigil_camera_frames_motion_skipped", c) for c in cams)
-    analysed = sum(d("vigil_camera_frames_analysed", c) for c in cams)
-    decoded = sum(d("vigil_camera_frames_decoded", c) for c in cams)
-    return Row(mode.label, size, n, mode.target_fps, (c1 - c0) / wall, fps, max(lag1), max(lag1) - max(lag0) > 1.0,
-               rss, 1000 * d("vigil_detector_latency_seconds_sum") / det_n if det_n else None,
+    skipped = sum(d("vigil_camera_frames_motion_skipped_total", c) for c in cams)
+    analysed = sum(d("vigil_camera_frames_analysed_total", c) for c in cams)
+    decoded = sum(d("vigil_camera_frames_decoded_total", c) for c in cams)
+    return Row(mode.label, size, n, mode.target_fps, wall, (c1 - c0) / wall, fps, max(lag1),
+               max(lag1) - max(lag0) > 1.0, rss, 1000 * d("vigil_detector_latency_seconds_sum") / det_n if det_n else None,
                d("vigil_detector_batch_size_sum") / batches if batches else None,
                skipped / analysed if analysed else None, decoded / wall / n)
 
@@ -178,7 +178,8 @@ def run_ultra(mode: Mode, cameras: RtspCameras, n: int, size: str, warmup: float
         s1, c1, t1 = sample(), process_cpu_s(proc.pid), time.monotonic()
         rss = process_rss_mb(proc.pid)
     finally:
-        os.killpg(proc.pid, signal.SIGKILL)
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(30)
         log.close()
     wall = s1["t"] - s0["t"] if s1["t"] > s0["t"] else t1 - t0
@@ -186,7 +187,7 @@ def run_ultra(mode: Mode, cameras: RtspCameras, n: int, size: str, warmup: float
     fps = [(s1["counts"].get(k, 0) - s0["counts"].get(k, 0)) / wall for k in keys] + [0.0] * (n - len(keys))
     frames = s1["frames"] - s0["frames"]
     infer = (s1["infer_ms"] - s0["infer_ms"]) / frames if frames else None
-    return Row(mode.label, size, n, mode.target_fps, (c1 - c0) / (t1 - t0), fps, None, False, rss, infer, None,
+    return Row(mode.label, size, n, mode.target_fps, wall, (c1 - c0) / (t1 - t0), fps, None, False, rss, infer, None,
                None, None)
 
 
