@@ -98,6 +98,20 @@ class MetricsConfig(Strict):
     open: bool = Field(False, description="serve /metrics to anyone who can reach the server, without a token "
                        "(only where the port is reachable by the scraper alone); neither this nor token_env: "
                        "/metrics answers 404")
+    listen: str | None = Field(None, description="HOST:PORT of a separate listener serving only the metrics (any "
+                               "path), without a token: bind it to an address only the scraper reaches (a "
+                               "management network, 127.0.0.1 behind a sidecar); /metrics on the main port keeps "
+                               "following token_env/open")
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        host, sep, port = v.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+            raise ValueError(f"expected HOST:PORT (e.g. 127.0.0.1:9108), found {v!r}")
+        return v
 
     @model_validator(mode="after")
     def _one_way(self):
