@@ -144,8 +144,9 @@ def run_vigil(mode: Mode, cameras: RtspCameras, n: int, size: str, warmup: float
     skipped = sum(d("vigil_camera_frames_motion_skipped_total", c) for c in cams)
     analysed = sum(d("vigil_camera_frames_analysed_total", c) for c in cams)
     decoded = sum(d("vigil_camera_frames_decoded_total", c) for c in cams)
+    det_ms = 1000 * d("vigil_detector_latency_seconds_sum") / det_n if det_n else None
     return Row(mode.label, size, n, mode.target_fps, wall, (c1 - c0) / wall, fps, max(lag1),
-               max(lag1) - max(lag0) > 1.0, rss, 1000 * d("vigil_detector_latency_seconds_sum") / det_n if det_n else None,
+               max(lag1) - max(lag0) > 1.0, rss, det_ms,
                d("vigil_detector_batch_size_sum") / batches if batches else None,
                skipped / analysed if analysed else None, decoded / wall / n)
 
