@@ -43,7 +43,7 @@ def read_segment(path: Path, seg: Segment) -> list[_Timed]:
         with av.open(str(path)) as box:
             stream = box.streams.video[0]
             ctx = stream.codec_context
-            tb = Fraction(stream.time_base)
+            tb = Fraction(stream.time_base or Fraction(1, 90000))
             info = StreamInfo(segment=0, codec=ctx.name, width=ctx.width, height=ctx.height, time_base=tb,
                               extradata=b"")
             bsf = av.bitstream.BitStreamFilterContext(f"{ctx.name}_mp4toannexb", stream)

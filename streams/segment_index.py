@@ -113,7 +113,8 @@ class SegmentIndex:
 
     def oldest(self, camera_id: str | None = None, before: datetime | None = None, limit: int = 100) -> list[Segment]:
         """Oldest segments first (one camera's, or every camera's), optionally only those that ended before."""
-        where, args = [], []
+        where: list[str] = []
+        args: list[object] = []
         if camera_id is not None:
             where.append("camera_id = ?")
             args.append(camera_id)

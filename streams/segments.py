@@ -13,7 +13,6 @@ import threading
 from collections import deque
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Callable
 
 from streams.clip import write_mp4_file

@@ -104,7 +104,10 @@ def _camera(request: Request, camera_id: str) -> None:
 
 def _span(start: datetime | None, end: datetime | None, hours: float) -> tuple[datetime, datetime]:
     end = end or utcnow()
-    start = start or end - timedelta(hours=hours)
+    try:
+        start = start or end - timedelta(hours=hours)
+    except OverflowError:
+        raise InputError(f"expected an end at least {hours:g} hours after the year 1, found {end.isoformat()}") from None
     for name, at in (("start", start), ("end", end)):
         if at.tzinfo is None:
             raise InputError(f"{name}: expected a time with a zone, e.g. 2026-12-03T10:00:00Z, found a naive time")

@@ -17,6 +17,7 @@ from vigil.types import iso_utc
 
 if TYPE_CHECKING:
     from api.metrics import VigilMetrics
+    from api.service.recording import Recording
 
 log = logging.getLogger(__name__)
 MODEL_CHECK_S = 2.0
@@ -49,7 +50,7 @@ class Runtime:
         self._threads: list[threading.Thread] = []
         self._logged: set[str] = set()  # health problems last written to the log
         self.lock_problem: str | None = None  # the instance lock lost (another instance took it after a restart)
-        self.recording = None  # api.service.recording.Recording: continuous recording and its retention
+        self.recording: Recording | None = None  # continuous recording and its retention
 
     def _spawn(self, target, name: str) -> None:
         t = threading.Thread(target=target, name=name, daemon=True)
@@ -97,7 +98,7 @@ class Runtime:
 
     def _record(self) -> None:
         ticks = 0
-        while not self._stop.wait(RECORDING_CHECK_S):
+        while self.recording is not None and not self._stop.wait(RECORDING_CHECK_S):
             try:
                 if self.started.is_set():
                     self.recording.attach()
