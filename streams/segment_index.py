@@ -103,6 +103,11 @@ class SegmentIndex:
             r = self._db.execute(f"SELECT {_COLUMNS} FROM segments WHERE id = ?", (segment_id,)).fetchone()
         return _row(r) if r else None
 
+    def get_path(self, path: str) -> Segment | None:
+        with self._lock:
+            r = self._db.execute(f"SELECT {_COLUMNS} FROM segments WHERE path = ?", (path,)).fetchone()
+        return _row(r) if r else None
+
     def between(self, camera_id: str, start: datetime, end: datetime, limit: int = 100_000) -> list[Segment]:
         """The camera's segments that overlap [start, end], oldest first."""
         with self._lock:

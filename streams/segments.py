@@ -180,6 +180,8 @@ class SegmentRecorder:
                                       written, len(packets)))
         except Exception as e:  # noqa: BLE001 - disk full, slow or gone: drop, report
             tmp.unlink(missing_ok=True)
+            if self.index.get_path(rel) is None:
+                path.unlink(missing_ok=True)  # renamed but not indexed: a file nothing would find
             self._drop(camera_id, f"could not write {rel}: {str(e).splitlines()[0] if str(e) else type(e).__name__}")
             return
         with self._cond:

@@ -124,3 +124,48 @@ def test_a_full_queue_or_a_refused_disk_drops_segments_and_never_blocks(media, t
     rec3.stop()
     st = rec3.stats()["f"]
     assert st.dropped_segments == 2 and st.segments >= 1 and len(index2.oldest("f")) == st.segments
+
+
+@pytest.fixture
+def small_fs(tmp_path):
+    import subprocess
+
+    mount = tmp_path / "small"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)], capture_output=True,
+                          text=True)
+    if done.returncode != 0:
+        pytest.fail(f"this test needs to mount a 2 MB tmpfs (run as root): {done.stderr.strip()}")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+
+
+def test_a_full_disk_drops_segments_while_the_camera_reads_on(media, tmp_path, small_fs):
+    sup = Supervisor(config_for({"f": str(media.h264_mp4)}, tmp_path), Collect(), detectors={})
+    index = SegmentIndex(small_fs / "recordings")
+    rec = SegmentRecorder(index, SegmentPolicy(segment_s=1.0)).start()
+    sup.start()
+    try:
+        sup.pipeline("f").add_packet_listener(rec.listener("f"))
+        assert wait_for(lambda: len(index.oldest("f")) >= 1, 20)
+        with open(small_fs / "filler", "wb") as f:  # the disk fills up
+            try:
+                while True:
+                    f.write(b"\0" * 65536)
+                    f.flush()
+            except OSError:
+                pass
+        packets = sup.status()["f"].packets
+        assert wait_for(lambda: rec.stats()["f"].dropped_segments >= 2, 20), rec.stats()
+        assert "No space left" in rec.stats()["f"].last_error or "could not write" in rec.stats()["f"].last_error
+        assert sup.status()["f"].packets > packets + 10 and sup.status()["f"].state == "live"  # analysis goes on
+        assert not list((small_fs / "recordings").rglob("*.tmp"))
+        written = rec.stats()["f"].segments
+        (small_fs / "filler").unlink()  # room again: recording resumes by itself
+        assert wait_for(lambda: rec.stats()["f"].segments >= written + 2, 20), rec.stats()
+        assert rec.stats()["f"].last_error == ""
+        for seg in index.oldest("f"):
+            assert (small_fs / "recordings" / seg.path).stat().st_size == seg.bytes
+    finally:
+        sup.stop(timeout=10)
+        rec.stop()

@@ -151,3 +151,29 @@ def test_retention_removes_the_oldest_by_days_size_and_watermark(recording_app):
     assert retain(index, by_days, segs[-1].end_at, remove, lambda: next(low)) == 1
     assert removed[-1] == (segs[3].id, "disk watermark")
     assert runtime.recording.problems() == []
+
+
+def test_a_disk_under_the_watermark_drops_segments_and_says_so(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from tests.streams.conftest import make_clip
+
+    clip = make_clip(tmp_path / "yard.mp4", size="320x180", fps=10, seconds=20, gop=10)
+    services = open_web_services(tmp_path, rec_camera(clip), extra_config=RECORDING
+                                 + "reliability: {min_free_mb: 16777216}\n")  # 16 TB: no disk has that free
+    add_role_users(services)
+    with services.sessions() as s:
+        admin = s.scalar(select(User.id).where(User.username == ROLE_USERS["admin"]))
+    auth = {"Authorization": f"Bearer {create_token(services.sessions, admin, 't')}"}
+    try:
+        with TestClient(create_app(services, run_cameras=True)) as client:
+            health = wait_for(lambda: (h := client.get("/healthz", headers=auth).json())
+                              and any(p.startswith("recording rec:") for p in h.get("problems", [])) and h,
+                              60, "the dropped segments in /healthz")
+            problem = next(p for p in health["problems"] if p.startswith("recording rec:"))
+            assert "under the 16777216 MB watermark" in problem and "no older segment" in problem
+            assert health["camera_states"]["rec"]["state"] == "live"  # the camera reads on
+            assert client.app.state.runtime.recording.index.oldest("rec") == []
+    finally:
+        services.close()
