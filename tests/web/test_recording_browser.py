@@ -50,6 +50,9 @@ def export_range(page, base: str, lead: int, lang: str) -> int:
     page.wait_for_function("() => document.querySelector('.tl-rec').getBoundingClientRect().width > 40",
                            timeout=60000)
     play_at(page, 0.15)
+    playing = page.get_attribute("#tl-video", "data-segment")                # at its end the next one follows
+    page.wait_for_function(f"() => document.querySelector('#tl-video').dataset.segment !== '{playing}'"
+                           " && !document.querySelector('#tl-video').paused", timeout=20000)
     page.click("#mark-start")
     play_at(page, 0.8)
     page.click("#mark-end")

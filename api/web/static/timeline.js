@@ -9,7 +9,7 @@ const EXPORTERS = ["reviewer", "officer", "admin"];
 
 export function timeline(cam) {
   const id = encodeURIComponent(cam.id);
-  const tl = { span: 3600, data: null, segment: null, cursor: null };
+  const tl = { span: 3600, data: null, segment: null, cursor: null };  // segment: the one playing
   const bar = el("div", { class: "tl-bar", id: "tl-bar", role: "slider", "aria-label": t("rec.title") });
   const axis = el("div", { class: "tl-axis" });
   const status = el("p", { class: "muted", id: "tl-status" });
@@ -55,9 +55,9 @@ export function timeline(cam) {
       ticks.push(el("span", { style: `left:${i * 25}%` }, fmtTime(new Date(ms).toISOString()).split(" ").pop()));
     }
     axis.replaceChildren(...ticks);
-    status.textContent = !d.recording && !d.segments.length ? t("rec.off")
-      : !d.segments.length ? t("rec.none") : status.textContent || t("rec.hint");
-    bar.dataset.segments = d.segments.length;
+    status.textContent = !d.recording && !d.ranges.length ? t("rec.off")
+      : !d.ranges.length ? t("rec.none") : status.textContent || t("rec.hint");
+    bar.dataset.ranges = d.ranges.length;
   }
 
   function moveCursor() {
@@ -66,26 +66,30 @@ export function timeline(cam) {
   }
 
   async function load() {
-    tl.data = await api(`/api/cameras/${id}/timeline?hours=${tl.span / 3600}`);
+    tl.data = await api(`/api/cameras/${id}/timeline?hours=${tl.span / 3600}&segments=false`);
     draw();
   }
 
-  function segmentAt(ms) {
-    return tl.data.segments.find((s) => at(s.start_at) <= ms && ms < at(s.end_at));
+  // the segment holding `ms`, else the first one starting within `ahead` ms after it (a day holds thousands: asked
+  // for by time, not listed with the timeline)
+  async function segmentAt(ms, ahead = 1000) {
+    const q = new URLSearchParams({ start: new Date(ms).toISOString(), end: new Date(ms + ahead).toISOString(), limit: 5 });
+    const page = await api(`/api/cameras/${id}/recordings?${q}`);
+    return page.items.find((s) => at(s.start_at) <= ms && ms < at(s.end_at)) || page.items[0];
   }
 
-  function play(ms) {
+  async function play(ms, seg) {
     tl.cursor = ms;
-    const seg = segmentAt(ms);
+    seg = seg || await segmentAt(ms);
     if (!seg) {
       status.textContent = t("rec.nofootage", { t: fmtTime(new Date(ms).toISOString()) });
       draw();
       return;
     }
     status.textContent = t("rec.playing", { t: fmtTime(new Date(ms).toISOString()) });
-    const offset = (ms - at(seg.start_at)) / 1000;
-    if (tl.segment !== seg.id) {
-      tl.segment = seg.id;
+    const offset = Math.max(0, (ms - at(seg.start_at)) / 1000);
+    if (tl.segment?.id !== seg.id) {
+      tl.segment = seg;
       video.src = seg.url;
       video.addEventListener("loadedmetadata", () => { video.currentTime = offset; video.play().catch(() => {}); },
                              { once: true });
@@ -98,15 +102,14 @@ export function timeline(cam) {
   }
 
   // where the video is now, on the wall clock (the cursor follows it); the next segment follows at the end
-  const now = () => {
-    const seg = tl.data && tl.data.segments.find((s) => s.id === tl.segment);
-    return seg ? at(seg.start_at) + video.currentTime * 1000 : tl.cursor;
-  };
+  const now = () => tl.segment ? at(tl.segment.start_at) + video.currentTime * 1000 : tl.cursor;
   video.addEventListener("timeupdate", () => { if (tl.segment) { tl.cursor = now(); moveCursor(); } });
-  video.addEventListener("ended", () => {
-    const i = tl.data.segments.findIndex((s) => s.id === tl.segment);
-    const next = tl.data.segments[i + 1];
-    if (next) play(at(next.start_at));
+  video.addEventListener("ended", async () => {
+    const end = at(tl.segment.end_at);
+    const next = (await api(`/api/cameras/${id}/recordings?${new URLSearchParams({ start: new Date(end).toISOString(),
+      end: new Date(end + 5000).toISOString(), limit: 5 })}`)).items.find((s) => s.id !== tl.segment.id
+                                                                          && at(s.start_at) >= end - 500);
+    if (next) play(at(next.start_at), next);
   });
   bar.addEventListener("click", (e) => {
     const box = bar.getBoundingClientRect();
