@@ -107,7 +107,8 @@ def _span(start: datetime | None, end: datetime | None, hours: float) -> tuple[d
     try:
         start = start or end - timedelta(hours=hours)
     except OverflowError:
-        raise InputError(f"expected an end at least {hours:g} hours after the year 1, found {end.isoformat()}") from None
+        raise InputError(f"expected an end at least {hours:g} hours after the year 1, found "
+                         f"{end.isoformat()}") from None
     for name, at in (("start", start), ("end", end)):
         if at.tzinfo is None:
             raise InputError(f"{name}: expected a time with a zone, e.g. 2026-12-03T10:00:00Z, found a naive time")
