@@ -145,6 +145,8 @@ def health(services: Services, runtime) -> tuple[dict, list[str]]:
             problems.append(f"outbox filling: {body['outbox']['bytes']} of {body['outbox']['max_bytes']} bytes")
         if getattr(runtime, "lock_problem", None):
             problems.append(runtime.lock_problem)
+        if getattr(runtime, "recording", None) is not None:
+            problems += runtime.recording.problems()
         states = runtime.camera_states()
         body["camera_states"] = {cid: {"state": st.state, "error": st.last_error} for cid, st in states.items()}
         for cid, st in states.items():

@@ -18,8 +18,8 @@ from vigil.config_types import (  # noqa: F401  (re-exported: callers import the
     ID_PATTERN, EnvName, GradeName, Id, Point, Polygon, Strict, _check_env_name, _check_polygon,
 )
 from vigil.config_service import (  # noqa: F401  (re-exported)
-    LocalStoreConfig, MetricsConfig, MqttConfig, NotificationsConfig, GradingConfig, ReliabilityConfig, S3StoreConfig,
-    ServerConfig, SigningConfig, StorageConfig, TrainingConfig, WebhookConfig,
+    LocalStoreConfig, MetricsConfig, MqttConfig, NotificationsConfig, GradingConfig, RecordingConfig,
+    ReliabilityConfig, S3StoreConfig, ServerConfig, SigningConfig, StorageConfig, TrainingConfig, WebhookConfig,
 )
 
 
@@ -84,6 +84,12 @@ class RecordConfig(Strict):
     pre_roll_s: float = Field(5.0, ge=0, le=120, description="footage kept before an event")
     post_roll_s: float = Field(5.0, ge=0, le=120, description="footage kept after an event")
     max_buffer_mb: float = Field(64.0, gt=0, le=2048, description="packet ring buffer byte cap per camera")
+    continuous: bool = Field(False, description="record this camera all the time as MP4 segments of its own "
+                             "packets (no re-encode), besides the event clips; see the recording section")
+    retain_days: float | None = Field(None, ge=0, le=36500, description="this camera's segments are removed this "
+                                      "many days after they end (default: recording.retain_days)")
+    max_gb: float | None = Field(None, gt=0, le=1 << 20, description="this camera's segments are kept under this "
+                                 "many GB, oldest removed first (default: recording.max_gb_per_camera)")
 
 
 class CameraConfig(Strict):
@@ -192,6 +198,8 @@ class VigilConfig(Strict):
                                            description="legal basis, discretion, workflow and rectification")
     reliability: ReliabilityConfig = Field(ReliabilityConfig.model_validate({}),
                                            description="outbox, disk watermark, retention, camera health notices")
+    recording: RecordingConfig = Field(RecordingConfig.model_validate({}),
+                                       description="continuous recording (cameras with record.continuous)")
 
     @model_validator(mode="after")
     def _references(self):

@@ -1,5 +1,6 @@
 """The service's configuration sections: evidence storage, notifications, grading, metrics, the HTTP server,
-signing, training jobs and reliability (the camera-side sections and the whole file's model are in `vigil.config`)."""
+signing, training jobs, reliability and recording (the camera-side sections and the whole file's model are in
+`vigil.config`)."""
 from __future__ import annotations
 
 import ipaddress
@@ -184,3 +185,21 @@ class ReliabilityConfig(Strict):
                                         "even before retention_days")
     camera_down_notify_s: float = Field(120, ge=0, le=86400, description="a camera offline or stalled this long "
                                         "is notified like an alert (0: never)")
+
+
+class RecordingConfig(Strict):
+    """Continuous recording: the cameras with `record.continuous` write MP4 segments of their own packets."""
+
+    path: str = Field("recordings", description="folder of the segments and their index; relative paths are "
+                      "under data_dir")
+    segment_s: float = Field(10.0, ge=1, le=600, description="a segment is cut at the first keyframe after this "
+                             "many seconds")
+    retain_days: float = Field(7.0, ge=0, le=36500, description="segments are removed this many days after they "
+                               "end (0: kept until a size limit or the disk watermark needs the room)")
+    max_gb_per_camera: float = Field(0, ge=0, le=1 << 20, description="each camera's segments are kept under this "
+                                     "many GB, oldest first removed (0: no limit)")
+    max_total_gb: float = Field(0, ge=0, le=1 << 20, description="all segments together are kept under this many "
+                                "GB, oldest first removed (0: no limit)")
+    queue_mb: int = Field(64, ge=1, le=4096, description="packets waiting for the segment writer; beyond it the "
+                          "segment being cut is dropped and reported (a slow disk never stalls a camera)")
+    max_export_s: float = Field(1800, gt=0, le=86400, description="longest range exported as evidence at once")

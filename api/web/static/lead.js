@@ -71,6 +71,7 @@ function workflow(lead) {
 function onsite(lead) {
   const items = lead.attachments.length ? el("ul", { id: "attachments", class: "evidence" }, lead.attachments.map((a) =>
     el("li", {}, el("a", { href: a.url, target: "_blank" }, a.name), " ",
+      a.kind === "footage" ? [el("span", { class: "badge footage" }, t("rec.footage")), " "] : null,
       el("span", { class: "muted" }, `${fmtTime(a.taken_at)} · ${a.by}${a.latitude != null ? ` · ${a.latitude.toFixed(5)}, ${a.longitude.toFixed(5)}` : ""}`),
       a.note ? el("div", {}, a.note) : null,
       el("div", { class: "muted mono", title: a.sha256 }, `sha256 ${a.sha256.slice(0, 16)}…`))))
