@@ -19,7 +19,7 @@ from vigil.config_types import (  # noqa: F401  (re-exported: callers import the
 )
 from vigil.config_service import (  # noqa: F401  (re-exported)
     LocalStoreConfig, MetricsConfig, MqttConfig, NotificationsConfig, GradingConfig, ReliabilityConfig, S3StoreConfig,
-    ServerConfig, SigningConfig, StorageConfig, TrainingConfig, WebhookConfig,
+    ServerConfig, SigningConfig, SmtpConfig, StorageConfig, TrainingConfig, WebhookConfig,
 )
 
 
