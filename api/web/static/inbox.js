@@ -22,7 +22,9 @@ function row(item) {
       el("small", {}, fmtTime(item.created_at), to ? ` · ${to}` : "")),
     el("div", { class: "actions" },
       item.lead_id ? el("a", { class: "button", href: `/leads/${item.lead_id}`,
-                               onclick: () => { if (!item.read) markRead([item.id]); } }, t("inbox.open")) : null,
+                               onclick: async (e) => { if (item.read) return; e.preventDefault();
+                                 await api("/api/inbox/read", { method: "POST", body: { ids: [item.id] } }).catch(() => {});
+                                 location.href = e.target.href; } }, t("inbox.open")) : null,
       item.read ? null : el("button", { class: "ghost mark", onclick: () => markRead([item.id]) }, t("inbox.mark_read"))));
 }
 
