@@ -54,8 +54,7 @@ class MqttConfig(Strict):
 
 
 class SmtpConfig(Strict):
-    """The mail server rectification notices and overdue escalations go out through (the same retried outbox as
-    webhooks); the password is read from an environment variable and never logged."""
+    """SMTP for rectification notices and overdue escalations, retried like webhooks; the password never logged."""
 
     host: str = Field(min_length=1, max_length=253, description="SMTP server host name or address")
     port: int = Field(587, ge=1, le=65535, description="SMTP port (587 STARTTLS, 465 SSL, 25 plain)")

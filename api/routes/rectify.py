@@ -41,7 +41,7 @@ def send(lead_id: DbId, body: NoticeIn, request: Request, user: Principal = Depe
     notice_id, link, payload = send_notice(services_of(request), lead_id, user.username, str(request.base_url),
                                            body.days, body.text, body.lang)
     _notify(request, payload)
-    return {"id": notice_id, "link": link, "deadline": payload["deadline"]}
+    return {"id": notice_id, "link": link, "deadline": payload["deadline"], "emailed_to": payload["contact"]["email"]}
 
 
 @router.post("/api/rectification/escalate", response_model=Escalated)

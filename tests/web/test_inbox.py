@@ -114,3 +114,18 @@ def test_inbox_in_the_browser(server, browser, lang):
     page.wait_for_selector("#inbox-count", state="hidden")
     page.wait_for_selector(".inbox-item.read")
     context.close()
+
+
+def test_users_have_an_email_address_for_escalations(client, web_services, bearer):
+    with web_services.sessions() as s:
+        oscar = s.scalars(select(User).where(User.username == "oscar")).one().id
+    r = client.patch(f"/api/users/{oscar}", json={"email": "oscar@agency.test"}, headers=bearer["admin"])
+    assert r.status_code == 200 and r.json()["email"] == "oscar@agency.test"
+    bad = client.patch("/api/auth/me", json={"email": "two@a.test, three@b.test"}, headers=bearer["officer"])
+    assert bad.status_code == 422
+    mine = client.patch("/api/auth/me", json={"email": "o.chen@agency.test"}, headers=bearer["officer"])
+    assert mine.json()["email"] == "o.chen@agency.test"
+    made = client.post("/api/users", json={"username": "olive", "role": "officer", "password": "long-enough-1",
+                                           "email": "olive@agency.test"}, headers=bearer["admin"])
+    assert made.status_code == 201 and made.json()["email"] == "olive@agency.test"
+    assert client.patch(f"/api/users/{oscar}", json={"email": ""}, headers=bearer["admin"]).json()["email"] == ""
