@@ -184,7 +184,7 @@ class VigilConfig(Strict):
     rules: dict[str, RuleDefaults] = Field(default_factory=dict, description="catalogue edits by rule name")
     storage: StorageConfig = Field(default_factory=StorageConfig)
     signing: SigningConfig = Field(default_factory=SigningConfig)
-    notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
+    notifications: NotificationsConfig = Field(default_factory=lambda: NotificationsConfig.model_validate({}))
     grading: GradingConfig = Field(default_factory=GradingConfig)
     server: ServerConfig = Field(default_factory=ServerConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)

@@ -1,6 +1,7 @@
 """Building the notifier from the config's `notifications:` section."""
 from __future__ import annotations
 
+from api.notify.channels import Channel
 from api.notify.dispatcher import Notifier, RetryPolicy
 from api.notify.email import EmailChannel
 from api.notify.mqtt import MqttChannel
@@ -11,7 +12,7 @@ def make_notifier(services, *, retry: RetryPolicy = RetryPolicy()) -> Notifier:
     """A Notifier (not yet started): one channel per configured webhook, plus MQTT and e-mail when configured."""
     cfg = services.loaded.config.notifications
     env = services.settings.env
-    channels = [WebhookChannel(name, wh, env) for name, wh in cfg.webhooks.items()]
+    channels: list[Channel] = [WebhookChannel(name, wh, env) for name, wh in cfg.webhooks.items()]
     if cfg.mqtt is not None:
         channels.append(MqttChannel(cfg.mqtt, env))
     secrets = tuple(env[wh.secret_env] for wh in cfg.webhooks.values() if wh.secret_env and env.get(wh.secret_env))

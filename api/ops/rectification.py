@@ -115,8 +115,9 @@ def reply(services, token: str, note: str, files: list[NewAttachment]) -> int:
         in_time = n.replied_at <= n.deadline
         s.add(LeadEvent(lead_id=n.lead_id, kind="note", text=f"enterprise replied to notice #{n.id}"
                         f"{'' if in_time else ' (after the deadline)'}: {note}"))
-        inbox.to_officer(s, "rectification.reply", s.get(Lead, n.lead_id), notice=n.id, in_time=in_time,
-                         files=len(files))
+        lead = s.get(Lead, n.lead_id)
+        if lead is not None:
+            inbox.to_officer(s, "rectification.reply", lead, notice=n.id, in_time=in_time, files=len(files))
     ids = [add_attachment(services, notice.lead_id, f, None, kind="reply") for f in files]
     audit.record(services.sessions, "enterprise", "rectification.reply", "lead", str(notice.lead_id),
                  {"notice_id": notice.id, "attachments": ids, "in_time": in_time, "note": note})
@@ -134,7 +135,8 @@ def escalate_overdue(services, now: datetime | None = None) -> list[dict]:
             n.status, n.escalated_at = "escalated", now
             s.add(LeadEvent(lead_id=n.lead_id, kind="note", text=f"rectification notice #{n.id} overdue since "
                             f"{iso_utc(n.deadline)}: escalated to the officer"))
-            _escalate_to_people(services, s, n, lead)
+            if lead is not None:
+                _escalate_to_people(services, s, n, lead)
             out.append({"event": "rectification.overdue", "priority": "high", "notice_id": n.id,
                         "lead_id": n.lead_id, "site_id": n.site_id, "deadline": iso_utc(n.deadline),
                         "officer_id": lead.assignee_id if lead and LeadState(lead.status) not in CLOSED_STATES

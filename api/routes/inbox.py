@@ -37,7 +37,8 @@ class UnreadOut(Out):
 
 
 class ReadIn(StrictIn):
-    ids: list[Annotated[int, Field(ge=0, le=MAX_DB_INT)]] | None = Field(None, max_length=1000, description="items to mark read (none: all of mine)")
+    ids: list[Annotated[int, Field(ge=0, le=MAX_DB_INT)]] | None = Field(
+        None, max_length=1000, description="items to mark read (none: all of mine)")
 
 
 class ReadOut(Out):
