@@ -180,3 +180,32 @@ def test_an_overdue_notice_emails_the_officer_in_their_language_and_fills_the_in
     assert body.startswith("Olga Chen,") and f"https://vigil.jlp.test/leads/{lead}" in body and "Dust" in body
     kinds = [(i["kind"], i["to"]) for i in list_items(services, "olga")]
     assert kinds == [("rectification.overdue", "me"), ("lead.assigned", "me")]
+
+
+def test_the_running_service_emails_a_notice_sent_over_http_at_once(make_services, smtp_port):
+    """The route's notice goes out through the runtime's notifier without waiting for the periodic sweep."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from api.auth.users import create_token
+
+    server = SmtpServer(smtp_port).start()
+    services = make_services(SITES.replace("source: demo:site}", "source: demo:site, enabled: false}")
+                             + _email_yaml(smtp_port))
+    _users(services)
+    with services.sessions() as s:
+        olga = s.scalars(select(User).where(User.username == "olga")).one().id
+    auth = {"Authorization": f"Bearer {create_token(services.sessions, olga, 't')}"}
+    try:
+        lead = _lead(services)
+        with TestClient(create_app(services, run_cameras=True)) as client:
+            r = client.post(f"/api/leads/{lead}/rectification", json={"days": 5, "lang": "en"}, headers=auth)
+            assert r.status_code == 200, r.text
+            assert r.json()["emailed_to"] == "wang@jiangpan.test"
+            got = server.mailbox.wait(1, 5)[0]  # the sweep runs every 10 s: this came at once
+            assert client.post(f"/api/leads/{lead}/rectification", json={"lang": "fr"},
+                               headers=auth).status_code == 422
+    finally:
+        server.stop()
+    assert r.json()["link"] in got.message.get_content()
+    assert str(got.message["Subject"]).startswith("Rectification notice: 江畔建设工地")
