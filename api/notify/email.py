@@ -4,6 +4,7 @@ Unlike webhooks it hears no alert fan-out: each message names its recipients and
 (`queue_email`, in the caller's transaction), retried with backoff by the notifier like every delivery."""
 from __future__ import annotations
 
+import re
 import smtplib
 import ssl
 from email.headerregistry import Address
@@ -18,6 +19,7 @@ from vigil.config import SmtpConfig
 from vigil.db.models import NotificationDelivery
 
 EMAIL_CHANNEL = "email"
+ONE_USE_LINK = re.compile(r"(/rectify/)[A-Za-z0-9_-]+")
 
 
 def queue_email(s: Session, to: list[str], subject: str, body: str, *, event: str, lead_id: int | None = None,
@@ -100,6 +102,12 @@ class EmailChannel:
             raise DeliveryError(f"{self._where()}: {type(e).__name__}: {e}") from None
         if refused:
             raise DeliveryError(f"{self._where()}: recipients refused: {', '.join(sorted(refused))}")
+
+    @staticmethod
+    def kept_after_send(payload: dict) -> dict:
+        """What the delivery row keeps once sent: the message with its one-use reply token cut out (the firm has
+        it; the database keeps only its hash, on the notice)."""
+        return {**payload, "body": ONE_USE_LINK.sub(r"\1<sent>", payload.get("body", ""))}
 
     def close(self) -> None:
         pass

@@ -85,6 +85,8 @@ def test_a_chinese_notice_waits_out_an_smtp_outage_and_its_link_opens_the_reply_
         server.start()  # the server is back: the next retry delivers
         got = server.mailbox.wait(1, 10)[0]
         wait_for(lambda: _mail_row(services).status == "sent", 5, "the delivery marked sent")
+        kept = _mail_row(services).payload["body"]  # the database keeps the message, not the one-use token
+        assert link not in kept and "http://testserver/rectify/<sent>" in kept
     finally:
         notifier.stop()
         server.stop()
