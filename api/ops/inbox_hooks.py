@@ -1,5 +1,6 @@
 """Who hears of a workflow step in the inbox: the reviewers when a lead waits for review, the officer when a lead
-is dispatched, decided or reopened (never the person who took the step)."""
+is dispatched (every officer when an admin dispatches an unassigned one), decided or reopened; never the person
+who took the step."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -15,7 +16,8 @@ if TYPE_CHECKING:
     from api.ops.workflow import Transition
 
 
-def tell_people(s: Session, lead: Lead, t: "Transition", actor: str, reason: str, verifier_id: int | None) -> None:
+def tell_people(s: Session, lead: Lead, t: "Transition", actor: str, role: str, reason: str,
+                verifier_id: int | None) -> None:
     """Add the step's inbox item (in the step's transaction)."""
     action = t.action.value
     actor_id = user_id_of(s, actor)
@@ -24,7 +26,8 @@ def tell_people(s: Session, lead: Lead, t: "Transition", actor: str, reason: str
         return
     if action == "dispatch":
         if lead.assignee_id is None:
-            inbox.post(s, "lead.dispatched", lead, role=OFFICER, by=actor)
+            if role != OFFICER:  # an officer who dispatches an unassigned lead takes it on: nobody else to tell
+                inbox.post(s, "lead.dispatched", lead, role=OFFICER, by=actor)
         elif lead.assignee_id != actor_id:
             inbox.post(s, "lead.dispatched", lead, user_id=lead.assignee_id, by=actor)
         return

@@ -128,7 +128,7 @@ def advance(services, lead_id: int, action: str, actor: str, role: str, reason: 
             a.lead_outcome = outcome
         s.add(LeadEvent(lead_id=lead.id, kind="status", user_id=actor_id, text=reason, old_value=old,
                         new_value=t.target.value))
-        tell_people(s, lead, t, actor, reason, verifier_id)
+        tell_people(s, lead, t, actor, role, reason, verifier_id)
     audit.record(services.sessions, actor, f"lead.{t.action.value}", "lead", str(lead_id),
                  {"from": old, "to": t.target.value, "reason": reason, "role": role, "alerts": alert_ids})
     _teach(services, t, alert_ids, actor)

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from api.auth.users import create_token
 from api.ops import review
 from api.ops.attachments import NewAttachment, add_attachment
+from api.ops.inbox import list_items
 from api.ops.leads import assign
 from api.ops.rectification import reply, send_notice
 from api.ops.workflow import advance
@@ -129,3 +130,31 @@ def test_users_have_an_email_address_for_escalations(client, web_services, beare
                                            "email": "olive@agency.test"}, headers=bearer["admin"])
     assert made.status_code == 201 and made.json()["email"] == "olive@agency.test"
     assert client.patch(f"/api/users/{oscar}", json={"email": ""}, headers=bearer["admin"]).json()["email"] == ""
+
+
+# (who dispatches, assignee) -> who hears of it: [(kind, addressed to)] in oscar's inbox
+@pytest.mark.parametrize("actor, role, assignee, heard", [
+    ("oscar", "officer", None, []),  # he took it on himself
+    ("ada", "admin", None, [("lead.dispatched", "officer")]),  # every officer: one of them goes
+    ("ada", "admin", "oscar", [("lead.dispatched", "me"), ("lead.assigned", "me")]),
+    ("oscar", "officer", "oscar", [("lead.assigned", "me")]),  # the assignment, not his own dispatch
+])
+def test_who_hears_of_a_dispatch(web_services, actor, role, assignee, heard):
+    lead = review.confirm(web_services, seed_alert(web_services, camera="gate", rule="dust", clip=False), "rita").id
+    if assignee:
+        assign(web_services, lead, assignee, "ada")
+    advance(web_services, lead, "dispatch", actor, role)
+    assert [(i["kind"], i["to"]) for i in list_items(web_services, "oscar")] == heard
+
+
+def test_a_decision_and_a_reopen_reach_the_verifying_officer(web_services):
+    lead = review.confirm(web_services, seed_alert(web_services, camera="gate", rule="dust", clip=False), "rita").id
+    advance(web_services, lead, "dispatch", "oscar", "officer")
+    add_attachment(web_services, lead, NewAttachment(JPEG, "site.jpg", "image/jpeg", utcnow()), "oscar")
+    advance(web_services, lead, "submit", "oscar", "officer")
+    advance(web_services, lead, "dismiss", "rita", "reviewer", "洒水，不是扬尘")
+    advance(web_services, lead, "reopen", "rita", "reviewer", "企业承认存在扬尘")
+    items = list_items(web_services, "oscar")
+    assert [(i["kind"], i["params"].get("outcome"), i["params"].get("reason")) for i in items] == [
+        ("lead.reopened", "onsite_verification", "企业承认存在扬尘"), ("lead.decided", "dismissed", "洒水，不是扬尘")]
+    assert [i["kind"] for i in list_items(web_services, "rita")] == ["lead.review"]  # not her own steps
