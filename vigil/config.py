@@ -19,7 +19,8 @@ from vigil.config_types import (  # noqa: F401  (re-exported: callers import the
 )
 from vigil.config_service import (  # noqa: F401  (re-exported)
     LocalStoreConfig, MetricsConfig, MqttConfig, NotificationsConfig, GradingConfig, RecordingConfig,
-    ReliabilityConfig, S3StoreConfig, ServerConfig, SigningConfig, StorageConfig, TrainingConfig, WebhookConfig,
+    ReliabilityConfig, S3StoreConfig, ServerConfig, SigningConfig, SmtpConfig, StorageConfig, TrainingConfig,
+    WebhookConfig,
 )
 
 
@@ -190,7 +191,7 @@ class VigilConfig(Strict):
     rules: dict[str, RuleDefaults] = Field(default_factory=dict, description="catalogue edits by rule name")
     storage: StorageConfig = Field(default_factory=StorageConfig)
     signing: SigningConfig = Field(default_factory=SigningConfig)
-    notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
+    notifications: NotificationsConfig = Field(default_factory=lambda: NotificationsConfig.model_validate({}))
     grading: GradingConfig = Field(default_factory=GradingConfig)
     server: ServerConfig = Field(default_factory=ServerConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)

@@ -54,9 +54,39 @@ class MqttConfig(Strict):
     qos: int = Field(1, ge=0, le=2)
 
 
+class SmtpConfig(Strict):
+    """SMTP for rectification notices and overdue escalations, retried like webhooks; the password never logged."""
+
+    host: str = Field(min_length=1, max_length=253, description="SMTP server host name or address")
+    port: int = Field(587, ge=1, le=65535, description="SMTP port (587 STARTTLS, 465 SSL, 25 plain)")
+    security: Literal["starttls", "ssl", "none"] = Field(
+        "starttls", description="starttls: upgrade a plain connection; ssl: TLS from the first byte; none: plain "
+        "(a relay on the same host only)")
+    from_addr: str = Field(pattern=r"^[^@\s<>]+@[^@\s<>]+$", max_length=200, description="the sender address")
+    from_name: str = Field("Vigil", max_length=100, description="the sender's name shown to recipients")
+    username: str | None = Field(None, max_length=200, description="login name (none: no authentication)")
+    password_env: EnvName | None = Field(None, description="environment variable holding the login password")
+    ca_file: str | None = Field(None, description="CA bundle to verify the server's certificate (default: the "
+                                "system's)")
+    timeout_s: float = Field(10.0, gt=0, le=120, description="seconds to wait for the server at each step")
+    app_url: str = Field("", pattern=r"^(https?://\S+)?$", max_length=500,
+                         description="the address officers open Vigil at, for the lead link in escalation e-mails "
+                         "(empty: the e-mail names the lead without a link)")
+    max_attempts: int = Field(10, ge=1, le=50, description="tries before a dead-letter record (backoff doubles, "
+                              "capped)")
+
+    @model_validator(mode="after")
+    def _login(self):
+        if self.password_env and not self.username:
+            raise ValueError("notifications.email.password_env is set but username is not; set both or neither")
+        return self
+
+
 class NotificationsConfig(Strict):
     webhooks: dict[str, WebhookConfig] = Field(default_factory=dict)
     mqtt: MqttConfig | None = None
+    email: SmtpConfig | None = Field(None, description="SMTP server for e-mail (rectification notices to firms, "
+                                     "overdue escalations to officers); none: e-mails wait in the outbox")
 
 
 class GradingConfig(Strict):

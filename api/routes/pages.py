@@ -83,7 +83,8 @@ for _name, _roles, _path in (("wall", WALL, "/wall"), ("camera", WALL, "/wall/{c
                              ("lead", LEAD_WORKFLOW, "/leads/{lead_id}"), ("sites", EVERYONE, "/sites"),
                              ("site", EVERYONE, "/sites/{site_id}"), ("models", MODELS, "/models"),
                              ("users", ADMIN_ONLY, "/users"), ("alerts", WALL, "/alerts"),
-                             ("alert", WALL, "/alerts/{alert_id}"), ("dataset", MODELS, "/datasets/{dataset_id}")):
+                             ("alert", WALL, "/alerts/{alert_id}"), ("dataset", MODELS, "/datasets/{dataset_id}"),
+                             ("inbox", LEAD_WORKFLOW, "/inbox")):
     _page(_name, _roles, _path)
 
 

@@ -254,7 +254,10 @@ def enforcement_loop(services, notifier, stop: threading.Event, every_s: float =
             now = utcnow()
             if clock.due(now):
                 flush_digest(services, notifier, now)
-            for item in escalate_overdue(services, now):
+            items = escalate_overdue(services, now)
+            for item in items:
                 notifier.notify(item)
+            if items:
+                notifier.resume()  # the escalation e-mails queued in the outbox
         except Exception:  # noqa: BLE001 - the loop's boundary: try again next minute
             log.exception("enforcement loop: digest or escalation failed")

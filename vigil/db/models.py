@@ -51,6 +51,7 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16))
     display_name: Mapped[str] = mapped_column(String(200), default="")
     language: Mapped[str] = mapped_column(String(8), default="en")
+    email: Mapped[str] = mapped_column(String(200), default="")  # overdue escalations, when SMTP is configured
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # "sign out everywhere": session cookies issued before this time are refused
@@ -392,3 +393,6 @@ class RectificationNotice(Base):
     replied_at: Mapped[datetime | None] = mapped_column(default=None)
     reply_note: Mapped[str] = mapped_column(Text, default="")
     escalated_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+from vigil.db.models_inbox import InboxItem, InboxRead  # noqa: E402,F401  (same metadata)
