@@ -134,18 +134,18 @@ async def live_video(websocket: WebSocket, camera_id: str, user: Principal | HTT
         feed, viewer = feeds.join(runtime, camera_id, wake)
     except NotFoundError as e:
         return await _refuse(websocket, 409, f"camera {camera_id!r} is not running: {e}")
+    tasks: list[asyncio.Task] = []
     try:
         await websocket.accept()
-        sender = asyncio.create_task(_send(websocket, runtime, loaded, camera_id, feed, viewer, ready))
-        receiver = asyncio.create_task(websocket.receive())  # a viewer sends nothing: this ends when it leaves
-        done, pending = await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
-        for task in pending:
-            task.cancel()
-        for task in done:
-            if not task.cancelled() and task.exception() is not None and \
-                    not isinstance(task.exception(), (WebSocketDisconnect, RuntimeError, OSError)):
-                log.warning("live video %s: %r", camera_id, task.exception())
+        tasks = [asyncio.create_task(_send(websocket, runtime, loaded, camera_id, feed, viewer, ready)),
+                 asyncio.create_task(websocket.receive())]  # a viewer sends nothing: this ends when it leaves
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:
+        for task in tasks:
+            task.cancel()
+        for result in await asyncio.gather(*tasks, return_exceptions=True):
+            if isinstance(result, Exception) and not isinstance(result, (WebSocketDisconnect, RuntimeError, OSError)):
+                log.warning("live video %s: %r", camera_id, result)
         feeds.leave(camera_id, feed, viewer)
 
 
