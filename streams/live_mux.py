@@ -60,8 +60,8 @@ def codec_string(init: bytes) -> str:
     i = init.find(b"avcC")
     if i >= 0:
         profile, compat, level = init[i + 5], init[i + 6], init[i + 7]
-        entry = b"avc3" if init.find(b"avc3") >= 0 else b"avc1"
-        return f"{entry.decode()}.{profile:02x}{compat:02x}{level:02x}"
+        avc = "avc3" if init.find(b"avc3") >= 0 else "avc1"
+        return f"{avc}.{profile:02x}{compat:02x}{level:02x}"
     i = init.find(b"hvcC")
     if i >= 0:
         c = init[i + 4:i + 4 + 23]
@@ -69,8 +69,8 @@ def codec_string(init: bytes) -> str:
         flags = int.from_bytes(c[2:6], "big")
         flags = int(f"{flags:032b}"[::-1], 2)  # the compatibility flags are written bit-reversed
         constraints = c[6:12].rstrip(b"\x00")
-        entry = "hvc1" if init.find(b"hvc1") >= 0 else "hev1"
-        parts = [entry, ("", "A", "B", "C")[space] + str(idc), f"{flags:x}", ("L", "H")[tier] + str(c[12])]
+        hevc = "hvc1" if init.find(b"hvc1") >= 0 else "hev1"
+        parts: list[str] = [hevc, ("", "A", "B", "C")[space] + str(idc), f"{flags:x}", ("L", "H")[tier] + str(c[12])]
         parts += [f"{b:x}" for b in constraints]
         return ".".join(parts)
     raise StreamError("fMP4: expected an avcC or hvcC box in the init segment, found neither")

@@ -74,7 +74,7 @@ storage:
 """
 
 
-def serve_cameras(tmp_path: Path, n: int, detector: bool = True):
+def serve_cameras(tmp_path: Path, n: int, detector: bool = True, size: str = "320x180"):
     """n 25 fps file cameras, an unreachable and a disabled one, served by uvicorn: (server, services, clips)."""
     from api.app import create_app
     from api.context import Services
@@ -84,7 +84,7 @@ def serve_cameras(tmp_path: Path, n: int, detector: bool = True):
     from vigil.config_loader import load_config
     from vigil.settings import Settings
 
-    clips = make_clips(tmp_path / "clips", n)
+    clips = make_clips(tmp_path / "clips", n, size=size)
     cfg = tmp_path / "vigil.yaml"
     cfg.write_text(config_yaml(tmp_path, clips))
     services = Services.open(Settings.from_env({}, config_path=cfg), load_config(cfg, {}))
