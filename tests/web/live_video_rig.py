@@ -57,8 +57,9 @@ class PersonAndTruck:
 ZONE = "{polygon: [[0.02, 0.55], [0.5, 0.55], [0.5, 0.97], [0.02, 0.97]]}"
 
 
-def config_yaml(tmp_path: Path, clips: Sequence[Path]) -> str:
-    """cam01..camNN (the clips, detect fps 1: keyframes only), an unreachable RTSP camera, a disabled one."""
+def config_yaml(tmp_path: Path, clips: Sequence[Path], extra: str = "") -> str:
+    """cam01..camNN (the clips, detect fps 1: keyframes only), an unreachable RTSP camera, a disabled one, and
+    `extra` camera entries."""
     cams = "".join(f'  cam{i:02d}: {{name: "Yard {i}", site: works, source: "{clip}", detect: {{fps: 1}}, '
                    f'zones: {{loading_bay: {ZONE}}}}}\n' for i, clip in enumerate(clips, 1))
     return f"""data_dir: {tmp_path}/data
@@ -68,13 +69,13 @@ sites:
 cameras:
 {cams}  spare: {{name: Spare, site: works, source: "{clips[0]}", enabled: false}}
   bench: {{name: Lab 3 bench, site: lab3, source: "rtsp://127.0.0.1:9/bench"}}
-storage:
+{extra}storage:
   database_url: sqlite:///{tmp_path}/vigil.db
   evidence: {{backend: local, path: evidence}}
 """
 
 
-def serve_cameras(tmp_path: Path, n: int, detector: bool = True, size: str = "320x180"):
+def serve_cameras(tmp_path: Path, n: int, detector: bool = True, size: str = "320x180", extra: str = ""):
     """n 25 fps file cameras, an unreachable and a disabled one, served by uvicorn: (server, services, clips)."""
     from api.app import create_app
     from api.context import Services
@@ -86,10 +87,28 @@ def serve_cameras(tmp_path: Path, n: int, detector: bool = True, size: str = "32
 
     clips = make_clips(tmp_path / "clips", n, size=size)
     cfg = tmp_path / "vigil.yaml"
-    cfg.write_text(config_yaml(tmp_path, clips))
+    cfg.write_text(config_yaml(tmp_path, clips, extra))
     services = Services.open(Settings.from_env({}, config_path=cfg), load_config(cfg, {}))
     add_role_users(services)
     options = {"detectors": {"site": PersonAndTruck()}} if detector else {}
     server = LiveServer(create_app(services, run_cameras=True, run_jobs=False, runtime_options=options),
                         free_port()).start()
     return server, services, clips
+
+
+def resizing_clip(out: Path) -> Path:
+    """A looping MPEG-TS whose picture size changes mid-file (320x180 for 2 s, then 256x144 for 2 s), its
+    timestamps continuous across the change (the concat demuxer)."""
+    out.mkdir(parents=True, exist_ok=True)
+    parts = []
+    for name, size in (("big", "320x180"), ("small", "256x144")):
+        part = out / f"{name}.mp4"
+        subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc2=size={size}:rate={FPS}",
+                        "-t", "2", "-c:v", "libx264", "-preset", "ultrafast", "-bf", "0", "-g", str(FPS),
+                        "-sc_threshold", "0", "-pix_fmt", "yuv420p", str(part)], check=True, timeout=120)
+        parts.append(f"file '{part}'\n")
+    (out / "list.txt").write_text("".join(parts))
+    joined = out / "resizing.ts"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "concat", "-safe", "0", "-i", str(out / "list.txt"),
+                    "-c", "copy", "-bsf:v", "h264_mp4toannexb", "-f", "mpegts", str(joined)], check=True, timeout=120)
+    return joined

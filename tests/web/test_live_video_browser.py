@@ -131,3 +131,35 @@ def test_without_media_source_the_camera_page_falls_back_to_mjpeg(wall_of_16, br
     page.wait_for_function("() => [...document.querySelectorAll('.tile:not([hidden])')]"
                            ".every(t => t.dataset.mode === 'snapshot' && +t.dataset.frames >= 2)", timeout=60000)
     page.close()
+
+
+@pytest.fixture(scope="module")
+def resizing_camera(tmp_path_factory):
+    from tests.web.live_video_rig import resizing_clip
+
+    tmp = tmp_path_factory.mktemp("resize")
+    clip = resizing_clip(tmp / "resize")
+    extra = f'  resize: {{name: "Resizing gate", site: works, source: "{clip}", detect: {{fps: 1}}}}\n'
+    server, services, _ = serve_cameras(tmp, 1, extra=extra)
+    yield server, services
+    server.stop()
+    services.close()
+
+
+def test_a_resolution_change_plays_on_with_a_new_init_segment(resizing_camera, browser):
+    server, _ = resizing_camera
+    page = browser.new_page(viewport={"width": 1600, "height": 900})
+    sockets = []
+    page.on("websocket", lambda ws: sockets.append(ws.url))
+    sign_in(page, server.url, ROLE_USERS["operator"], "/wall/resize")
+    page.wait_for_function("() => document.querySelector('.camera-full')?.dataset.mode === 'video'", timeout=30000)
+    seen = []
+    for _ in range(32):  # 8 s: two size changes each way
+        seen.append(page.evaluate("""() => { const v = document.querySelector('#live-video');
+            return [v.videoWidth, v.getVideoPlaybackQuality().totalVideoFrames, v.currentTime]; }"""))
+        page.wait_for_timeout(250)
+    assert {w for w, _, _ in seen} == {320, 256}, seen  # both sizes were shown ...
+    frames = seen[-1][1] - seen[0][1]
+    assert frames >= 0.7 * FPS * 7.75, seen  # ... without stopping (7.75 s at 25 fps)
+    assert page.get_attribute(".camera-full", "data-mode") == "video" and len(sockets) == 1  # on one socket
+    page.close()

@@ -38,6 +38,7 @@ export class LivePlayer {
     this.running = false;
     this.sockets = 0;          // WebSockets opened (one per start or reconnect)
     this.retries = 0;
+    this.retryAt = 0;          // no new socket before this (performance.now()): a refused camera is not hammered
     this.analyses = [];
     video.muted = true;
     video.playsInline = true;
@@ -46,7 +47,7 @@ export class LivePlayer {
   get fresh() { return this.frames > 0 && performance.now() - this.lastFrameAt < 2000; }
 
   start() {
-    if (this.running || this.unsupported) return;
+    if (this.running || this.unsupported || performance.now() < this.retryAt) return;
     this.running = true;
     this.queue = [];
     this.sb = null;
@@ -83,7 +84,8 @@ export class LivePlayer {
     if (this.unsupported) return;
     const wait = RETRY_MS[Math.min(this.retries, RETRY_MS.length - 1)];
     this.retries += 1;
-    this.retryTimer = setTimeout(() => this.start(), wait);
+    this.retryAt = performance.now() + wait;
+    this.retryTimer = setTimeout(() => this.start(), wait + 10);
   }
 
   giveUp() {
