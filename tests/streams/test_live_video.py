@@ -168,9 +168,14 @@ def test_a_viewer_joining_a_live_camera_starts_at_the_rings_newest_keyframe(tmp_
         later = feed.join(lambda: None)  # a second viewer shares the muxer: init and the current GOP at once
         second = later.take()
         assert second[0].data == at_once[0].data and second[1].keyframe
-        time.sleep(0.6)
-        live = first.take()
-        assert len(live) >= 10 and all(s.kind == "media" for s in live)  # ~25 fragments per second follow
+        live: list[Segment] = []
+        deadline = time.monotonic() + 10
+        while len(live) < 25 and time.monotonic() < deadline:  # a second of live packets follows
+            time.sleep(0.1)
+            live += first.take()
+        assert len(live) >= 25 and all(s.kind == "media" for s in live)
+        assert [round(s.t_s * 25) for s in live] == list(range(round(live[0].t_s * 25), round(live[0].t_s * 25) +
+                                                                len(live)))  # every packet, in order
         assert not feed.leave(first) and feed.leave(later) and not pipe._listeners
     finally:
         pipe.stop()
