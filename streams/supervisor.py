@@ -41,8 +41,7 @@ class _Camera:
     profile: str
     pipeline: CameraPipeline
     analyzer: CameraAnalyzer
-    step: FrameStep  # gate, detect through the profile's batcher, rules; keeps the latest result and its lag
-    handoff: ViolationHandoff  # a phase's footage pinned, and the phase delivered on the evidence pool
+    step: FrameStep  # gate, detect through the profile's batcher, rules, handoff; keeps the latest result and lag
     stop: threading.Event = field(default_factory=threading.Event)
     thread: threading.Thread | None = None
     restarts: int = 0
@@ -161,6 +160,7 @@ class Supervisor:
             self._start_analyzer(cam)
 
     def _camera(self, camera_id: str, site_id: str, profile: str, pipeline: CameraPipeline) -> _Camera:
+        """The camera's FrameStep: detection through its profile's batcher, violations delivered on the pool."""
         analyzer = CameraAnalyzer.from_config(self.loaded, camera_id)
 
         def detect(frame: VideoFrame):
@@ -176,7 +176,7 @@ class Supervisor:
 
         handoff = ViolationHandoff(pipeline, pipeline.cfg, CameraPlace(site_id, profile, analyzer.zone_polygons),
                                    self.sink, dispatch)
-        return _Camera(camera_id, site_id, profile, pipeline, analyzer, FrameStep(analyzer, detect, handoff), handoff)
+        return _Camera(camera_id, site_id, profile, pipeline, analyzer, FrameStep(analyzer, detect, handoff))
 
     def _add_or_record(self, camera_id: str) -> None:
         """Start one camera; a source that cannot be used is that camera's `offline` state and error."""
