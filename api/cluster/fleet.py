@@ -1,0 +1,391 @@
+"""The API process's side of `vigil serve --ray`: camera groups as Ray actors, one recorder here, states polled.
+
+`RayFleet` stands where `streams.supervisor.Supervisor` stands in one process (the runtime, /healthz, the wall,
+/metrics and missed-violation marking use the same methods). It owns the event's life: every violation phase
+comes back from a group's `poll` and goes to the one `Recorder` of this process, which ends in the outbox, the
+database, the evidence store and the notifications of this process, under its instance lock. Actors write
+nothing: an actor that dies cannot leave a half-written alert, and two actors cannot write one twice.
+
+A group that dies (its node lost) is restarted by Ray on a live node (`max_restarts`); a new incarnation answers
+the next poll. Events that were open in the old incarnation are closed here from what their evidence already
+holds (the best frame, and the clip when it was cut), as a restart after a crash closes them (issue #15).
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from api.cluster.actors import CameraGroup, DetectorActor, DetectorSpec, GroupReport
+from api.cluster.connect import ClusterOptions, cluster_gpus, connect, site_nodes
+from streams.evidence import ViolationEvent
+from streams.recorder import AlertSink, Recorder, RecorderConfig
+from streams.status import CameraStats, CameraStatus, DetectorStats, SupervisorStats
+from vigil.config_loader import LoadedConfig
+from vigil.errors import NotFoundError, StreamError
+from vigil.types import ClipRequest, utcnow
+
+log = logging.getLogger(__name__)
+RPC_SLACK_S = 10.0  # beyond a call's own timeout, for Ray to carry it
+LATEST_TTL_S = 0.2
+
+
+@dataclass(eq=False)
+class _Group:
+    name: str
+    camera_ids: list[str]
+    handle: Any = None
+    incarnation: str = ""
+    node_ip: str = ""
+    acked: int = 0
+    pending: Any = None  # the poll in flight (an ObjectRef)
+    pending_since: float = 0.0
+    report: GroupReport | None = None
+    unreachable_since: float | None = None
+    unreachable_error: str = ""
+    restarts: int = 0  # incarnations after the first
+    open: dict[str, ViolationEvent] = field(default_factory=dict)  # event -> its last phase (no images)
+    closed_lost: bool = False  # the open events of an unreachable group were closed already
+    specs: dict[str, str] = field(default_factory=dict)  # profile -> model sha256 the incarnation runs
+
+
+def plan_groups(loaded: LoadedConfig, group_size: int) -> list[tuple[str, str, list[str]]]:
+    """(group name, site, cameras): each site's enabled cameras in chunks of `group_size`."""
+    by_site: dict[str, list[str]] = {}
+    for cid, cam in sorted(loaded.config.cameras.items()):
+        if cam.enabled:
+            by_site.setdefault(cam.site, []).append(cid)
+    out = []
+    for site, cams in sorted(by_site.items()):
+        for i in range(0, len(cams), group_size):
+            out.append((f"{site}-{i // group_size}", site, cams[i:i + group_size]))
+    return out
+
+
+class RayFleet:
+    """Supervisor-shaped: `start`, `stop`, `status`, `stats`, `latest`, `cut_clip`, `swap_model`, `recorder`."""
+
+    def __init__(self, loaded: LoadedConfig, options: ClusterOptions, *, alert_sink: AlertSink, signer,
+                 recorder_config: RecorderConfig = RecorderConfig(),
+                 on_state: Callable[[CameraStatus], None] | None = None,
+                 pipeline_overrides: Mapping[str, object] | None = None):
+        self.loaded = loaded
+        self.options = options
+        self.recorder = Recorder(alert_sink, signer, clips=self, config=recorder_config,
+                                 record_for=lambda cid: self.loaded.config.cameras[cid].record)
+        self.sink = self.recorder
+        self._on_state = on_state
+        self._overrides = dict(pipeline_overrides or {})
+        self._specs: dict[str, DetectorSpec] = {}
+        self._detector_actors: dict[str, Any] = {}
+        self._groups: list[_Group] = []
+        self._by_camera: dict[str, _Group] = {}
+        self._event_incarnation: dict[str, str] = {}  # event -> the incarnation whose ring holds its footage
+        self._latest: dict[str, tuple[float, Any]] = {}
+        self._lock = threading.RLock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._since = utcnow()
+
+    # -- lifecycle ---------------------------------------------------------------------------------------------
+    def start(self) -> None:
+        import ray
+
+        connect(self.options.address)
+        gpus = cluster_gpus()
+        use_actors = self.options.detectors == "actor" or (self.options.detectors == "auto" and gpus > 0)
+        if use_actors:
+            remote = ray.remote(DetectorActor)
+            for profile, spec in self._specs.items():
+                self._detector_actors[profile] = remote.options(
+                    name=f"vigil-detector-{profile}", num_gpus=1 if gpus > 0 else 0, num_cpus=1,
+                    max_restarts=self.options.max_restarts, max_concurrency=4).remote(spec)
+            log.info("detectors run as Ray actors (%s)", "one GPU each" if gpus > 0 else "no GPU in the cluster")
+        remote_group = ray.remote(CameraGroup)
+        for name, site, cams in plan_groups(self.loaded, self.options.group_size):
+            group = _Group(name, cams, specs={p: s.sha256 for p, s in self._specs.items()})
+            group.handle = remote_group.options(
+                name=f"vigil-cameras-{name}", num_cpus=self.options.group_cpus, max_concurrency=8,
+                max_restarts=self.options.max_restarts, scheduling_strategy=self._placement(site)).remote(
+                self.loaded, cams, self._specs, self._detector_actors, self._overrides)
+            self._groups.append(group)
+            for cid in cams:
+                self._by_camera[cid] = group
+        log.info("%d camera group(s) started on the Ray cluster at %s", len(self._groups), self.options.address)
+        self._thread = threading.Thread(target=self._poll_loop, name="vigil-ray-fleet", daemon=True)
+        self._thread.start()
+
+    @staticmethod
+    def _placement(site: str):
+        """A node that carries `vigil-site-<site>` is preferred (softly: any live node takes over); else spread."""
+        nodes = site_nodes(site)
+        if not nodes:
+            return "SPREAD"
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        return NodeAffinitySchedulingStrategy(nodes[0], soft=True)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop analysis in every group, take the last phases, close open events with what the rings hold, then
+        end the groups."""
+        import ray
+
+        groups = list(self._groups)
+        calls = [g.handle.stop_analysis.remote(timeout) for g in groups if g.handle is not None]
+        _wait_all(ray, calls, timeout + RPC_SLACK_S)
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout + RPC_SLACK_S)
+        for g in groups:  # the last phases (up to a poll's worth each; the rest are the rule's to close)
+            self._poll_once(g, timeout)
+        self.recorder.stop(timeout)
+        _wait_all(ray, [g.handle.stop.remote(timeout) for g in groups if g.handle is not None], timeout + RPC_SLACK_S)
+        for handle in [g.handle for g in groups] + list(self._detector_actors.values()):
+            try:
+                ray.kill(handle, no_restart=True)
+            except Exception:  # noqa: BLE001 - already gone
+                pass
+        self._groups.clear()
+        self._by_camera.clear()
+
+    # -- polling -----------------------------------------------------------------------------------------------
+    def _poll_loop(self) -> None:
+        import ray
+
+        while not self._stop.is_set():
+            started = time.monotonic()
+            for g in self._groups:
+                if g.pending is None:
+                    g.pending, g.pending_since = g.handle.poll.remote(g.acked), started
+            pending = {g.pending: g for g in self._groups if g.pending is not None}
+            ready, _ = ray.wait(list(pending), num_returns=len(pending), timeout=self.options.poll_s)
+            for ref in ready:
+                g = pending[ref]
+                g.pending = None
+                self._take(g, lambda ref=ref: ray.get(ref))
+            now = time.monotonic()
+            for g in self._groups:
+                if g.pending is not None and g.report is not None and g.unreachable_since is None \
+                        and now - g.pending_since > 3 * self.options.poll_s + RPC_SLACK_S:
+                    self._unreachable(g, "no answer to a poll")
+                self._maybe_close_lost(g, now)
+            self._stop.wait(max(0.0, self.options.poll_s - (time.monotonic() - started)))
+
+    def _poll_once(self, g: _Group, timeout: float) -> None:
+        import ray
+
+        if g.handle is not None:
+            self._take(g, lambda: ray.get(g.handle.poll.remote(g.acked), timeout=timeout))
+
+    def _take(self, g: _Group, get: Callable[[], GroupReport]) -> None:
+        try:
+            report = get()
+        except Exception as e:  # noqa: BLE001 - RayActorError, ActorUnavailableError, a timeout: the node may be gone
+            self._unreachable(g, f"{type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}")
+            return
+        with self._lock:
+            if report.incarnation != g.incarnation:
+                self._new_incarnation(g, report)
+            for seq, event in report.events:
+                if seq > g.acked:
+                    self._relay(g, event)
+                    g.acked = seq
+            old = g.report
+            g.report, g.node_ip = report, report.node_ip
+            g.unreachable_since, g.unreachable_error, g.closed_lost = None, "", False
+        self._report_states(old, report)
+
+    def _new_incarnation(self, g: _Group, report: GroupReport) -> None:
+        if g.incarnation:
+            g.restarts += 1
+            log.warning("camera group %s (%s) restarted on node %s (was on %s)", g.name, ", ".join(g.camera_ids),
+                        report.node_ip, g.node_ip or "?")
+            self._close_open(g, "its camera group restarted")
+        g.incarnation, g.acked = report.incarnation, 0
+        for profile, spec in self._specs.items():  # a restarted actor runs the models it was created with
+            if g.specs.get(profile) != spec.sha256 and profile not in self._detector_actors:
+                g.handle.swap_model.remote(spec)
+                g.specs[profile] = spec.sha256
+
+    def _relay(self, g: _Group, event: ViolationEvent) -> None:
+        v = event.violation
+        if v.phase == "closed":
+            g.open.pop(v.event_id, None)
+        else:
+            g.open[v.event_id] = ViolationEvent(dataclasses.replace(v, best_image=None), event.site_id,
+                                                event.profile, None)
+        self._event_incarnation[v.event_id] = g.incarnation
+        while len(self._event_incarnation) > 10_000:
+            self._event_incarnation.pop(next(iter(self._event_incarnation)))
+        self.recorder.on_violation(event)
+
+    def _unreachable(self, g: _Group, error: str) -> None:
+        with self._lock:
+            if g.unreachable_since is None:
+                g.unreachable_since = time.monotonic()
+                log.warning("camera group %s (%s) on node %s unreachable: %s; Ray restarts it on a live node",
+                            g.name, ", ".join(g.camera_ids), g.node_ip or "?", error)
+            g.unreachable_error = error
+        for cid in g.camera_ids:
+            if self._on_state is not None:
+                self._on_state(self._lost_status(g, cid))
+
+    def _maybe_close_lost(self, g: _Group, now: float) -> None:
+        with self._lock:
+            if g.unreachable_since is not None and not g.closed_lost \
+                    and now - g.unreachable_since >= self.options.lost_after_s:
+                g.closed_lost = True
+                self._close_open(g, f"its camera group was unreachable for {self.options.lost_after_s:g} s")
+
+    def _close_open(self, g: _Group, why: str) -> None:
+        """Close the events the group had open from what their evidence holds (no more footage will come)."""
+        if g.open:
+            log.warning("camera group %s: closing %d open event(s): %s", g.name, len(g.open), why)
+        for ev in list(g.open.values()):
+            v = dataclasses.replace(ev.violation, phase="closed", best_image=None)
+            self._event_incarnation[v.event_id] = ""  # its footage went with the old incarnation
+            self.recorder.on_violation(ViolationEvent(v, ev.site_id, ev.profile, None))
+        g.open.clear()
+
+    def _report_states(self, old: GroupReport | None, new: GroupReport) -> None:
+        if self._on_state is None:
+            return
+        for cid, st in new.statuses.items():
+            before = old.statuses.get(cid) if old is not None else None
+            if before is None or before.state != st.state or before.last_error != st.last_error:
+                self._on_state(st)
+
+    # -- what the runtime, the routes and metrics read ---------------------------------------------------------
+    def _lost_status(self, g: _Group, cid: str) -> CameraStatus:
+        last = g.report.statuses.get(cid) if g.report is not None else None
+        error = (f"its camera group {g.name} on node {g.node_ip or '?'} is unreachable ({g.unreachable_error}); "
+                 f"Ray restarts it on a live node")
+        if last is None:
+            return CameraStatus(cid, "reconnecting", error, 0, 0, 0, 0, 0, 0.0, self._since)
+        return dataclasses.replace(last, state="reconnecting", last_error=error, fps=0.0)
+
+    def status(self) -> dict[str, CameraStatus]:
+        out: dict[str, CameraStatus] = {}
+        with self._lock:
+            for g in self._groups:
+                for cid in g.camera_ids:
+                    if g.unreachable_since is not None:
+                        out[cid] = self._lost_status(g, cid)
+                    elif g.report is not None and cid in g.report.statuses:
+                        out[cid] = g.report.statuses[cid]
+                    else:
+                        out[cid] = CameraStatus(cid, "connecting", "", 0, 0, 0, 0, 0, 0.0, self._since)
+        return out
+
+    def placement(self) -> dict[str, dict]:
+        """Per camera: its group, the node it runs on, and how often its group was restarted."""
+        with self._lock:
+            return {cid: {"group": g.name, "node": g.node_ip, "restarts": g.restarts,
+                          "reachable": g.unreachable_since is None}
+                    for g in self._groups for cid in g.camera_ids}
+
+    def stats(self) -> SupervisorStats:
+        statuses = self.status()
+        cameras: list[CameraStats] = []
+        detectors: dict[str, list[int]] = {}
+        with self._lock:
+            for g in self._groups:
+                known = {c.status.camera_id: c for c in g.report.stats.cameras} if g.report is not None else {}
+                for cid in g.camera_ids:
+                    cam = self.loaded.config.cameras[cid]
+                    base = known.get(cid) or CameraStats(statuses[cid], cam.site, self.loaded.config.camera_profile(cid))
+                    cameras.append(dataclasses.replace(base, status=statuses[cid], restarts=base.restarts + g.restarts))
+                for d in (g.report.stats.detectors if g.report is not None else ()):
+                    acc = detectors.setdefault(d.profile, [0, 0, 0, 0])
+                    for i, n in enumerate((d.batches, d.frames, d.failures, d.pending)):
+                        acc[i] += n
+        rec = self.recorder
+        return SupervisorStats(tuple(sorted(cameras, key=lambda c: c.status.camera_id)),
+                               tuple(DetectorStats(p, *acc) for p, acc in sorted(detectors.items())),
+                               alerts=rec.opened_counts(), open_events=rec.open_events(), recorder_errors=rec.errors)
+
+    def _group(self, camera_id: str) -> _Group:
+        g = self._by_camera.get(camera_id)
+        if g is None:
+            raise NotFoundError(f"camera {camera_id!r} is not running on the cluster")
+        return g
+
+    def latest(self, camera_id: str):
+        import ray
+
+        now = time.monotonic()
+        hit = self._latest.get(camera_id)
+        if hit is not None and now - hit[0] < LATEST_TTL_S:
+            return hit[1]
+        g = self._by_camera.get(camera_id)
+        if g is None or g.unreachable_since is not None:
+            return hit[1] if hit else None
+        try:
+            result = ray.get(g.handle.latest.remote(camera_id), timeout=2.0)
+        except Exception:  # noqa: BLE001 - the node may be gone; the poll loop reports it
+            return hit[1] if hit else None
+        self._latest[camera_id] = (now, result)
+        return result
+
+    def cut_clip(self, request: ClipRequest, timeout: float):
+        """The camera's own packets, cut by its group from its ring (the recorder calls this)."""
+        import ray
+
+        g = self._group(request.camera_id)
+        made_by = self._event_incarnation.get(request.event_id)
+        if made_by is not None and made_by != g.incarnation:
+            raise StreamError(f"camera {request.camera_id}: event {request.event_id}'s footage was in a camera group "
+                              f"that is gone (node lost or restarted); its evidence keeps what was already written")
+        if g.unreachable_since is not None:
+            raise StreamError(f"camera {request.camera_id}: its camera group is unreachable ({g.unreachable_error})")
+        try:
+            return ray.get(g.handle.cut_clip.remote(request, timeout), timeout=timeout + RPC_SLACK_S)
+        except StreamError:
+            raise
+        except Exception as e:  # noqa: BLE001 - the actor or its node went away mid-call
+            raise StreamError(f"camera {request.camera_id}: clip not cut: {type(e).__name__}: "
+                              f"{str(e).splitlines()[0][:200] if str(e) else ''}") from None
+
+    def pipeline(self, camera_id: str):
+        raise NotFoundError(f"camera {camera_id!r} runs in a Ray actor; its packets are not in this process")
+
+    def swap_model(self, profile: str, detector) -> None:
+        """A new model for a profile: its bytes go to every group (or to the profile's detector actor)."""
+        dcfg = self.loaded.config.detectors.get(profile)
+        spec = DetectorSpec.of(profile, detector, threads=dcfg.threads if dcfg is not None else 2)
+        with self._lock:
+            self._specs[profile] = spec
+            if profile in self._detector_actors:
+                self._detector_actors[profile].swap_model.remote(spec)
+                return
+            for g in self._groups:
+                if g.handle is not None and g.specs.get(profile) != spec.sha256:
+                    g.handle.swap_model.remote(spec)
+                    g.specs[profile] = spec.sha256
+
+    def add_camera(self, camera_id: str, loaded: LoadedConfig | None = None) -> None:
+        import ray
+
+        if loaded is not None:
+            self.loaded = loaded
+        g = self._by_camera.get(camera_id)
+        if g is None:
+            raise NotFoundError(f"camera {camera_id!r} has no camera group; restart the service to place it")
+        ray.get(g.handle.add_camera.remote(camera_id, self.loaded), timeout=60)
+
+    def remove_camera(self, camera_id: str) -> None:
+        import ray
+
+        ray.get(self._group(camera_id).handle.remove_camera.remote(camera_id), timeout=60)
+
+
+def _wait_all(ray, refs: list, timeout: float) -> None:
+    if not refs:
+        return
+    try:
+        ray.wait(refs, num_returns=len(refs), timeout=timeout)
+    except Exception:  # noqa: BLE001 - stopping: a dead actor must not hold the stop up
+        log.warning("stopping camera groups: some did not answer")
