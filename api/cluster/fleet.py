@@ -89,6 +89,8 @@ class RayFleet:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._since = utcnow()
+        self._init_refs: list[Any] = []
+        self._spec_refs: list[Any] = []
 
     # -- lifecycle ---------------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -100,17 +102,23 @@ class RayFleet:
         if use_actors:
             remote = ray.remote(DetectorActor)
             for profile, spec in self._specs.items():
+                ref = ray.put(spec)
+                self._spec_refs.append(ref)  # held: a restart re-reads it (see below)
                 self._detector_actors[profile] = remote.options(
                     name=f"vigil-detector-{profile}", num_gpus=1 if gpus > 0 else 0, num_cpus=1,
-                    max_restarts=self.options.max_restarts, max_concurrency=4).remote(spec)
+                    max_restarts=self.options.max_restarts, max_concurrency=4).remote(ref)
             log.info("detectors run as Ray actors (%s)", "one GPU each" if gpus > 0 else "no GPU in the cluster")
         remote_group = ray.remote(CameraGroup)
+        # Creation arguments by reference, held here for the fleet's life: Ray re-reads them to restart an actor
+        # on another node, and would have dropped inline ones once the first incarnation was built.
+        self._init_refs = [ray.put(self.loaded), ray.put(self._specs), ray.put(self._detector_actors),
+                           ray.put(self._overrides)]
         for name, site, cams in plan_groups(self.loaded, self.options.group_size):
             group = _Group(name, cams, specs={p: s.sha256 for p, s in self._specs.items()})
             group.handle = remote_group.options(
                 name=f"vigil-cameras-{name}", num_cpus=self.options.group_cpus, max_concurrency=8,
                 max_restarts=self.options.max_restarts, scheduling_strategy=self._placement(site)).remote(
-                self.loaded, cams, self._specs, self._detector_actors, self._overrides)
+                self._init_refs[0], cams, *self._init_refs[1:])
             self._groups.append(group)
             for cid in cams:
                 self._by_camera[cid] = group

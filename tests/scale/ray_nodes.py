@@ -117,7 +117,8 @@ class RayCluster:
         shutil.rmtree(self.temp_dir, ignore_errors=True)
 
 
-def start_cluster(workers: list[dict], *, head_cpus: int = 4, worker_cpus: int = 2) -> RayCluster:
+def start_cluster(workers: list[dict], *, head_cpus: int = 4, worker_cpus: int = 2,
+                  head_resources: dict | None = None) -> RayCluster:
     """A head on 127.0.0.2 and one worker per entry of `workers` (its custom resources) on 127.0.0.3, ..."""
     temp = Path(tempfile.mkdtemp(prefix="vr", dir="/tmp"))  # short: Ray's socket paths must fit 107 bytes
     port = free_port()
@@ -126,7 +127,7 @@ def start_cluster(workers: list[dict], *, head_cpus: int = 4, worker_cpus: int =
     try:
         head.start(["--head", "--port", str(port), "--num-cpus", str(head_cpus), "--include-dashboard", "false",
                     "--dashboard-port", str(free_port()), "--temp-dir", str(temp),
-                    "--object-store-memory", str(150 << 20)])
+                    "--object-store-memory", str(150 << 20), "--resources", json.dumps(head_resources or {})])
         for i, resources in enumerate(workers):
             node = RayNode(f"127.0.0.{3 + i}", temp / f"worker{i}.log")
             cluster.workers.append(node)

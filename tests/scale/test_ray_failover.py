@@ -29,7 +29,8 @@ from vigil.db.models import Alert
 
 pytestmark = pytest.mark.slow  # a Ray cluster and four paced cameras
 
-SITE_RESOURCE = "vigil-site-far"  # the worker carries it: the "far" site's cameras prefer that node
+SITE_RESOURCE = "vigil-site-"  # the worker carries vigil-site-far, the head vigil-site-near: each site's cameras
+# prefer its node (softly: when the node is lost, any live node takes them)
 
 
 def _config(tmp_path: Path, model: Path, video: Path) -> tuple[Path, dict]:
@@ -73,7 +74,7 @@ def _alerts_of(services, cameras: set[str], after=None) -> list[Alert]:
 def test_worker_node_lost_mid_event(tmp_path, toy_onnx):  # noqa: F811
     video = make_fire_video(tmp_path / "fire.mp4", seconds=8, fire=(1.5, 5.0))
     cfg, env = _config(tmp_path, toy_onnx, video)
-    cluster = start_cluster([{SITE_RESOURCE: 1}])
+    cluster = start_cluster([{SITE_RESOURCE + "far": 1}], head_resources={SITE_RESOURCE + "near": 1})
     services = open_services(cfg, env)
     options = ClusterOptions(cluster.address, group_size=2, group_cpus=1, lost_after_s=6)
     app = create_app(services, run_cameras=True, run_jobs=False, runtime_options={
