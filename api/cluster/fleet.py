@@ -16,14 +16,14 @@ import dataclasses
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 from api.cluster.actors import CameraGroup, DetectorActor, DetectorSpec, GroupReport
 from api.cluster.connect import ClusterOptions, cluster_gpus, connect, site_nodes
+from api.cluster.groups import Group, merge_stats, plan_groups
 from streams.evidence import ViolationEvent
 from streams.recorder import AlertSink, Recorder, RecorderConfig
-from streams.status import CameraStats, CameraStatus, DetectorStats, SupervisorStats
+from streams.status import CameraStatus, SupervisorStats
 from vigil.config_loader import LoadedConfig
 from vigil.errors import NotFoundError, StreamError
 from vigil.types import ClipRequest, utcnow
@@ -31,38 +31,6 @@ from vigil.types import ClipRequest, utcnow
 log = logging.getLogger(__name__)
 RPC_SLACK_S = 10.0  # beyond a call's own timeout, for Ray to carry it
 LATEST_TTL_S = 0.2
-
-
-@dataclass(eq=False)
-class _Group:
-    name: str
-    camera_ids: list[str]
-    handle: Any = None
-    incarnation: str = ""
-    node_ip: str = ""
-    acked: int = 0
-    pending: Any = None  # the poll in flight (an ObjectRef)
-    pending_since: float = 0.0
-    report: GroupReport | None = None
-    unreachable_since: float | None = None
-    unreachable_error: str = ""
-    restarts: int = 0  # incarnations after the first
-    open: dict[str, ViolationEvent] = field(default_factory=dict)  # event -> its last phase (no images)
-    closed_lost: bool = False  # the open events of an unreachable group were closed already
-    specs: dict[str, str] = field(default_factory=dict)  # profile -> model sha256 the incarnation runs
-
-
-def plan_groups(loaded: LoadedConfig, group_size: int) -> list[tuple[str, str, list[str]]]:
-    """(group name, site, cameras): each site's enabled cameras in chunks of `group_size`."""
-    by_site: dict[str, list[str]] = {}
-    for cid, cam in sorted(loaded.config.cameras.items()):
-        if cam.enabled:
-            by_site.setdefault(cam.site, []).append(cid)
-    out = []
-    for site, cams in sorted(by_site.items()):
-        for i in range(0, len(cams), group_size):
-            out.append((f"{site}-{i // group_size}", site, cams[i:i + group_size]))
-    return out
 
 
 class RayFleet:
@@ -81,8 +49,8 @@ class RayFleet:
         self._overrides = dict(pipeline_overrides or {})
         self._specs: dict[str, DetectorSpec] = {}
         self._detector_actors: dict[str, Any] = {}
-        self._groups: list[_Group] = []
-        self._by_camera: dict[str, _Group] = {}
+        self._groups: list[Group] = []
+        self._by_camera: dict[str, Group] = {}
         self._event_incarnation: dict[str, str] = {}  # event -> the incarnation whose ring holds its footage
         self._latest: dict[str, tuple[float, Any]] = {}
         self._lock = threading.RLock()
@@ -114,7 +82,7 @@ class RayFleet:
         self._init_refs = [ray.put(self.loaded), ray.put(self._specs), ray.put(self._detector_actors),
                            ray.put(self._overrides)]
         for name, site, cams in plan_groups(self.loaded, self.options.group_size):
-            group = _Group(name, cams, specs={p: s.sha256 for p, s in self._specs.items()})
+            group = Group(name, cams, specs={p: s.sha256 for p, s in self._specs.items()})
             group.handle = remote_group.options(
                 name=f"vigil-cameras-{name}", num_cpus=self.options.group_cpus, max_concurrency=8,
                 max_restarts=self.options.max_restarts, scheduling_strategy=self._placement(site)).remote(
@@ -182,13 +150,13 @@ class RayFleet:
                 self._maybe_close_lost(g, now)
             self._stop.wait(max(0.0, self.options.poll_s - (time.monotonic() - started)))
 
-    def _poll_once(self, g: _Group, timeout: float) -> None:
+    def _poll_once(self, g: Group, timeout: float) -> None:
         import ray
 
         if g.handle is not None:
             self._take(g, lambda: ray.get(g.handle.poll.remote(g.acked), timeout=timeout))
 
-    def _take(self, g: _Group, get: Callable[[], GroupReport]) -> None:
+    def _take(self, g: Group, get: Callable[[], GroupReport]) -> None:
         try:
             report = get()
         except Exception as e:  # noqa: BLE001 - RayActorError, ActorUnavailableError, a timeout: the node may be gone
@@ -206,7 +174,7 @@ class RayFleet:
             g.unreachable_since, g.unreachable_error, g.closed_lost = None, "", False
         self._report_states(old, report)
 
-    def _new_incarnation(self, g: _Group, report: GroupReport) -> None:
+    def _new_incarnation(self, g: Group, report: GroupReport) -> None:
         if g.incarnation:
             g.restarts += 1
             log.warning("camera group %s (%s) restarted on node %s (was on %s)", g.name, ", ".join(g.camera_ids),
@@ -218,7 +186,7 @@ class RayFleet:
                 g.handle.swap_model.remote(spec)
                 g.specs[profile] = spec.sha256
 
-    def _relay(self, g: _Group, event: ViolationEvent) -> None:
+    def _relay(self, g: Group, event: ViolationEvent) -> None:
         v = event.violation
         if v.phase == "closed":
             g.open.pop(v.event_id, None)
@@ -230,7 +198,7 @@ class RayFleet:
             self._event_incarnation.pop(next(iter(self._event_incarnation)))
         self.recorder.on_violation(event)
 
-    def _unreachable(self, g: _Group, error: str) -> None:
+    def _unreachable(self, g: Group, error: str) -> None:
         with self._lock:
             if g.unreachable_since is None:
                 g.unreachable_since = time.monotonic()
@@ -241,14 +209,14 @@ class RayFleet:
             if self._on_state is not None:
                 self._on_state(self._lost_status(g, cid))
 
-    def _maybe_close_lost(self, g: _Group, now: float) -> None:
+    def _maybe_close_lost(self, g: Group, now: float) -> None:
         with self._lock:
             if g.unreachable_since is not None and not g.closed_lost \
                     and now - g.unreachable_since >= self.options.lost_after_s:
                 g.closed_lost = True
                 self._close_open(g, f"its camera group was unreachable for {self.options.lost_after_s:g} s")
 
-    def _close_open(self, g: _Group, why: str) -> None:
+    def _close_open(self, g: Group, why: str) -> None:
         """Close the events the group had open from what their evidence holds (no more footage will come)."""
         if g.open:
             log.warning("camera group %s: closing %d open event(s): %s", g.name, len(g.open), why)
@@ -267,7 +235,7 @@ class RayFleet:
                 self._on_state(st)
 
     # -- what the runtime, the routes and metrics read ---------------------------------------------------------
-    def _lost_status(self, g: _Group, cid: str) -> CameraStatus:
+    def _lost_status(self, g: Group, cid: str) -> CameraStatus:
         last = g.report.statuses.get(cid) if g.report is not None else None
         error = (f"its camera group {g.name} on node {g.node_ip or '?'} is unreachable ({g.unreachable_error}); "
                  f"Ray restarts it on a live node")
@@ -297,25 +265,10 @@ class RayFleet:
 
     def stats(self) -> SupervisorStats:
         statuses = self.status()
-        cameras: list[CameraStats] = []
-        detectors: dict[str, list[int]] = {}
         with self._lock:
-            for g in self._groups:
-                known = {c.status.camera_id: c for c in g.report.stats.cameras} if g.report is not None else {}
-                for cid in g.camera_ids:
-                    cam = self.loaded.config.cameras[cid]
-                    base = known.get(cid) or CameraStats(statuses[cid], cam.site, self.loaded.config.camera_profile(cid))
-                    cameras.append(dataclasses.replace(base, status=statuses[cid], restarts=base.restarts + g.restarts))
-                for d in (g.report.stats.detectors if g.report is not None else ()):
-                    acc = detectors.setdefault(d.profile, [0, 0, 0, 0])
-                    for i, n in enumerate((d.batches, d.frames, d.failures, d.pending)):
-                        acc[i] += n
-        rec = self.recorder
-        return SupervisorStats(tuple(sorted(cameras, key=lambda c: c.status.camera_id)),
-                               tuple(DetectorStats(p, *acc) for p, acc in sorted(detectors.items())),
-                               alerts=rec.opened_counts(), open_events=rec.open_events(), recorder_errors=rec.errors)
+            return merge_stats(self._groups, statuses, self.loaded, self.recorder)
 
-    def _group(self, camera_id: str) -> _Group:
+    def _group(self, camera_id: str) -> Group:
         g = self._by_camera.get(camera_id)
         if g is None:
             raise NotFoundError(f"camera {camera_id!r} is not running on the cluster")
