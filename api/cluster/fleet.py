@@ -13,6 +13,7 @@ holds (the best frame, and the clip when it was cut), as a restart after a crash
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import threading
 import time
@@ -141,7 +142,7 @@ class RayFleet:
             for ref in ready:
                 g = pending[ref]
                 g.pending = None
-                self._take(g, lambda ref=ref: ray.get(ref))
+                self._take(g, functools.partial(ray.get, ref))
             now = time.monotonic()
             for g in self._groups:
                 if g.pending is not None and g.report is not None and g.unreachable_since is None \
@@ -156,7 +157,7 @@ class RayFleet:
         if g.handle is not None:
             self._take(g, lambda: ray.get(g.handle.poll.remote(g.acked), timeout=timeout))
 
-    def _take(self, g: Group, get: Callable[[], GroupReport]) -> None:
+    def _take(self, g: Group, get: Callable[[], Any]) -> None:
         try:
             report = get()
         except Exception as e:  # noqa: BLE001 - RayActorError, ActorUnavailableError, a timeout: the node may be gone
@@ -315,7 +316,7 @@ class RayFleet:
 
     def swap_model(self, profile: str, detector) -> None:
         """A new model for a profile: its bytes go to every group (or to the profile's detector actor)."""
-        dcfg = self.loaded.config.detectors.get(profile)
+        dcfg = next((d for p, d in self.loaded.config.detectors.items() if p == profile), None)
         spec = DetectorSpec.of(profile, detector, threads=dcfg.threads if dcfg is not None else 2)
         with self._lock:
             self._specs[profile] = spec

@@ -138,3 +138,26 @@ def test_serve_says_why_when_the_cluster_cannot_be_joined(tmp_path):
     assert r.returncode == 2, r.stdout + r.stderr
     assert f"--ray 127.0.0.2:{port}: expected a Ray head" in r.stderr and "Traceback" not in r.stderr, r.stderr
     assert not (tmp_path / "data" / "vigil.db.instance.lock").exists()
+
+
+@pytest.mark.parametrize("kwargs, expected", [
+    ({"detectors": "gpu"}, "--ray-detectors: expected one of auto, local, actor, found 'gpu'"),
+    ({"group_size": 0}, "--ray-group-size: expected at least 1, found 0"),
+])
+def test_cluster_options_say_what_they_expected(kwargs, expected):
+    from api.cluster.connect import ClusterUnavailableError
+
+    with pytest.raises(ClusterUnavailableError) as e:
+        ClusterOptions("127.0.0.2:6379", **kwargs)
+    assert str(e.value) == expected
+
+
+def test_groups_keep_a_site_together_in_chunks(tmp_path):
+    from api.cluster.groups import plan_groups
+    from vigil.config_loader import parse_config
+
+    cams = "".join(f"  {c}: {{site: {s}, source: demo:site}}\n" for c, s in
+                   (("a1", "a"), ("a2", "a"), ("a3", "a"), ("b1", "b")))
+    loaded = parse_config(f"sites: {{a: {{name: A}}, b: {{name: B}}}}\ncameras:\n{cams}"
+                          "  spare: {site: b, source: demo:site, enabled: false}\n", base_dir=tmp_path)
+    assert plan_groups(loaded, 2) == [("a-0", "a", ["a1", "a2"]), ("a-1", "a", ["a3"]), ("b-0", "b", ["b1"])]
