@@ -109,6 +109,9 @@ def test_worker_node_lost_mid_event(tmp_path, toy_onnx):  # noqa: F811
                                  for c in ("f1", "f2")), 90, "the far cameras rescheduled onto the head")
             wait_for(lambda: all(s["state"] == "live" for s in _states(client).values()), 60,
                      "every camera live again")
+            health = client.get("/healthz").json()["camera_states"]
+            assert {c: (health[c]["node"], health[c]["restarts"]) for c in ("n1", "f1")} == {
+                "n1": (head_ip, 0), "f1": (head_ip, 1)}, health
             wait_for(lambda: {a.camera_id for a in _alerts_of(services, {"f1", "f2"}, after=killed_at)}
                      == {"f1", "f2"}, 90, "new alerts from both far cameras after the failover")
             assert _metric(client.get("/metrics").text, "vigil_alerts_total") >= 6
@@ -161,3 +164,30 @@ def test_groups_keep_a_site_together_in_chunks(tmp_path):
     loaded = parse_config(f"sites: {{a: {{name: A}}, b: {{name: B}}}}\ncameras:\n{cams}"
                           "  spare: {site: b, source: demo:site, enabled: false}\n", base_dir=tmp_path)
     assert plan_groups(loaded, 2) == [("a-0", "a", ["a1", "a2"]), ("a-1", "a", ["a3"]), ("b-0", "b", ["b1"])]
+
+
+def test_detector_actor_serves_the_groups(tmp_path, toy_onnx):  # noqa: F811
+    """`--ray-detectors actor` (what a GPU cluster gets by default): the groups send their batches to one detector
+    actor per profile, and the alerts name the model it ran."""
+    from api.service.runtime import start_runtime
+
+    video = make_fire_video(tmp_path / "fire.mp4", seconds=8, fire=(1.5, 5.0))
+    cfg, env = _config(tmp_path, toy_onnx, video)
+    cluster = start_cluster([])
+    services = open_services(cfg, env)
+    runtime = None
+    try:
+        runtime = start_runtime(services, watch_models=False, cluster=ClusterOptions(
+            cluster.address, group_size=4, group_cpus=0.5, detectors="actor"))
+        wait_for(lambda: {a.camera_id for a in alerts(services)} >= {"n1", "f2"}, 120, "alerts through the detector "
+                 "actor")
+        stats = runtime.supervisor.stats()
+        assert [d.profile for d in stats.detectors] == ["lab"] and stats.detectors[0].frames > 0, stats.detectors
+        assert {a.model_name for a in alerts(services)} == {"lab"}
+    finally:
+        if runtime is not None:
+            runtime.stop()
+        disconnect()
+        cluster.stop()
+    check_nothing_lost(services, runtime.supervisor.recorder.opened, cfg, env)
+    services.close()
