@@ -117,6 +117,9 @@ class CameraGroup:
     def __init__(self, loaded: LoadedConfig, camera_ids: Sequence[str], specs: dict[str, DetectorSpec],
                  detector_actors: dict[str, Any] | None = None,
                  pipeline_overrides: dict[str, object] | None = None):
+        from vigil.redact import install_log_redaction
+
+        install_log_redaction(loaded.secrets)  # this process logs camera errors too; never a password
         self.incarnation = uuid.uuid4().hex
         self.node_id, self.node_ip = _node()
         self._lock = threading.Lock()

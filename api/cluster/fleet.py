@@ -130,26 +130,32 @@ class RayFleet:
 
     # -- polling -----------------------------------------------------------------------------------------------
     def _poll_loop(self) -> None:
-        import ray
-
         while not self._stop.is_set():
             started = time.monotonic()
-            for g in self._groups:
-                if g.pending is None:
-                    g.pending, g.pending_since = g.handle.poll.remote(g.acked), started
-            pending = {g.pending: g for g in self._groups if g.pending is not None}
-            ready, _ = ray.wait(list(pending), num_returns=len(pending), timeout=self.options.poll_s)
-            for ref in ready:
-                g = pending[ref]
-                g.pending = None
-                self._take(g, functools.partial(ray.get, ref))
-            now = time.monotonic()
-            for g in self._groups:
-                if g.pending is not None and g.report is not None and g.unreachable_since is None \
-                        and now - g.pending_since > 3 * self.options.poll_s + RPC_SLACK_S:
-                    self._unreachable(g, "no answer to a poll")
-                self._maybe_close_lost(g, now)
+            try:
+                self._poll_round(started)
+            except Exception:  # noqa: BLE001 - the loop's boundary: states must keep coming
+                log.exception("camera groups: a poll round failed")
             self._stop.wait(max(0.0, self.options.poll_s - (time.monotonic() - started)))
+
+    def _poll_round(self, started: float) -> None:
+        import ray
+
+        for g in self._groups:
+            if g.pending is None:
+                g.pending, g.pending_since = g.handle.poll.remote(g.acked), started
+        pending = {g.pending: g for g in self._groups if g.pending is not None}
+        ready, _ = ray.wait(list(pending), num_returns=len(pending), timeout=self.options.poll_s)
+        for ref in ready:
+            g = pending[ref]
+            g.pending = None
+            self._take(g, functools.partial(ray.get, ref))
+        now = time.monotonic()
+        for g in self._groups:
+            if g.pending is not None and g.report is not None and g.unreachable_since is None \
+                    and now - g.pending_since > 3 * self.options.poll_s + RPC_SLACK_S:
+                self._unreachable(g, "no answer to a poll")
+            self._maybe_close_lost(g, now)
 
     def _poll_once(self, g: Group, timeout: float) -> None:
         import ray
@@ -166,11 +172,15 @@ class RayFleet:
         with self._lock:
             if report.incarnation != g.incarnation:
                 self._new_incarnation(g, report)
+            elif report.dropped_events > g.dropped:
+                log.error("camera group %s dropped %d violation phase(s): the API did not poll for too long",
+                          g.name, report.dropped_events - g.dropped)
+            g.dropped = report.dropped_events
             for seq, event in report.events:
                 if seq > g.acked:
                     self._relay(g, event)
                     g.acked = seq
-            old = g.report
+            old = g.report if g.unreachable_since is None else None  # back from lost: every state anew
             g.report, g.node_ip = report, report.node_ip
             g.unreachable_since, g.unreachable_error, g.closed_lost = None, "", False
         self._report_states(old, report)
@@ -180,7 +190,7 @@ class RayFleet:
             g.restarts += 1
             log.warning("camera group %s (%s) restarted on node %s (was on %s)", g.name, ", ".join(g.camera_ids),
                         report.node_ip, g.node_ip or "?")
-            self._close_open(g, "its camera group restarted")
+            self._close_open(g, "its camera group restarted", footage_gone=True)
         g.incarnation, g.acked = report.incarnation, 0
         for profile, spec in self._specs.items():  # a restarted actor runs the models it was created with
             if g.specs.get(profile) != spec.sha256 and profile not in self._detector_actors:
@@ -201,13 +211,14 @@ class RayFleet:
 
     def _unreachable(self, g: Group, error: str) -> None:
         with self._lock:
-            if g.unreachable_since is None:
+            first = g.unreachable_since is None
+            if first:
                 g.unreachable_since = time.monotonic()
                 log.warning("camera group %s (%s) on node %s unreachable: %s; Ray restarts it on a live node",
                             g.name, ", ".join(g.camera_ids), g.node_ip or "?", error)
             g.unreachable_error = error
-        for cid in g.camera_ids:
-            if self._on_state is not None:
+        if first and self._on_state is not None:  # the wall hears it once; the next report brings the real state
+            for cid in g.camera_ids:
                 self._on_state(self._lost_status(g, cid))
 
     def _maybe_close_lost(self, g: Group, now: float) -> None:
@@ -217,13 +228,14 @@ class RayFleet:
                 g.closed_lost = True
                 self._close_open(g, f"its camera group was unreachable for {self.options.lost_after_s:g} s")
 
-    def _close_open(self, g: Group, why: str) -> None:
+    def _close_open(self, g: Group, why: str, footage_gone: bool = False) -> None:
         """Close the events the group had open from what their evidence holds (no more footage will come)."""
         if g.open:
             log.warning("camera group %s: closing %d open event(s): %s", g.name, len(g.open), why)
         for ev in list(g.open.values()):
             v = dataclasses.replace(ev.violation, phase="closed", best_image=None)
-            self._event_incarnation[v.event_id] = ""  # its footage went with the old incarnation
+            if footage_gone:  # it went with the old incarnation (an unreachable one may yet answer)
+                self._event_incarnation[v.event_id] = ""
             self.recorder.on_violation(ViolationEvent(v, ev.site_id, ev.profile, None))
         g.open.clear()
 

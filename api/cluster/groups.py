@@ -27,6 +27,7 @@ class Group:
     unreachable_since: float | None = None
     unreachable_error: str = ""
     restarts: int = 0  # incarnations after the first
+    dropped: int = 0  # phases the incarnation dropped unpolled (its MAX_QUEUED_EVENTS)
     open: dict[str, ViolationEvent] = field(default_factory=dict)  # event -> its last phase (no images)
     closed_lost: bool = False  # the open events of an unreachable group were closed already
     specs: dict[str, str] = field(default_factory=dict)  # profile -> model sha256 the incarnation runs
