@@ -17,6 +17,7 @@ import functools
 import logging
 import threading
 import time
+import uuid
 from typing import Any, Callable, Mapping
 
 from api.cluster.actors import CameraGroup, DetectorActor, DetectorSpec, GroupReport
@@ -60,6 +61,7 @@ class RayFleet:
         self._since = utcnow()
         self._init_refs: list[Any] = []
         self._spec_refs: list[Any] = []
+        self._run = uuid.uuid4().hex[:6]  # actor names are cluster-wide: two services may share a cluster
 
     # -- lifecycle ---------------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -74,7 +76,7 @@ class RayFleet:
                 ref = ray.put(spec)
                 self._spec_refs.append(ref)  # held: a restart re-reads it (see below)
                 self._detector_actors[profile] = remote.options(
-                    name=f"vigil-detector-{profile}", num_gpus=1 if gpus > 0 else 0, num_cpus=1,
+                    name=f"vigil-{self._run}-detector-{profile}", num_gpus=1 if gpus > 0 else 0, num_cpus=1,
                     max_restarts=self.options.max_restarts, max_concurrency=4).remote(ref)
             log.info("detectors run as Ray actors (%s)", "one GPU each" if gpus > 0 else "no GPU in the cluster")
         remote_group = ray.remote(CameraGroup)
@@ -82,11 +84,11 @@ class RayFleet:
         # on another node, and would have dropped inline ones once the first incarnation was built.
         self._init_refs = [ray.put(self.loaded), ray.put(self._specs), ray.put(self._detector_actors),
                            ray.put(self._overrides)]
-        for name, site, cams in plan_groups(self.loaded, self.options.group_size):
+        for i, (name, site, cams) in enumerate(plan_groups(self.loaded, self.options.group_size)):
             group = Group(name, cams, specs={p: s.sha256 for p, s in self._specs.items()})
             group.handle = remote_group.options(
-                name=f"vigil-cameras-{name}", num_cpus=self.options.group_cpus, max_concurrency=8,
-                max_restarts=self.options.max_restarts, scheduling_strategy=self._placement(site)).remote(
+                name=f"vigil-{self._run}-cameras-{name}", num_cpus=self.options.group_cpus, max_concurrency=8,
+                max_restarts=self.options.max_restarts, scheduling_strategy=self._placement(site, i)).remote(
                 self._init_refs[0], cams, *self._init_refs[1:])
             self._groups.append(group)
             for cid in cams:
@@ -96,14 +98,15 @@ class RayFleet:
         self._thread.start()
 
     @staticmethod
-    def _placement(site: str):
-        """A node that carries `vigil-site-<site>` is preferred (softly: any live node takes over); else spread."""
-        nodes = site_nodes(site)
+    def _placement(site: str, index: int):
+        """A node that carries `vigil-site-<site>` is preferred (softly: any live node takes over; a site's groups
+        take turns among its nodes); else spread over the cluster."""
+        nodes = sorted(site_nodes(site))
         if not nodes:
             return "SPREAD"
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-        return NodeAffinitySchedulingStrategy(nodes[0], soft=True)
+        return NodeAffinitySchedulingStrategy(nodes[index % len(nodes)], soft=True)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop analysis in every group, take the last phases, close open events with what the rings hold, then
@@ -116,8 +119,10 @@ class RayFleet:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout + RPC_SLACK_S)
-        for g in groups:  # the last phases (up to a poll's worth each; the rest are the rule's to close)
-            self._poll_once(g, timeout)
+        for g in groups:  # the last phases, every one of them
+            for _ in range(1000):
+                if not self._poll_once(g, timeout):
+                    break
         self.recorder.stop(timeout)
         _wait_all(ray, [g.handle.stop.remote(timeout) for g in groups if g.handle is not None], timeout + RPC_SLACK_S)
         for handle in [g.handle for g in groups] + list(self._detector_actors.values()):
@@ -157,18 +162,20 @@ class RayFleet:
                 self._unreachable(g, "no answer to a poll")
             self._maybe_close_lost(g, now)
 
-    def _poll_once(self, g: Group, timeout: float) -> None:
+    def _poll_once(self, g: Group, timeout: float) -> bool:
+        """One poll now; whether it brought phases (there may be more)."""
         import ray
 
-        if g.handle is not None:
-            self._take(g, lambda: ray.get(g.handle.poll.remote(g.acked), timeout=timeout))
+        if g.handle is None:
+            return False
+        return self._take(g, lambda: ray.get(g.handle.poll.remote(g.acked), timeout=timeout))
 
-    def _take(self, g: Group, get: Callable[[], Any]) -> None:
+    def _take(self, g: Group, get: Callable[[], Any]) -> bool:
         try:
             report = get()
         except Exception as e:  # noqa: BLE001 - RayActorError, ActorUnavailableError, a timeout: the node may be gone
             self._unreachable(g, f"{type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}")
-            return
+            return False
         with self._lock:
             if report.incarnation != g.incarnation:
                 self._new_incarnation(g, report)
@@ -184,6 +191,7 @@ class RayFleet:
             g.report, g.node_ip = report, report.node_ip
             g.unreachable_since, g.unreachable_error, g.closed_lost = None, "", False
         self._report_states(old, report)
+        return bool(report.events)
 
     def _new_incarnation(self, g: Group, report: GroupReport) -> None:
         if g.incarnation:
