@@ -20,7 +20,8 @@ import time
 import uuid
 from typing import Any, Callable, Mapping
 
-from api.cluster.actors import CameraGroup, DetectorActor, DetectorSpec, GroupReport
+from api.cluster.actors import CameraGroup, DetectorSpec, GroupReport
+from api.cluster.detector_pool import DetectorPool
 from api.cluster.connect import ClusterOptions, cluster_gpus, connect, site_nodes
 from api.cluster.groups import Group, merge_stats, plan_groups
 from streams.evidence import ViolationEvent
@@ -50,7 +51,8 @@ class RayFleet:
         self._on_state = on_state
         self._overrides = dict(pipeline_overrides or {})
         self._specs: dict[str, DetectorSpec] = {}
-        self._detector_actors: dict[str, Any] = {}
+        self._detectors = DetectorPool()
+        self._detector_actors = self._detectors.handles  # profile -> detector actor (--ray-detectors actor)
         self._groups: list[Group] = []
         self._by_camera: dict[str, Group] = {}
         self._event_incarnation: dict[str, str] = {}  # event -> the incarnation whose ring holds its footage
@@ -60,7 +62,6 @@ class RayFleet:
         self._thread: threading.Thread | None = None
         self._since = utcnow()
         self._init_refs: list[Any] = []
-        self._spec_refs: list[Any] = []
         self._run = uuid.uuid4().hex[:6]  # actor names are cluster-wide: two services may share a cluster
 
     # -- lifecycle ---------------------------------------------------------------------------------------------
@@ -71,14 +72,7 @@ class RayFleet:
         gpus = cluster_gpus()
         use_actors = self.options.detectors == "actor" or (self.options.detectors == "auto" and gpus > 0)
         if use_actors:
-            remote = ray.remote(DetectorActor)
-            for profile, spec in self._specs.items():
-                ref = ray.put(spec)
-                self._spec_refs.append(ref)  # held: a restart re-reads it (see below)
-                self._detector_actors[profile] = remote.options(
-                    name=f"vigil-{self._run}-detector-{profile}", num_gpus=1 if gpus > 0 else 0, num_cpus=1,
-                    max_restarts=self.options.max_restarts, max_concurrency=4).remote(ref)
-            log.info("detectors run as Ray actors (%s)", "one GPU each" if gpus > 0 else "no GPU in the cluster")
+            self._detectors.start(self._specs, gpus, self.options.max_restarts, self._run)
         remote_group = ray.remote(CameraGroup)
         # Creation arguments by reference, held here for the fleet's life: Ray re-reads them to restart an actor
         # on another node, and would have dropped inline ones once the first incarnation was built.
@@ -156,6 +150,7 @@ class RayFleet:
             g.pending = None
             self._take(g, functools.partial(ray.get, ref))
         now = time.monotonic()
+        self._detectors.check(self._specs, now)
         for g in self._groups:
             if g.pending is not None and g.report is not None and g.unreachable_since is None \
                     and now - g.pending_since > 3 * self.options.poll_s + RPC_SLACK_S:
@@ -340,8 +335,7 @@ class RayFleet:
         spec = DetectorSpec.of(profile, detector, threads=dcfg.threads if dcfg is not None else 2)
         with self._lock:
             self._specs[profile] = spec
-            if profile in self._detector_actors:
-                self._detector_actors[profile].swap_model.remote(spec)
+            if self._detectors.swap(spec):
                 return
             for g in self._groups:
                 if g.handle is not None and g.specs.get(profile) != spec.sha256:
