@@ -109,6 +109,9 @@ def test_worker_node_lost_mid_event(tmp_path, toy_onnx):  # noqa: F811
                                  for c in ("f1", "f2")), 90, "the far cameras rescheduled onto the head")
             wait_for(lambda: all(s["state"] == "live" for s in _states(client).values()), 60,
                      "every camera live again")
+            decoded = {c.status.camera_id: c.status.decoded for c in fleet.stats().cameras}
+            wait_for(lambda: all(c.status.decoded > decoded[c.status.camera_id] + 10 for c in fleet.stats().cameras
+                                 if c.status.camera_id in ("f1", "f2")), 30, "frames from the far cameras on the head")
             health = client.get("/healthz").json()["camera_states"]
             assert {c: (health[c]["node"], health[c]["restarts"]) for c in ("n1", "f1")} == {
                 "n1": (head_ip, 0), "f1": (head_ip, 1)}, health
