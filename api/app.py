@@ -152,7 +152,10 @@ def health(services: Services, runtime) -> tuple[dict, list[str]]:
         if getattr(runtime, "recording", None) is not None:
             found += runtime.recording.problems()
         states = runtime.camera_states()
-        body["camera_states"] = {cid: {"state": st.state, "error": st.last_error} for cid, st in states.items()}
+        placement = getattr(getattr(runtime, "supervisor", None), "placement", None)  # --ray: node, restarts
+        where = placement() if callable(placement) else {}
+        body["camera_states"] = {cid: {"state": st.state, "error": st.last_error, **where.get(cid, {})}
+                                 for cid, st in states.items()}
         for cid, st in states.items():
             if st.state in ("offline", "stalled", "reconnecting"):
                 found.append(problem("camera", camera=cid, state=st.state, error=st.last_error or ""))

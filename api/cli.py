@@ -186,13 +186,19 @@ def notify_retry(ids: Optional[list[int]] = typer.Argument(None, help="dead deli
     typer.echo(f"{len(chosen)} dead deliveries marked pending" + (f": {', '.join(map(str, chosen))}" if chosen else ""))
 
 
-def _serve(config_path: Optional[Path], host: Optional[str], port: Optional[int], cameras: bool) -> None:
+def _serve(config_path: Optional[Path], host: Optional[str], port: Optional[int], cameras: bool,
+           cluster=None) -> None:
     import uvicorn
 
     from api.app import create_app
 
     services = open_services(config_path)
-    web = create_app(services, run_cameras=cameras)  # before the lock: a config it refuses leaves nothing held
+    options = {"cluster": cluster} if cluster is not None and cameras else None
+    web = create_app(services, run_cameras=cameras, runtime_options=options)  # before the lock: a config it
+    if options:  # refuses leaves nothing held; so does a Ray cluster that cannot be joined
+        from api.cluster.connect import connect
+
+        connect(cluster.address)
     lock = None
     if cameras:  # the one writer of alerts for this database: a second one refuses here
         from vigil.db.instance_lock import InstanceLock
@@ -224,9 +230,21 @@ def _serve(config_path: Optional[Path], host: Optional[str], port: Optional[int]
 @app.command("serve")
 def serve(config: Optional[Path] = ConfigOpt, host: Optional[str] = typer.Option(None),
           port: Optional[int] = typer.Option(None), no_cameras: bool = typer.Option(
-              False, "--no-cameras", help="serve the API and UI without running the cameras")) -> None:
+              False, "--no-cameras", help="serve the API and UI without running the cameras"),
+          ray: Optional[str] = typer.Option(None, "--ray", metavar="ADDRESS", help=(
+              "run the cameras as Ray actors on the cluster whose head is at ADDRESS (HOST:PORT); the API, "
+              "database writes and evidence stay in this process (docs/SCALING.md)")),
+          ray_group_size: int = typer.Option(8, help="cameras per camera-group actor (--ray)"),
+          ray_detectors: str = typer.Option("auto", help=(
+              "--ray: auto (detector actors on GPU nodes when the cluster has GPUs, else each group detects), "
+              "local or actor"))) -> None:
     """Run the service: every configured camera, the API and the web UI."""
-    _serve(config, host, port, not no_cameras)
+    cluster = None
+    if ray:
+        from api.cluster.connect import ClusterOptions
+
+        cluster = ClusterOptions(ray, group_size=ray_group_size, detectors=ray_detectors)
+    _serve(config, host, port, not no_cameras, cluster)
 
 
 @app.command("demo")

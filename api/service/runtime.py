@@ -5,7 +5,7 @@ import dataclasses
 import logging
 import re
 import threading
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from api.notify.factory import alert_message, make_notifier
 from api.service.alerts_db import OutboxAlertSink
@@ -16,6 +16,7 @@ from vigil.outbox import Backoff, Outbox
 from vigil.types import iso_utc
 
 if TYPE_CHECKING:
+    from api.cluster.connect import ClusterOptions
     from api.metrics import VigilMetrics
     from api.service.recording import Recording
 
@@ -190,13 +191,14 @@ def start_runtime(services, *, detectors: Mapping | None = None,
                   recorder_config: RecorderConfig = RecorderConfig(),
                   pipeline_overrides: Mapping[str, object] | None = None, watch_models: bool = True,
                   events: EventBus | None = None, backoff: Backoff | None = None,
-                  metrics: VigilMetrics | None = None) -> Runtime:
+                  metrics: VigilMetrics | None = None, cluster: ClusterOptions | None = None) -> Runtime:
     """Build and start the camera service for `services`; returns at once (cameras start on a thread).
 
     `detectors` (profile -> Detector) replaces the promoted/configured models (tests, benches); `events` lets a
     caller subscribe before the first camera reports; `metrics` (the app's) observes detector batches and outbox
     jobs. Work a crash or stop left in the outbox runs first, then
-    alerts left `ongoing` are closed.
+    alerts left `ongoing` are closed. `cluster` (`vigil serve --ray`) runs the cameras as Ray actors
+    (api.cluster.fleet) while the event's life, the outbox and everything else stay in this process.
     """
     from streams.supervisor import Supervisor
 
@@ -211,10 +213,19 @@ def start_runtime(services, *, detectors: Mapping | None = None,
     sink.recover()
     outbox.start(metrics.observed_lanes(sink.handlers()) if metrics is not None else sink.handlers())
     loaded = resolve_file_sources(services.loaded)
-    supervisor = Supervisor(loaded, alert_sink=sink, signer=services.signer, recorder_config=recorder_config,
-                            resolve_source=make_resolver(services), detectors=dict(detectors or {}),
-                            on_state=lambda st: bus.publish("camera.state", status_payload(st)),
-                            pipeline_overrides=pipeline_overrides, batch_observer=metrics)
+    on_state = lambda st: bus.publish("camera.state", status_payload(st))  # noqa: E731
+    if cluster is not None:
+        from api.cluster.fleet import RayFleet
+
+        supervisor: Any = RayFleet(loaded, cluster, alert_sink=sink, signer=services.signer,
+                                   recorder_config=recorder_config, on_state=on_state,
+                                   pipeline_overrides=pipeline_overrides)
+        for profile, detector in (detectors or {}).items():
+            supervisor.swap_model(profile, detector)
+    else:
+        supervisor = Supervisor(loaded, alert_sink=sink, signer=services.signer, recorder_config=recorder_config,
+                                resolve_source=make_resolver(services), detectors=dict(detectors or {}),
+                                on_state=on_state, pipeline_overrides=pipeline_overrides, batch_observer=metrics)
     watcher = _watcher(services, supervisor.swap_model) if watch_models else None
     if detectors is None:  # the promoted model per profile, else the config's
         for profile, detector in detectors_at_start(services, watcher).items():
