@@ -24,6 +24,8 @@ CASES = [  # (code, params, the English text /healthz lists)
     ("camera", {"camera": "gate", "state": "offline", "error": ""}, "camera gate: offline"),
     ("camera", {"camera": "gate", "state": "stalled", "error": "no packets for 10 s"},
      "camera gate: stalled (no packets for 10 s)"),
+    ("recording_dropped", {"camera": "gate", "dropped": 2, "error": "disk full"},
+     "recording gate: 2 segment(s) dropped (disk full)"),
 ]
 
 
