@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait as wait_futures
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
@@ -46,6 +46,7 @@ class _Camera:
     latest: AnalysisResult | None = None
     restarts: int = 0
     lag_s: float = 0.0  # decode to rules done, of the latest analysed frame
+    deliveries: set[Future] = field(default_factory=set)  # phases on their way to the sink
 
 
 class Supervisor:
@@ -172,12 +173,34 @@ class Supervisor:
                 self._on_state(status)
 
     def remove_camera(self, camera_id: str) -> None:
+        """Stop one camera: its analysis ends, its open events are closed with the footage its ring holds, then its
+        reader stops. Other cameras are not touched."""
         with self._lock:
-            cam = self._cameras.pop(camera_id, None)
+            cam = self._cameras.get(camera_id)
         if cam is None:
             raise NotFoundError(f"camera {camera_id!r} is not running")
         cam.stop.set()
+        if cam.thread is not None:
+            cam.thread.join(10)
+        wait_futures(list(cam.deliveries), 10)  # every phase it saw is with the recorder before the close
+        if self.recorder is not None:
+            self.recorder.close_camera(camera_id)
+        with self._lock:
+            if self._cameras.get(camera_id) is cam:
+                del self._cameras[camera_id]
         self._join(cam, 10)
+
+    def replace_camera(self, camera_id: str, loaded: LoadedConfig) -> None:
+        """Apply a newer config to one camera (edited from the UI): stop it if it runs, make `loaded` current, and
+        start it again when the new config has it enabled. Other cameras keep running undisturbed."""
+        if camera_id in self._cameras:
+            self.remove_camera(camera_id)
+        with self._lock:
+            self.loaded = loaded
+            self._failed.pop(camera_id, None)
+        cam = loaded.config.cameras.get(camera_id)
+        if cam is not None and cam.enabled and not self._stop.is_set():
+            self._add_or_record(camera_id)
 
     def status(self) -> dict[str, CameraStatus]:
         with self._lock:
@@ -298,7 +321,9 @@ class Supervisor:
             cam.pipeline.release(v.event_id, v.end_s + rec.post_roll_s + PIN_GRACE_S)
         pool = self._pool
         if pool is not None:
-            pool.submit(self._deliver, cam, v)
+            future = pool.submit(self._deliver, cam, v)
+            cam.deliveries.add(future)
+            future.add_done_callback(cam.deliveries.discard)
 
     def _deliver(self, cam: _Camera, v: Violation) -> None:
         try:

@@ -22,7 +22,7 @@ def _alert(i: int, **kw) -> Alert:
 
 def test_migrate_and_roundtrip(db_url):
     engine, sessions = init_db(db_url)
-    assert current_revision(engine) == "0003"
+    assert current_revision(engine) == "0004"
     upgrade(engine)  # idempotent
     with session_scope(sessions) as s:
         s.add(Site(id="works", name="Works", kind="site"))
@@ -120,7 +120,7 @@ def test_migrations_match_the_models_and_0002_downgrades_without_losing_rows(db_
         assert conn.exec_driver_sql("SELECT count(*) FROM api_tokens").scalar() == 1
         assert conn.exec_driver_sql("SELECT username FROM users").scalar() == "rev"
     upgrade(engine)
-    assert current_revision(engine) == "0003" and _schema_diff(engine) == []
+    assert current_revision(engine) == "0004" and _schema_diff(engine) == []
 
 
 def test_0003_renames_lead_statuses_to_the_workflow_and_back(db_url):
