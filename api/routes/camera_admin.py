@@ -1,5 +1,9 @@
 """Editing cameras from the UI (admins): a camera's config, its zones and masks, adding, changing and disabling
-cameras. Each change is validated like `vigil config check`, stored over the YAML, audited and applied at once."""
+cameras. Each change is validated like `vigil config check`, stored over the YAML, audited and applied at once.
+
+A body the schema refuses (a point outside 0-1, a polygon of two points, an unknown rule) is a 422; one the schema
+admits but the config in effect does not (a site it does not define, a rule of another profile, a source this
+server cannot open) is a 409 with the config check's message. Either way nothing is stored or changed."""
 from __future__ import annotations
 
 from typing import Any
@@ -13,7 +17,7 @@ from api.routes.camera_admin_schemas import CameraConfigOut, CameraIn, CameraPat
 from api.routes.common import not_found, runtime_of, services_of
 from api.service.camera_config import CameraEdit, current_source, edit_camera, load_overrides, override_meta
 from vigil.camera_overrides import restore_source, shown_source
-from vigil.catalogue import rules_for_profile
+from vigil.catalogue import RULES, rules_for_profile
 
 router = APIRouter(tags=["cameras"])
 EDIT = Allow(ADMIN_ONLY)
@@ -29,10 +33,10 @@ def camera_config_out(services, camera_id: str) -> dict:
             "source": shown_source(current_source(services, camera_id) or cam.source),
             "profile": cfg.camera_profile(camera_id), "profile_set": cam.profile, "enabled": cam.enabled,
             "detect": cam.detect.model_dump(),
-            "zones": {n: {"polygon": [list(p) for p in z.polygon], "anchor": z.anchor, "no_dumping": z.no_dumping}
+            "zones": {n: {"polygon": [list(p) for p in z.polygon], "anchor": z.anchor, "no_dumping": z.no_dumping,
+                          "rules": [r for r in RULES if r in cam.rules and n in cam.rules[r].zones]}
                       for n, z in cam.zones.items()},
             "masks": [[list(p) for p in poly] for poly in cam.masks],
-            "rule_zones": {r: list(o.zones) for r, o in cam.rules.items() if o.zones},
             "rules": [r.name for r in rules_for_profile(cfg.camera_profile(camera_id))],
             "origin": "yaml+database" if in_yaml and overridden else "database" if overridden else "yaml",
             "updated_by": by, "updated_at": at}
@@ -46,17 +50,14 @@ def _known(services, camera_id: str) -> None:
 def _source(services, camera_id: str, sent: str) -> str:
     try:
         return restore_source(sent, current_source(services, camera_id))
-    except ValueError as e:
-        raise HTTPException(422, f"camera {camera_id!r}: source: {e}") from None
+    except ValueError as e:  # *** with no password stored: a conflict with what the server holds
+        raise HTTPException(409, f"camera {camera_id!r}: source: {e}") from None
 
 
 def _changes(services, camera_id: str, body: CameraPatch) -> dict[str, Any]:
     changes = body.model_dump(exclude_unset=True, exclude={"id"})
     if "source" in changes:
         changes["source"] = _source(services, camera_id, changes["source"])
-    for key in ("name", "site", "source", "enabled"):
-        if key in changes and changes[key] is None:
-            raise HTTPException(422, f"camera {camera_id!r}: {key}: expected a value, found null")
     return changes
 
 
@@ -81,9 +82,10 @@ def put_zones(camera_id: str, body: ZonesIn, request: Request, user: Principal =
     _known(services, camera_id)
     cam = services.loaded.config.cameras[camera_id]
     rules = {name: o.model_dump(exclude_unset=True) for name, o in cam.rules.items()}
-    for name in set(rules) | set(body.rule_zones):
-        rules.setdefault(name, {})["zones"] = list(dict.fromkeys(body.rule_zones.get(name, [])))
-    changes = {"zones": {n: z.model_dump() for n, z in body.zones.items()}, "masks": body.masks, "rules": rules}
+    for name in [r for r in RULES if r in rules or any(r in z.rules for z in body.zones.values())]:
+        rules.setdefault(name, {})["zones"] = [n for n, z in body.zones.items() if name in z.rules]
+    changes = {"zones": {n: z.model_dump(exclude={"rules"}) for n, z in body.zones.items()}, "masks": body.masks,
+               "rules": rules}
     return _apply(request, user, camera_id, changes, "camera.zones")
 
 
@@ -103,8 +105,8 @@ def update_camera(camera_id: str, body: CameraPatch, request: Request, user: Pri
     services = services_of(request)
     _known(services, camera_id)
     changes = _changes(services, camera_id, body)
-    if not changes:
-        raise HTTPException(422, f"camera {camera_id!r}: expected at least one field to change, found none")
+    if not changes:  # nothing to change: nothing stored, audited or restarted
+        return camera_config_out(services, camera_id)
     return _apply(request, user, camera_id, changes, "camera.update")
 
 

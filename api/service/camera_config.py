@@ -14,7 +14,7 @@ from vigil.camera_overrides import apply_overrides, shown_source, yaml_sources
 from vigil.config_loader import LoadedConfig
 from vigil.db.models import CameraOverride, utcnow
 from vigil.db.session import session_scope
-from vigil.errors import ConfigError, InputError
+from vigil.errors import ConfigError
 from vigil.redact import install_log_redaction, redact_text
 
 log = logging.getLogger(__name__)
@@ -93,8 +93,9 @@ def _problem(text: str, camera_id: str) -> str:
 
 
 def edit_camera(services, runtime, edit: CameraEdit) -> LoadedConfig:
-    """Validate the edit over the whole config, store it, audit it, and apply it to the running cameras. A bad
-    edit raises InputError (422) naming the camera, with nothing stored or changed."""
+    """Validate the edit over the whole config, store it, audit it, and apply it to the running cameras. An edit
+    the config check refuses raises ConfigError naming the camera (409: it conflicts with the config in effect),
+    with nothing stored or changed."""
     cid = edit.camera_id
     with _EDITS:
         overrides = load_overrides(services)
@@ -103,12 +104,12 @@ def edit_camera(services, runtime, edit: CameraEdit) -> LoadedConfig:
             new = apply_overrides(services.seed, {**overrides, cid: override}, services.settings.env)
         except ConfigError as e:
             problems = "; ".join(_problem(p, cid) for p in e.problems)
-            raise InputError(f"camera {cid!r}: {redact_text(problems, services.loaded.secrets)}") from None
+            raise ConfigError(f"camera {cid!r}: {redact_text(problems, services.loaded.secrets)}") from None
         cam = new.config.cameras[cid]
         if cam.enabled and ("source" in edit.changes or "enabled" in edit.changes):
             problem = _source_problem(new, cid)
             if problem:
-                raise InputError(f"camera {cid!r}: source: {redact_text(problem, new.secrets)}")
+                raise ConfigError(f"camera {cid!r}: source: {redact_text(problem, new.secrets)}")
         with session_scope(services.sessions) as s:
             row = s.get(CameraOverride, cid) or CameraOverride(camera_id=cid)
             row.config, row.updated_by, row.updated_at = override, edit.actor, utcnow()

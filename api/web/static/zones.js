@@ -13,22 +13,20 @@ const isZone = (s) => s.kind === "zone";
 const clamp = (v) => Math.min(1, Math.max(0, Math.round(v * 10000) / 10000));
 
 function fromConfig(cfg) {
-  const zoneRules = (name) => cfg.rules.filter((r) => (cfg.rule_zones[r] || []).includes(name));
   return [
     ...Object.entries(cfg.zones).map(([name, z]) => ({ kind: "zone", name, points: z.polygon, anchor: z.anchor,
-                                                       no_dumping: z.no_dumping, rules: zoneRules(name) })),
+                                                       no_dumping: z.no_dumping, rules: z.rules })),
     ...cfg.masks.map((points) => ({ kind: "mask", points })),
   ];
 }
 
 function body() {
-  const zones = {}, masks = [], rule_zones = {};
+  const zones = {}, masks = [];
   for (const s of ed.shapes) {
-    if (!isZone(s)) { masks.push(s.points); continue; }
-    zones[s.name] = { polygon: s.points, anchor: s.anchor, no_dumping: s.no_dumping };
-    for (const r of s.rules) (rule_zones[r] ||= []).push(s.name);
+    if (isZone(s)) zones[s.name] = { polygon: s.points, anchor: s.anchor, no_dumping: s.no_dumping, rules: s.rules };
+    else masks.push(s.points);
   }
-  return { zones, masks, rule_zones };
+  return { zones, masks };
 }
 
 // -- drawing ------------------------------------------------------------------------------------------------------
