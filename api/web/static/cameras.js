@@ -47,7 +47,7 @@ function field(label, input, wide = false) {
 function showForm(cfg) {
   const editing = !!cfg;
   const f = el("form", { class: "cam-form card", id: "camera-form" });
-  const idIn = el("input", { name: "id", required: true, pattern: "[a-z0-9][a-z0-9_-]{0,62}", value: cfg?.id || "",
+  const idIn = el("input", { name: "id", required: true, pattern: "[a-z0-9][a-z0-9_\\-]{0,62}", value: cfg?.id || "",
                              disabled: editing });
   const profile = el("select", { name: "profile" },
     el("option", { value: "" }, t("cameras.profile.site_kind")),
@@ -59,7 +59,7 @@ function showForm(cfg) {
     field("field.site", el("select", { name: "site" },
       sites.map((s) => el("option", { value: s.id, selected: cfg?.site === s.id }, s.name)))),
     field("cameras.profile", profile),
-    field("cameras.fps", el("input", { name: "fps", type: "number", step: "0.5", min: "0.1", max: "30",
+    field("cameras.fps", el("input", { name: "fps", type: "number", step: "any", min: "0.1", max: "30",
                                        value: cfg?.detect.fps ?? 2 })),
     el("label", { class: "check" }, el("input", { name: "enabled", type: "checkbox", checked: cfg ? cfg.enabled : true }),
        t("cameras.run")),
