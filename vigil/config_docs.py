@@ -71,10 +71,11 @@ def _database_overrides() -> list[str]:
 
     keys = ", ".join(f"`{k}`" for k in EDITABLE_KEYS)
     return ["", "## Cameras edited in the UI: the database overrides this file", "",
-            "Admins add, edit and disable cameras (`/cameras`) and draw zones and masks (`/wall/<camera>/zones`) in the",
-            "web UI. Those edits are stored in the database (table `camera_overrides`, one row per camera) and **the",
-            "database overrides the YAML**: the file is the seed, and each key an edit holds replaces that camera's",
-            f"key in the file ({keys}; `zones`, `masks` and `rules` are replaced whole).",
+            "Admins add, edit and disable cameras (`/cameras`) and draw zones and masks (`/wall/<camera>/zones`)",
+            "in the web UI. Those edits are stored in the database (table `camera_overrides`, one row per camera)",
+            "and **the database overrides the YAML**: the file is the seed, and each key an edit holds replaces",
+            f"that camera's key in the file ({keys};",
+            "`zones`, `masks` and `rules` are replaced whole).",
             "A camera added in the UI exists in the database only. The file is never written.", "",
             "- An edit is validated exactly like `vigil config check`: by these models over the whole config, and with",
             "  the same source check (scheme, host, file), naming the camera. A refused edit changes nothing.",

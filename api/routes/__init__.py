@@ -95,8 +95,8 @@ def include_routers(app: FastAPI) -> None:
     _error_handlers(app)
     from api.routes.responses import ERRORS
 
-    for module in (auth, alert_list, alerts, cameras, camera_admin, events, leads, lead_workflow, rectify, sites, models,
-                   dataset_browser, pages, system, metrics):
+    for module in (auth, alert_list, alerts, cameras, camera_admin, events, leads, lead_workflow, rectify, sites,
+                   models, dataset_browser, pages, system, metrics):
         app.include_router(module.router, responses=ERRORS)
     app.mount("/static", StaticFiles(directory=str(pages.WEB / "static")), name="static")
     from api.routes.allow import AllowEveryMethod

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field
 
@@ -17,7 +17,10 @@ PointIn = Annotated[list[Coord], Field(min_length=2, max_length=2, description="
 PolygonIn = Annotated[list[PointIn], Field(min_length=3, max_length=100, description="points [x, y] relative to "
                                                                                       "the frame (0-1), at least 3")]
 Anchor = Literal["bottom_center", "center"]
-RuleName = Literal[tuple(RULES)]  # type: ignore[valid-type]  # every rule of the catalogue
+if TYPE_CHECKING:
+    RuleName = str
+else:
+    RuleName = Literal[tuple(RULES)]  # every rule of the catalogue, an enum in the spec
 
 
 class DetectIn(StrictIn):
