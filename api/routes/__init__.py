@@ -7,7 +7,7 @@ from fastapi.staticfiles import StaticFiles
 
 from vigil.errors import AuthError, InputError, NotFoundError, VigilError
 
-SECRET_FIELDS = ("password", "secret", "token")  # a validation error never echoes what was sent in these
+SECRET_FIELDS = ("password", "secret", "token", "source")  # a validation error never echoes what was sent in these
 
 # routes anyone may call: signing in, health, the evidence public key, the login page, static assets, docs;
 # /metrics has its own guard (api.auth.scrape: the metrics token, or open by config), not a user's role

@@ -191,3 +191,9 @@ def test_an_added_camera_starts_and_a_disabled_one_stops_in_the_running_service(
             assert runtime.supervisor.pipeline("yard") is not None
     finally:
         services.close()
+
+
+def test_a_refused_source_is_not_echoed_in_the_validation_error(client, bearer):
+    long = f"rtsp://admin:{TYPED_PW}@127.0.0.1:9/" + "x" * 2000
+    r = client.post("/api/cameras", headers=bearer["admin"], json={"id": "c1", "site": "works", "source": long})
+    assert r.status_code == 422 and "source" in r.text and TYPED_PW not in r.text
