@@ -127,6 +127,13 @@ def draw_polygon(page, points, close_by: str = "first") -> None:
         page.keyboard.press("Enter")
 
 
+def refresh_picture(page) -> None:
+    before = page.get_attribute("#snap", "src")
+    page.click("#refresh-picture")
+    page.wait_for_function(f"() => document.querySelector('#snap').src !== {before!r} "
+                           "&& document.querySelector('#snap').complete")
+
+
 def open_editor(page, base: str) -> None:
     sign_in(page, base, "ada", "/wall/yard/zones")
     page.wait_for_function("() => document.querySelector('#snap')?.naturalWidth > 0", timeout=60000)
@@ -148,6 +155,7 @@ def test_a_zone_drawn_in_the_ui_makes_alerts_fire_without_a_restart_en(yard_left
     item = page.locator(".shape-item.zone").last
     item.locator(".zone-name").fill("burn_pit")
     item.locator("input[value='open_burning']").check()
+    item.locator(".no-dumping input").check()
     handles = page.locator("circle.handle")          # the new zone is selected: drag its third point a little
     assert handles.count() == 4
     h = handles.nth(2).bounding_box()
@@ -167,6 +175,7 @@ def test_a_zone_drawn_in_the_ui_makes_alerts_fire_without_a_restart_en(yard_left
         audit = s.scalars(select(AuditEntry).where(AuditEntry.action == "camera.zones")).one()
     assert set(stored["zones"]) == {"burn_pit"} and stored["rules"]["open_burning"]["zones"] == ["burn_pit"]
     assert stored["rules"]["open_burning"]["min_s"] == 1  # the rule's other settings are kept
+    assert stored["zones"]["burn_pit"]["no_dumping"] is True
     poly = stored["zones"]["burn_pit"]["polygon"]
     assert all(0 <= x <= 1 and 0 <= y <= 1 for x, y in poly) and 0.9 < poly[2][0] < 0.97 and 0.9 < poly[2][1] < 0.97
     assert audit.actor == "ada" and audit.target_id == "yard" and "zones" in audit.detail["changed"]
@@ -176,7 +185,7 @@ def test_a_zone_drawn_in_the_ui_makes_alerts_fire_without_a_restart_en(yard_left
     assert runtime.supervisor.pipeline("gate") is gate_pipeline   # the other camera was not touched
     assert runtime.supervisor.pipeline("yard") is not yard_pipeline  # the yard restarted with the new zone
     assert server.thread.is_alive()
-    page.wait_for_timeout(3500)                       # the editor refreshes its picture after the restart
+    refresh_picture(page)                             # the restarted camera's frame, with the new zone
     shot(page, "42-zones-firing-en")
     page.close()
 
@@ -208,6 +217,6 @@ def test_a_mask_drawn_in_the_ui_stops_alerts_without_a_restart_zh(yard_whole, br
     assert len(yard_alerts(services)) == count      # min_s is 1 s: an unmasked fire would have alerted by now
     assert all(not a.ongoing for a in yard_alerts(services))
     assert runtime.supervisor.pipeline("gate") is gate_pipeline
-    page.wait_for_timeout(3500)
+    refresh_picture(page)
     shot(page, "44-mask-saved-zh")
     page.close()

@@ -155,7 +155,10 @@ function zoneItem(s, i) {
                     onclick: (e) => { if (e.target === e.currentTarget) { ed.selected = i; draw(); list(); } } },
     el("div", { class: "row" }, el("span", { class: "swatch zone" }), name,
        el("button", { class: "ghost small delete", title: t("zones.delete"), onclick: () => remove(i) }, t("zones.delete"))),
-    el("div", { class: "muted hint" }, t("zones.rules")), el("div", { class: "rule-checks" }, rules));
+    el("div", { class: "muted hint" }, t("zones.rules")), el("div", { class: "rule-checks" }, rules),
+    ed.cfg.profile === "site" ? el("label", { class: "rule-check no-dumping" },
+      el("input", { type: "checkbox", checked: s.no_dumping, onchange: (e) => {
+        s.no_dumping = e.target.checked; view.root.dataset.dirty = "1"; } }), " ", t("zones.nodumping")) : null);
 }
 
 function maskItem(s, i, n) {
