@@ -87,7 +87,9 @@ def _database_overrides() -> list[str]:
             "  sent back with `***` it keeps the stored password.",
             "- `vigil config check` checks the file alone. At start the edits are laid over the file again; an edit",
             "  that no longer fits it (a site removed from the file, say) is left out and said in the log.",
-            "- To go back to the file for a camera, delete its row from `camera_overrides` and restart."]
+            "- *Revert* on the cameras page (`POST /api/cameras/<id>/revert`, audited as `camera.revert`) drops a",
+            "  camera's edits: it runs as this file has it again. A camera added in the UI is disabled, never deleted",
+            "  (its alerts refer to it)."]
 
 
 def config_reference() -> str:

@@ -15,7 +15,8 @@ from api.auth.roles import ADMIN_ONLY
 from api.auth.users import Principal
 from api.routes.camera_admin_schemas import CameraConfigOut, CameraIn, CameraPatch, ZonesIn
 from api.routes.common import not_found, runtime_of, services_of
-from api.service.camera_config import CameraEdit, current_source, edit_camera, load_overrides, override_meta
+from api.service.camera_config import (CameraEdit, current_source, edit_camera, load_overrides, override_meta,
+                                       revert_camera)
 from vigil.camera_overrides import restore_source, shown_source
 from vigil.catalogue import RULES, rules_for_profile
 
@@ -116,3 +117,13 @@ def disable_camera(camera_id: str, request: Request, user: Principal = Depends(E
     services = services_of(request)
     _known(services, camera_id)
     return _apply(request, user, camera_id, {"enabled": False}, "camera.disable")
+
+
+@router.post("/api/cameras/{camera_id}/revert", response_model=CameraConfigOut)
+def revert(camera_id: str, request: Request, user: Principal = Depends(EDIT)) -> dict:
+    """Drop the edits made in the UI: the camera runs as the config file has it again (409 for a camera added in
+    the UI, which the file does not have)."""
+    services = services_of(request)
+    _known(services, camera_id)
+    revert_camera(services, runtime_of(request), camera_id, user.username)
+    return camera_config_out(services, camera_id)

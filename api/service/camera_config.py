@@ -126,3 +126,31 @@ def edit_camera(services, runtime, edit: CameraEdit) -> LoadedConfig:
 
             runtime.supervisor.replace_camera(cid, resolve_file_sources(new))
     return new
+
+
+def revert_camera(services, runtime, camera_id: str, actor: str) -> LoadedConfig:
+    """Drop the camera's edits: it runs as the YAML has it again (audited, applied without a restart). A camera
+    the YAML does not have cannot go back to it (ConfigError: disable it instead)."""
+    with _EDITS:
+        if camera_id not in services.seed.config.cameras:
+            raise ConfigError(f"camera {camera_id!r} was added in the UI and has no config file entry to go back to; "
+                              "disable it instead")
+        overrides = load_overrides(services)
+        dropped = overrides.pop(camera_id, None)
+        if dropped is None:
+            return services.loaded
+        new = apply_overrides(services.seed, overrides, services.settings.env)
+        with session_scope(services.sessions) as s:
+            row = s.get(CameraOverride, camera_id)
+            if row is not None:
+                s.delete(row)
+        record(services.sessions, actor, "camera.revert", "camera", camera_id,
+               {"changed": sorted(dropped), "values": _audit_values(dropped)})
+        services.loaded = new
+        services.sync_sites_and_cameras()
+        log.info("camera %s: back to the config file (by %s); applying without a restart", camera_id, actor)
+        if runtime is not None:
+            from api.service.sources import resolve_file_sources
+
+            runtime.supervisor.replace_camera(camera_id, resolve_file_sources(new))
+    return new

@@ -197,3 +197,20 @@ def test_a_refused_source_is_not_echoed_in_the_validation_error(client, bearer):
     long = f"rtsp://admin:{TYPED_PW}@127.0.0.1:9/" + "x" * 2000
     r = client.post("/api/cameras", headers=bearer["admin"], json={"id": "c1", "site": "works", "source": long})
     assert r.status_code == 422 and "source" in r.text and TYPED_PW not in r.text
+
+
+def test_revert_drops_the_edits_and_the_yaml_camera_runs_as_written(client, bearer, web_services):
+    body = {"zones": {"pit": {"polygon": SQUARE, "rules": ["dust"]}}}
+    assert client.put("/api/cameras/gate/zones", headers=bearer["admin"], json=body).status_code == 200
+    assert client.post("/api/cameras/gate/revert", headers=bearer["operator"]).status_code == 403
+    r = client.post("/api/cameras/gate/revert", headers=bearer["admin"])
+    assert r.status_code == 200 and r.json()["origin"] == "yaml" and r.json()["zones"] == {}
+    assert "gate" not in stored(web_services)[0] and web_services.loaded.config.cameras["gate"].zones == {}
+    with web_services.sessions() as s:
+        entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "camera.revert")).one()
+    assert entry.actor == "ada" and entry.detail["changed"] == ["masks", "rules", "zones"]
+    new = {"id": "north", "site": "works", "source": "demo:site"}
+    assert client.post("/api/cameras", headers=bearer["admin"], json=new).status_code == 201
+    before = stored(web_services)
+    r = client.post("/api/cameras/north/revert", headers=bearer["admin"])
+    assert r.status_code == 409 and "disable it instead" in r.json()["detail"] and stored(web_services) == before

@@ -93,8 +93,18 @@ def test_an_rtsp_password_typed_in_is_never_shown_again_zh(live, browser):
     page.wait_for_function("() => document.querySelector(\"tr[data-camera='east'] .source\")?.innerText"
                            ".endsWith('/east-hd')")
     assert services.loaded.config.cameras["east"].source == f"rtsp://admin:{TYPED_PW}@127.0.0.1:9/east-hd"
+    page.click("tr[data-camera='gate'] button.edit")               # a camera of the YAML, renamed here ...
+    fill_form(page, {"name": "北门"})
+    page.click("#camera-save")
+    page.wait_for_selector("tr[data-camera='gate'] button.revert")
     page.reload()
     page.wait_for_selector("tr[data-camera='east']")
     assert TYPED_PW not in page.content()
+    assert "配置文件，已在此编辑" in page.inner_text("tr[data-camera='gate']")
     shot(page, "49-cameras-zh")
+    page.once("dialog", lambda d: d.accept())                     # ... and back to the file
+    page.click("tr[data-camera='gate'] button.revert")
+    page.wait_for_function("() => !document.querySelector(\"tr[data-camera='gate'] button.revert\")")
+    assert "Riverside gate" in page.inner_text("tr[data-camera='gate']")
+    assert services.loaded.config.cameras["gate"].name == "Riverside gate"
     page.close()

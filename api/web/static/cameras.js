@@ -28,7 +28,12 @@ function row(cam, cfg) {
     el("td", {}, el("div", { class: "row" },
       el("button", { class: "ghost small edit", onclick: () => showForm(cfg) }, t("cameras.edit")),
       el("a", { class: "button ghost small zones", href: `/wall/${enc(cam.id)}/zones` }, t("cameras.zones")),
-      toggle)));
+      toggle,
+      cfg.origin === "yaml+database" ? el("button", { class: "ghost small revert", title: t("cameras.revert.hint"),
+        onclick: async () => {
+          if (!confirm(t("cameras.revert.confirm", { name: cfg.name }))) return;
+          await api(`/api/cameras/${enc(cam.id)}/revert`, { method: "POST" }); toast(t("cameras.saved")); load(); } },
+        t("cameras.revert")) : null)));
 }
 
 async function load() {
