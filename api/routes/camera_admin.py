@@ -57,6 +57,9 @@ def _source(services, camera_id: str, sent: str) -> str:
 
 def _changes(services, camera_id: str, body: CameraPatch) -> dict[str, Any]:
     changes = body.model_dump(exclude_unset=True, exclude={"id"})
+    cam = services.loaded.config.cameras.get(camera_id)
+    if "detect" in changes:  # the fields sent, over the camera's detect settings now (replaced whole when stored)
+        changes["detect"] = {**(cam.detect.model_dump() if cam else {}), **changes["detect"]}
     if "source" in changes:
         changes["source"] = _source(services, camera_id, changes["source"])
     return changes
@@ -99,6 +102,7 @@ def add_camera(body: CameraIn, request: Request, user: Principal = Depends(EDIT)
     return _apply(request, user, body.id, _changes(services, body.id, body), "camera.create")
 
 
+@router.patch("/api/cameras/{camera_id}", response_model=CameraConfigOut)
 @router.put("/api/cameras/{camera_id}", response_model=CameraConfigOut)
 def update_camera(camera_id: str, body: CameraPatch, request: Request, user: Principal = Depends(EDIT)) -> dict:
     """Change a camera's name, site, source, profile, enabled or detect settings (absent fields are kept); the

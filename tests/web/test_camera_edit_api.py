@@ -214,3 +214,13 @@ def test_revert_drops_the_edits_and_the_yaml_camera_runs_as_written(client, bear
     before = stored(web_services)
     r = client.post("/api/cameras/north/revert", headers=bearer["admin"])
     assert r.status_code == 409 and "disable it instead" in r.json()["detail"] and stored(web_services) == before
+
+
+def test_patch_changes_only_what_it_names(client, bearer, web_services):
+    r = client.patch("/api/cameras/gate", headers=bearer["admin"], json={"detect": {"fps": 4}})
+    assert r.status_code == 200 and r.json()["detect"]["fps"] == 4 and r.json()["name"] == "Riverside gate"
+    assert stored(web_services)[0]["gate"] == {"detect": {"fps": 4.0, "width": 640, "height": 360}}
+    r = client.patch("/api/cameras/gate", headers=bearer["admin"], json={})  # nothing: nothing stored or audited
+    assert r.status_code == 200
+    with web_services.sessions() as s:
+        assert [a.action for a in s.scalars(select(AuditEntry))] == ["camera.update"]
