@@ -65,9 +65,16 @@ def _changes(services, camera_id: str, body: CameraPatch) -> dict[str, Any]:
     return changes
 
 
+def _restarted(request: Request, camera_id: str) -> None:
+    cache = getattr(request.app.state, "frame_cache", None)
+    if cache is not None:
+        cache.forget(camera_id)
+
+
 def _apply(request: Request, user: Principal, camera_id: str, changes: dict, action: str) -> dict:
     services = services_of(request)
     edit_camera(services, runtime_of(request), CameraEdit(camera_id, changes, user.username, action))
+    _restarted(request, camera_id)
     return camera_config_out(services, camera_id)
 
 
@@ -130,4 +137,5 @@ def revert(camera_id: str, request: Request, user: Principal = Depends(EDIT)) ->
     services = services_of(request)
     _known(services, camera_id)
     revert_camera(services, runtime_of(request), camera_id, user.username)
+    _restarted(request, camera_id)
     return camera_config_out(services, camera_id)
