@@ -7,6 +7,8 @@ STAMP := $(VENV)/.vigil-installed
 APT_PACKAGES := ffmpeg gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-tools python3-gi postgresql mosquitto \
   chromium poppler-utils fonts-noto-cjk fonts-droid-fallback prometheus
+# installed without recommends (they would pull in Java and a desktop): DOCX -> PDF for the document page tests
+APT_NO_RECOMMENDS := libreoffice-writer-nogui
 
 .PHONY: install system-deps demo test bench models docs clean
 
@@ -15,17 +17,19 @@ install: system-deps $(STAMP)
 # Debian packages the tests and demo need; installed only when something is missing.
 system-deps:
 	@missing=0; \
-	for c in ffmpeg gst-launch-1.0 /usr/bin/chromium /usr/sbin/mosquitto pdftoppm /usr/bin/prometheus; do \
+	for c in ffmpeg gst-launch-1.0 /usr/bin/chromium /usr/sbin/mosquitto pdftoppm /usr/bin/prometheus soffice; do \
 	  command -v $$c >/dev/null 2>&1 || missing=1; done; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing=1; \
 	ls /usr/lib/x86_64-linux-gnu/girepository-1.0/GstRtspServer-1.0.typelib /usr/lib/*/girepository-1.0/GstRtspServer-1.0.typelib >/dev/null 2>&1 || missing=1; \
 	fc-list 2>/dev/null | grep -qi "noto sans cjk" || missing=1; \
 	test -f /usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf || missing=1; \
 	if [ $$missing = 1 ]; then \
-	  if [ "$$(id -u)" != 0 ]; then echo "missing system packages; run as root: apt-get install -y $(APT_PACKAGES)"; exit 1; fi; \
-	  echo "installing system packages: $(APT_PACKAGES)"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "missing system packages; run as root: apt-get install -y $(APT_PACKAGES)" \
+	    "&& apt-get install -y --no-install-recommends $(APT_NO_RECOMMENDS)"; exit 1; fi; \
+	  echo "installing system packages: $(APT_PACKAGES) $(APT_NO_RECOMMENDS)"; \
 	  DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES) >/dev/null; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES) >/dev/null && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(APT_NO_RECOMMENDS) >/dev/null; \
 	fi
 
 # torch/torchvision are pinned and come from this machine's disk (../shared/STACK.md); `trackers`

@@ -33,6 +33,12 @@ def create_app(services: Services, *, run_cameras: bool = True, run_jobs: bool =
     async def lifespan(app: FastAPI):
         app.state.runtime = None
         app.state.jobs = None
+        listener = None
+        if server_cfg.metrics.listen:
+            from api.metrics import MetricsListener
+
+            listener = MetricsListener(app.state.metrics, server_cfg.metrics.listen)
+            log.info("metrics: also served on %s (server.metrics.listen)", listener.address)
         if run_cameras or run_jobs:
             from api.service.shipped import adopt_config_models  # the registry shows the model cameras run
 
@@ -52,6 +58,8 @@ def create_app(services: Services, *, run_cameras: bool = True, run_jobs: bool =
                 app.state.jobs.stop()
             if app.state.runtime is not None:
                 app.state.runtime.stop()
+            if listener is not None:
+                listener.close()
 
     app = FastAPI(title="Vigil", version=__version__, lifespan=lifespan,
                   description="Camera analytics for environmental and lab-safety enforcement.")
@@ -137,6 +145,8 @@ def health(services: Services, runtime) -> tuple[dict, list[str]]:
             problems.append(f"outbox filling: {body['outbox']['bytes']} of {body['outbox']['max_bytes']} bytes")
         if getattr(runtime, "lock_problem", None):
             problems.append(runtime.lock_problem)
+        if getattr(runtime, "recording", None) is not None:
+            problems += runtime.recording.problems()
         states = runtime.camera_states()
         body["camera_states"] = {cid: {"state": st.state, "error": st.last_error} for cid, st in states.items()}
         for cid, st in states.items():

@@ -50,11 +50,12 @@ def config_check(file: Path = typer.Argument(..., help="the YAML config to valid
     cfg = loaded.config
     from streams.source import source_problem
 
-    bad = [(cid, source_problem(cam.source, file.resolve().parent)) for cid, cam in cfg.cameras.items()]
-    bad = [(cid, why) for cid, why in bad if why]
+    bad = [(cid, key, source_problem(src, file.resolve().parent)) for cid, cam in cfg.cameras.items()
+           for key, src in (("source", cam.source), ("detect_source", cam.detect_source)) if src is not None]
+    bad = [(cid, key, why) for cid, key, why in bad if why]
     if bad:
-        for cid, why in bad:
-            typer.echo(f"{file}: cameras.{cid}.source: {why}", err=True)
+        for cid, key, why in bad:
+            typer.echo(f"{file}: cameras.{cid}.{key}: {why}", err=True)
         raise typer.Exit(2)
     typer.echo(f"{file}: ok ({len(cfg.sites)} sites, {len(cfg.cameras)} cameras, "
                f"detectors: {', '.join(cfg.detectors) or 'none'})")

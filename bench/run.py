@@ -1,6 +1,7 @@
-"""The bench harness (`make bench`): the pipeline bench, and with `--all` the decode and detector benches too.
+"""The bench harness (`make bench`): the pipeline bench, the live-camera bench against ultralytics' loop, and with
+`--all` the decode and detector benches too.
 
-Run: .venv/bin/python -m bench.run [--all] [--quick] [--write-docs]
+Run: .venv/bin/python -m bench.run [--all] [--quick] [--no-live] [--write-docs]
 Each bench prints its own table; timings are never pass/fail. See docs/BENCHMARKS.md.
 """
 from __future__ import annotations
@@ -24,6 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--all", action="store_true", help="also run bench_decode and bench_detect")
     ap.add_argument("--quick", action="store_true", help="smaller runs (a smoke run)")
+    ap.add_argument("--no-live", action="store_true", help="skip the live RTSP cameras bench (bench_live)")
     ap.add_argument("--write-docs", action="store_true", help="rewrite the pipeline section of docs/BENCHMARKS.md")
     args = ap.parse_args(argv)
     from bench import bench_pipeline
@@ -33,6 +35,11 @@ def main(argv: list[str] | None = None) -> int:
     print("== pipeline: cameras per box ==", flush=True)
     pipe_args = (["--quick"] if args.quick else []) + (["--write-docs"] if args.write_docs else [])
     rc = bench_pipeline.main(pipe_args, command=command.strip())
+    if not args.no_live:
+        print("\n== live cameras: vigil serve against ultralytics' loop ==", flush=True)
+        from bench import bench_live
+
+        rc = rc or bench_live.main(pipe_args)
     if args.all:
         print("\n== decode ==", flush=True)
         _run_decode()

@@ -46,6 +46,18 @@ def remux_mp4(packets: Sequence[MediaPacket], *, tmp_dir: Path | None = None) ->
         Path(tmp).unlink(missing_ok=True)
 
 
+def write_mp4_file(packets: Sequence[MediaPacket], path: Path) -> None:
+    """Write these packets as an MP4 file at `path` (the same muxing as `remux_mp4`; continuous recording)."""
+    if not packets or not packets[0].keyframe:
+        raise StreamError("expected a segment to start at a keyframe, found "
+                          + ("no packets" if not packets else "a non-keyframe first"))
+    try:
+        _write(packets, str(path))
+    except (av.error.FFmpegError, OSError) as e:
+        raise StreamError(f"could not write an MP4 segment of {len(packets)} {packets[0].info.codec} packets to "
+                          f"{path}: {e}") from None
+
+
 def _write(packets: Sequence[MediaPacket], path: str) -> None:
     info = packets[0].info
     tb = info.time_base

@@ -49,49 +49,77 @@ class PipelineConfig:
                    max_buffer_bytes=int(cam.record.max_buffer_mb * 1024 * 1024), **overrides)
 
 
+class _Reader:
+    """One stream's reading state: a camera has one reader (role "all"), or two with a sub-stream for detection
+    (role "record": the main stream, into the ring and listeners, never decoded; role "detect": the sub-stream,
+    decoded for analysis, never kept)."""
+
+    def __init__(self, spec: SourceSpec, role: str, cfg: PipelineConfig):
+        self.spec, self.role = spec, role
+        self.backoff = Backoff(cfg.backoff_base_s, cfg.backoff_cap_s)
+        self.thread: threading.Thread | None = None
+        self.segment = 0
+        self.last_t_s = -1.0
+        self.last_packet_mono = time.monotonic()
+        self.live = False
+
+
 class CameraPipeline:
-    """Reads one camera forever (reconnecting with backoff) until stopped; files analysed once end it."""
+    """Reads one camera forever (reconnecting with backoff) until stopped; files analysed once end it.
+
+    With `detect_spec` (the camera's sub-stream) frames for analysis are decoded from it while `spec`, the main
+    stream, fills the ring buffer (evidence clips, live video) without being decoded. Both streams' times count
+    from their arrival, so an event seen on the sub-stream is cut from the main stream's packets of that time.
+    The camera is live while both are; either one failing is the camera's error and reconnects alone.
+    """
 
     def __init__(self, camera_id: str, spec: SourceSpec, cfg: PipelineConfig, *, secrets: tuple[str, ...] = (),
-                 on_state: Callable[[CameraStatus], None] | None = None):
+                 on_state: Callable[[CameraStatus], None] | None = None, detect_spec: SourceSpec | None = None):
         self.camera_id = camera_id
         self.spec = spec
+        self.detect_spec = detect_spec
         self.cfg = cfg
         self.tracker = StateTracker(camera_id, secrets=secrets, on_state=on_state)
         self.ring = PacketRing(cfg.retain_s, cfg.max_buffer_bytes)
         self.frames: DropOldestQueue[VideoFrame] = DropOldestQueue(cfg.queue_size)
         self.decoder = FrameDecoder(camera_id, cfg.detect_fps, cfg.detect_size, mode=cfg.decode_mode)
-        self._backoff = Backoff(cfg.backoff_base_s, cfg.backoff_cap_s)
+        self._readers = ([_Reader(spec, "record", cfg), _Reader(detect_spec, "detect", cfg)]
+                         if detect_spec is not None else [_Reader(spec, "all", cfg)])
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._start_mono = time.monotonic()
-        self._segment = 0
-        self._last_t_s = -1.0
-        self._last_packet_mono = time.monotonic()
         self.crashes = 0
         self._listeners: tuple[Callable[[MediaPacket], None], ...] = ()
-        self.finished = threading.Event()  # set when the reader ends (stopped, or a file analysed to its end)
+        self.finished = threading.Event()  # set when the readers end (stopped, or a file analysed to its end)
+        self._ended = 0
+        self._end_lock = threading.Lock()
 
     # -- lifecycle ---------------------------------------------------------------------------------------------
     def start(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
+        if self.alive:
             return
         self._stop.clear()
         self.finished.clear()
-        self._thread = threading.Thread(target=self._run, name=f"vigil-reader-{self.camera_id}", daemon=True)
-        self._thread.start()
+        with self._end_lock:
+            self._ended = 0  # every reader runs from here
+        for r in self._readers:
+            if r.thread is None or not r.thread.is_alive():
+                name = f"vigil-reader-{self.camera_id}" + ("" if r.role == "all" else f"-{r.role}")
+                r.thread = threading.Thread(target=self._run, args=(r,), name=name, daemon=True)
+                r.thread.start()
 
     def stop(self, timeout: float = 10.0) -> bool:
-        """Ask the reader to end and wait; True when it did (a blocked read ends within the 5 s read timeout)."""
+        """Ask the readers to end and wait; True when they did (a blocked read ends within the 5 s read timeout)."""
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        deadline = time.monotonic() + timeout
+        for r in self._readers:
+            if r.thread is not None:
+                r.thread.join(max(0.0, deadline - time.monotonic()))
         self.ring.end()
-        return self._thread is None or not self._thread.is_alive()
+        return not any(r.thread is not None and r.thread.is_alive() for r in self._readers)
 
     @property
     def alive(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return all(r.thread is not None and r.thread.is_alive() for r in self._readers)
 
     def status(self) -> CameraStatus:
         return self.tracker.snapshot()
@@ -115,90 +143,104 @@ class CameraPipeline:
                 log.exception("camera %s: packet listener failed; removed", self.camera_id)
                 self._listeners = tuple(f for f in self._listeners if f is not fn)
 
-    # -- reader ------------------------------------------------------------------------------------------------
-    def _run(self) -> None:
+    # -- readers -----------------------------------------------------------------------------------------------
+    def _run(self, r: _Reader) -> None:
         try:
             while not self._stop.is_set():
                 try:
-                    if self._session_once():
+                    if self._session_once(r):
                         break
                 except Exception as e:  # noqa: BLE001 - the boundary of one camera: log, restart, keep going
                     self.crashes += 1
                     log.exception("camera %s: pipeline crashed; restarting", self.camera_id)
-                    self._fail(f"internal error ({type(e).__name__}: {e}); restarted")
+                    self._fail(r, f"internal error ({type(e).__name__}: {e}); restarted")
         finally:
-            self.ring.end()
-            self.tracker.to("offline")
-            self.finished.set()
+            r.live = False
+            with self._end_lock:
+                self._ended += 1
+                last = self._ended >= len(self._readers) or self._stop.is_set()
+            if r.role != "detect" or last:
+                self.ring.end()
+            if last or r.role != "detect":
+                self.tracker.to("offline")
+            if last:
+                self.finished.set()
 
-    def _session_once(self) -> bool:
+    def _session_once(self, r: _Reader) -> bool:
         """One connection attempt and its packets; True when the reader should end."""
         if self.tracker.state != "live":
             self.tracker.to("connecting")
         try:
-            session = SourceSession(self.spec, segment=self._segment, base_s=self._next_base())
+            session = SourceSession(r.spec, segment=r.segment, base_s=self._next_base(r))
         except VigilError as e:
-            self._fail(str(e))
+            self._fail(r, str(e))
             return False
-        self._segment += 1
+        r.segment += 1
         error = None
         try:
-            self._pump(session)
+            self._pump(r, session)
         except VigilError as e:
             error = str(e)
         finally:
             session.close()
         if self._stop.is_set():
             return True
-        if error is None and self.spec.kind == "file":
-            return not self.spec.paced  # a camera file loops on (staying live); an analysed file is done
-        self._fail(error or f"{self.spec.shown}: the stream ended (server closed the connection)")
+        if error is None and r.spec.kind == "file":
+            return not r.spec.paced  # a camera file loops on (staying live); an analysed file is done
+        self._fail(r, error or f"{r.spec.shown}: the stream ended (server closed the connection)")
         return False
 
-    def _next_base(self) -> float:
-        if self.spec.kind == "file" and not self.spec.paced:
-            return max(self._last_t_s, 0.0)
+    def _next_base(self, r: _Reader) -> float:
+        if r.spec.kind == "file" and not r.spec.paced:
+            return max(r.last_t_s, 0.0)
         frame_s = 1.0 / max(self.cfg.detect_fps, 25.0)
-        if self.spec.kind == "file":
-            return self._last_t_s + frame_s if self._last_t_s >= 0 else 0.0
-        return max(self._last_t_s + frame_s, time.monotonic() - self._start_mono)
+        if r.spec.kind == "file":
+            return r.last_t_s + frame_s if r.last_t_s >= 0 else 0.0
+        return max(r.last_t_s + frame_s, time.monotonic() - self._start_mono)
 
-    def _fail(self, error: str) -> None:
+    def _fail(self, r: _Reader, error: str) -> None:
+        r.live = False
         state = self.tracker.state
         if state == "live":
             self.tracker.to("stalled", error)
-        if time.monotonic() - self._last_packet_mono > self.cfg.offline_after_s:
+        if time.monotonic() - r.last_packet_mono > self.cfg.offline_after_s:
             self.tracker.to("offline", error)
         else:
             self.tracker.to("reconnecting", error)
-        self._stop.wait(self._backoff.next_delay())
+        self._stop.wait(r.backoff.next_delay())
 
-    def _pump(self, session: SourceSession) -> None:
+    def _pump(self, r: _Reader, session: SourceSession) -> None:
         retag: StreamInfo | None = None
         for pkt in session.packets(self._stop):
-            if self.tracker.state != "live":
-                self.tracker.to("live")
-                self._backoff.reset()
+            if not r.live:
+                r.live = True
+                r.backoff.reset()
+                if self.tracker.state != "live" and all(x.live for x in self._readers):
+                    self.tracker.to("live")
+            r.last_t_s = max(r.last_t_s, pkt.t_s)
+            r.last_packet_mono = time.monotonic()
+            if r.role == "record":  # the main stream: kept and shown, never decoded
+                self._keep(pkt)
+                continue
             if retag is not None:
                 pkt = dataclasses.replace(pkt, info=retag)
             result = self.decoder.feed(pkt)
             if result.new_size is not None:  # resolution changed mid-stream: a new segment from this keyframe
-                retag = dataclasses.replace(pkt.info, segment=self._segment, width=result.new_size[0],
+                retag = dataclasses.replace(pkt.info, segment=r.segment, width=result.new_size[0],
                                             height=result.new_size[1])
-                self._segment += 1
+                r.segment += 1
                 pkt = dataclasses.replace(pkt, info=retag)
-            self._accept(pkt, result.frames, result.decoded)
+            if r.role == "all":
+                self._keep(pkt)
+            for frame in result.frames:
+                self.tracker.count_dropped(self.frames.put(frame))
+            self.tracker.count_frames(result.decoded, len(result.frames))
 
-    def _accept(self, pkt: MediaPacket, frames: tuple[VideoFrame, ...], decoded: int) -> None:
+    def _keep(self, pkt: MediaPacket) -> None:
         self.ring.push(pkt)
         if self._listeners:
             self._tell_listeners(pkt)
-        self._last_t_s = max(self._last_t_s, pkt.t_s)
-        self._last_packet_mono = time.monotonic()
         self.tracker.count_packet(len(pkt.data))
-        for frame in frames:
-            self.tracker.count_dropped(self.frames.put(frame))
-        self.tracker.count_frames(decoded, len(frames))
         self.tracker.set_buffer(self.ring.nbytes, self.ring.duration_s())
 
     # -- clips -------------------------------------------------------------------------------------------------

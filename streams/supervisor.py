@@ -149,9 +149,11 @@ class Supervisor:
             self._failed.pop(camera_id, None)
             cam_cfg = cfg.cameras[camera_id]
             spec = parse_source(cam_cfg.source, as_camera=True, resolve_source=self._resolve)
+            detect_spec = (parse_source(cam_cfg.detect_source, as_camera=True, resolve_source=self._resolve)
+                           if cam_cfg.detect_source is not None else None)
             overrides = {"retain_extra_s": rule_latency_s(self.loaded, camera_id), **self._overrides}
             pipeline = CameraPipeline(camera_id, spec, PipelineConfig.from_camera(cam_cfg, **overrides),
-                                      secrets=self.loaded.secrets, on_state=self._on_state)
+                                      secrets=self.loaded.secrets, on_state=self._on_state, detect_spec=detect_spec)
             profile = cfg.camera_profile(camera_id)
             cam = _Camera(camera_id, cam_cfg.site, profile, pipeline, CameraAnalyzer.from_config(self.loaded, camera_id))
             self._ensure_batcher(profile)

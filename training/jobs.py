@@ -46,13 +46,14 @@ class JobRecord:
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    pid: int | None = None  # the worker process that ran (or runs) it
 
 
 def _record(s: Session, row: TrainingJob) -> JobRecord:
     ds = s.get(DatasetVersion, row.dataset_version_id).name if row.dataset_version_id else None
     return JobRecord(row.id, row.profile, ds, row.status, dict(row.params), row.device, row.epoch, row.epochs,
                      dict(row.metrics), row.error, row.model_version_id, row.created_by, row.created_at,
-                     row.started_at, row.finished_at)
+                     row.started_at, row.finished_at, row.pid)
 
 
 def submit_job(sessions: sessionmaker[Session], *, dataset: str | int, params: dict | None = None,
@@ -346,6 +347,7 @@ class JobRunner:
         self._workers[jid] = worker
         try:
             worker.start()
+            self._note_pid(jid, worker.pid)
             cancel_seen: float | None = None
             while worker.alive():
                 for last in worker.poll(0.5):
@@ -368,6 +370,11 @@ class JobRunner:
                     jid, job.status, job.error or ended.describe())
         if (job.status, job.epoch, job.error) != (last.status, last.epoch, last.error):
             self._report(job)
+
+    def _note_pid(self, jid: int, pid: int | None) -> None:
+        with self.sessions() as s:
+            s.execute(update(TrainingJob).where(TrainingJob.id == jid).values(pid=pid))
+            s.commit()
 
     def _cancelling(self, jid: int) -> bool:
         try:

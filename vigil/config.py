@@ -18,8 +18,9 @@ from vigil.config_types import (  # noqa: F401  (re-exported: callers import the
     ID_PATTERN, EnvName, GradeName, Id, Point, Polygon, Strict, _check_env_name, _check_polygon,
 )
 from vigil.config_service import (  # noqa: F401  (re-exported)
-    LocalStoreConfig, MetricsConfig, MqttConfig, NotificationsConfig, GradingConfig, ReliabilityConfig, S3StoreConfig,
-    ServerConfig, SigningConfig, StorageConfig, TrainingConfig, WebhookConfig,
+    LocalStoreConfig, MetricsConfig, MqttConfig, NotificationsConfig, GradingConfig, RecordingConfig,
+    ReliabilityConfig, S3StoreConfig, ServerConfig, SigningConfig, SmtpConfig, StorageConfig, TrainingConfig,
+    WebhookConfig,
 )
 
 
@@ -84,12 +85,22 @@ class RecordConfig(Strict):
     pre_roll_s: float = Field(5.0, ge=0, le=120, description="footage kept before an event")
     post_roll_s: float = Field(5.0, ge=0, le=120, description="footage kept after an event")
     max_buffer_mb: float = Field(64.0, gt=0, le=2048, description="packet ring buffer byte cap per camera")
+    continuous: bool = Field(False, description="record this camera all the time as MP4 segments of its own "
+                             "packets (no re-encode), besides the event clips; see the recording section")
+    retain_days: float | None = Field(None, ge=0, le=36500, description="this camera's segments are removed this "
+                                      "many days after they end (default: recording.retain_days)")
+    max_gb: float | None = Field(None, gt=0, le=1 << 20, description="this camera's segments are kept under this "
+                                 "many GB, oldest removed first (default: recording.max_gb_per_camera)")
 
 
 class CameraConfig(Strict):
     name: str = Field("", max_length=200, description="name shown on the wall (default: the id)")
     site: str = Field(description="id of the site this camera watches")
     source: str = Field(min_length=1, description="rtsp://, a video file path, or demo:site|lab[?seed=N]; ${ENV} substituted")
+    detect_source: str | None = Field(None, min_length=1, description="the camera's sub-stream (e.g. 640x360) for "
+                                      "detection, where `source` is its main stream, kept for evidence clips and "
+                                      "live video (Frigate's input roles): decoding the sub-stream costs a fraction "
+                                      "of the main one. Same forms as source; the two are aligned by arrival time")
     profile: Profile | None = Field(None, description="detector profile; default: the site's kind")
     enabled: bool = Field(True, description="run this camera")
     detect: DetectConfig = Field(default_factory=DetectConfig)
@@ -101,10 +112,10 @@ class CameraConfig(Strict):
 
     _masks = field_validator("masks")(lambda v: [_check_polygon(p) for p in v])
 
-    @field_validator("source")
+    @field_validator("source", "detect_source")
     @classmethod
-    def _source_scheme(cls, v: str) -> str:
-        if "://" in v and v.split("://", 1)[0] not in ("rtsp", "rtsps", "file", "http", "https"):
+    def _source_scheme(cls, v: str | None) -> str | None:
+        if v is not None and "://" in v and v.split("://", 1)[0] not in ("rtsp", "rtsps", "file", "http", "https"):
             raise ValueError(f"expected rtsp://, file://, a file path or demo:..., found scheme {v.split('://')[0]!r}")
         return v
 
@@ -180,7 +191,7 @@ class VigilConfig(Strict):
     rules: dict[str, RuleDefaults] = Field(default_factory=dict, description="catalogue edits by rule name")
     storage: StorageConfig = Field(default_factory=StorageConfig)
     signing: SigningConfig = Field(default_factory=SigningConfig)
-    notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
+    notifications: NotificationsConfig = Field(default_factory=lambda: NotificationsConfig.model_validate({}))
     grading: GradingConfig = Field(default_factory=GradingConfig)
     server: ServerConfig = Field(default_factory=ServerConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
@@ -188,6 +199,8 @@ class VigilConfig(Strict):
                                            description="legal basis, discretion, workflow and rectification")
     reliability: ReliabilityConfig = Field(ReliabilityConfig.model_validate({}),
                                            description="outbox, disk watermark, retention, camera health notices")
+    recording: RecordingConfig = Field(RecordingConfig.model_validate({}),
+                                       description="continuous recording (cameras with record.continuous)")
 
     @model_validator(mode="after")
     def _references(self):

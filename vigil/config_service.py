@@ -1,5 +1,6 @@
 """The service's configuration sections: evidence storage, notifications, grading, metrics, the HTTP server,
-signing, training jobs and reliability (the camera-side sections and the whole file's model are in `vigil.config`)."""
+signing, training jobs, reliability and recording (the camera-side sections and the whole file's model are in
+`vigil.config`)."""
 from __future__ import annotations
 
 import ipaddress
@@ -53,9 +54,39 @@ class MqttConfig(Strict):
     qos: int = Field(1, ge=0, le=2)
 
 
+class SmtpConfig(Strict):
+    """SMTP for rectification notices and overdue escalations, retried like webhooks; the password never logged."""
+
+    host: str = Field(min_length=1, max_length=253, description="SMTP server host name or address")
+    port: int = Field(587, ge=1, le=65535, description="SMTP port (587 STARTTLS, 465 SSL, 25 plain)")
+    security: Literal["starttls", "ssl", "none"] = Field(
+        "starttls", description="starttls: upgrade a plain connection; ssl: TLS from the first byte; none: plain "
+        "(a relay on the same host only)")
+    from_addr: str = Field(pattern=r"^[^@\s<>]+@[^@\s<>]+$", max_length=200, description="the sender address")
+    from_name: str = Field("Vigil", max_length=100, description="the sender's name shown to recipients")
+    username: str | None = Field(None, max_length=200, description="login name (none: no authentication)")
+    password_env: EnvName | None = Field(None, description="environment variable holding the login password")
+    ca_file: str | None = Field(None, description="CA bundle to verify the server's certificate (default: the "
+                                "system's)")
+    timeout_s: float = Field(10.0, gt=0, le=120, description="seconds to wait for the server at each step")
+    app_url: str = Field("", pattern=r"^(https?://\S+)?$", max_length=500,
+                         description="the address officers open Vigil at, for the lead link in escalation e-mails "
+                         "(empty: the e-mail names the lead without a link)")
+    max_attempts: int = Field(10, ge=1, le=50, description="tries before a dead-letter record (backoff doubles, "
+                              "capped)")
+
+    @model_validator(mode="after")
+    def _login(self):
+        if self.password_env and not self.username:
+            raise ValueError("notifications.email.password_env is set but username is not; set both or neither")
+        return self
+
+
 class NotificationsConfig(Strict):
     webhooks: dict[str, WebhookConfig] = Field(default_factory=dict)
     mqtt: MqttConfig | None = None
+    email: SmtpConfig | None = Field(None, description="SMTP server for e-mail (rectification notices to firms, "
+                                     "overdue escalations to officers); none: e-mails wait in the outbox")
 
 
 class GradingConfig(Strict):
@@ -98,6 +129,20 @@ class MetricsConfig(Strict):
     open: bool = Field(False, description="serve /metrics to anyone who can reach the server, without a token "
                        "(only where the port is reachable by the scraper alone); neither this nor token_env: "
                        "/metrics answers 404")
+    listen: str | None = Field(None, description="HOST:PORT of a separate listener serving only the metrics (any "
+                               "path), without a token: bind it to an address only the scraper reaches (a "
+                               "management network, 127.0.0.1 behind a sidecar); /metrics on the main port keeps "
+                               "following token_env/open")
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        host, sep, port = v.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+            raise ValueError(f"expected HOST:PORT (e.g. 127.0.0.1:9108), found {v!r}")
+        return v
 
     @model_validator(mode="after")
     def _one_way(self):
@@ -170,3 +215,21 @@ class ReliabilityConfig(Strict):
                                         "even before retention_days")
     camera_down_notify_s: float = Field(120, ge=0, le=86400, description="a camera offline or stalled this long "
                                         "is notified like an alert (0: never)")
+
+
+class RecordingConfig(Strict):
+    """Continuous recording: the cameras with `record.continuous` write MP4 segments of their own packets."""
+
+    path: str = Field("recordings", description="folder of the segments and their index; relative paths are "
+                      "under data_dir")
+    segment_s: float = Field(10.0, ge=1, le=600, description="a segment is cut at the first keyframe after this "
+                             "many seconds")
+    retain_days: float = Field(7.0, ge=0, le=36500, description="segments are removed this many days after they "
+                               "end (0: kept until a size limit or the disk watermark needs the room)")
+    max_gb_per_camera: float = Field(0, ge=0, le=1 << 20, description="each camera's segments are kept under this "
+                                     "many GB, oldest first removed (0: no limit)")
+    max_total_gb: float = Field(0, ge=0, le=1 << 20, description="all segments together are kept under this many "
+                                "GB, oldest first removed (0: no limit)")
+    queue_mb: int = Field(64, ge=1, le=4096, description="packets waiting for the segment writer; beyond it the "
+                          "segment being cut is dropped and reported (a slow disk never stalls a camera)")
+    max_export_s: float = Field(1800, gt=0, le=86400, description="longest range exported as evidence at once")

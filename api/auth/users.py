@@ -29,7 +29,7 @@ class Principal:
 
 
 def create_user(sessions: sessionmaker[Session], username: str, role: str, password: str,
-                display_name: str = "") -> User:
+                display_name: str = "", email: str = "") -> User:
     check_role(role)
     if not username or len(username) > 64 or not username.replace("_", "").replace("-", "").replace(".", "").isalnum():
         raise ValueError(f"expected a user name of letters, digits, '.', '_' or '-', found {username!r}")
@@ -37,7 +37,7 @@ def create_user(sessions: sessionmaker[Session], username: str, role: str, passw
         if s.scalar(select(User).where(User.username == username)):
             raise ValueError(f"user {username!r} already exists")
         user = User(username=username, role=role, password_hash=hash_password(password),
-                    display_name=display_name or username)
+                    display_name=display_name or username, email=email)
         s.add(user)
         s.flush()
         s.expunge(user)

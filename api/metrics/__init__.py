@@ -15,6 +15,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessColl
 from prometheus_client.exposition import choose_encoder
 
 from api.metrics.collector import RuntimeCollector
+from vigil.errors import ConfigError
 from vigil.outbox import Handler, Job, Lane
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.02, 0.035, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -73,3 +74,24 @@ class VigilMetrics:
         """The exposition in the format the scraper asked for (Prometheus text, or OpenMetrics), and its type."""
         encoder, content_type = choose_encoder(accept or "")
         return encoder(self.registry), content_type
+
+
+class MetricsListener:
+    """`server.metrics.listen`: a listener of its own serving only the exposition (prometheus_client's WSGI
+    server on its thread), so a scraper on a management network needs no token and no route to the API."""
+
+    def __init__(self, metrics: VigilMetrics, listen: str):
+        from prometheus_client import start_wsgi_server
+
+        host, _, port = listen.rpartition(":")
+        host = host.strip("[]")
+        try:
+            self._httpd, self._thread = start_wsgi_server(int(port), addr=host, registry=metrics.registry)
+        except OSError as e:
+            raise ConfigError(f"server.metrics.listen: could not listen on {listen} ({e.strerror or e})") from None
+        self.address = f"{host}:{self._httpd.server_port}"
+
+    def close(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(5)

@@ -192,6 +192,9 @@ class Notifier:
                 row.attempts, row.status = job.attempt, status
                 if error:
                     row.last_error = error
+                elif hasattr(job.channel, "kept_after_send"):  # a channel may drop what is not to be kept (a link)
+                    s.query(NotificationDelivery).filter(NotificationDelivery.id == job.delivery_id).update(
+                        {"payload": job.channel.kept_after_send(job.payload)})
         except Exception:  # noqa: BLE001 - the database is down: the row stays pending; a resume sends it
             with self._cv:
                 self._queued.discard(job.delivery_id)

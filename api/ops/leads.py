@@ -121,6 +121,10 @@ def assign(services, lead_id: int, assignee: str | None, user: str) -> LeadView:
         lead.assignee_id, lead.updated_at = new_id, utcnow()
         s.add(LeadEvent(lead_id=lead.id, kind="assign", user_id=user_id_of(s, user), old_value=old,
                         new_value=assignee))
+        if new_id is not None and assignee != user:
+            from api.ops import inbox
+
+            inbox.post(s, "lead.assigned", lead, user_id=new_id, by=user)
     audit.record(services.sessions, user, "lead.assign", "lead", str(lead_id), {"from": old, "to": assignee})
     return get_lead(services, lead_id)
 

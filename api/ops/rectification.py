@@ -10,11 +10,12 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from api.ops import inbox
 from api.ops.attachments import NewAttachment, add_attachment
 from api.ops.leads import user_id_of
 from api.ops.workflow import CLOSED_STATES, OPEN_STATES, LeadState, WorkflowError
 from vigil import audit
-from vigil.db.models import Lead, LeadEvent, NotificationDelivery, RectificationNotice, Site
+from vigil.db.models import Lead, LeadEvent, RectificationNotice, Site
 from vigil.db.session import session_scope
 from vigil.errors import AuthError, InputError, NotFoundError
 from vigil.types import iso_utc, utcnow
@@ -38,18 +39,23 @@ class NoticeView:
     rules: tuple[str, ...]
 
 
-def default_text(site: Site, days: int, rules: list[str]) -> str:
-    from api.i18n import translate
+def default_text(site: Site, days: int, rules: list[str], lang: str = "zh") -> str:
+    from api.ops.rectify_mail import violations
 
-    what = "、".join(translate("zh", f"rule.{r}") for r in rules) or "违法行为"
-    return (f"{site.operator or site.name}：经视频监控发现并经审核确认，"
-            f"你单位{site.name}存在{what}。请于{days}日内完成整改，"
+    what = violations(lang, rules)
+    if lang == "en":
+        return (f"Video monitoring found, and a reviewer confirmed, {what} at your site {site.name}. "
+                f"Please correct it within {days} days and upload photos of the corrected site through the link.")
+    return (f"经视频监控发现并经审核确认，你单位{site.name}存在{what}。请于{days}日内完成整改，"
             "并通过本链接上传整改后的现场照片。")
 
 
 def send_notice(services, lead_id: int, actor: str, base_url: str, days: int | None = None,
-                text: str = "") -> tuple[int, str, dict]:
-    """Create the notice and its outbox messages; returns (notice id, the one-use link, the webhook payload)."""
+                text: str = "", lang: str = "zh") -> tuple[int, str, dict]:
+    """Create the notice and its outbox messages (the e-mail to the site's contact in `lang`, Chinese by default);
+    returns (notice id, the one-use link, the webhook payload)."""
+    from api.ops.rectify_mail import NoticeMail, notice_mail
+
     days = days or services.loaded.config.enforcement.rectify_days
     token = secrets.token_urlsafe(24)
     link = f"{base_url.rstrip('/')}/rectify/{token}"
@@ -64,7 +70,7 @@ def send_notice(services, lead_id: int, actor: str, base_url: str, days: int | N
             raise NotFoundError(f"site {lead.site_id} of lead {lead_id} does not exist")
         rules = sorted({a.rule for a in lead.alerts})
         deadline = (utcnow() + timedelta(days=days)).replace(microsecond=0)
-        body = text.strip() or default_text(site, days, rules)
+        body = text.strip() or default_text(site, days, rules, lang)
         notice = RectificationNotice(lead_id=lead_id, site_id=lead.site_id, token_hash=token_hash(token),
                                      deadline=deadline, text=body, created_by=user_id_of(s, actor))
         s.add(notice)
@@ -73,10 +79,8 @@ def send_notice(services, lead_id: int, actor: str, base_url: str, days: int | N
                    "site": {"id": site.id, "name": site.name, "operator": site.operator},
                    "contact": {"name": site.contact_name, "phone": site.contact_phone, "email": site.contact_email},
                    "deadline": iso_utc(deadline), "text": body, "link": link}
-        if site.contact_email:  # the e-mail outbox: a relay sends pending rows (the link is the only credential)
-            s.add(NotificationDelivery(channel=f"email:{site.contact_email}", status="pending", payload={
-                "to": site.contact_email, "subject": f"整改通知 / Rectification notice: {site.name}",
-                "body": f"{body}\n\n{link}\n\n整改期限：{iso_utc(deadline)}"}))
+        if site.contact_email:  # the e-mail outbox (notifications.email sends it; the link is the only credential)
+            notice_mail(services, s, NoticeMail(site, rules, body, deadline, link, lang), lead_id)
         s.add(LeadEvent(lead_id=lead_id, kind="note", user_id=user_id_of(s, actor),
                         text=f"rectification notice #{notice.id} sent, deadline {iso_utc(deadline)}"))
         notice_id = notice.id
@@ -111,6 +115,9 @@ def reply(services, token: str, note: str, files: list[NewAttachment]) -> int:
         in_time = n.replied_at <= n.deadline
         s.add(LeadEvent(lead_id=n.lead_id, kind="note", text=f"enterprise replied to notice #{n.id}"
                         f"{'' if in_time else ' (after the deadline)'}: {note}"))
+        lead = s.get(Lead, n.lead_id)
+        if lead is not None:
+            inbox.to_officer(s, "rectification.reply", lead, notice=n.id, in_time=in_time, files=len(files))
     ids = [add_attachment(services, notice.lead_id, f, None, kind="reply") for f in files]
     audit.record(services.sessions, "enterprise", "rectification.reply", "lead", str(notice.lead_id),
                  {"notice_id": notice.id, "attachments": ids, "in_time": in_time, "note": note})
@@ -128,6 +135,8 @@ def escalate_overdue(services, now: datetime | None = None) -> list[dict]:
             n.status, n.escalated_at = "escalated", now
             s.add(LeadEvent(lead_id=n.lead_id, kind="note", text=f"rectification notice #{n.id} overdue since "
                             f"{iso_utc(n.deadline)}: escalated to the officer"))
+            if lead is not None:
+                _escalate_to_people(services, s, n, lead)
             out.append({"event": "rectification.overdue", "priority": "high", "notice_id": n.id,
                         "lead_id": n.lead_id, "site_id": n.site_id, "deadline": iso_utc(n.deadline),
                         "officer_id": lead.assignee_id if lead and LeadState(lead.status) not in CLOSED_STATES
@@ -136,6 +145,25 @@ def escalate_overdue(services, now: datetime | None = None) -> list[dict]:
         audit.record(services.sessions, "system", "rectification.escalate", "lead", str(item["lead_id"]),
                      {"notice_id": item["notice_id"], "deadline": item["deadline"]})
     return out
+
+
+def _escalate_to_people(services, s, n: RectificationNotice, lead: Lead) -> None:
+    """The inbox item for the lead's officer (or every officer), and an e-mail to each of them with an address."""
+    from api.auth.roles import OFFICER
+    from api.ops.rectify_mail import OverdueMail, overdue_mail
+    from vigil.db.models import User
+
+    inbox.to_officer(s, "rectification.overdue", lead, notice=n.id, deadline=iso_utc(n.deadline))
+    if lead.assignee_id is not None:
+        people = [u for u in [s.get(User, lead.assignee_id)] if u is not None]
+    else:
+        people = list(s.scalars(select(User).where(User.role == OFFICER, User.active.is_(True))))
+    site = s.get(Site, n.site_id)
+    rules = sorted({a.rule for a in lead.alerts})
+    for u in people:
+        if u.email:
+            overdue_mail(services, s, OverdueMail(u.email, u.display_name or u.username, u.language, lead.id, n.id,
+                                                  site.name if site else n.site_id, rules, n.deadline))
 
 
 def notices_of(services, lead_id: int) -> list[dict]:

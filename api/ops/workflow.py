@@ -12,6 +12,7 @@ from enum import Enum
 from sqlalchemy import select
 
 from api.auth.roles import ADMIN, OFFICER, REVIEWER
+from api.ops.inbox_hooks import tell_people
 from api.ops.leads import LeadView, get_lead, user_id_of
 from vigil import audit
 from vigil.db.models import LEAD_STATUSES, Alert, Lead, LeadAttachment, LeadEvent
@@ -113,7 +114,7 @@ def advance(services, lead_id: int, action: str, actor: str, role: str, reason: 
         t = transition_for(lead.status, action, role)
         actor_id = user_id_of(s, actor)
         _check_preconditions(s, lead, t, actor_id, reason)
-        old, now = lead.status, utcnow()
+        old, now, verifier_id = lead.status, utcnow(), lead.verified_by_id
         lead.status, lead.updated_at = t.target.value, now
         if t.action == Action.SUBMIT:
             lead.verified_by_id = actor_id
@@ -127,6 +128,7 @@ def advance(services, lead_id: int, action: str, actor: str, role: str, reason: 
             a.lead_outcome = outcome
         s.add(LeadEvent(lead_id=lead.id, kind="status", user_id=actor_id, text=reason, old_value=old,
                         new_value=t.target.value))
+        tell_people(s, lead, t, actor, role, reason, verifier_id)
     audit.record(services.sessions, actor, f"lead.{t.action.value}", "lead", str(lead_id),
                  {"from": old, "to": t.target.value, "reason": reason, "role": role, "alerts": alert_ids})
     _teach(services, t, alert_ids, actor)

@@ -44,11 +44,15 @@ class TokenIn(StrictIn):
 RoleName = Literal["operator", "reviewer", "officer", "data_staff", "admin"]
 
 
+EMAIL = r"^([^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+)?$"  # one address, or none
+
+
 class UserIn(StrictIn):
     username: str = Field(..., pattern=r"^[\w.-]{1,64}$", description="letters, digits, '.', '_' or '-'")
     role: RoleName
     password: str = Field(..., min_length=8, max_length=256)
     display_name: str = ""
+    email: str = Field("", pattern=EMAIL, max_length=200, description="for overdue escalations by e-mail (optional)")
 
 
 class UserPatch(StrictIn):
@@ -56,12 +60,13 @@ class UserPatch(StrictIn):
     active: bool | None = None
     password: str | None = Field(None, min_length=8, max_length=256)
     language: str | None = Field(None, pattern="^(en|zh)$")
+    email: str | None = Field(None, pattern=EMAIL, max_length=200, description="e-mail address ('' removes it)")
     current_password: str | None = Field(None, max_length=256, description="needed to change one's own password")
 
 
 def user_dict(u: User) -> dict:
     return {"id": u.id, "username": u.username, "role": u.role, "display_name": u.display_name,
-            "language": u.language, "active": u.active, "created_at": iso(u.created_at)}
+            "language": u.language, "email": u.email, "active": u.active, "created_at": iso(u.created_at)}
 
 
 def token_dict(t: ApiToken) -> dict:
@@ -134,7 +139,7 @@ def me(request: Request, user: Principal = Depends(SIGNED_IN)) -> dict:
 
 @router.patch("/api/auth/me", response_model=UserOut)
 def update_me(body: UserPatch, request: Request, user: Principal = Depends(SIGNED_IN)) -> dict:
-    """Change one's own language or password (not role or active)."""
+    """Change one's own language, e-mail address or password (not role or active)."""
     if body.role is not None or body.active is not None:
         raise HTTPException(403, "only an admin changes roles or deactivates users")
     if body.password is not None:  # a borrowed session or a stolen token must not take the account over
@@ -207,7 +212,8 @@ def list_users(request: Request, user: Principal = Depends(ADMIN)) -> dict:
 def add_user(body: UserIn, request: Request, user: Principal = Depends(ADMIN)) -> dict:
     services = services_of(request)
     try:
-        created = create_user(services.sessions, body.username, body.role, body.password, body.display_name)
+        created = create_user(services.sessions, body.username, body.role, body.password, body.display_name,
+                              email=body.email)
     except ValueError as e:
         raise HTTPException(422, str(e)) from None
     record(services.sessions, user.username, "user_created", "user", body.username, {"role": body.role})
@@ -254,6 +260,8 @@ def _patch_user(request: Request, user_id: int, body: UserPatch, actor: Principa
                 tok.revoked = True
         if body.language is not None:
             row.language = body.language
+        if body.email is not None:
+            row.email = body.email
         s.commit()
         out = user_dict(row)
     if deactivated:

@@ -16,6 +16,7 @@ class UserOut(Out):
     role: str = Field(description="operator, reviewer, officer, data_staff or admin")
     display_name: str = Field(description="name shown in the UI")
     language: str = Field(description="UI language: en or zh")
+    email: str = Field(description="e-mail address for overdue escalations ('' when none)")
     active: bool = Field(description="false: cannot sign in; tokens and sessions ended")
     created_at: str | None = Field(description="UTC, ISO 8601")
 

@@ -135,6 +135,7 @@ class NoticeSent(Out):
     id: int = Field(description="notice id")
     link: str = Field(description="the firm's one-use reply link")
     deadline: str = Field(description="UTC, ISO 8601")
+    emailed_to: str = Field("", description="the site contact's address the notice was queued to ('' when none)")
 
 
 class Escalated(Out):

@@ -75,6 +75,7 @@ class JobOut(Out):
     created_at: str | None
     started_at: str | None
     finished_at: str | None
+    pid: int | None = Field(None, description="the worker process that ran (or runs) the job")
 
 
 class JobList(Page[JobOut]):
@@ -121,6 +122,7 @@ class BuildOut(Out):
     created_by: str
     started_at: str | None
     finished_at: str | None
+    pid: int | None = Field(None, description="the worker process that ran (or runs) the build")
 
 
 class BuildList(Page[BuildOut]):

@@ -100,7 +100,8 @@ def job_dict(j: TrainingJob, dataset_names: dict[int, str] | None = None) -> dic
             "dataset_version": (dataset_names or {}).get(j.dataset_version_id), "status": j.status,
             "params": j.params, "device": j.device, "epoch": j.epoch, "epochs": j.epochs, "metrics": j.metrics,
             "error": j.error, "model_version_id": j.model_version_id, "created_by": j.created_by,
-            "created_at": iso(j.created_at), "started_at": iso(j.started_at), "finished_at": iso(j.finished_at)}
+            "created_at": iso(j.created_at), "started_at": iso(j.started_at), "finished_at": iso(j.finished_at),
+            "pid": j.pid}
 
 
 def _dataset_names(s) -> dict[int, str]:
@@ -333,7 +334,7 @@ def _exists(services, name: str) -> bool:
 
 @router.get("/api/datasets/builds", response_model=BuildList)
 def list_builds(request: Request, user: Principal = Depends(DATA)) -> dict:
-    """Dataset builds started from this server (kept in memory), newest first; each runs in a worker process."""
+    """Dataset builds (kept in the database across restarts), newest first; each runs in a worker process."""
     items = [b.as_dict() for b in jobs_service(request).builds.list()]
     return {"items": items, "total": len(items), "limit": len(items), "offset": 0}
 

@@ -84,7 +84,8 @@ for _name, _roles, _path in (("wall", WALL, "/wall"), ("camera", WALL, "/wall/{c
                              ("site", EVERYONE, "/sites/{site_id}"), ("models", MODELS, "/models"),
                              ("users", ADMIN_ONLY, "/users"), ("alerts", WALL, "/alerts"),
                              ("alert", WALL, "/alerts/{alert_id}"), ("dataset", MODELS, "/datasets/{dataset_id}"),
-                             ("zones", ADMIN_ONLY, "/wall/{camera_id}/zones"), ("cameras", ADMIN_ONLY, "/cameras")):
+                             ("inbox", LEAD_WORKFLOW, "/inbox"), ("zones", ADMIN_ONLY, "/wall/{camera_id}/zones"),
+                             ("cameras", ADMIN_ONLY, "/cameras")):
     _page(_name, _roles, _path)
 
 

@@ -1,6 +1,8 @@
 """Rectification notices over HTTP: an officer sends one; the firm opens its one-use link and replies with photos."""
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse
 from pydantic import Field
@@ -21,12 +23,14 @@ OFFICER = Allow(LEADS)
 class NoticeIn(StrictIn):
     days: int | None = Field(None, ge=1, le=365, description="days to correct (default: enforcement.rectify_days)")
     text: str = Field("", max_length=4000, description="the notice's text (default: drafted from the lead)")
+    lang: Literal["zh", "en"] = Field("zh", description="the e-mail's language (Chinese unless asked otherwise)")
 
 
 def _notify(request: Request, payload: dict) -> None:
     runtime = runtime_of(request)
     if runtime is not None:
         runtime.notifier.notify(payload)
+        runtime.notifier.resume()  # the e-mails the step queued in the outbox go now, not at the next sweep
 
 
 @router.post("/api/leads/{lead_id}/rectification", response_model=NoticeSent)
@@ -35,9 +39,9 @@ def send(lead_id: DbId, body: NoticeIn, request: Request, user: Principal = Depe
     from api.ops.rectification import send_notice
 
     notice_id, link, payload = send_notice(services_of(request), lead_id, user.username, str(request.base_url),
-                                           body.days, body.text)
+                                           body.days, body.text, body.lang)
     _notify(request, payload)
-    return {"id": notice_id, "link": link, "deadline": payload["deadline"]}
+    return {"id": notice_id, "link": link, "deadline": payload["deadline"], "emailed_to": payload["contact"]["email"]}
 
 
 @router.post("/api/rectification/escalate", response_model=Escalated)

@@ -1,11 +1,10 @@
 """The training service in the API: the job runner (progress on the event bus) and background dataset builds."""
 from __future__ import annotations
 
-import itertools
 import logging
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -49,7 +48,7 @@ def publish_job(services, job) -> None:
 
 @dataclass(frozen=True)
 class BuildState:
-    """One dataset build started from the API; replaced (never mutated) as it advances."""
+    """One dataset build started from the API, as its row in `dataset_builds` reads."""
 
     id: int
     profile: str
@@ -61,12 +60,21 @@ class BuildState:
     created_by: str
     started_at: datetime
     finished_at: datetime | None = None
+    pid: int | None = None
+
+    @classmethod
+    def of(cls, row) -> "BuildState":
+        return cls(row.id, row.profile, row.status, row.stage, row.items, row.version, row.error, row.created_by,
+                   row.started_at, row.finished_at, row.pid)
 
     def as_dict(self) -> dict:
         return {"id": self.id, "profile": self.profile, "status": self.status, "stage": self.stage,
                 "items": self.items, "version": self.version, "error": self.error, "created_by": self.created_by,
                 "started_at": iso_utc(self.started_at),
-                "finished_at": iso_utc(self.finished_at) if self.finished_at else None}
+                "finished_at": iso_utc(self.finished_at) if self.finished_at else None, "pid": self.pid}
+
+
+BUILD_INTERRUPTED = "interrupted: the server stopped before the build finished; request it again"
 
 
 def version_dict(v) -> dict:
@@ -77,39 +85,59 @@ def version_dict(v) -> dict:
 
 
 class DatasetBuilds:
-    """Dataset versions built in worker processes, one at a time, each with a pollable state (kept in memory);
-    `cancel` stops a build's worker (SIGTERM: it removes what it half wrote; SIGKILL after `kill_grace_s`)."""
+    """Dataset versions built in worker processes, one at a time, each with a pollable state kept in the database
+    (`dataset_builds`: a restart keeps the list, and fails the builds it interrupted); `cancel` stops a build's
+    worker (SIGTERM: it removes what it half wrote; SIGKILL after `kill_grace_s`)."""
 
     def __init__(self, services, *, kill_grace_s: float = 5.0):
         self.services, self.kill_grace_s = services, kill_grace_s
         self._lock = threading.Lock()
         self._build_lock = threading.Lock()
-        self._states: dict[int, BuildState] = {}
-        self._ids = itertools.count(1)
         self._done: dict[int, threading.Event] = {}
         self._cancel: dict[int, threading.Event] = {}
         self._stopping = threading.Event()
         self._workers: dict[int, Any] = {}
+        self.recovered = self._recover()
+
+    def _recover(self) -> int:
+        """Builds a previous server left running (their workers ended with it): failed, saying so."""
+        from sqlalchemy import update
+
+        from vigil.db.models import DatasetBuild
+
+        with self.services.sessions() as s:
+            n = s.execute(update(DatasetBuild).where(DatasetBuild.status == "running").values(
+                status="failed", error=BUILD_INTERRUPTED, finished_at=utcnow())).rowcount
+            s.commit()
+        if n:
+            log.warning("%d dataset build(s) were interrupted by the last stop; marked failed", n)
+        return n
 
     def start(self, spec) -> BuildState:
         """Start building `spec` (a `datasets.versions.BuildSpec`); returns its first state at once."""
-        state = BuildState(next(self._ids), spec.profile, "running", "queued", 0, None, "", spec.created_by, utcnow())
+        from vigil.db.models import DatasetBuild
+
+        with self.services.sessions() as s:
+            row = DatasetBuild(profile=spec.profile, status="running", stage="queued", items=0, error="",
+                               created_by=spec.created_by or "", started_at=utcnow())
+            s.add(row)
+            s.commit()
+            state = BuildState.of(row)
         with self._lock:
-            self._states[state.id] = state
             self._done[state.id] = threading.Event()
             self._cancel[state.id] = threading.Event()
-            for old in sorted(self._states)[:-MAX_BUILDS_KEPT]:
-                if self._states[old].status != "running":
-                    self._states.pop(old)
-                    self._done.pop(old, None)
-                    self._cancel.pop(old, None)
         threading.Thread(target=self._run, args=(state.id, spec), name=f"dataset-build-{state.id}",
                          daemon=True).start()
         return state
 
     def _set(self, build_id: int, **changes) -> None:
-        with self._lock:
-            self._states[build_id] = replace(self._states[build_id], **changes)
+        from sqlalchemy import update
+
+        from vigil.db.models import DatasetBuild
+
+        with self.services.sessions() as s:
+            s.execute(update(DatasetBuild).where(DatasetBuild.id == build_id).values(**changes))
+            s.commit()
 
     def _run(self, build_id: int, spec) -> None:
         from datasets.build_worker import BuildOutcome
@@ -151,6 +179,7 @@ class DatasetBuilds:
                                    s.store, spec)
             self._workers[build_id] = worker
             worker.start()
+            self._set(build_id, pid=worker.pid)
             outcome = None
             while True:
                 alive = worker.alive()
@@ -184,11 +213,12 @@ class DatasetBuilds:
 
     def cancel(self, build_id: int) -> BuildState:
         """Ask a queued or running build to stop (its worker is terminated); `wait` for its end."""
+        state = self.get(build_id)
         with self._lock:
-            state, flag = self._states.get(build_id), self._cancel.get(build_id)
-        if state is None or flag is None:
+            flag = self._cancel.get(build_id)
+        if state is None:
             raise NotFoundError(f"dataset build {build_id} not found")
-        if state.status != "running":
+        if state.status != "running" or flag is None:
             raise VigilError(f"dataset build {build_id} is {state.status}; only a running build can be cancelled")
         flag.set()
         return state
@@ -207,12 +237,21 @@ class DatasetBuilds:
             done.wait(max(0.0, deadline - time.monotonic()))
 
     def get(self, build_id: int) -> BuildState | None:
-        with self._lock:
-            return self._states.get(build_id)
+        from vigil.db.models import DatasetBuild
+
+        with self.services.sessions() as s:
+            row = s.get(DatasetBuild, build_id)
+            return BuildState.of(row) if row is not None else None
 
     def list(self) -> list[BuildState]:
-        with self._lock:
-            return sorted(self._states.values(), key=lambda b: b.id, reverse=True)
+        """The newest MAX_BUILDS_KEPT builds, newest first."""
+        from sqlalchemy import select
+
+        from vigil.db.models import DatasetBuild
+
+        with self.services.sessions() as s:
+            rows = s.scalars(select(DatasetBuild).order_by(DatasetBuild.id.desc()).limit(MAX_BUILDS_KEPT)).all()
+            return [BuildState.of(r) for r in rows]
 
     def wait(self, build_id: int, timeout: float) -> BuildState | None:
         """The state after the build finished or `timeout` seconds passed."""

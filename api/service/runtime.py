@@ -17,11 +17,14 @@ from vigil.types import iso_utc
 
 if TYPE_CHECKING:
     from api.metrics import VigilMetrics
+    from api.service.recording import Recording
 
 log = logging.getLogger(__name__)
 MODEL_CHECK_S = 2.0
 AUDIT_CHECKPOINT_S = 60.0
 RETENTION_S = 600.0
+RECORDING_CHECK_S = 2.0  # cameras that record are tapped (again after a restart of their pipeline)
+RECORDING_RETAIN_S = 60.0
 HEALTH_CHECK_S = 2.0  # camera health notifications; pending deliveries marked by the CLI are picked up
 
 
@@ -47,6 +50,7 @@ class Runtime:
         self._threads: list[threading.Thread] = []
         self._logged: set[str] = set()  # health problems last written to the log
         self.lock_problem: str | None = None  # the instance lock lost (another instance took it after a restart)
+        self.recording: Recording | None = None  # continuous recording and its retention
 
     def _spawn(self, target, name: str) -> None:
         t = threading.Thread(target=target, name=name, daemon=True)
@@ -91,6 +95,18 @@ class Runtime:
                 log.exception("evidence retention pass failed")
             if self._stop.wait(RETENTION_S):
                 return
+
+    def _record(self) -> None:
+        ticks = 0
+        while self.recording is not None and not self._stop.wait(RECORDING_CHECK_S):
+            try:
+                if self.started.is_set():
+                    self.recording.attach()
+                if ticks % int(RECORDING_RETAIN_S / RECORDING_CHECK_S) == 0:
+                    self.recording.retain()
+            except Exception:  # noqa: BLE001 - the recorder's watch: keep watching
+                log.exception("recording watch failed")
+            ticks += 1
 
     def _watch_health(self) -> None:
         from api.service.camera_watch import CameraWatch
@@ -145,6 +161,8 @@ class Runtime:
         for t in self._threads:
             t.join(timeout * 6)  # the start thread may be rendering a demo scene
         self.supervisor.stop(timeout)  # open events are closed with what the ring holds, queued in the outbox
+        if self.recording is not None:
+            self.recording.stop()  # the segments being cut are written
         if not self.outbox.wait_idle(timeout):
             log.warning("stopping with %d outbox job(s) left; they run at the next start", self.outbox.pending())
         self.outbox.close()
@@ -213,6 +231,10 @@ def start_runtime(services, *, detectors: Mapping | None = None,
     runtime._spawn(runtime._checkpoint_audit, "vigil-audit-checkpoint")
     runtime._spawn(runtime._retention, "vigil-retention")
     runtime._spawn(runtime._watch_health, "vigil-health-watch")
+    from api.service.recording import Recording
+
+    runtime.recording = Recording(services, supervisor).start()
+    runtime._spawn(runtime._record, "vigil-recording-watch")
     if watcher is not None:
         runtime._spawn(runtime._watch_models, "vigil-model-watch")
     return runtime
@@ -233,7 +255,10 @@ def enforcement_loop(services, notifier, stop: threading.Event, every_s: float =
             now = utcnow()
             if clock.due(now):
                 flush_digest(services, notifier, now)
-            for item in escalate_overdue(services, now):
+            items = escalate_overdue(services, now)
+            for item in items:
                 notifier.notify(item)
+            if items:
+                notifier.resume()  # the escalation e-mails queued in the outbox
         except Exception:  # noqa: BLE001 - the loop's boundary: try again next minute
             log.exception("enforcement loop: digest or escalation failed")

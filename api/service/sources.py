@@ -28,8 +28,10 @@ def resolve_file_sources(loaded: LoadedConfig) -> LoadedConfig:
     """The same config with relative camera file paths resolved against the config file's folder."""
     cams = {}
     for cid, cam in loaded.config.cameras.items():
-        if _is_path(cam.source) and not Path(cam.source).is_absolute():
-            cam = cam.model_copy(update={"source": str(loaded.resolve(cam.source))})
+        for key in ("source", "detect_source"):
+            src = getattr(cam, key)
+            if src is not None and _is_path(src) and not Path(src).is_absolute():
+                cam = cam.model_copy(update={key: str(loaded.resolve(src))})
         cams[cid] = cam
     return dataclasses.replace(loaded, config=loaded.config.model_copy(update={"cameras": cams}))
 

@@ -52,6 +52,7 @@ def test_a_dataset_build_runs_in_a_worker_and_can_be_stopped(services, bearer, r
         build = wait_for(lambda: (b := c.get(where).json())["status"] != "running" and b, 30, "the build to end")
         assert build["status"] == status and build["finished_at"] and build["version"] is None
         assert build["error"] == says.format(pid=pid), build
+        assert build["pid"] == pid  # the worker that ran it, kept with the build
         assert _gone(pid) and builds.worker_pids() == {}
         assert c.post(f"/api/datasets/builds/{bid}/cancel").status_code == 409
         assert c.get("/api/datasets").json()["total"] == 0
@@ -87,3 +88,19 @@ def test_a_queued_build_cancels_and_a_server_stop_fails_running_and_queued_build
     assert build.status == "failed" and build.finished_at
     assert build.error == "interrupted: the server shut down; request it again"
     assert builds.get(waiting).error == "interrupted: the server shut down before it started; request it again"
+
+    # a restart keeps the list; a build a killed server left "running" is failed, saying why
+    from vigil.db.models import DatasetBuild
+
+    with services.sessions() as s:
+        s.add(DatasetBuild(profile="site", status="running", stage="scenes", items=12, created_by="dana"))
+        s.commit()
+        orphan = s.query(DatasetBuild).order_by(DatasetBuild.id.desc()).first().id
+    with TestClient(create_app(services, run_cameras=False), headers=bearer["data_staff"]) as c:
+        listed = {b["id"]: b for b in c.get("/api/datasets/builds").json()["items"]}
+        assert {bid, queued["id"], waiting, orphan} <= set(listed)
+        assert listed[bid]["status"] == "failed" and listed[bid]["pid"] == pid
+        assert listed[queued["id"]]["status"] == "cancelled"
+        assert listed[orphan]["status"] == "failed" and listed[orphan]["finished_at"]
+        assert listed[orphan]["error"] == "interrupted: the server stopped before the build finished; request it again"
+        assert c.post(f"/api/datasets/builds/{orphan}/cancel").status_code == 409

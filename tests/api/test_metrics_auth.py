@@ -131,3 +131,48 @@ def test_open_metrics_on_a_reachable_address_is_warned_about(tmp_path, caplog, h
         guard = ScrapeGuard.from_config(MetricsConfig(open=True), {}, host)
     assert guard.mode == "open"
     assert ("served without a token" in caplog.text) == warned
+
+
+def test_a_separate_listener_serves_the_metrics_without_a_token(tmp_path):
+    """server.metrics.listen: a scraper on the management address needs no token; the main port still does."""
+    import urllib.error
+    import urllib.request
+
+    from tests.servers import free_port
+
+    port = free_port()
+    services, app = open_app(tmp_path, f"{{token_env: VIGIL_METRICS_TOKEN, listen: '127.0.0.1:{port}'}}",
+                             {"VIGIL_METRICS_TOKEN": TOKEN})
+    try:
+        with TestClient(app) as client:
+            body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+            assert 'vigil_build_info{version="' in body and "vigil_runtime_up 0.0" in body
+            assert client.get("/metrics").status_code == 401  # the main port keeps its token
+        with pytest.raises(urllib.error.URLError):  # closed with the app
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2)
+    finally:
+        services.close()
+
+
+@pytest.mark.parametrize("listen, found", [("9108", "found '9108'"), ("host:port", "found 'host:port'"),
+                                           ("127.0.0.1:70000", "found '127.0.0.1:70000'")])
+def test_a_bad_listen_address_is_refused_with_what_was_expected(tmp_path, listen, found):
+    with pytest.raises(ConfigError, match="expected HOST:PORT") as e:
+        open_app(tmp_path, f"{{listen: '{listen}'}}", {})
+    assert found in str(e.value)
+
+
+def test_a_listen_address_in_use_stops_the_start_with_a_clear_error(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        services, app = open_app(tmp_path, f"{{listen: '127.0.0.1:{port}'}}", {})
+        try:
+            with pytest.raises(ConfigError, match=f"could not listen on 127.0.0.1:{port}"):
+                with TestClient(app):
+                    pass
+        finally:
+            services.close()

@@ -84,6 +84,7 @@ SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYSECRETKEY"
 S3 = "storage: {{evidence: {{backend: s3, endpoint: 'x:9000', bucket: evidence, {field}: {value!r}}}}}\n"
 HOOK = "notifications: {{webhooks: {{w: {{url: 'https://h/x', {field}: {value!r}}}}}}}\n"
 MQTT = "notifications: {{mqtt: {{host: broker, {field}: {value!r}}}}}\n"
+SMTP = "notifications: {{email: {{host: mail, from_addr: vigil@agency.test, username: vigil, {field}: {value!r}}}}}\n"
 
 
 @pytest.mark.parametrize("template, field, value, ok", [
@@ -97,6 +98,8 @@ MQTT = "notifications: {{mqtt: {{host: broker, {field}: {value!r}}}}}\n"
     (HOOK, "secret_env", "", False),
     (MQTT, "password_env", "hunter2!", False),
     (MQTT, "password_env", "X" * 129, False),
+    (SMTP, "password_env", "SMTP_PASSWORD", True),
+    (SMTP, "password_env", "s3cret mail pw", False),
 ])
 def test_env_fields_take_only_variable_names_and_never_echo_the_value(template, field, value, ok):
     text = BASE + template.format(field=field, value=value)

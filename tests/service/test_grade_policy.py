@@ -119,8 +119,9 @@ def test_rectification_notice_escalates_when_overdue(make_services):
     notice_id, link, payload = send_notice(services, lead, "olga", "http://vigil.test/", days=3)
     assert link.startswith("http://vigil.test/rectify/") and payload["contact"]["email"] == "site@eastport.test"
     with services.sessions() as s:
-        mail = s.scalars(select(NotificationDelivery).where(NotificationDelivery.channel.like("email:%"))).one()
+        mail = s.scalars(select(NotificationDelivery).where(NotificationDelivery.channel == "email")).one()
         assert link in mail.payload["body"] and mail.status == "pending"
+        assert mail.payload["to"] == ["site@eastport.test"] and mail.payload["subject"].startswith("【整改通知】")
     assert escalate_overdue(services, utcnow() + timedelta(days=2)) == []
     items = escalate_overdue(services, utcnow() + timedelta(days=4))
     assert [(i["event"], i["notice_id"], i["priority"]) for i in items] == [

@@ -52,6 +52,7 @@ def test_a_job_runs_in_a_worker_process_and_the_server_keeps_none_of_its_memory(
         runner.stop()
     assert done.status == "done", done.error
     assert done.model_version_id and done.metrics["history"][0]["epoch"] == 1
+    assert done.pid == pid  # the job row names the worker process that ran it
     assert [r.status for r in seen][0] == "running" and seen[-1].status == "done"
     assert any(r.status == "running" and r.epoch == 1 for r in seen)  # progress relayed from the worker
     assert _gone(pid) and runner.worker_pids() == {}

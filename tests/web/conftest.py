@@ -27,10 +27,12 @@ storage:
 """
 
 
-def open_web_services(tmp_path: Path, extra_cameras: str = "", env: dict | None = None) -> Services:
+def open_web_services(tmp_path: Path, extra_cameras: str = "", env: dict | None = None,
+                      extra_config: str = "") -> Services:
+    """`extra_config`: top-level YAML sections added to the config (e.g. recording:)."""
     cfg = tmp_path / "vigil.yaml"
     body = CONFIG.replace("{db}", str(tmp_path / "vigil.db")).replace("{extra_cameras}", extra_cameras)
-    cfg.write_text(f"data_dir: {tmp_path}/data\n" + body)
+    cfg.write_text(f"data_dir: {tmp_path}/data\n" + body + extra_config)
     env = {"CAM_PW": "cam-secret-pw", **(env or {})}
     settings = Settings.from_env(env, config_path=cfg)
     return Services.open(settings, load_config(cfg, env))
@@ -109,12 +111,12 @@ def live_app(tmp_path):
     yield from serve_live(tmp_path, DEMO_CAMERA)
 
 
-def serve_live(tmp_path: Path, extra_cameras: str):
+def serve_live(tmp_path: Path, extra_cameras: str, extra_config: str = ""):
     """Services with the role users and the given cameras running, served by uvicorn; stopped after the yield."""
     from api.app import create_app
     from tests.servers import free_port
 
-    services = open_web_services(tmp_path, extra_cameras)
+    services = open_web_services(tmp_path, extra_cameras, extra_config=extra_config)
     add_role_users(services)
     server = LiveServer(create_app(services, run_cameras=True), free_port()).start()
     yield server, services

@@ -94,6 +94,7 @@ def test_lead_to_filed_case_in_chinese(server, browser, tmp_path):
 
     sign_in(page, base, "rita", f"/leads/{lead_id}")
     page.wait_for_selector("#action-approve")
+    page.wait_for_selector("#inbox-count:has-text('1')")  # the reviewers' inbox: this lead waits for review
     page.click("#action-approve")
     page.wait_for_selector("#lead-status:has-text('已立案')")
     page.select_option("#doc-kind", "penalty_notice")

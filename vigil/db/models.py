@@ -51,6 +51,7 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16))
     display_name: Mapped[str] = mapped_column(String(200), default="")
     language: Mapped[str] = mapped_column(String(8), default="en")
+    email: Mapped[str] = mapped_column(String(200), default="")  # overdue escalations, when SMTP is configured
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # "sign out everywhere": session cookies issued before this time are refused
@@ -287,6 +288,24 @@ class TrainingJob(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(default=None)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    pid: Mapped[int | None] = mapped_column(Integer, default=None)  # the worker process that ran (or runs) it
+
+
+class DatasetBuild(Base):
+    """One dataset build requested from the API, run in a worker process; kept across restarts."""
+
+    __tablename__ = "dataset_builds"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    profile: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16), default="running", index=True)  # running|done|failed|cancelled
+    stage: Mapped[str] = mapped_column(String(64), default="queued")
+    items: Mapped[int] = mapped_column(Integer, default=0)
+    version: Mapped[dict[str, Any] | None] = mapped_column(default=None)  # the version built, once done
+    error: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(64), default="")
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    pid: Mapped[int | None] = mapped_column(Integer, default=None)
 
 
 class NotificationDelivery(Base):
@@ -376,12 +395,5 @@ class RectificationNotice(Base):
     escalated_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
-class CameraOverride(Base):
-    """A camera as edited from the UI: the config keys it overrides over the YAML's camera (the YAML is the seed;
-    vigil.camera_overrides merges them). Sources are kept as written, ${ENV} references unsubstituted."""
-
-    __tablename__ = "camera_overrides"
-    camera_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    config: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    updated_by: Mapped[str] = mapped_column(String(64), default="")
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+from vigil.db.models_inbox import InboxItem, InboxRead  # noqa: E402,F401  (same metadata)
+from vigil.db.models_cameras import CameraOverride  # noqa: E402,F401  (same metadata)

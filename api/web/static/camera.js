@@ -1,6 +1,7 @@
 // One camera full screen: the live MJPEG view and its recent alerts. Built once; live events update the state,
 // the alert flash and the alert list in place, so the video connection is never torn down.
 import { api, el, t, onLive, params, fmtTime, rule, state, badge, toast } from "./common.js";
+import { timeline } from "./timeline.js";
 
 const main = document.getElementById("main");
 const id = params.camera_id;
@@ -30,7 +31,7 @@ function build(cam) {
         ? el("p", {}, el("a", { id: "edit-zones", href: `/wall/${encodeURIComponent(id)}/zones` }, t("camera.zones"))) : null,
       markForm(cam),
       el("h3", {}, t("camera.recent")), view.alerts));
-  main.replaceChildren(view.root);
+  main.replaceChildren(view.root, timeline(cam));
 }
 
 // "Violation here": what the model missed on the picture shown now becomes an alert for review

@@ -143,6 +143,21 @@ async function watchHealth() {
 }
 watchHealth();
 
+// the header's inbox badge: my unread notifications, refreshed when a lead changes and every minute
+export async function refreshInbox() {
+  const count = document.getElementById("inbox-count");
+  if (!count) return;
+  const n = (await fetch("/api/inbox/unread", { credentials: "same-origin" }).then((r) => r.ok ? r.json() : {})).unread || 0;
+  count.hidden = n === 0;
+  count.textContent = n;
+  count.title = t("inbox.badge", { n });
+}
+if (document.getElementById("inbox-count")) {
+  refreshInbox();
+  onLive("lead.updated", refreshInbox);
+  setInterval(refreshInbox, 60000);
+}
+
 export function badge(kind, text, extra = "") {
   return el("span", { class: `badge ${kind} ${extra}` }, text);
 }

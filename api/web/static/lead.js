@@ -71,6 +71,7 @@ function workflow(lead) {
 function onsite(lead) {
   const items = lead.attachments.length ? el("ul", { id: "attachments", class: "evidence" }, lead.attachments.map((a) =>
     el("li", {}, el("a", { href: a.url, target: "_blank" }, a.name), " ",
+      a.kind === "footage" ? [el("span", { class: "badge footage" }, t("rec.footage")), " "] : null,
       el("span", { class: "muted" }, `${fmtTime(a.taken_at)} · ${a.by}${a.latitude != null ? ` · ${a.latitude.toFixed(5)}, ${a.longitude.toFixed(5)}` : ""}`),
       a.note ? el("div", {}, a.note) : null,
       el("div", { class: "muted mono", title: a.sha256 }, `sha256 ${a.sha256.slice(0, 16)}…`))))
@@ -158,12 +159,14 @@ function notices(lead) {
   if (!(officer && ["electronic_evidence", "onsite_verification", "review"].includes(lead.status)))
     return lead.notices.length ? [el("h2", {}, t("notice.title")), list] : [];
   const link = el("p", { id: "notice-link", class: "mono" });
+  const lang = el("select", { id: "notice-lang", "aria-label": t("notice.lang") },
+    ["zh", "en"].map((l) => el("option", { value: l }, t("lang." + l))));
   const send = el("button", { id: "send-notice", onclick: async () => {
-    const r = await api(`/api/leads/${id}/rectification`, { method: "POST", body: {} });
+    const r = await api(`/api/leads/${id}/rectification`, { method: "POST", body: { lang: lang.value } });
     await render();
-    document.getElementById("notice-link").textContent = r.link;
+    document.getElementById("notice-link").textContent = r.link + (r.emailed_to ? ` · ${t("notice.email", { to: r.emailed_to })}` : "");
     toast(t("lead.saved")); } }, t("notice.send"));
-  return [el("h2", {}, t("notice.title")), list, send, link];
+  return [el("h2", {}, t("notice.title")), list, el("div", { class: "row" }, el("label", {}, t("notice.lang"), " ", lang), send), link];
 }
 
 async function render(lead) {
