@@ -4,6 +4,7 @@ is never written), and sources whose passwords never come back to the browser or
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from sqlalchemy import func, select
@@ -165,7 +166,7 @@ def test_an_edit_that_no_longer_fits_the_yaml_is_left_out_at_start(tmp_path, web
         reopened.close()
 
 
-def test_an_added_camera_starts_and_a_disabled_one_stops_in_the_running_service(tmp_path):
+def test_an_added_camera_starts_and_a_disabled_one_stops_in_the_running_service(tmp_path, caplog):
     from fastapi.testclient import TestClient
 
     from api.app import create_app
@@ -189,6 +190,18 @@ def test_an_added_camera_starts_and_a_disabled_one_stops_in_the_running_service(
             assert runtime.supervisor.pipeline("gate") is gate  # the other camera ran on undisturbed
             assert c.put("/api/cameras/yard", headers=auth, json={"enabled": True}).status_code == 200
             assert runtime.supervisor.pipeline("yard") is not None
+            # an RTSP camera with a typed password that cannot connect: its error and the log show no password
+            caplog.set_level("INFO")
+            body = {"id": "east", "site": "works", "source": f"rtsp://admin:{TYPED_PW}@127.0.0.1:9/east"}
+            assert c.post("/api/cameras", headers=auth, json=body).status_code == 201
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and not runtime.supervisor.status()["east"].last_error:
+                time.sleep(0.2)
+            error = runtime.supervisor.status()["east"].last_error
+            assert "rtsp://admin:***@127.0.0.1:9/east" in error and TYPED_PW not in error
+            listed = c.get("/api/cameras/east", headers=auth).text
+            assert "***" in listed and TYPED_PW not in listed
+            assert "east" in caplog.text and TYPED_PW not in caplog.text
     finally:
         services.close()
 
