@@ -25,7 +25,7 @@ def test_missed_violation_marked_reviewed_and_labelled(live_file_camera, browser
     page = browser.new_page(viewport={"width": 1600, "height": 1000})
     sign_in(page, base, "olga", "/wall")
     gate = '.tile[data-camera="gate"]'
-    page.wait_for_function(f"() => +document.querySelector('{gate}').dataset.frames >= 2", timeout=90000)
+    page.wait_for_function(f"() => +document.querySelector('{gate}')?.dataset.frames >= 2", timeout=90000)
     page.wait_for_timeout(6000)  # let the ring buffer fill its pre-roll
     page.click(f"{gate} .mark-flag")                              # "violation here", from the wall
     page.wait_for_selector(f"{gate} .mark-menu button[data-rule='dumping']")

@@ -58,13 +58,15 @@ def seed_model_rows(services) -> None:
 def check_wall(page, base: str) -> None:
     page.wait_for_selector(".tile")
     assert page.locator(".tile").count() == 3
-    live = page.locator('.tile[data-camera="yard"] img')
-    page.wait_for_function("img => img.naturalWidth > 0", arg=live.element_handle(), timeout=60000)
+    yard = page.locator('.tile[data-camera="yard"]')  # a picture: its video, or a snapshot until the video plays
+    page.wait_for_function("t => t.querySelector('video').videoWidth || t.querySelector('img').naturalWidth",
+                           arg=yard.element_handle(), timeout=60000)
     page.wait_for_function("() => document.querySelector('.tile[data-camera=\"yard\"] .state')"
                            ".textContent.startsWith('live')", timeout=90000)
     assert "cam-secret-pw" not in page.content()
-    for cam in ("gate", "yard"):  # analysed frames, not the waiting card
-        page.wait_for_function(f"() => +document.querySelector('.tile[data-camera=\"{cam}\"]').dataset.seq >= 0",
+    for cam in ("gate", "yard"):  # analysed frames (over the live video, or as snapshots); not the waiting card
+        page.wait_for_function(f"() => {{ const t = document.querySelector('.tile[data-camera=\"{cam}\"]'); "
+                               "return t.dataset.mode === 'video' ? +t.dataset.overlayT >= 0 : +t.dataset.seq >= 0; }",
                                timeout=90000)
     shot(page, "01-wall")
     page.click('.tile[data-camera="gate"]')

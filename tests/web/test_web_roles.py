@@ -5,7 +5,7 @@ import re
 
 import pytest
 from fastapi.responses import StreamingResponse
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, APIWebSocketRoute
 from starlette.routing import Mount
 
 from api.auth.deps import Allow, AllowPage
@@ -15,7 +15,7 @@ from tests.web.seed import ROLE_USERS
 from vigil.db.models import ROLES
 
 
-def _allow_of(route: APIRoute) -> Allow | None:
+def _allow_of(route: APIRoute | APIWebSocketRoute) -> Allow | None:
     stack = list(route.dependant.dependencies)
     while stack:
         dep = stack.pop()
@@ -66,9 +66,11 @@ def tokens(client, web_services):
 def test_every_route_is_guarded_or_listed_public(client):
     app = client.app
     routes = list(all_routes(app.routes))
-    assert {type(r).__name__ for r in routes} <= {"APIRoute", "Route", "Mount"}
+    assert {type(r).__name__ for r in routes} <= {"APIRoute", "APIWebSocketRoute", "Route", "Mount"}
     unguarded = [r.path for r in routes if not isinstance(r, Mount) and
-                 (not isinstance(r, APIRoute) or _allow_of(r) is None)]
+                 (not isinstance(r, (APIRoute, APIWebSocketRoute)) or _allow_of(r) is None)]
+    # WebSocket refusals (anonymous, role, Origin) are handshake answers: tests/web/test_live_video.py checks them
+    assert [r.path for r in routes if isinstance(r, APIWebSocketRoute)] == ["/api/cameras/{camera_id}/video"]
     assert sorted(set(unguarded) - PUBLIC_PATHS) == [], "routes without a role check"
     mounts = [r.path for r in routes if isinstance(r, Mount)]
     assert set(mounts) <= PUBLIC_PATHS

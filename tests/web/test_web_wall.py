@@ -1,5 +1,6 @@
 """The live wall at scale and live updates: 8 file cameras plus an unreachable RTSP camera served by uvicorn, a
-wall of snapshot-polled tiles in Chromium, the MJPEG single-camera view updated in place, and SSE delivery."""
+wall of tiles in Chromium (live video, snapshots where none plays), the single-camera view updated in place, and
+SSE delivery."""
 from __future__ import annotations
 
 import asyncio
@@ -157,8 +158,10 @@ def test_sse_delivers_a_confirm_and_a_camera_state_change(wall_app):
 
 
 def watch_snapshots(page) -> dict:
-    """Per camera: snapshot requests made, and the most ever in flight at once (from the browser's events)."""
-    stats = {"made": defaultdict(int), "open": defaultdict(int), "peak": defaultdict(int), "mjpeg": defaultdict(int)}
+    """Per camera: snapshot requests made, the most ever in flight at once, MJPEG requests and live-video sockets
+    opened (from the browser's events)."""
+    stats = {"made": defaultdict(int), "open": defaultdict(int), "peak": defaultdict(int), "mjpeg": defaultdict(int),
+             "video": defaultdict(int)}
 
     def camera_of(req):
         return req.url.split("/api/cameras/")[1].split("/")[0] if "/api/cameras/" in req.url else None
@@ -178,6 +181,7 @@ def watch_snapshots(page) -> dict:
             stats["open"][cam] -= 1
 
     page.on("request", started)
+    page.on("websocket", lambda ws: stats["video"].__setitem__(camera_of(ws), stats["video"][camera_of(ws)] + 1))
     page.on("requestfinished", ended)
     page.on("requestfailed", ended)
     return stats
@@ -210,9 +214,10 @@ def check_hidden_page_stops_polling(page, stats) -> None:
 def check_camera_page_updates_in_place(page, base, services, stats) -> None:
     page.click('.tile[data-camera="cam1"]')
     page.wait_for_url(base + "/wall/cam1")
-    page.wait_for_function("() => document.querySelector('#live')?.naturalWidth > 0", timeout=30000)
-    page.evaluate("() => { window.__live = document.querySelector('#live'); }")
-    assert stats["mjpeg"]["cam1"] == 1
+    page.wait_for_function("() => document.querySelector('.camera-full')?.dataset.mode === 'video'", timeout=30000)
+    page.evaluate("() => { window.__live = document.querySelector('#live-video'); }")
+    opened = stats["video"]["cam1"]
+    assert opened >= 1 and stats["mjpeg"]["cam1"] == 0  # the camera's own video, no MJPEG beside it
     bus = services.events
     bus.publish("camera.state", {"camera_id": "cam1", "state": "stalled", "last_error": "no packet for 5 s"})
     page.wait_for_function("() => document.querySelector('.camera-full .state').textContent === 'stalled'")
@@ -225,8 +230,8 @@ def check_camera_page_updates_in_place(page, base, services, stats) -> None:
     shot(page, "22-camera-reconnecting")
     bus.publish("camera.state", {"camera_id": "cam1", "state": "live", "last_error": ""})
     page.wait_for_function("() => document.querySelector('.camera-full').dataset.state === 'live'")
-    assert page.evaluate("() => window.__live === document.querySelector('#live') && window.__live.isConnected")
-    assert stats["mjpeg"]["cam1"] == 1  # the video was never reconnected
+    assert page.evaluate("() => window.__live === document.querySelector('#live-video') && window.__live.isConnected")
+    assert stats["video"]["cam1"] == opened and stats["mjpeg"]["cam1"] == 0  # the video was never reconnected
 
 
 def test_wall_of_nine_cameras_in_the_browser(wall_app, browser):
@@ -240,7 +245,9 @@ def test_wall_of_nine_cameras_in_the_browser(wall_app, browser):
     for cam in FILE_CAMERAS:  # every file camera's tile keeps receiving pictures
         page.wait_for_function(f"() => +document.querySelector('.tile[data-camera=\"{cam}\"]').dataset.frames >= 3",
                                timeout=60000)
-        assert page.evaluate(f"() => document.querySelector('.tile[data-camera=\"{cam}\"] img').naturalWidth") > 0
+        tile = f".tile[data-camera=\"{cam}\"]"  # a picture: its video, or a snapshot until the video plays
+        assert page.evaluate(f"() => document.querySelector('{tile} video').videoWidth || "
+                             f"document.querySelector('{tile} img').naturalWidth") > 0
     check_offline_tile(page)
     assert not stats["mjpeg"], "wall tiles must not hold MJPEG connections"
     assert max(stats["peak"].values()) == 1, dict(stats["peak"])  # never a second request before the first ended

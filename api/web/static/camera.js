@@ -1,7 +1,10 @@
-// One camera full screen: the live MJPEG view and its recent alerts. Built once; live events update the state,
-// the alert flash and the alert list in place, so the video connection is never torn down.
+// One camera full screen: the camera's own video at its frame rate with the analysis drawn over it (livevideo.js),
+// falling back to the annotated MJPEG of analysed frames where the browser cannot play it or while no video comes;
+// and its recent alerts. Built once; live events update the state, the alert flash and the alert list in place, so
+// the video connection is never torn down.
 import { api, el, t, onLive, params, fmtTime, rule, state, badge, toast } from "./common.js";
 import { timeline } from "./timeline.js";
+import { LivePlayer } from "./livevideo.js";
 
 const main = document.getElementById("main");
 const id = params.camera_id;
@@ -16,22 +19,47 @@ function alertRow(a) {
 }
 
 function build(cam) {
-  view.video = el("img", { id: "live", src: `/api/cameras/${encodeURIComponent(id)}/live.mjpg?fps=5`, alt: cam.name });
+  view.video = el("video", { id: "live-video", muted: true, playsinline: true, "aria-label": cam.name });
+  view.overlay = el("canvas", { class: "overlay", "aria-hidden": "true" });
+  view.mjpeg = el("img", { id: "live", alt: cam.name });  // analysed frames: the fallback
+  view.mode = el("p", { class: "muted", id: "live-mode" });
   view.offline = el("div", { class: "offline" }, el("strong", {}), el("span", {}));
   view.badge = badge("", "", "state");
   view.error = el("p", { class: "error", id: "last-error" });
   view.alerts = el("div", { id: "alerts" });
   view.root = el("div", { class: "camera-full" },
-    el("div", { class: "frame big" }, view.video, view.offline, el("div", { class: "flash-label" }, t("wall.alert"))),
+    el("div", { class: "frame big" }, view.mjpeg, view.video, view.overlay, view.offline, el("div", { class: "flash-label" }, t("wall.alert"))),
     el("aside", {},
       el("h2", {}, cam.name), el("p", { class: "muted" }, cam.site_name),
-      view.badge, view.error,
+      view.badge, view.mode, view.error,
       el("p", {}, el("a", { href: "/wall" }, "← " + t("nav.wall"))),
       document.body.dataset.role === "admin"
         ? el("p", {}, el("a", { id: "edit-zones", href: `/wall/${encodeURIComponent(id)}/zones` }, t("camera.zones"))) : null,
       markForm(cam),
       el("h3", {}, t("camera.recent")), view.alerts));
   main.replaceChildren(view.root, timeline(cam));
+  view.player = new LivePlayer(id, view.video, view.overlay, { onState: showMode });
+  view.since = performance.now();
+  document.addEventListener("visibilitychange", showMode);
+  setInterval(showMode, 500);
+  showMode();
+}
+
+// video while it plays; the MJPEG of analysed frames while it does not (and always where it cannot play here)
+function showMode() {
+  const p = view.player;
+  if (document.visibilityState === "visible") p.start(); else p.stop();
+  const waited = performance.now() - view.since > 3000;  // the video's first frame usually comes within a second
+  const mode = p.fresh ? "video" : p.unsupported || waited ? "frames" : "waiting";
+  view.root.dataset.frames = p.frames;
+  view.root.dataset.overlayT = p.overlayT;
+  view.root.dataset.mediaTime = p.mediaTime;
+  if (view.root.dataset.mode === mode) return;
+  view.root.dataset.mode = mode;
+  view.mode.textContent = mode === "waiting" ? "" :
+    t(mode === "video" ? "live.video" : p.unsupported ? "live.unsupported" : "live.frames");
+  if (mode !== "frames") view.mjpeg.removeAttribute("src");  // one connection for the picture, not two
+  else view.mjpeg.src = `/api/cameras/${encodeURIComponent(id)}/live.mjpg?fps=5`;
 }
 
 // "Violation here": what the model missed on the picture shown now becomes an alert for review

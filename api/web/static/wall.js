@@ -1,8 +1,12 @@
 // The camera wall: a tile per camera with site, state and an alert flash; click for one camera full screen.
-// Tiles poll an annotated snapshot (~2 fps) instead of holding an MJPEG connection each: a browser keeps only six
-// connections per host, so a wall of MJPEG tiles starves beyond five cameras. A tile asks for its next picture only
-// after the previous one arrived, and only while the page and the tile are visible.
+// A tile plays the camera's own video at its frame rate (livevideo.js: fMP4 over a WebSocket into Media Source
+// Extensions, the analysis drawn over it). Until its video plays, or where the browser cannot play it, a tile polls
+// an annotated snapshot (~2 fps) instead of holding an MJPEG connection: a browser keeps only six HTTP connections
+// per host, so a wall of MJPEG tiles starves beyond five cameras (WebSockets do not count against that limit). A
+// tile asks for its next picture only after the previous one arrived, and only while the page and the tile are
+// visible; hidden tiles close their video.
 import { api, el, t, onLive, badge, rule, toast } from "./common.js";
+import { LivePlayer } from "./livevideo.js";
 
 const main = document.getElementById("main");
 const tiles = new Map();
@@ -21,10 +25,12 @@ function snapshotWidth(img) {
 // one picture at a time per tile: fetch, show, wait out the period, repeat; stops while hidden
 class Poller {
   constructor(id, img, node) {
-    Object.assign(this, { id, img, node, etag: "", busy: false, timer: 0, visible: true, frames: 0, url: "" });
+    Object.assign(this, { id, img, node, etag: "", busy: false, timer: 0, visible: true, frames: 0, url: "",
+                          video: false });
   }
 
-  wanted() { return this.visible && document.visibilityState === "visible"; }
+  shown() { return this.visible && document.visibilityState === "visible"; }
+  wanted() { return this.shown() && !this.video; }  // no snapshots while the tile's video plays
 
   kick() {
     if (this.busy || this.timer || !this.wanted()) return;
@@ -64,33 +70,52 @@ class Poller {
     this.url = url;
     this.etag = res.headers.get("ETag") || "";
     this.frames += 1;
-    this.node.dataset.frames = this.frames;
     this.node.dataset.seq = res.headers.get("X-Frame-Seq") || "";
   }
 }
 
 const seen = new IntersectionObserver((entries) => {
   for (const e of entries) {
-    const p = tiles.get(e.target.dataset.camera)?.poller;
-    if (!p) continue;
-    p.visible = e.isIntersecting;
-    p.kick();
+    const x = tiles.get(e.target.dataset.camera);
+    if (!x) continue;
+    x.poller.visible = e.isIntersecting;
+    watch(x);
   }
 });
-document.addEventListener("visibilitychange", () => tiles.forEach((x) => x.poller.kick()));
+document.addEventListener("visibilitychange", () => tiles.forEach(watch));
+
+// video while the tile is shown (snapshots until it plays, and again when it stops); frames = pictures shown
+function watch(x) {
+  const { poller, player, node } = x;
+  if (poller.shown()) player.start(); else player.stop();
+  const video = player.fresh;
+  if (poller.video !== video) {
+    poller.video = video;
+    node.dataset.mode = video ? "video" : "snapshot";
+  }
+  node.dataset.frames = poller.frames + player.frames;
+  if (player.running) node.dataset.overlayT = player.overlayT, node.dataset.mediaTime = player.mediaTime;
+  poller.kick();
+}
+setInterval(() => tiles.forEach(watch), 500);
 
 function tile(cam) {
   const img = el("img", { alt: cam.name });
+  const video = el("video", { muted: true, playsinline: true, "aria-label": cam.name });
+  const overlay = el("canvas", { class: "overlay", "aria-hidden": "true" });
   const state = badge("state-" + cam.state, "", "state");
   const offline = el("div", { class: "offline" }, el("strong", {}), el("span", {}));
   const node = el("a", { class: "tile", href: `/wall/${encodeURIComponent(cam.id)}`, dataset: { camera: cam.id },
                          title: `${cam.name} · ${cam.site_name}` },
-    el("div", { class: "frame" }, img, offline, el("div", { class: "flash-label" }, t("wall.alert")),
+    el("div", { class: "frame" }, img, video, overlay, offline, el("div", { class: "flash-label" }, t("wall.alert")),
       el("div", { class: "caption" },
         el("div", { class: "names" }, el("strong", {}, cam.name), el("span", { class: "muted" }, cam.site_name)),
         markButton(cam), state)));
   const poller = new Poller(cam.id, img, node);
-  tiles.set(cam.id, { node, state, offline, cam, poller });
+  const x = { node, state, offline, cam, poller };
+  x.player = new LivePlayer(cam.id, video, overlay, { onState: () => watch(x) });
+  node.dataset.mode = "snapshot";
+  tiles.set(cam.id, x);
   update(cam);
   seen.observe(node);
   poller.kick();
