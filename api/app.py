@@ -114,15 +114,18 @@ def _free_mb(path) -> int | None:
 
 
 def health(services: Services, runtime) -> tuple[dict, list[str]]:
-    """What /healthz reports, and the list of problems (empty when all is well)."""
-    problems: list[str] = []
+    """What /healthz reports, and the list of problems (empty when all is well): English texts; the body's
+    `problem_details` has each one's code and parameters too (api.problems)."""
+    from api.problems import Problem, problem
+
+    found: list[Problem] = []
     try:
         with services.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
         db_ok = True
     except Exception:  # noqa: BLE001 - health reports, never raises
         db_ok = False
-        problems.append("database unreachable")
+        found.append(problem("database_unreachable"))
     rel = services.loaded.config.reliability
     disks = {"data_dir": _free_mb(services.data_dir)}
     root = getattr(services.store, "root", None)
@@ -130,7 +133,7 @@ def health(services: Services, runtime) -> tuple[dict, list[str]]:
         disks["evidence"] = _free_mb(root)
     for name, free in disks.items():
         if free is not None and free < rel.min_free_mb:
-            problems.append(f"{name}: {free} MB free, under the {rel.min_free_mb} MB watermark")
+            found.append(problem("disk_low", disk=name, free_mb=free, min_mb=rel.min_free_mb))
     body: dict[str, Any] = {"version": __version__, "database": db_ok, "store": services.store.describe(),
             "cameras": len(services.loaded.config.cameras), "runtime": runtime is not None,
             "disk_free_mb": disks}
@@ -139,17 +142,19 @@ def health(services: Services, runtime) -> tuple[dict, list[str]]:
         lanes = body["outbox"]["lanes"]
         for lane, st in lanes.items():
             if st["attempts"]:
-                problems.append(f"outbox {lane}: {st['jobs']} job(s) waiting, oldest {st['oldest_age_s']} s "
-                                f"({st['last_error']})")
+                found.append(problem("outbox_waiting", lane=lane, jobs=st["jobs"], oldest_s=st["oldest_age_s"],
+                                     error=str(st["last_error"])))
         if body["outbox"]["filling"]:
-            problems.append(f"outbox filling: {body['outbox']['bytes']} of {body['outbox']['max_bytes']} bytes")
+            box = body["outbox"]
+            found.append(problem("outbox_filling", bytes=box["bytes"], max_bytes=box["max_bytes"]))
         if getattr(runtime, "lock_problem", None):
-            problems.append(runtime.lock_problem)
+            found.append(problem("instance_lock", error=runtime.lock_problem))
         if getattr(runtime, "recording", None) is not None:
-            problems += runtime.recording.problems()
+            found += runtime.recording.problems()
         states = runtime.camera_states()
         body["camera_states"] = {cid: {"state": st.state, "error": st.last_error} for cid, st in states.items()}
         for cid, st in states.items():
             if st.state in ("offline", "stalled", "reconnecting"):
-                problems.append(f"camera {cid}: {st.state}" + (f" ({st.last_error})" if st.last_error else ""))
-    return body, problems
+                found.append(problem("camera", camera=cid, state=st.state, error=st.last_error or ""))
+    body["problem_details"] = [p.as_dict() for p in found]
+    return body, [p.text for p in found]

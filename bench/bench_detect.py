@@ -102,6 +102,7 @@ def scene_frames(seconds: float, fps: float) -> tuple[str, list[np.ndarray]]:
 def gate_bench(seconds: float, fps: float, det_ms: float) -> dict:
     from vigil.config_loader import parse_config
     from vision.analyzer import CameraAnalyzer
+    from vision.frame_step import FrameStep
     from vision.replay import frames_from_images
 
     name, images = scene_frames(seconds, fps)
@@ -112,8 +113,8 @@ def gate_bench(seconds: float, fps: float, det_ms: float) -> dict:
         analyzer.wants_detection(frame)
     gate_ms = 1000 * (time.perf_counter() - t0) / len(images)
     analyzer = CameraAnalyzer.from_config(cfg, "c")
-    for frame in frames_from_images("c", images, fps=fps):
-        analyzer.update(frame, None if not analyzer.wants_detection(frame) else _empty())
+    for _ in FrameStep(analyzer, lambda _frame: (_empty(), None)).run(frames_from_images("c", images, fps=fps)):
+        pass
     st = analyzer.stats
     naive = st["frames"] * det_ms
     gated = st["frames"] * gate_ms + st["detected"] * det_ms

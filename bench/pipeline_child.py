@@ -83,17 +83,14 @@ def window(seconds: float) -> dict:
 
 # -- detectors ---------------------------------------------------------------------------------------------------
 def load_detectors(spec: ChildSpec) -> dict:
-    """The same ONNX detector for both modes: one per profile, shared by that profile's cameras."""
-    from vision.detector import load_detector
+    """The same ONNX detector for both modes: one per profile, shared by that profile's cameras, chosen as the
+    product chooses (the config's threshold, size and threads, or the defaults where it names none)."""
+    from vision.detector import profile_detector
 
-    dets = {}
-    configured = vigil_config(spec).config.detectors
-    for profile in sorted({p for p, _ in spec.cameras}):
-        conf = configured[profile].load_conf if profile in configured else 0.25  # the product's: fire cues on
-        det = load_detector(spec.models[profile], imgsz=320, threads=2, conf=conf,
-                            profile=profile if spec.check_classes else None)
-        dets[profile] = det
-    return dets
+    loaded = vigil_config(spec)
+    return {profile: profile_detector(loaded, profile, model_path=spec.models[profile],
+                                      check_classes=spec.check_classes)
+            for profile in sorted({p for p, _ in spec.cameras})}
 
 
 REPO = Path(__file__).resolve().parents[1]

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import math
 import threading
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
@@ -11,14 +10,15 @@ from vigil.config import VigilConfig
 from vigil.config_loader import LoadedConfig
 from vigil.errors import ConfigError
 from vigil.shipped import shipped_detector
-from vigil.types import Violation, iso_utc
+from vigil.types import iso_utc
 from vision.analyzer import CameraAnalyzer
 from vision.detector import Detector, profile_detector
+from vision.frame_step import EventLog, EventSpan, FrameStep, detect_directly
 from vision.second_look import load_shared
 from streams.decoder import FrameDecoder
 from streams.clip import cut_from_ring
-from streams.evidence import ViolationEvent, annotate_violation
 from streams.evidence_files import FolderAlertSink, analysis_signer
+from streams.frame_loop import CameraPlace, ViolationHandoff
 from streams.recorder import Recorder, RecorderConfig
 from streams.pipeline import PipelineConfig
 from streams.ring import PacketRing
@@ -26,15 +26,6 @@ from streams.source import SourceSession, parse_source
 from streams.supervisor import rule_latency_s
 
 CAMERA_ID = "analyze"
-
-
-@dataclass
-class _Event:
-    first: Violation
-    last: Violation
-    best: Violation  # the latest phase that carried a best image
-    closed: bool = False
-    extra: dict = field(default_factory=dict)
 
 
 def analysis_config(source: str, profile: str, loaded: LoadedConfig | None) -> LoadedConfig:
@@ -91,8 +82,11 @@ def analyze_source(source: str, *, profile: str = "site", model: str | Path | No
     spec = parse_source(source, as_camera=False, resolve_source=resolve_source)
     ring = PacketRing(pcfg.retain_s, pcfg.max_buffer_bytes)
     decoder = FrameDecoder(CAMERA_ID, pcfg.detect_fps, pcfg.detect_size)
-    writer = _Writer(out_dir, cfg, ring, analyzer.zone_polygons, loaded is not None) if out_dir else None
-    events: dict[str, _Event] = {}
+    writer = _Writer(out_dir, cfg, ring, loaded is not None) if out_dir else None
+    place = CameraPlace(cfg.config.cameras[CAMERA_ID].site, profile, analyzer.zone_polygons)
+    step = FrameStep(analyzer, detect_directly(det),
+                     ViolationHandoff(ring, pcfg, place, writer.recorder if writer is not None else None))
+    events = EventLog()
     session = SourceSession(spec, segment=0, base_s=0.0)
     try:
         for pkt in session.packets(threading.Event()):
@@ -101,13 +95,8 @@ def analyze_source(source: str, *, profile: str = "site", model: str | Path | No
             result = decoder.feed(pkt)
             ring.push(pkt)
             for frame in result.frames:
-                dets = det.detect([frame.image])[0] if analyzer.wants_detection(frame) else None
-                analysis = analyzer.update(frame, dets, det.info if dets is not None else None)
-                for v in analysis.violations:
-                    _track(events, v, ring, pcfg.pre_roll_s)
-                    if writer is not None:
-                        writer.recorder.on_violation(ViolationEvent(v, writer.site_id, profile,
-                                                                    annotate_violation(v, writer.zones)))
+                for v in step(frame).violations:
+                    events.add(v)
             yield from _ready(events, ring, pcfg, writer, final=False)
     finally:
         session.close()
@@ -117,24 +106,11 @@ def analyze_source(source: str, *, profile: str = "site", model: str | Path | No
     yield from _ready(events, ring, pcfg, writer, final=True)
 
 
-def _track(events: dict[str, _Event], v: Violation, ring: PacketRing, pre_roll_s: float) -> None:
-    ev = events.get(v.event_id)
-    if ev is None:
-        ev = events[v.event_id] = _Event(v, v, v)
-        ring.pin(v.event_id, v.start_s - pre_roll_s)
-    ev.last = v
-    if v.best_image is not None:
-        ev.best = v
-    ev.closed = ev.closed or v.phase == "closed"
-
-
 class _Writer:
     """With --out: the server's recorder over this source's ring, ending in a folder (FolderAlertSink)."""
 
-    def __init__(self, out_dir: Path, loaded: LoadedConfig, ring: PacketRing, zones, from_config: bool):
+    def __init__(self, out_dir: Path, loaded: LoadedConfig, ring: PacketRing, from_config: bool):
         self.sink = FolderAlertSink(out_dir)
-        self.zones = zones
-        self.site_id = loaded.config.cameras[CAMERA_ID].site
         record = loaded.config.cameras[CAMERA_ID].record
         self.recorder = Recorder(self.sink, analysis_signer(out_dir, loaded, from_config), clips=_RingClips(ring),
                                  record_for=lambda _cid: record, alert_id_for=lambda v: v.event_id,
@@ -156,14 +132,13 @@ class _RingClips:
         return cut_from_ring(self.ring, CAMERA_ID, request, timeout)
 
 
-def _ready(events: dict[str, _Event], ring: PacketRing, pcfg: PipelineConfig, writer: "_Writer | None",
+def _ready(events: EventLog, ring: PacketRing, pcfg: PipelineConfig, writer: "_Writer | None",
            *, final: bool) -> Iterator[dict]:
     newest = ring.newest_s or 0.0
-    for event_id in list(events):
-        ev = events[event_id]
+    for event_id, ev in list(events.events.items()):
         if not final and not (ev.closed and newest >= ev.last.end_s + pcfg.post_roll_s):
             continue
-        del events[event_id]
+        events.pop(event_id)
         record = _record(ev)
         if writer is not None:
             record["evidence"] = writer.evidence(event_id, final)
@@ -171,7 +146,7 @@ def _ready(events: dict[str, _Event], ring: PacketRing, pcfg: PipelineConfig, wr
         yield record
 
 
-def _record(ev: _Event) -> dict:
+def _record(ev: EventSpan) -> dict:
     last, best = ev.last, ev.best
     return {
         "event_id": last.event_id, "rule": last.rule, "camera": last.camera_id, "closed": ev.closed,

@@ -3,19 +3,20 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from concurrent.futures import Future, ThreadPoolExecutor, wait as wait_futures
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
 from vigil.config_loader import LoadedConfig
 from vigil.errors import NotFoundError
-from vigil.types import ClipRequest, Violation
+from vigil.types import ClipRequest, VideoFrame, Violation
 from vision.analyzer import AnalysisResult, CameraAnalyzer
 from vision.batcher import Batcher, BatchObserver
 from vision.detector import Detector, profile_detector
+from vision.frame_step import FrameStep
 from streams.clip import ClipResult
-from streams.evidence import ViolationEvent, ViolationSink, annotate_violation
+from streams.evidence import ViolationSink
+from streams.frame_loop import CameraPlace, ViolationHandoff
 from streams.pipeline import CameraPipeline, PipelineConfig
 from streams.recorder import AlertSink, Recorder, RecorderConfig
 from streams.source import parse_source
@@ -25,7 +26,6 @@ from vigil.redact import redact_text
 from vigil.types import utcnow
 
 log = logging.getLogger(__name__)
-PIN_GRACE_S = 30.0  # footage stays pinned this long past an event's post-roll, for the sink to cut its clip
 DETECT_TIMEOUT_S = 30.0
 
 
@@ -41,11 +41,10 @@ class _Camera:
     profile: str
     pipeline: CameraPipeline
     analyzer: CameraAnalyzer
+    step: FrameStep  # gate, detect through the profile's batcher, rules, handoff; keeps the latest result and lag
     stop: threading.Event = field(default_factory=threading.Event)
     thread: threading.Thread | None = None
-    latest: AnalysisResult | None = None
     restarts: int = 0
-    lag_s: float = 0.0  # decode to rules done, of the latest analysed frame
     deliveries: set[Future] = field(default_factory=set)  # phases on their way to the sink
 
 
@@ -155,11 +154,35 @@ class Supervisor:
             pipeline = CameraPipeline(camera_id, spec, PipelineConfig.from_camera(cam_cfg, **overrides),
                                       secrets=self.loaded.secrets, on_state=self._on_state, detect_spec=detect_spec)
             profile = cfg.camera_profile(camera_id)
-            cam = _Camera(camera_id, cam_cfg.site, profile, pipeline, CameraAnalyzer.from_config(self.loaded, camera_id))
+            cam = self._camera(camera_id, cam_cfg.site, profile, pipeline)
             self._ensure_batcher(profile)
             self._cameras[camera_id] = cam
             pipeline.start()
             self._start_analyzer(cam)
+
+    def _camera(self, camera_id: str, site_id: str, profile: str, pipeline: CameraPipeline) -> _Camera:
+        """The camera's FrameStep: detection through its profile's batcher, violations delivered on the pool."""
+        analyzer = CameraAnalyzer.from_config(self.loaded, camera_id)
+
+        def detect(frame: VideoFrame):
+            batcher = self._batchers.get(profile)  # looked up per frame: hot reload may add one
+            if batcher is None:
+                return None
+            return batcher.submit(camera_id, frame.image).result(timeout=DETECT_TIMEOUT_S)
+
+        deliveries: set[Future] = set()
+
+        def dispatch(v: Violation) -> None:
+            pool = self._pool
+            if pool is not None:
+                future = pool.submit(self._deliver, camera_id, handoff, v)
+                deliveries.add(future)
+                future.add_done_callback(deliveries.discard)
+
+        handoff = ViolationHandoff(pipeline, pipeline.cfg, CameraPlace(site_id, profile, analyzer.zone_polygons),
+                                   self.sink, dispatch)
+        return _Camera(camera_id, site_id, profile, pipeline, analyzer, FrameStep(analyzer, detect, handoff),
+                       deliveries=deliveries)
 
     def _add_or_record(self, camera_id: str) -> None:
         """Start one camera; a source that cannot be used is that camera's `offline` state and error."""
@@ -223,8 +246,8 @@ class Supervisor:
         for cam in cams:
             counts = cam.analyzer.stats
             cameras.append(CameraStats(cam.pipeline.status(), cam.site_id, cam.profile, analysed=counts["frames"],
-                                       detected=counts["detected"], lag_s=cam.lag_s, queued=len(cam.pipeline.frames),
-                                       restarts=cam.restarts))
+                                       detected=counts["detected"], lag_s=cam.step.lag_s,
+                                       queued=len(cam.pipeline.frames), restarts=cam.restarts))
         detectors = tuple(DetectorStats(profile, b.batches, b.frames, b.failures, b.pending)
                           for profile, b in sorted(batchers.items()))
         rec = self.recorder
@@ -242,7 +265,7 @@ class Supervisor:
 
     def latest(self, camera_id: str) -> AnalysisResult | None:
         cam = self._cameras.get(camera_id)
-        return cam.latest if cam is not None else None
+        return cam.step.latest if cam is not None else None
 
     def cut_clip(self, request: ClipRequest, timeout: float) -> ClipResult:
         cam = self._cameras.get(request.camera_id)
@@ -300,39 +323,16 @@ class Supervisor:
                     return
                 continue
             try:
-                self._analyze(cam, frame)
+                cam.step(frame)
             except Exception:  # noqa: BLE001 - boundary of one camera: log it with the camera and keep going
                 log.exception("camera %s: analysis of frame %d failed", cam.camera_id, frame.seq)
 
-    def _analyze(self, cam: _Camera, frame) -> None:
-        batcher = self._batchers.get(cam.profile)
-        dets = model = None
-        if batcher is not None and cam.analyzer.wants_detection(frame):
-            dets, model = batcher.submit(cam.camera_id, frame.image).result(timeout=DETECT_TIMEOUT_S)
-        result = cam.analyzer.update(frame, dets, model)
-        cam.latest = result
-        cam.lag_s = time.monotonic() - frame.t_mono
-        for v in result.violations:
-            self._on_violation(cam, v)
-
-    def _on_violation(self, cam: _Camera, v: Violation) -> None:
-        rec = cam.pipeline.cfg
-        if v.phase == "open":
-            cam.pipeline.pin(v.event_id, v.start_s - rec.pre_roll_s)
-        elif v.phase == "closed":
-            cam.pipeline.release(v.event_id, v.end_s + rec.post_roll_s + PIN_GRACE_S)
-        pool = self._pool
-        if pool is not None:
-            future = pool.submit(self._deliver, cam, v)
-            cam.deliveries.add(future)
-            future.add_done_callback(cam.deliveries.discard)
-
-    def _deliver(self, cam: _Camera, v: Violation) -> None:
+    @staticmethod
+    def _deliver(camera_id: str, handoff: ViolationHandoff, v: Violation) -> None:
         try:
-            event = ViolationEvent(v, cam.site_id, cam.profile, annotate_violation(v, cam.analyzer.zone_polygons))
-            self.sink.on_violation(event)
+            handoff.deliver(v)
         except Exception:  # noqa: BLE001 - a failing sink must not stop evidence for other events
-            log.exception("camera %s: violation sink failed for event %s", cam.camera_id, v.event_id)
+            log.exception("camera %s: violation sink failed for event %s", camera_id, v.event_id)
 
     # -- watchdog ----------------------------------------------------------------------------------------------
     def _watch(self) -> None:

@@ -8,12 +8,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import av
-import cv2
 import numpy as np
 
 from datasets.scenes import render_scene
 from vigil.catalogue import PROFILE_CLASSES, UNIFIED_CLASSES, DetClass
 from vigil.errors import DatasetError
+from vision.jpeg import encode_jpeg
 
 _F, _S, _P, _D = DetClass.FIRE.value, DetClass.SMOKE.value, DetClass.PERSON.value, DetClass.DEBRIS_PILE.value
 
@@ -192,8 +192,7 @@ def _scene_split(plan: DataPlan, root: Path, split: str, dst_split: str) -> tupl
                     continue
                 seed, text = wanted[i]
                 name = f"{SCENE_SOURCE}__{plan.profile}_{seed}_{i:05d}"
-                cv2.imwrite(str(img_dir / f"{name}.jpg"), frame.to_ndarray(format="bgr24"),
-                            [cv2.IMWRITE_JPEG_QUALITY, 88])
+                (img_dir / f"{name}.jpg").write_bytes(encode_jpeg(frame.to_ndarray(format="bgr24"), 88))
                 (lbl_dir / f"{name}.txt").write_text(text)
     return sum(len(w) for w in by_folder.values()), folders
 

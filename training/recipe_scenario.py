@@ -12,7 +12,7 @@ from vigil.config import VigilConfig
 from vigil.config_loader import LoadedConfig
 from vigil.shipped import SHIPPED
 from vision.analyzer import CameraAnalyzer
-from vision.detector import load_detector
+from vision.detector import profile_detector
 from vision.replay import frames_from_images, match_events, replay
 
 # never used in training, nor looked at while tuning rules or the second-look classifiers (20001-20006,
@@ -28,8 +28,9 @@ SECOND_LOOK = {p: tuple(Path("models") / c for c in entry["classifiers"]) for p,
 
 def scenario_config(profile: str, model: Path | None = None, second_look: tuple[Path, ...] = (),
                     cues: bool = True) -> LoadedConfig:
-    """A one-camera config with the catalogue's default rules for `profile` (and its detector, when given)."""
-    detectors = {profile: {"model": str(Path(model).resolve()), "cues": {"enabled": cues},
+    """A one-camera config with the catalogue's default rules for `profile` (and its detector, when given: one
+    ONNX Runtime thread, as scenes run side by side)."""
+    detectors = {profile: {"model": str(Path(model).resolve()), "cues": {"enabled": cues}, "threads": 1,
                            "classifiers": [str(Path(c).resolve()) for c in second_look]}} if model else {}
     cfg = VigilConfig.model_validate({
         "sites": {"scenario": {"name": "scenario", "kind": profile}},
@@ -61,8 +62,8 @@ def run_scene(profile: str, model: Path, scene_dir: Path, *, seed: int, duration
     loaded = scenario_config(profile, model, second_look, cues)
     fps = loaded.config.cameras[CAMERA].detect.fps
     analyzer = CameraAnalyzer.from_config(loaded, CAMERA)
-    detector = load_detector(model, imgsz=imgsz, profile=profile, threads=1,
-                             conf=loaded.config.detectors[profile].load_conf)
+    detector = profile_detector(loaded, profile, imgsz=imgsz)
+    assert detector is not None  # the scenario config names the model
     summary = replay(analyzer, detector, frames_from_images(CAMERA, _frames(scene_dir / "video.mp4", fps), fps=fps))
     found = summary.spans()
     tp, fp, miss = match_events(found, expected)

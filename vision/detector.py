@@ -71,13 +71,14 @@ def load_detector(path: str | Path, *, conf: float = 0.25, iou: float = 0.45, im
 
 def profile_detector(loaded, profile: str, *, model_path: str | Path | None = None, imgsz: int | None = None,
                      name: str | None = None, version: str | None = None,
-                     loader: Callable[..., Detector] | None = None) -> Detector | None:
+                     loader: Callable[..., Detector] | None = None, check_classes: bool = True) -> Detector | None:
     """The one "detector for this profile" factory (service start, hot reload, offline analysis, supervisor).
 
     `model_path` (a promoted model, or `vigil analyze --model`) else the config's `detectors.<profile>.model`;
     the threshold (`load_conf`: low enough for the fire cues), IoU, threads and input size from that detector
     config, the loader's defaults where there is none; `imgsz` overrides the size (a promoted model's own). None
-    when neither a path nor a config names a model.
+    when neither a path nor a config names a model. `check_classes=False` takes a model whose class names are
+    not the catalogue's (benches comparing with a stock COCO model).
     """
     dcfg = loaded.config.detectors.get(profile)
     if model_path is None:
@@ -86,4 +87,5 @@ def profile_detector(loaded, profile: str, *, model_path: str | Path | None = No
         model_path = loaded.resolve(dcfg.model)
     kw: dict = dict(conf=dcfg.load_conf, iou=dcfg.iou, threads=dcfg.threads) if dcfg is not None else {}
     size = imgsz or (dcfg.imgsz if dcfg is not None else 320)
-    return (loader or load_detector)(model_path, imgsz=size, name=name, version=version, profile=profile, **kw)
+    return (loader or load_detector)(model_path, imgsz=size, name=name, version=version,
+                                     profile=profile if check_classes else None, **kw)

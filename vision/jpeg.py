@@ -1,4 +1,4 @@
-"""The one JPEG encoder for frames that leave the pipeline (evidence, thumbnails, live view)."""
+"""The one JPEG encoder for frames that leave the pipeline (evidence, thumbnails, live view) and training images."""
 from __future__ import annotations
 
 import cv2

@@ -10,6 +10,7 @@ import numpy as np
 from vigil.types import VideoFrame, Violation
 from vision.analyzer import AnalysisResult, CameraAnalyzer
 from vision.detector import Detector
+from vision.frame_step import EventLog, FrameStep, detect_directly
 
 
 def frames_from_images(camera_id: str, images: Iterable[np.ndarray], *, fps: float,
@@ -23,10 +24,8 @@ def frames_from_images(camera_id: str, images: Iterable[np.ndarray], *, fps: flo
 
 
 def run_frames(analyzer: CameraAnalyzer, detector: Detector, frames: Iterable[VideoFrame]) -> Iterator[AnalysisResult]:
-    """The pipeline's per-camera loop without threads: gate, detect when wanted, track, rules."""
-    for frame in frames:
-        dets = detector.detect([frame.image])[0] if analyzer.wants_detection(frame) else None
-        yield analyzer.update(frame, dets, detector.info if dets is not None else None)
+    """The pipeline's per-camera step without threads (FrameStep), detecting in the caller's thread."""
+    return FrameStep(analyzer, detect_directly(detector)).run(frames)
 
 
 @dataclass
@@ -44,13 +43,13 @@ class ReplaySummary:
 
 def replay(analyzer: CameraAnalyzer, detector: Detector, frames: Iterable[VideoFrame]) -> ReplaySummary:
     """Run `run_frames` to the end and gather the events (the hook for scenario tests over demo scenes)."""
-    out = ReplaySummary()
+    out, log = ReplaySummary(), EventLog()
     for result in run_frames(analyzer, detector, frames):
         for v in result.violations:
             out.violations.append(v)
-            ev = out.events.setdefault(v.event_id, {"rule": v.rule, "start": v.start_s, "end": v.end_s, "phases": []})
-            ev["end"] = v.end_s
-            ev["phases"].append(v.phase)
+            log.add(v)
+    out.events = {eid: {"rule": e.first.rule, "start": e.first.start_s, "end": e.last.end_s, "phases": e.phases}
+                  for eid, e in log.events.items()}
     out.stats = analyzer.stats
     return out
 

@@ -17,11 +17,11 @@ from api.routes.alert_schemas import AlertEvent
 from api.routes.alerts import alert_dict
 from api.routes.common import StrictIn, not_found, runtime_of, services_of
 from api.routes.site_schemas import CameraDetail, CameraList, binary
-from api.routes.live_frames import (BOUNDARY, FrameCache, LiveFrame, camera_state, encode, live_frame, mjpeg_stream,
-                                    state_card)
+from api.routes.live_frames import BOUNDARY, FrameCache, LiveFrame, camera_state, live_frame, mjpeg_stream, state_card
 from vigil.catalogue import rules_for_profile
 from vigil.db.models import Alert, Camera, Site
 from vigil.types import utcnow
+from vision.jpeg import encode_jpeg
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["cameras"])
@@ -116,7 +116,7 @@ async def live(camera_id: str, request: Request, fps: float = Query(3.0, gt=0, l
             return await asyncio.to_thread(_frame, request, camera_id, w, quality)
         except Exception as e:  # noqa: BLE001 - one bad frame must not end the viewer's stream
             log.warning("live view %s: %s", camera_id, e)
-            return LiveFrame(encode(state_card(camera_id, "error", str(e)), quality), "error", -1, "error")
+            return LiveFrame(encode_jpeg(state_card(camera_id, "error", str(e)), quality), "error", -1, "error")
 
     return StreamingResponse(mjpeg_stream(next_frame, request.is_disconnected, fps),
                              media_type=f"multipart/x-mixed-replace; boundary={BOUNDARY}",

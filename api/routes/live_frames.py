@@ -12,6 +12,7 @@ import numpy as np
 
 from api.routes.common import iso
 from vigil.redact import redact_text
+from vision.jpeg import encode_jpeg
 
 BOUNDARY = "vigilframe"
 SHOWS_FRAME = ("live", "stalled")  # other states draw their name and last error over the frame (or a blank)
@@ -68,13 +69,6 @@ def state_card(camera_id: str, state: str, error: str, under: np.ndarray | None 
     return img
 
 
-def encode(image: np.ndarray, quality: int) -> bytes:
-    ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    if not ok:
-        raise ValueError(f"JPEG encoding failed for an image of shape {image.shape}")
-    return buf.tobytes()
-
-
 class FrameCache:
     """Per camera, the JPEGs of its newest picture by (width, quality); older pictures are dropped.
 
@@ -104,7 +98,7 @@ class FrameCache:
                 self._entries[camera_id] = (picture, by_size)
             jpeg = by_size.get((width, quality))
             if jpeg is None:
-                jpeg = by_size[(width, quality)] = encode(_fit(make(), width or None), quality)
+                jpeg = by_size[(width, quality)] = encode_jpeg(_fit(make(), width or None), quality)
                 self.encodes += 1
             return jpeg
 

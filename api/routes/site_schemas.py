@@ -5,6 +5,7 @@ from typing import Any
 
 from pydantic import Field
 
+from api.problems import CODES as PROBLEM_CODES
 from api.routes.alert_schemas import AlertOut
 from api.routes.schemas import Out, Page
 
@@ -113,6 +114,15 @@ class CameraDetail(CameraOut):
     alerts: list[AlertOut]
 
 
+class ProblemOut(Out):
+    """One of the service's problems: a stable code and its parameters (the UI words them in its language), and
+    the English text that `problems` lists."""
+
+    code: str = Field(description="one of " + ", ".join(PROBLEM_CODES))
+    params: dict[str, str | int | float | None]
+    text: str
+
+
 class ReliabilityOut(Out):
     """What /healthz shows a signed-in caller, with its problems and the notification deliveries waiting."""
 
@@ -125,6 +135,7 @@ class ReliabilityOut(Out):
     outbox: dict[str, Any] | None = Field(None, description="only with the camera service: per-lane depth")
     camera_states: dict[str, dict[str, Any]] | None = Field(None, description="only with the camera service")
     problems: list[str]
+    problem_details: list[ProblemOut] = Field(description="the problems with their codes and parameters")
     deliveries: dict[str, int] = Field(description="pending and dead notification deliveries")
 
 
@@ -165,6 +176,7 @@ class HealthOut(Out):
     camera_states: dict[str, dict[str, Any]] | None = None
     status: str = Field(description="ok, degraded (see problems) or not ok (503: the database does not answer)")
     problems: list[str] | None = None
+    problem_details: list[ProblemOut] | None = None
 
 
 def binary(*media_types: str, what: str) -> dict[int | str, dict[str, Any]]:

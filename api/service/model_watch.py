@@ -6,11 +6,20 @@ from pathlib import Path
 from typing import Callable
 
 from training.registry import ModelRecord, promoted_model
-from vigil.config import DetectorConfig
-from vision.detector import Detector, load_detector
+from vision.detector import Detector, load_detector, profile_detector
 
 log = logging.getLogger(__name__)
 SwapFn = Callable[[str, Detector], None]
+
+
+def service_detector(loaded, profile: str, rec: ModelRecord | None, *,
+                     loader: Callable[..., Detector] | None = None) -> Detector | None:
+    """The service's detector for a profile: the promoted model `rec` (its own input size, name and version), else
+    the config's (None when the config names none). Start-up and hot reload both choose here."""
+    if rec is None:
+        return profile_detector(loaded, profile, loader=loader)
+    return profile_detector(loaded, profile, model_path=rec.path, loader=loader,
+                            imgsz=int(rec.metrics.get("imgsz") or 0) or None, name=rec.name, version=rec.version)
 
 
 class ModelWatcher:
@@ -31,22 +40,10 @@ class ModelWatcher:
         found.update(cfg.camera_profile(c) for c in cfg.cameras)
         return sorted(found)
 
-    def _detector_config(self, profile: str) -> DetectorConfig | None:
-        return self.services.loaded.config.detectors.get(profile)
-
     def current_path(self, profile: str) -> tuple[Path, ModelRecord] | None:
         """The promoted model's file and record, or None (the config's model applies)."""
         rec = promoted_model(self.services.sessions, profile)
         return (rec.path, rec) if rec else None
-
-    def _build(self, profile: str, rec: ModelRecord | None) -> Detector | None:
-        from vision.detector import profile_detector
-
-        if rec is None:
-            return profile_detector(self.services.loaded, profile, loader=self.loader)
-        return profile_detector(self.services.loaded, profile, model_path=rec.path, loader=self.loader,
-                                imgsz=int(rec.metrics.get("imgsz") or 0) or None, name=rec.name,
-                                version=rec.version)
 
     def check(self) -> list[str]:
         """Swap every profile whose promoted model changed since the last check; returns those profiles."""
@@ -57,7 +54,7 @@ class ModelWatcher:
             if key == self._applied.get(profile) or (profile in self._failed and self._failed[profile] == key):
                 continue
             try:
-                detector = self._build(profile, rec)
+                detector = service_detector(self.services.loaded, profile, rec, loader=self.loader)
             except Exception as e:  # a bad model file must not stop the runtime; say which and why, once
                 log.error("model watch: cannot load %s model %s: %s", profile, rec.version if rec else "from config", e)
                 self._failed[profile] = key

@@ -124,12 +124,16 @@ class Recording:
         return retain(self.index, self.config, now or utcnow(), self._remove, self._low)
 
     # -- what the health report says -----------------------------------------------------------------------------
-    def problems(self, now: datetime | None = None) -> list[str]:
+    def problems(self, now: datetime | None = None) -> list:
+        """Cameras whose recording drops segments now (health problems, code `recording_dropped`)."""
+        from api.problems import problem
+
         now = now or utcnow()
         out = []
         for cid, st in sorted(self.recorder.stats().items()):
             if st.last_error and (st.last_segment_at is None or now - st.last_segment_at > timedelta(seconds=30)):
-                out.append(f"recording {cid}: {st.dropped_segments} segment(s) dropped ({st.last_error})")
+                out.append(problem("recording_dropped", camera=cid, dropped=st.dropped_segments,
+                                   error=str(st.last_error)))
         return out
 
 

@@ -42,14 +42,10 @@ def _profiles(loaded: LoadedConfig) -> list[str]:
 
 
 def _load(services, profile: str, watcher):
-    from vision.detector import profile_detector
+    from api.service.model_watch import service_detector
 
     promoted = watcher.current_path(profile) if watcher is not None else None
-    if promoted is not None:
-        path, rec = promoted
-        return profile_detector(services.loaded, profile, model_path=path, imgsz=int(rec.metrics.get("imgsz") or 0)
-                                or None, name=rec.name, version=rec.version)
-    return profile_detector(services.loaded, profile)
+    return service_detector(services.loaded, profile, promoted[1] if promoted is not None else None)
 
 
 def detectors_at_start(services, watcher) -> dict:

@@ -11,6 +11,7 @@ from vigil.catalogue import UNIFIED_CLASSES
 from vigil.config_loader import parse_config
 from vigil.types import Violation
 from vision.analyzer import CameraAnalyzer
+from vision.frame_step import FrameStep
 from vision.replay import frames_from_images
 
 W, H = 320, 180
@@ -50,11 +51,8 @@ def run_script(analyzer: CameraAnalyzer, script: Callable[[float], Sequence[Obj]
     blank = np.full((H, W, 3), 90, np.uint8)
     n = int(seconds * fps)
     images = (image(i / fps) if image is not None else blank for i in range(n))
-    out: list[Violation] = []
-    for frame in frames_from_images("cam", images, fps=fps):
-        dets = dets_of(script(frame.pts_s)) if analyzer.wants_detection(frame) else None
-        out.extend(analyzer.update(frame, dets).violations)
-    return out
+    step = FrameStep(analyzer, lambda frame: (dets_of(script(frame.pts_s)), None))
+    return [v for result in step.run(frames_from_images("cam", images, fps=fps)) for v in result.violations]
 
 
 def phases(violations: Sequence[Violation], rule: str | None = None) -> list[tuple[str, float]]:

@@ -14,9 +14,8 @@ from datasets.scenes.truck_states import LOADS, truck_crops, truck_frames
 from vigil.config_loader import parse_config
 from vigil.errors import ModelError
 from vision.analyzer import CameraAnalyzer
-from vision.replay import frames_from_images
 from vision.second_look import CropClassifier, load_shared
-from tests.vision.scripted import Obj, camera_config, dets_of
+from tests.vision.scripted import Obj, camera_config, dets_of, run_script
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
 SHIPPED = MODELS / "site_states.onnx"
@@ -96,14 +95,11 @@ def test_refine_leaves_frames_without_trucks_alone(classifier):
 
 
 def _analyse(analyzer: CameraAnalyzer, frame: np.ndarray, objs: list[Obj], seconds: float = 20.0) -> list[str]:
-    rules = []
-    for f in frames_from_images("cam", (frame for _ in range(int(seconds * 2))), fps=2.0):
-        dets = dets_of(objs) if analyzer.wants_detection(f) else None
-        opened = [v for v in analyzer.update(f, dets).violations if v.phase == "open"]
-        for v in opened:  # the evidence names the classifiers that looked
-            assert v.thresholds.get("second_look", {}) == {c.task: c.version for c in analyzer.second_look}
-        rules += [v.rule for v in opened]
-    return rules
+    found = run_script(analyzer, lambda _t: objs, seconds=seconds, image=lambda _t: frame)
+    opened = [v for v in found if v.phase == "open"]
+    for v in opened:  # the evidence names the classifiers that looked
+        assert v.thresholds.get("second_look", {}) == {c.task: c.version for c in analyzer.second_look}
+    return [v.rule for v in opened]
 
 
 def test_analyzer_with_the_configured_classifier_reports_only_trucks_that_are_uncovered():

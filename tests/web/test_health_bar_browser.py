@@ -1,6 +1,6 @@
 """The service's own troubles reach the people using it: a disk under its watermark shows as a bar under the header
-on every page (Chromium, English and Chinese), and the bar goes away when the trouble does; a role that may not read
-the reliability state sees no bar."""
+on every page (Chromium), worded in the page's language from the problem's code and parameters (English and
+Chinese), and the bar goes away when the trouble does; a role that may not read the reliability state sees no bar."""
 from __future__ import annotations
 
 import pytest
@@ -31,11 +31,16 @@ def test_disk_under_its_watermark_shows_on_every_page_until_it_is_not(served, wa
     bar = page.wait_for_selector("#health-bar:not([hidden])")
     assert "Service warning:" in bar.inner_text() and "under the 16777216 MB watermark" in bar.inner_text()
     shot(page, "60-health-bar-en")
+    body = page.evaluate("fetch('/api/system/reliability').then(r => r.json())")  # codes and parameters for the UI
+    low = [p for p in body["problem_details"] if p["code"] == "disk_low"]
+    assert low and low[0]["params"]["min_mb"] == 1 << 24 and low[0]["text"] in body["problems"]
     page.goto(server.url + "/alerts")
     assert "watermark" in page.wait_for_selector("#health-bar:not([hidden])").inner_text()
     with page.expect_navigation():
         page.select_option("#lang", "zh")
-    assert "系统警告" in page.wait_for_selector("#health-bar:has-text('系统警告')").inner_text()
+    text = page.wait_for_selector("#health-bar:has-text('系统警告')").inner_text()
+    assert "数据目录：剩余" in text and "低于 16777216 MB 警戒线" in text, text  # the problem itself in Chinese
+    assert "watermark" not in text and "MB free" not in text, text
     shot(page, "60-health-bar-zh")
     watermark(0)
     page.reload()

@@ -15,11 +15,12 @@ import pytest
 from sqlalchemy import select
 
 from api.auth.users import create_token
-from api.routes.live_frames import FrameCache, LiveFrame, encode, live_frame, mjpeg_stream, state_card
+from api.routes.live_frames import FrameCache, LiveFrame, live_frame, mjpeg_stream, state_card
 from tests.web.conftest import serve_live
 from tests.web.seed import ROLE_USERS, seed_alert
 from tests.web.test_web_browser import shot, sign_in
 from vigil.db.models import User
+from vision.jpeg import encode_jpeg
 
 FILE_CAMERAS = ["gate"] + [f"cam{i}" for i in range(1, 8)]  # gate loops the real CCTV clip; the rest small clips
 SECRET = "cam-secret-pw"
@@ -57,7 +58,7 @@ def token_for(services, username: str) -> dict:
 def test_mjpeg_sends_its_first_picture_twice_so_a_still_camera_shows_at_once():
     """Chromium paints a multipart part only when the next one begins: a camera whose picture never changes
     (offline) stayed dark while its single placeholder part waited for a second."""
-    card = LiveFrame(encode(state_card("bench", "reconnecting", "could not open rtsp://viewer:***@h/x"), 70),
+    card = LiveFrame(encode_jpeg(state_card("bench", "reconnecting", "could not open rtsp://viewer:***@h/x"), 70),
                      "p-1", -1, "reconnecting")
     ticks = iter([False, False, True])
 

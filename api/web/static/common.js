@@ -123,20 +123,35 @@ connectLive();
 // the service's own troubles (outbox filling or waiting, a disk under its watermark, cameras in error, a lost
 // instance lock): a bar under the header on every page, checked every 30 s; roles that may not read them see none
 const HEALTH_EVERY_MS = 30000;
+const PROBLEM_WORDS = { disk: "health.disk.", state: "cam." };  // parameters the catalogue words too
+
+// a problem in the page's language from its code and parameters (api/problems.py picks the message the same way);
+// the server's English text when the catalogue has no message for the code
+function problemText(p) {
+  const vars = {};
+  for (const [k, v] of Object.entries(p.params || {})) {
+    const word = PROBLEM_WORDS[k] && PROBLEM_WORDS[k] + v;
+    vars[k] = word && word in catalogue ? catalogue[word] : v;
+  }
+  const key = `health.problem.${p.code}`;
+  if (p.params?.error && `${key}.error` in catalogue) return t(`${key}.error`, vars);
+  return key in catalogue ? t(key, vars) : p.text;
+}
+
 async function watchHealth() {
   const bar = document.getElementById("health-bar");
   if (!bar || !document.body.dataset.user) return;
   const check = async () => {
     let problems;
     try {
-      problems = (await api("/api/system/reliability")).problems || [];
+      problems = (await api("/api/system/reliability")).problem_details || [];
     } catch {
       return;
     }
     // the wall already shows each camera's state on its tile; there the bar keeps to the service's own troubles
-    if (document.body.dataset.page === "wall") problems = problems.filter((p) => !p.startsWith("camera "));
+    if (document.body.dataset.page === "wall") problems = problems.filter((p) => p.code !== "camera");
     bar.hidden = problems.length === 0;
-    bar.replaceChildren(el("strong", {}, t("health.problems")), " ", problems.join(" · "));
+    bar.replaceChildren(el("strong", {}, t("health.problems")), " ", problems.map(problemText).join(" · "));
   };
   await check();
   setInterval(check, HEALTH_EVERY_MS);
