@@ -32,6 +32,7 @@ class Services:
     signer: Signer
     events: Any = None  # the live-update EventBus while the camera runtime runs (api.service.events)
     instance_lock: Any = None  # vigil.db.instance_lock.InstanceLock while this process is the database's writer
+    seed: LoadedConfig | None = None  # the YAML as loaded; `loaded` is it with the cameras edited in the UI
 
     @classmethod
     def open(cls, settings: Settings, loaded: LoadedConfig | None = None) -> "Services":
@@ -45,7 +46,10 @@ class Services:
         key_path = loaded.config.signing.key_path
         signer = Signer.load_or_create(loaded.resolve(key_path) if key_path else
                                        loaded.data_dir / "keys" / "evidence-ed25519.pem")
-        services = cls(settings, loaded, engine, sessions, store, signer)
+        services = cls(settings, loaded, engine, sessions, store, signer, seed=loaded)
+        from api.service.camera_config import effective_at_start
+
+        services.loaded = effective_at_start(services)  # the database's camera edits over the YAML
         services.sync_sites_and_cameras()
         return services
 

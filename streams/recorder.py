@@ -85,6 +85,8 @@ class _Life:
     last_revision_mono: float = 0.0
     thread: threading.Thread | None = None
     todo: int = 0  # phases handed over and not yet handled
+    camera_id: str = ""
+    closed_by: str = "shutdown"  # why it closes when told to stop mid-event
 
 
 class Recorder:
@@ -122,7 +124,7 @@ class Recorder:
                     self.confirmed_mono[v.event_id] = time.monotonic()
                     while len(self.confirmed_mono) > 1000:
                         self.confirmed_mono.popitem(last=False)
-                life = _Life(v.event_id, event.site_id, queue.Queue())
+                life = _Life(v.event_id, event.site_id, queue.Queue(), camera_id=v.camera_id)
                 life.thread = threading.Thread(target=self._live, args=(life,), daemon=True,
                                                name=f"vigil-event-{v.event_id[:8]}")
                 self._lives[v.event_id] = life
@@ -163,6 +165,18 @@ class Recorder:
             self._stopping = True
             lives = list(self._lives.values())
         for life in lives:
+            life.phases.put(None)
+        deadline = time.monotonic() + timeout
+        for life in lives:
+            if life.thread is not None:
+                life.thread.join(max(0.1, deadline - time.monotonic()))
+
+    def close_camera(self, camera_id: str, timeout: float = 10.0, closed_by: str = "reconfigured") -> None:
+        """Close the open events of one camera (it is being stopped or reconfigured) with what its ring holds."""
+        with self._lock:
+            lives = [life for life in self._lives.values() if life.camera_id == camera_id]
+        for life in lives:
+            life.closed_by = closed_by
             life.phases.put(None)
         deadline = time.monotonic() + timeout
         for life in lives:
@@ -251,7 +265,7 @@ class Recorder:
         try:
             clip = self._cut(v, self.config.stop_clip_timeout_s)
             rev = self._revision(life, v, life.pending or life.frames, clip or life.clip)
-            self.sink.update(AlertWrite(life.alert_id, life.site_id, v, rev, closed_by="shutdown"))
+            self.sink.update(AlertWrite(life.alert_id, life.site_id, v, rev, closed_by=life.closed_by))
         except Exception:  # noqa: BLE001 - shutting down: log it; start-up closes what is left ongoing
             self.errors += 1
             log.exception("recorder: closing event %s at shutdown failed", life.event_id)

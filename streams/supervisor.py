@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait as wait_futures
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
@@ -45,6 +45,7 @@ class _Camera:
     stop: threading.Event = field(default_factory=threading.Event)
     thread: threading.Thread | None = None
     restarts: int = 0
+    deliveries: set[Future] = field(default_factory=set)  # phases on their way to the sink
 
 
 class Supervisor:
@@ -169,14 +170,19 @@ class Supervisor:
                 return None
             return batcher.submit(camera_id, frame.image).result(timeout=DETECT_TIMEOUT_S)
 
+        deliveries: set[Future] = set()
+
         def dispatch(v: Violation) -> None:
             pool = self._pool
             if pool is not None:
-                pool.submit(self._deliver, camera_id, handoff, v)
+                future = pool.submit(self._deliver, camera_id, handoff, v)
+                deliveries.add(future)
+                future.add_done_callback(deliveries.discard)
 
         handoff = ViolationHandoff(pipeline, pipeline.cfg, CameraPlace(site_id, profile, analyzer.zone_polygons),
                                    self.sink, dispatch)
-        return _Camera(camera_id, site_id, profile, pipeline, analyzer, FrameStep(analyzer, detect, handoff))
+        return _Camera(camera_id, site_id, profile, pipeline, analyzer, FrameStep(analyzer, detect, handoff),
+                       deliveries=deliveries)
 
     def _add_or_record(self, camera_id: str) -> None:
         """Start one camera; a source that cannot be used is that camera's `offline` state and error."""
@@ -192,12 +198,34 @@ class Supervisor:
                 self._on_state(status)
 
     def remove_camera(self, camera_id: str) -> None:
+        """Stop one camera: its analysis ends, its open events are closed with the footage its ring holds, then its
+        reader stops. Other cameras are not touched."""
         with self._lock:
-            cam = self._cameras.pop(camera_id, None)
+            cam = self._cameras.get(camera_id)
         if cam is None:
             raise NotFoundError(f"camera {camera_id!r} is not running")
         cam.stop.set()
+        if cam.thread is not None:
+            cam.thread.join(10)
+        wait_futures(list(cam.deliveries), 10)  # every phase it saw is with the recorder before the close
+        if self.recorder is not None:
+            self.recorder.close_camera(camera_id)
+        with self._lock:
+            if self._cameras.get(camera_id) is cam:
+                del self._cameras[camera_id]
         self._join(cam, 10)
+
+    def replace_camera(self, camera_id: str, loaded: LoadedConfig) -> None:
+        """Apply a newer config to one camera (edited from the UI): stop it if it runs, make `loaded` current, and
+        start it again when the new config has it enabled. Other cameras keep running undisturbed."""
+        if camera_id in self._cameras:
+            self.remove_camera(camera_id)
+        with self._lock:
+            self.loaded = loaded
+            self._failed.pop(camera_id, None)
+        cam = loaded.config.cameras.get(camera_id)
+        if cam is not None and cam.enabled and not self._stop.is_set():
+            self._add_or_record(camera_id)
 
     def status(self) -> dict[str, CameraStatus]:
         with self._lock:

@@ -66,10 +66,37 @@ def _section(model: type[BaseModel], path: str, seen: set, out: list[str]) -> No
         _section(sub, sub_path, seen, out)
 
 
+def _database_overrides() -> list[str]:
+    from vigil.camera_overrides import EDITABLE_KEYS
+
+    keys = ", ".join(f"`{k}`" for k in EDITABLE_KEYS)
+    return ["", "## Cameras edited in the UI: the database overrides this file", "",
+            "Admins add, edit and disable cameras (`/cameras`) and draw zones and masks (`/wall/<camera>/zones`)",
+            "in the web UI. Those edits are stored in the database (table `camera_overrides`, one row per camera)",
+            "and **the database overrides the YAML**: the file is the seed, and each key an edit holds replaces",
+            f"that camera's key in the file ({keys};",
+            "`zones`, `masks` and `rules` are replaced whole).",
+            "A camera added in the UI exists in the database only. The file is never written.", "",
+            "- An edit is validated exactly like `vigil config check`: by these models over the whole config, and with",
+            "  the same source check (scheme, host, file), naming the camera. A refused edit changes nothing.",
+            "- It applies without a restart: that camera alone stops (its open events close with the footage its",
+            "  ring holds) and starts again with the new config; other cameras keep running. Every edit is in the",
+            "  audit log (`camera.create`, `camera.update`, `camera.zones`, `camera.disable`) with who and what.",
+            "- Sources are stored as typed, `${ENV}` references unsubstituted; write a password as `${NAME}` to keep",
+            "  it out of the database. A source is shown with its password as `***` (a bare `${NAME}` is shown);",
+            "  sent back with `***` it keeps the stored password.",
+            "- `vigil config check` checks the file alone. At start the edits are laid over the file again; an edit",
+            "  that no longer fits it (a site removed from the file, say) is left out and said in the log.",
+            "- *Revert* on the cameras page (`POST /api/cameras/<id>/revert`, audited as `camera.revert`) drops a",
+            "  camera's edits: it runs as this file has it again. A camera added in the UI is disabled, never deleted",
+            "  (its alerts refer to it)."]
+
+
 def config_reference() -> str:
     out = ["# Configuration reference", "",
            "Generated from the pydantic models in `vigil/config.py` by `vigil config docs`; do not edit by hand.",
            "Every key is validated: unknown keys are refused, and `${ENV}` / `${ENV:-default}` are substituted in",
            "string values before validation (use it for camera passwords). See `config/vigil.example.yaml`."]
+    out += _database_overrides()
     _section(VigilConfig, "", set(), out)
     return "\n".join(out) + "\n"

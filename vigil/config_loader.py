@@ -107,9 +107,22 @@ def parse_config(text: str, *, file: str = "<config>", base_dir: Path | None = N
     if not isinstance(raw, dict):
         raise ConfigError(f"{file}: expected a mapping of keys (sites, cameras, ...) at the top level, "
                           f"found {type(raw).__name__}", file=file)
+    raw, secrets = substitute_env(raw, env, file=file)
+    return validate_raw(raw, file=file, base_dir=base_dir, secrets=secrets)
+
+
+def substitute_env(raw: Any, env: Mapping[str, str] | None, *, file: str = "<config>",
+                   path: str = "") -> tuple[Any, tuple[str, ...]]:
+    """`raw` with every ${ENV} reference replaced, and the substituted values (secrets to redact)."""
     used: list[str] = []
-    raw = _substitute(raw, env or {}, "", file, used)
-    secrets = tuple(s for s in used if len(s) >= 3)
+    out = _substitute(raw, env or {}, path, file, used)
+    return out, tuple(s for s in used if len(s) >= 3)
+
+
+def validate_raw(raw: dict, *, file: str = "<config>", base_dir: Path | None = None,
+                 secrets: tuple[str, ...] = ()) -> LoadedConfig:
+    """Validate a parsed config whose ${ENV} references are already substituted (what `vigil config check` does
+    after reading the YAML); ConfigError lists every problem with its key path, `secrets` redacted."""
     try:
         config = VigilConfig.model_validate(raw)
     except ValidationError as e:

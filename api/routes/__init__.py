@@ -7,7 +7,7 @@ from fastapi.staticfiles import StaticFiles
 
 from vigil.errors import AuthError, InputError, NotFoundError, VigilError
 
-SECRET_FIELDS = ("password", "secret", "token")  # a validation error never echoes what was sent in these
+SECRET_FIELDS = ("password", "secret", "token", "source")  # a validation error never echoes what was sent in these
 
 # routes anyone may call: signing in, health, the evidence public key, the login page, static assets, docs;
 # /metrics has its own guard (api.auth.scrape: the metrics token, or open by config), not a user's role
@@ -88,15 +88,16 @@ def _auth_state(app: FastAPI) -> None:
 
 def include_routers(app: FastAPI) -> None:
     """Each area adds its router here (auth, alerts, leads, sites, models, wall, UI pages)."""
-    from api.routes import (alert_list, alerts, auth, cameras, dataset_browser, events, inbox, lead_workflow, leads,
-                            live_analysis, live_video, metrics, models, pages, recordings, rectify, sites, system)
+    from api.routes import (alert_list, alerts, auth, camera_admin, cameras, dataset_browser, events, inbox,
+                            lead_workflow, leads, live_analysis, live_video, metrics, models, pages, recordings,
+                            rectify, sites, system)
 
     _auth_state(app)
     _error_handlers(app)
     from api.routes.responses import ERRORS
 
-    for module in (auth, alert_list, alerts, cameras, events, leads, lead_workflow, rectify, sites, models,
-                   dataset_browser, inbox, recordings, pages, system, metrics, live_analysis):
+    for module in (auth, alert_list, alerts, cameras, camera_admin, events, leads, lead_workflow, rectify, sites,
+                   models, dataset_browser, inbox, recordings, pages, system, metrics, live_analysis):
         app.include_router(module.router, responses=ERRORS)
     app.include_router(live_video.router)  # a WebSocket route: its refusals are handshake answers, not ERRORS
     app.mount("/static", StaticFiles(directory=str(pages.WEB / "static")), name="static")

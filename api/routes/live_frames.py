@@ -85,6 +85,11 @@ class FrameCache:
         with self._lock:
             return self._locks.setdefault(camera_id, threading.Lock())
 
+    def forget(self, camera_id: str) -> None:
+        """Drop the camera's pictures (it restarted: its frame numbers begin again and must not match old ones)."""
+        with self._camera_lock(camera_id):
+            self._entries.pop(camera_id, None)
+
     def get(self, camera_id: str, picture: str, width: int, quality: int, make: Callable[[], np.ndarray]) -> bytes:
         with self._camera_lock(camera_id):
             tag, by_size = self._entries.get(camera_id, ("", {}))

@@ -17,7 +17,7 @@ WEB = Path(__file__).resolve().parent.parent / "web"
 templates = Jinja2Templates(directory=str(WEB / "templates"))
 NAV = (("wall", "/wall", WALL), ("alerts", "/alerts", WALL), ("review", "/review", REVIEW),
        ("leads", "/leads", LEAD_WORKFLOW), ("sites", "/sites", EVERYONE), ("models", "/models", MODELS),
-       ("users", "/users", ADMIN_ONLY))
+       ("cameras", "/cameras", ADMIN_ONLY), ("users", "/users", ADMIN_ONLY))
 
 
 def render(request: Request, page: str, user: Principal | None, **extra) -> HTMLResponse:
@@ -59,7 +59,7 @@ def _exists(request: Request, name: str, params: dict) -> bool:
 
         with services.sessions() as s:
             return s.get(Alert, params["alert_id"]) is not None
-    if name == "camera":
+    if name in ("camera", "zones"):
         return params["camera_id"] in services.loaded.config.cameras
     return True
 
@@ -84,7 +84,8 @@ for _name, _roles, _path in (("wall", WALL, "/wall"), ("camera", WALL, "/wall/{c
                              ("site", EVERYONE, "/sites/{site_id}"), ("models", MODELS, "/models"),
                              ("users", ADMIN_ONLY, "/users"), ("alerts", WALL, "/alerts"),
                              ("alert", WALL, "/alerts/{alert_id}"), ("dataset", MODELS, "/datasets/{dataset_id}"),
-                             ("inbox", LEAD_WORKFLOW, "/inbox")):
+                             ("inbox", LEAD_WORKFLOW, "/inbox"), ("zones", ADMIN_ONLY, "/wall/{camera_id}/zones"),
+                             ("cameras", ADMIN_ONLY, "/cameras")):
     _page(_name, _roles, _path)
 
 

@@ -120,6 +120,7 @@ class Runtime:
             ticks += 1
             try:
                 if self.started.is_set():
+                    watch.sites = {c: cam.site for c, cam in self.services.loaded.config.cameras.items()}  # UI edits
                     watch.check(self.supervisor.status())
                 if ticks % 5 == 0:
                     self.notifier.resume()

@@ -33,6 +33,8 @@ function build(cam) {
       el("h2", {}, cam.name), el("p", { class: "muted" }, cam.site_name),
       view.badge, view.mode, view.error,
       el("p", {}, el("a", { href: "/wall" }, "← " + t("nav.wall"))),
+      document.body.dataset.role === "admin"
+        ? el("p", {}, el("a", { id: "edit-zones", href: `/wall/${encodeURIComponent(id)}/zones` }, t("camera.zones"))) : null,
       markForm(cam),
       el("h3", {}, t("camera.recent")), view.alerts));
   main.replaceChildren(view.root, timeline(cam));
