@@ -357,6 +357,27 @@ class RayFleet:
 
         ray.get(self._group(camera_id).handle.remove_camera.remote(camera_id), timeout=60)
 
+    def replace_camera(self, camera_id: str, loaded: LoadedConfig) -> None:
+        """A camera edited from the UI: its group stops it (this recorder closes its open events with the footage
+        that group's ring holds) and starts it again with `loaded` when enabled. A camera no group holds (added in
+        the UI) is placed at the next restart; so is an edit after its group was restarted on another node."""
+        import ray
+
+        with self._lock:
+            self.loaded = loaded
+            g = self._by_camera.get(camera_id)
+        if g is None or g.handle is None:
+            log.warning("camera %s: no camera group holds it on the cluster; it runs from the next restart", camera_id)
+            return
+        try:
+            ray.get(g.handle.remove_camera.remote(camera_id), timeout=60)
+        except NotFoundError:
+            pass  # it was not running there (disabled, or it could not start)
+        self.recorder.close_camera(camera_id)
+        cam = loaded.config.cameras.get(camera_id)
+        if cam is not None and cam.enabled:
+            ray.get(g.handle.add_camera.remote(camera_id, loaded), timeout=60)
+
 
 def _wait_all(ray, refs: list, timeout: float) -> None:
     if not refs:
