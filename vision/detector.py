@@ -41,7 +41,7 @@ def _check_profile(info: ModelInfo, profile: str | None) -> None:
                          f"for profile {profile!r}, found unknown {', '.join(unknown)}")
 
 
-def load_detector(path: str | Path, *, conf: float = 0.25, iou: float = 0.45, imgsz: int = 320, threads: int = 2,
+def load_detector(path: str | Path, *, conf: float = 0.25, iou: float = 0.45, imgsz: int = 320, threads: int = 1,
                   name: str | None = None, version: str | None = None, profile: str | None = None) -> Detector:
     """Load a model file: `.onnx` runs on ONNX Runtime (no torch), `.pt` on ultralytics.
 
