@@ -43,9 +43,9 @@ VIGIL_SUB = Mode("Vigil, 2 fps, 360p sub-stream", "vigil", 2.0, sub_stream=True)
 VIGIL_KEY = Mode("Vigil, keyframe rate (0.5 fps)", "vigil", 0.5)
 ULTRA_STRIDE = Mode("ultralytics, vid_stride=12", "ultra", FPS / 12, vid_stride=12)
 ULTRA_ALL = Mode("ultralytics, every frame", "ultra", float(FPS))
-PLAN = {"720p": [(VIGIL, [8, 16, 24]), (VIGIL_SUB, [16, 32]), (VIGIL_KEY, [32, 64]),
-                 (ULTRA_STRIDE, [4, 8, 16]), (ULTRA_ALL, [4])],
-        "1080p": [(VIGIL, [4, 8]), (ULTRA_STRIDE, [4])]}
+PLAN = {"720p": [(VIGIL, [8, 12, 16]), (VIGIL_SUB, [16, 24, 32]), (VIGIL_KEY, [32, 64]),
+                 (ULTRA_STRIDE, [4, 8, 12, 16]), (ULTRA_ALL, [4])],
+        "1080p": [(VIGIL, [4, 8]), (ULTRA_STRIDE, [4, 8])]}
 QUICK = {"720p": [(VIGIL, [4]), (VIGIL_SUB, [4]), (VIGIL_KEY, [8]), (ULTRA_STRIDE, [4])]}
 
 
@@ -144,7 +144,8 @@ def run_vigil(mode: Mode, cameras: RtspCameras, n: int, size: str, warmup: float
     skipped = sum(d("vigil_camera_frames_motion_skipped_total", c) for c in cams)
     analysed = sum(d("vigil_camera_frames_analysed_total", c) for c in cams)
     decoded = sum(d("vigil_camera_frames_decoded_total", c) for c in cams)
-    det_ms = 1000 * d("vigil_detector_latency_seconds_sum") / det_n if det_n else None
+    frames_detected = d("vigil_detector_batch_size_sum")  # per frame, as ultralytics reports its inference
+    det_ms = 1000 * d("vigil_detector_latency_seconds_sum") / frames_detected if det_n and frames_detected else None
     return Row(mode.label, size, n, mode.target_fps, wall, (c1 - c0) / wall, fps, max(lag1),
                max(lag1) - max(lag0) > 1.0, rss, det_ms,
                d("vigil_detector_batch_size_sum") / batches if batches else None,

@@ -53,7 +53,7 @@ class Row:
 
 
 HEADER = ("| mode | main stream | cameras | held | cores | core per camera | analysed fps per camera, min / mean "
-          "(target) | decoded fps per camera | RSS MB | detector ms | batch | motion skip | lag s |\n"
+          "(target) | decoded fps per camera | RSS MB | detector ms per frame | batch | motion skip | lag s |\n"
           "|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 
 
