@@ -34,7 +34,15 @@ def test_db_upgrade_evidence_and_audit_verify(tmp_path):
     cfg = tmp_path / "v.yaml"
     cfg.write_text(f"data_dir: {tmp_path}/data\n")
     res = _vigil("db", "upgrade", "-c", str(cfg))
-    assert res.returncode == 0 and "revision 0003" in res.stdout, res.stderr
+    from alembic.script import ScriptDirectory
+    from alembic.config import Config
+
+    from vigil.db.session import MIGRATIONS
+
+    alembic_cfg = Config()
+    alembic_cfg.set_main_option("script_location", str(MIGRATIONS))
+    head = ScriptDirectory.from_config(alembic_cfg).get_current_head()
+    assert res.returncode == 0 and f"revision {head}" in res.stdout, res.stderr
 
     services, cfg = _services(tmp_path)
     meta = EvidenceMeta(camera_id="g", site_id="w", rule="dust", model_name="site", model_version="v1",
