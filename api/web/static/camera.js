@@ -59,7 +59,7 @@ function showMode() {
   view.mode.textContent = mode === "waiting" ? "" :
     t(mode === "video" ? "live.video" : p.unsupported ? "live.unsupported" : "live.frames");
   if (mode !== "frames") view.mjpeg.removeAttribute("src");  // one connection for the picture, not two
-  else view.mjpeg.src = `/api/cameras/${encodeURIComponent(id)}/live.mjpg?fps=5`;
+  else view.mjpeg.src = `/api/cameras/${encodeURIComponent(id)}/live.mjpg?fps=5&lang=${document.documentElement.lang}`;
 }
 
 // "Violation here": what the model missed on the picture shown now becomes an alert for review

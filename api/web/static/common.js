@@ -78,6 +78,11 @@ export function gradeReasons(s) {
   return out;
 }
 export const state = (s) => t("state." + s);
+// a lead's title in the page's language: the server names a new lead "<site>: violations"
+export function leadTitle(title) {
+  const m = /^(.*): violations$/s.exec(title || "");
+  return m ? t("lead.title.violations", { site: m[1] }) : title || "";
+}
 
 export function toast(message, bad = false) {
   const box = document.getElementById("toast");

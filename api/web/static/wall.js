@@ -46,7 +46,7 @@ class Poller {
     const started = performance.now();
     let wait = PERIOD_MS;
     try {
-      const url = `/api/cameras/${encodeURIComponent(this.id)}/snapshot.jpg?w=${snapshotWidth(this.img)}`;
+      const url = `/api/cameras/${encodeURIComponent(this.id)}/snapshot.jpg?w=${snapshotWidth(this.img)}&lang=${document.documentElement.lang}`;
       const res = await fetch(url, { cache: "no-store", credentials: "same-origin",
                                      headers: this.etag ? { "If-None-Match": this.etag } : {} });
       if (res.status === 401) { location.href = "/login?next=/wall"; return; }
