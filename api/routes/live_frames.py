@@ -79,6 +79,8 @@ def state_card(camera_id: str, state: str, error: str, under: np.ndarray | None 
     colour = {"live": (120, 220, 120), "connecting": (80, 200, 255), "reconnecting": (80, 200, 255),
               "stalled": (80, 200, 255)}.get(state, (110, 110, 255))
     cat = catalogue(lang)
+    if error == "camera service not running":  # the server's own message (a stream's error stays as it came)
+        error = cat.get("cam.error.no_service", error)
     if state in SHOWS_FRAME and not error:
         error = cat.get("overlay.waiting", "waiting for the first analysed frame")
     shown = cat.get(f"cam.{state}", state)
