@@ -94,6 +94,8 @@ def test_every_page_in_chinese(server, browser):
             page.wait_for_selector("text=摄像头服务未运行")
         if name == "models":
             assert "img" not in page.inner_text("#dataset-links") and "张图像" in page.inner_text("#dataset-links")
+        if name == "dataset":
+            assert page.inner_text("#ds-profile") == "工地"
         if name == "leads":
             assert page.inner_text("#leads-table tbody tr td:nth-child(2)") == "Riverside Works"  # name, not "works"
     (OUT / "zh-english-left.txt").write_text("".join(f"{k}: {' '.join(v)}\n" for k, v in leftovers.items()))
