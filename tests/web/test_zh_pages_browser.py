@@ -10,13 +10,14 @@ import numpy as np
 import pytest
 
 from api.ops import review
-from api.ops.rectification import escalate_overdue, send_notice
+from api.ops.attachments import NewAttachment, add_attachment
+from api.ops.rectification import escalate_overdue, reply, send_notice
 from datasets.versions import store_version
 from tests.web.conftest import LiveServer, open_web_services
-from tests.web.seed import add_role_users, seed_alert
+from tests.web.seed import add_role_users, clip_bytes, seed_alert
 from tests.web.test_dataset_browser import real_samples
 from tests.web.test_web_browser import OUT, shot, sign_in
-from vigil.types import utcnow
+from vigil.types import iso_utc, utcnow
 
 pytestmark = pytest.mark.slow
 
@@ -49,8 +50,14 @@ def _seed(services, base: str) -> tuple[str, int, int]:
     alert = seed_alert(services, camera="gate", rule="dust")
     seed_alert(services, camera="bench", rule="lab_no_coat")
     lead_id = review.confirm(services, alert, "rita").id
-    send_notice(services, lead_id, "oscar", base)
+    _, link, _ = send_notice(services, lead_id, "oscar", base)
     escalate_overdue(services, now=utcnow() + timedelta(days=60))
+    photo = next((services.loaded.shared_dir / "datasets").glob("*/images/val/*.jpg")).read_bytes()
+    reply(services, link.rsplit("/", 1)[1], "围挡已修复", [NewAttachment(photo, "fixed.jpg", "image/jpeg", utcnow())])
+    start = utcnow() - timedelta(minutes=5)  # footage exported with the server's default note (ISO times)
+    note = f"Riverside gate: {iso_utc(start)} – {iso_utc(start + timedelta(seconds=8))}"
+    add_attachment(services, lead_id, NewAttachment(clip_bytes(services.loaded.shared_dir), "gate.mp4", "video/mp4",
+                                                    start, note=note), "oscar", kind="footage")
     version = store_version(services.sessions, services.data_dir, profile="site", name="zh-sweep",
                             samples=real_samples(6), sources=["test"], fractions=(0.25, 0.25))
     return alert, lead_id, version.id
@@ -71,9 +78,17 @@ def test_every_page_in_chinese(server, browser):
                     "dust on"):
         assert english not in history, (english, history)
     assert "已发送整改通知" in history and "已上报执法人员" in history and "系统" in history
+    assert "企业已回复整改通知 #1：" in history and "围挡已修复" in history
+    attachments = page.inner_text("#attachments")
+    assert "企业" in attachments and "enterprise" not in attachments
+    footage_note = page.inner_text("#attachments li:has(.footage) .attachment-note")
+    assert footage_note.startswith("Riverside gate: ") and "年" in footage_note and "T" not in footage_note
     assert "Riverside gate" in page.inner_text("#history li[data-code='alert']")  # the camera's name, not its id
     assert page.inner_text("#lead-title") == "Riverside Works：违规线索"
     assert "Riverside gate ·" in page.inner_text(".alert-card")
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(OUT / "30-zh-lead-full.png"), full_page=True)  # the history, below the fold
 
     leftovers = {}
     for name, path, ready in (

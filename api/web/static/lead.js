@@ -80,12 +80,18 @@ function workflow(lead) {
     lead.actions.length ? [reason, el("div", { class: "row" }, lead.actions.map(step))] : el("p", { class: "muted" }, t("lead.noactions"))];
 }
 
+// the server's default footage note "<camera>: <ISO start> – <ISO end>", with the page's date format
+function attachmentNote(a) {
+  const m = a.kind === "footage" && /^(.*): (\d{4}-\d\d-\d\dT\S+) – (\d{4}-\d\d-\d\dT\S+)$/s.exec(a.note || "");
+  return m ? `${m[1]}: ${fmtTime(m[2])} – ${fmtTime(m[3])}` : a.note;
+}
+
 function onsite(lead) {
   const items = lead.attachments.length ? el("ul", { id: "attachments", class: "evidence" }, lead.attachments.map((a) =>
     el("li", {}, el("a", { href: a.url, target: "_blank" }, a.name), " ",
       a.kind === "footage" ? [el("span", { class: "badge footage" }, t("rec.footage")), " "] : null,
-      el("span", { class: "muted" }, `${fmtTime(a.taken_at)} · ${a.by}${a.latitude != null ? ` · ${a.latitude.toFixed(5)}, ${a.longitude.toFixed(5)}` : ""}`),
-      a.note ? el("div", {}, a.note) : null,
+      el("span", { class: "muted" }, `${fmtTime(a.taken_at)} · ${a.kind === "reply" && a.by === "enterprise" ? t("lead.attach.enterprise") : a.by}${a.latitude != null ? ` · ${a.latitude.toFixed(5)}, ${a.longitude.toFixed(5)}` : ""}`),
+      a.note ? el("div", { class: "attachment-note" }, attachmentNote(a)) : null,
       el("div", { class: "muted mono", title: a.sha256 }, `sha256 ${a.sha256.slice(0, 16)}…`))))
     : el("p", { class: "muted", id: "attachments" }, t("lead.attach.none"));
   if (!(officer && lead.status === "onsite_verification")) return [el("h2", {}, t("lead.onsite")), items];
