@@ -16,7 +16,7 @@ from datasets.versions import store_version
 from tests.web.conftest import LiveServer, open_web_services
 from tests.web.seed import add_role_users, clip_bytes, seed_alert
 from tests.web.test_dataset_browser import real_samples
-from tests.web.test_web_browser import OUT, shot, sign_in
+from tests.web.test_web_browser import OUT, shot, sign_in, sign_out
 from vigil.types import iso_utc, utcnow
 
 pytestmark = pytest.mark.slow
@@ -78,7 +78,7 @@ def test_every_page_in_chinese(server, browser):
                     "dust on"):
         assert english not in history, (english, history)
     assert "已发送整改通知" in history and "已上报执法人员" in history and "系统" in history
-    assert "企业已回复整改通知 #1：" in history and "围挡已修复" in history
+    assert "企业 回复了整改通知 #1：" in history and "围挡已修复" in history
     attachments = page.inner_text("#attachments")
     assert "企业" in attachments and "enterprise" not in attachments
     footage_note = page.inner_text("#attachments li:has(.footage) .attachment-note")
@@ -116,6 +116,13 @@ def test_every_page_in_chinese(server, browser):
     (OUT / "zh-english-left.txt").write_text("".join(f"{k}: {' '.join(v)}\n" for k, v in leftovers.items()))
     for name in ("lead", "wall", "camera", "alert", "leads", "sites", "site", "alerts", "inbox", "zones", "models"):
         assert not leftovers[name], (name, leftovers[name])
+
+    sign_out(page)  # the officer's inbox: the overdue notice and the firm's reply
+    sign_in(page, base, "oscar", "/inbox")
+    page.wait_for_selector("#main li, #main tr, #main article")
+    page.wait_for_load_state("networkidle")
+    shot(page, "30-zh-inbox-officer")
+    assert not english_words(page.inner_text("#main")), english_words(page.inner_text("#main"))
 
     en, zh = (page.request.get(f"{base}/api/cameras/bench/snapshot.jpg?lang={lang}") for lang in ("en", "zh"))
     assert en.ok and zh.ok and en.headers["etag"] != zh.headers["etag"]

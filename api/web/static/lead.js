@@ -39,7 +39,7 @@ function coded(e) {
 
 function history(events) {
   return el("ol", { class: "timeline", id: "history" }, events.map((e) => el("li", { dataset: { code: e.code || "" } },
-    el("span", { class: "muted" }, fmtTime(e.at)), " ", el("strong", {}, e.user || t("history.system")), " ",
+    el("span", { class: "muted" }, fmtTime(e.at)), " ", el("strong", {}, e.user || t(e.code?.startsWith("notice_replied") ? "lead.attach.enterprise" : "history.system")), " ",
     e.code && e.code !== "opened" && coded(e) ? coded(e)
       : e.kind === "status" && !e.old ? t("history.opened", { new: t("lead." + e.new) })
       : e.kind === "status" ? [t("history.status", { old: t("lead." + e.old), new: t("lead." + e.new) }),
