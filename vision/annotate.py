@@ -52,7 +52,7 @@ def _draw_zones(scene: np.ndarray, zones: Mapping[str, Sequence[tuple[float, flo
         pts = _zone_points(scene, poly)
         sv.draw_polygon(scene, pts, color=_ZONE_COLOUR, thickness=2)
         x, y = pts.min(axis=0)
-        if pil is not None and needs_font(name):
+        if needs_font(name):
             pil.append(Label(name, int(x) + 6, int(y) + 2, _ZONE_COLOUR.as_bgr(), (0, 0, 0), size=14, padding=3))
             continue
         zw = cv2.getTextSize(name, cv2.FONT_HERSHEY_SIMPLEX, 0.4, 1)[0][0]

@@ -124,6 +124,17 @@ def test_every_page_in_chinese(server, browser):
     shot(page, "30-zh-inbox-officer")
     assert not english_words(page.inner_text("#main")), english_words(page.inner_text("#main"))
 
+    context.add_cookies([{"name": "vigil_lang", "value": "en", "url": base}])  # the same history in English
+    page.goto(f"{base}/leads/{lead_id}")
+    page.wait_for_selector("#history li[data-code='notice_overdue']")
+    history = page.inner_text("#history")
+    for english in ("rectification notice #1 sent, deadline", "the enterprise replied to notice #1:",
+                    "alert added: Dust on Riverside gate", "overdue since"):
+        assert english in history, (english, history)
+    assert page.inner_text("#lead-title") == "Riverside Works: violations"
+    shot(page, "30-en-lead")
+    context.add_cookies([{"name": "vigil_lang", "value": "zh", "url": base}])
+
     en, zh = (page.request.get(f"{base}/api/cameras/bench/snapshot.jpg?lang={lang}") for lang in ("en", "zh"))
     assert en.ok and zh.ok and en.headers["etag"] != zh.headers["etag"]
     picture = cv2.imdecode(np.frombuffer(zh.body(), np.uint8), cv2.IMREAD_COLOR)
