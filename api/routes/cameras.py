@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Literal
 from datetime import timedelta
 
 from fastapi import APIRouter, Depends, Header, Query, Request
@@ -18,6 +17,7 @@ from api.routes.alert_schemas import AlertEvent
 from api.routes.alerts import alert_dict
 from api.routes.common import StrictIn, not_found, runtime_of, services_of
 from api.routes.site_schemas import CameraDetail, CameraList, binary
+from api.routes.schemas import Language
 from api.routes.live_frames import BOUNDARY, FrameCache, LiveFrame, camera_state, live_frame, mjpeg_stream, state_card
 from vigil.catalogue import rules_for_profile
 from vigil.db.models import Alert, Camera, Site
@@ -114,7 +114,7 @@ def _known(request: Request, camera_id: str) -> None:
 @router.get("/api/cameras/{camera_id}/live.mjpg", response_class=StreamingResponse)
 async def live(camera_id: str, request: Request, fps: float = Query(3.0, gt=0, le=10),
                quality: int = Query(70, ge=30, le=95), w: int = Query(0, ge=0, le=3840),
-               lang: Literal["en", "zh"] | None = Query(None, description="overlay language (default: the page's)"),
+               lang: Language | None = Query(None, description="overlay language (default: the page's)"),
                user: Principal = Depends(VIEW)):
     """MJPEG (multipart/x-mixed-replace) of the annotated detect stream, for one camera full screen; frames are
     encoded only while watched, once per frame for every viewer. `w`: largest width (0: as captured)."""
@@ -137,7 +137,7 @@ async def live(camera_id: str, request: Request, fps: float = Query(3.0, gt=0, l
             responses=binary("image/jpeg", what="the annotated newest frame, or a card with the state"))
 def snapshot(camera_id: str, request: Request, w: int = Query(0, ge=0, le=3840),
              quality: int = Query(70, ge=30, le=95), if_none_match: str | None = Header(None),
-             lang: Literal["en", "zh"] | None = Query(None, description="overlay language (default: the page's)"),
+             lang: Language | None = Query(None, description="overlay language (default: the page's)"),
              user: Principal = Depends(VIEW)) -> Response:
     """One annotated JPEG of the newest frame (the wall polls it per tile), or a card with the camera's state and
     last error. `w`: largest width (0: as captured). Sends 304 when the picture is the one named by If-None-Match."""
