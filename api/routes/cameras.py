@@ -17,6 +17,7 @@ from api.routes.alert_schemas import AlertEvent
 from api.routes.alerts import alert_dict
 from api.routes.common import StrictIn, not_found, runtime_of, services_of
 from api.routes.site_schemas import CameraDetail, CameraList, binary
+from api.routes.schemas import Language
 from api.routes.live_frames import BOUNDARY, FrameCache, LiveFrame, camera_state, live_frame, mjpeg_stream, state_card
 from vigil.catalogue import rules_for_profile
 from vigil.db.models import Alert, Camera, Site
@@ -89,13 +90,20 @@ def mark_missed(camera_id: str, body: MissedIn, request: Request, user: Principa
     return make(services_of(request), runtime_of(request), MissedMark(camera_id, body.rule, user.username, body.note))
 
 
-def _frame(request: Request, camera_id: str, width: int, quality: int) -> LiveFrame:
+def _lang(request: Request, user: Principal, lang: str | None) -> str:
+    """The overlay's language: the page's (`lang`), else the language switch's cookie, else the user's setting."""
+    from api.i18n import LANG_COOKIE, pick
+
+    return lang or pick(request.cookies.get(LANG_COOKIE), user.language)
+
+
+def _frame(request: Request, camera_id: str, width: int, quality: int, lang: str = "en") -> LiveFrame:
     app = request.app
     cache = getattr(app.state, "frame_cache", None)
     if cache is None:
         cache = app.state.frame_cache = FrameCache()
     return live_frame(runtime_of(request), services_of(request).loaded, cache, camera_id, width=width,
-                      quality=quality)
+                      quality=quality, lang=lang)
 
 
 def _known(request: Request, camera_id: str) -> None:
@@ -106,14 +114,16 @@ def _known(request: Request, camera_id: str) -> None:
 @router.get("/api/cameras/{camera_id}/live.mjpg", response_class=StreamingResponse)
 async def live(camera_id: str, request: Request, fps: float = Query(3.0, gt=0, le=10),
                quality: int = Query(70, ge=30, le=95), w: int = Query(0, ge=0, le=3840),
+               lang: Language | None = Query(None, description="overlay language (default: the page's)"),
                user: Principal = Depends(VIEW)):
     """MJPEG (multipart/x-mixed-replace) of the annotated detect stream, for one camera full screen; frames are
     encoded only while watched, once per frame for every viewer. `w`: largest width (0: as captured)."""
     _known(request, camera_id)
+    shown = _lang(request, user, lang)
 
     async def next_frame() -> LiveFrame:
         try:
-            return await asyncio.to_thread(_frame, request, camera_id, w, quality)
+            return await asyncio.to_thread(_frame, request, camera_id, w, quality, shown)
         except Exception as e:  # noqa: BLE001 - one bad frame must not end the viewer's stream
             log.warning("live view %s: %s", camera_id, e)
             return LiveFrame(encode_jpeg(state_card(camera_id, "error", str(e)), quality), "error", -1, "error")
@@ -127,11 +137,12 @@ async def live(camera_id: str, request: Request, fps: float = Query(3.0, gt=0, l
             responses=binary("image/jpeg", what="the annotated newest frame, or a card with the state"))
 def snapshot(camera_id: str, request: Request, w: int = Query(0, ge=0, le=3840),
              quality: int = Query(70, ge=30, le=95), if_none_match: str | None = Header(None),
+             lang: Language | None = Query(None, description="overlay language (default: the page's)"),
              user: Principal = Depends(VIEW)) -> Response:
     """One annotated JPEG of the newest frame (the wall polls it per tile), or a card with the camera's state and
     last error. `w`: largest width (0: as captured). Sends 304 when the picture is the one named by If-None-Match."""
     _known(request, camera_id)
-    frame = _frame(request, camera_id, w, quality)
+    frame = _frame(request, camera_id, w, quality, _lang(request, user, lang))
     etag = f'"{frame.tag}"'
     headers = {"ETag": etag, "Cache-Control": "no-cache", "X-Camera-State": frame.state,
                "X-Frame-Seq": str(frame.seq)}

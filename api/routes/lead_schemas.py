@@ -35,6 +35,7 @@ class LeadEvidenceOut(Out):
 
 class LeadAlertOut(AlertOut):
     evidence: list[LeadEvidenceOut]
+    camera_name: str = Field("", description="the camera's name (its id when it has none)")
 
 
 class LeadEventOut(Out):
@@ -44,6 +45,9 @@ class LeadEventOut(Out):
     old: str | None
     new: str | None
     user: str | None
+    code: str | None = Field(None, description="what a server-written text says (notice_sent, notice_replied, "
+                             "notice_replied_late, notice_overdue, opened, alert); null: a user's own text")
+    params: dict[str, str] = Field(default_factory=dict, description="the values in that text, by name")
 
 
 class AttachmentOut(Out):

@@ -8,12 +8,13 @@ from sqlalchemy import select
 from api.auth.deps import Allow
 from api.auth.roles import LEAD_WORKFLOW, LEADS
 from api.auth.users import Principal
+from api.ops.lead_event_codes import event_code
 from api.routes.alerts import alert_dict
 from api.routes.common import ListParams, StrictIn, iso, list_params, not_found, paginate, services_of
 from api.routes.lead_schemas import AssigneeList, LeadFull, LeadPage
 from api.routes.schemas import DbId
 from api.routes.site_schemas import binary
-from vigil.db.models import LEAD_STATUSES, Alert, Lead, Site, User
+from vigil.db.models import LEAD_STATUSES, Alert, Camera, Lead, Site, User
 
 router = APIRouter(tags=["leads"])
 OFFICER = Allow(LEADS)
@@ -62,6 +63,15 @@ def list_leads(request: Request, p: ListParams = Depends(list_params), user: Pri
         return paginate(s, filtered_leads(p), p, lead_dict) | {"statuses": list(LEAD_STATUSES)}
 
 
+def _event(e, names: dict, cams: dict[str, str]) -> dict:
+    """A history entry: the stored English text, and its code and parameters for a page in another language."""
+    code, values = event_code(e.kind, e.text)
+    if "camera" in values:
+        values["camera"] = cams.get(values["camera"], values["camera"])
+    return {"at": iso(e.at), "kind": e.kind, "text": e.text, "old": e.old_value, "new": e.new_value,
+            "user": names.get(e.user_id), "code": code, "params": values}
+
+
 def _lead_full(request: Request, lead_id: int, user: Principal | None = None) -> dict:
     from api.routes.lead_workflow import workflow_extras
 
@@ -75,13 +85,14 @@ def _lead_full(request: Request, lead_id: int, user: Principal | None = None) ->
         d["site_name"] = site.name if site else lead.site_id
         d["assignee"] = names.get(lead.assignee_id)
         d["alert_list"] = []
+        cams = {c.id: c.name or c.id for c in s.scalars(select(Camera))}
         for a in sorted(lead.alerts, key=lambda a: a.started_at):
             ad = alert_dict(a)
+            ad["camera_name"] = cams.get(a.camera_id, a.camera_id)
             ad["evidence"] = [{"name": e.name, "size": e.size, "sha256": e.sha256,
                                "url": f"/api/alerts/{a.id}/evidence/{e.name}"} for e in a.evidence]
             d["alert_list"].append(ad)
-        d["events"] = [{"at": iso(e.at), "kind": e.kind, "text": e.text, "old": e.old_value, "new": e.new_value,
-                        "user": names.get(e.user_id)} for e in lead.events]
+        d["events"] = [_event(e, names, cams) for e in lead.events]
         d["statuses"] = list(LEAD_STATUSES)
         d["verified_by"], d["decided_by"] = names.get(lead.verified_by_id), names.get(lead.decided_by_id)
     return d | workflow_extras(services_of(request), lead_id, d["status"], user)

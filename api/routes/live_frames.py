@@ -5,14 +5,18 @@ import hashlib
 import textwrap
 import threading
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import AsyncIterator, Awaitable, Callable
 
 import cv2
 import numpy as np
 
+from api.i18n import catalogue
 from api.routes.common import iso
 from vigil.redact import redact_text
+from vision.annotate import OverlayText
 from vision.jpeg import encode_jpeg
+from vision.overlay_text import Label, draw_labels, needs_font
 
 BOUNDARY = "vigilframe"
 SHOWS_FRAME = ("live", "stalled")  # other states draw their name and last error over the frame (or a blank)
@@ -48,23 +52,42 @@ def _fit(image: np.ndarray, width: int | None) -> np.ndarray:
 
 
 def _text(img: np.ndarray, text: str, y: int, scale: float, color=(230, 230, 230), thick: int = 2) -> None:
+    if needs_font(text):  # Hershey fonts draw ASCII only
+        draw_labels(img, [Label(text, 20, y - round(34 * scale), (20, 20, 20), color, size=round(34 * scale))])
+        return
     cv2.putText(img, text, (24, y), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thick + 3, cv2.LINE_AA)
     cv2.putText(img, text, (24, y), cv2.FONT_HERSHEY_SIMPLEX, scale, color, thick, cv2.LINE_AA)
 
 
-def state_card(camera_id: str, state: str, error: str, under: np.ndarray | None = None) -> np.ndarray:
-    """The camera's state and last error, drawn over its last frame (dimmed) or a dark 640x360 card."""
+@lru_cache(maxsize=None)
+def overlay_text(lang: str) -> OverlayText:
+    """Class and rule names in the viewer's language; no track ids (people read names, not ids)."""
+    cat = catalogue(lang)
+    classes = {k.split(".", 1)[1]: v for k, v in cat.items() if k.startswith("class.")}
+    rules = {k.split(".", 1)[1]: v for k, v in cat.items() if k.startswith("rule.")}
+    return OverlayText(classes=classes, rules=rules, track_ids=False)
+
+
+def state_card(camera_id: str, state: str, error: str, under: np.ndarray | None = None, *, name: str = "",
+               lang: str = "en") -> np.ndarray:
+    """The camera's name, state and last error, drawn over its last frame (dimmed) or a dark 640x360 card; the
+    state and the waiting line in `lang` (the error is the stream's own English message)."""
     if under is None:
         img = np.full((360, 640, 3), 38, np.uint8)
     else:
         img = (cv2.resize(under, (640, round(under.shape[0] * 640 / under.shape[1]))) * 0.35).astype(np.uint8)
     colour = {"live": (120, 220, 120), "connecting": (80, 200, 255), "reconnecting": (80, 200, 255),
               "stalled": (80, 200, 255)}.get(state, (110, 110, 255))
+    cat = catalogue(lang)
+    if error == "camera service not running":  # the server's own message (a stream's error stays as it came)
+        error = cat.get("cam.error.no_service", error)
     if state in SHOWS_FRAME and not error:
-        error = "waiting for the first analysed frame"
-    _text(img, camera_id, 60, 0.9)
-    _text(img, state.upper(), 120, 1.4, colour, 3)
-    for i, line in enumerate(textwrap.wrap(error, 52)[:5]):
+        error = cat.get("overlay.waiting", "waiting for the first analysed frame")
+    shown = cat.get(f"cam.{state}", state)
+    _text(img, name or camera_id, 60, 0.9)
+    _text(img, shown.upper() if lang == "en" else shown, 120, 1.4, colour, 3)
+    width = 52 if error.isascii() else 26
+    for i, line in enumerate(textwrap.wrap(error, width)[:5]):
         _text(img, line, 175 + 32 * i, 0.65, (220, 220, 220), 1)
     return img
 
@@ -78,7 +101,7 @@ class FrameCache:
     def __init__(self):
         self._lock = threading.Lock()
         self._locks: dict[str, threading.Lock] = {}
-        self._entries: dict[str, tuple[str, dict[tuple[int, int], bytes]]] = {}
+        self._entries: dict[str, tuple[str, dict[tuple[int, int, str], bytes]]] = {}
         self.encodes = 0  # how many JPEGs were actually encoded (the rest were shared)
 
     def _camera_lock(self, camera_id: str) -> threading.Lock:
@@ -90,42 +113,48 @@ class FrameCache:
         with self._camera_lock(camera_id):
             self._entries.pop(camera_id, None)
 
-    def get(self, camera_id: str, picture: str, width: int, quality: int, make: Callable[[], np.ndarray]) -> bytes:
+    def get(self, camera_id: str, picture: str, width: int, quality: int, make: Callable[[], np.ndarray],
+            lang: str = "en") -> bytes:
         with self._camera_lock(camera_id):
             tag, by_size = self._entries.get(camera_id, ("", {}))
             if tag != picture:
                 by_size = {}
                 self._entries[camera_id] = (picture, by_size)
-            jpeg = by_size.get((width, quality))
+            jpeg = by_size.get((width, quality, lang))
             if jpeg is None:
-                jpeg = by_size[(width, quality)] = encode_jpeg(_fit(make(), width or None), quality)
+                jpeg = by_size[(width, quality, lang)] = encode_jpeg(_fit(make(), width or None), quality)
                 self.encodes += 1
             return jpeg
 
 
-def live_frame(runtime, loaded, cache: FrameCache, camera_id: str, *, width: int = 0, quality: int = 70) -> LiveFrame:
-    """The newest analysed frame, annotated (zones, boxes, active rules), or a card with the state and last error."""
+def live_frame(runtime, loaded, cache: FrameCache, camera_id: str, *, width: int = 0, quality: int = 70,
+               lang: str = "en") -> LiveFrame:
+    """The newest analysed frame, annotated (zones, boxes, active rules) with names in `lang`, or a card with the
+    state and last error."""
     st = camera_state(runtime, camera_id, True, tuple(loaded.secrets))
     latest = runtime.latest(camera_id) if runtime else None
     state, error = st["state"], st["last_error"]
+    cam = loaded.config.cameras.get(camera_id)
     if latest is None or state not in SHOWS_FRAME:
         digest = hashlib.sha1(f"{state}\n{error}".encode()).hexdigest()[:12]
         seq = -1 if latest is None else latest.frame.seq
         picture = f"p{seq}-{digest}"
         under = None if latest is None else latest.frame.image
-        jpeg = cache.get(camera_id, picture, width, quality, lambda: state_card(camera_id, state, error, under))
-        return LiveFrame(jpeg, f"{picture}-{width}-{quality}", -1, state)
+        name = getattr(cam, "name", "") or camera_id
+        jpeg = cache.get(camera_id, picture, width, quality,
+                         lambda: state_card(camera_id, state, error, under, name=name, lang=lang), lang)
+        return LiveFrame(jpeg, f"{picture}-{width}-{quality}-{lang}", -1, state)
 
     def make() -> np.ndarray:
         from vision.annotate import annotate
 
-        cam = loaded.config.cameras.get(camera_id)
         zones = {name: z.polygon for name, z in (cam.zones.items() if cam else ())}
-        return annotate(latest.frame.image, latest.detections, zones=zones, active_rules=latest.active_rules)
+        return annotate(latest.frame.image, latest.detections, zones=zones, active_rules=latest.active_rules,
+                        text=overlay_text(lang))
 
     picture = f"f{latest.frame.seq}"
-    jpeg = cache.get(camera_id, picture, width, quality, make)
-    return LiveFrame(jpeg, f"{picture}-{width}-{quality}", latest.frame.seq, state)
+    jpeg = cache.get(camera_id, picture, width, quality, make, lang)
+    return LiveFrame(jpeg, f"{picture}-{width}-{quality}-{lang}", latest.frame.seq, state)
 
 
 def mjpeg_part(jpeg: bytes) -> bytes:

@@ -19,6 +19,7 @@ DbId = Annotated[int, Path(ge=0, le=MAX_DB_INT, description="id")]
 
 BulkAction = Literal["confirm", "reject", "reopen"]  # api.ops.alert_queue.BULK_ACTIONS
 ProfileName = Literal["site", "lab"]  # vigil.catalogue.PROFILE_CLASSES
+Language = Literal["en", "zh"]  # api.i18n.LANGUAGES
 DeliveryStatus = Literal["pending", "sent", "dead"]  # api.ops.deliveries.STATUSES
 DocumentKind = Literal["order_correct", "penalty_notice", "inspection_record"]  # api.ops.document_compose.KINDS
 JobStatus = Literal["queued", "running", "cancelling", "registering", "done", "failed",

@@ -43,6 +43,7 @@ def test_the_few_valued_request_fields_name_what_the_routes_check():
 
     from api.ops.alert_queue import BULK_ACTIONS
     from api.ops.deliveries import STATUSES
+    from api.i18n import LANGUAGES
     from api.ops.document_compose import KINDS
     from api.routes import schemas
     from vigil.catalogue import PROFILE_CLASSES
@@ -50,7 +51,7 @@ def test_the_few_valued_request_fields_name_what_the_routes_check():
 
     for literal, checked in ((schemas.BulkAction, BULK_ACTIONS), (schemas.ProfileName, tuple(PROFILE_CLASSES)),
                              (schemas.DeliveryStatus, STATUSES), (schemas.DocumentKind, KINDS),
-                             (schemas.JobStatus, JOB_STATUSES)):
+                             (schemas.JobStatus, JOB_STATUSES), (schemas.Language, LANGUAGES)):
         assert get_args(literal) == tuple(checked), (literal, checked)
 
 

@@ -2,7 +2,7 @@
 // falling back to the annotated MJPEG of analysed frames where the browser cannot play it or while no video comes;
 // and its recent alerts. Built once; live events update the state, the alert flash and the alert list in place, so
 // the video connection is never torn down.
-import { api, el, t, onLive, params, fmtTime, rule, state, badge, toast } from "./common.js";
+import { api, el, t, onLive, params, fmtTime, rule, state, badge, toast, camError } from "./common.js";
 import { timeline } from "./timeline.js";
 import { LivePlayer } from "./livevideo.js";
 
@@ -59,7 +59,7 @@ function showMode() {
   view.mode.textContent = mode === "waiting" ? "" :
     t(mode === "video" ? "live.video" : p.unsupported ? "live.unsupported" : "live.frames");
   if (mode !== "frames") view.mjpeg.removeAttribute("src");  // one connection for the picture, not two
-  else view.mjpeg.src = `/api/cameras/${encodeURIComponent(id)}/live.mjpg?fps=5`;
+  else view.mjpeg.src = `/api/cameras/${encodeURIComponent(id)}/live.mjpg?fps=5&lang=${document.documentElement.lang}`;
 }
 
 // "Violation here": what the model missed on the picture shown now becomes an alert for review
@@ -90,10 +90,11 @@ function showState(s, error) {
   view.root.classList.toggle("down", down);
   view.badge.className = `badge state state-${s}`;
   view.badge.textContent = t("cam." + s);
-  view.error.textContent = error || "";
+  error = camError(error);
+  view.error.textContent = error;
   view.error.hidden = !error;
   view.offline.firstChild.textContent = t("cam." + s);
-  view.offline.lastChild.textContent = error || "";
+  view.offline.lastChild.textContent = error;
 }
 
 function showAlerts(cam) {

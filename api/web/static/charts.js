@@ -1,5 +1,5 @@
 // Small inline-SVG charts: line curves (training metrics) and stacked bars (alerts per day).
-import { svg } from "./common.js";
+import { svg, fmtDay, state } from "./common.js";
 
 const COLOURS = ["#2f6fdb", "#d9480f", "#2b8a3e", "#7048e8", "#c2255c", "#1098ad"];
 
@@ -39,10 +39,10 @@ export function barChart(days, keys, colours, { width = 720, height = 160 } = {}
     keys.forEach((k, j) => {
       const h = ((d[k] || 0) / top) * (height - pad.t - pad.b);
       if (h > 0) root.append(svg("rect", { x: pad.l + i * bw + 1, y: y - h, width: Math.max(1, bw - 2), height: h,
-                                           fill: colours[j] }, svg("title", {}, `${d.day} ${k}: ${d[k]}`)));
+                                           fill: colours[j] }, svg("title", {}, `${fmtDay(d.day)} ${state(k)}: ${d[k]}`)));
       y -= h;
     });
-    if (i % 7 === 0) root.append(svg("text", { x: pad.l + i * bw, y: height - 6, class: "tick" }, d.day.slice(5)));
+    if (i % 7 === 0) root.append(svg("text", { x: pad.l + i * bw, y: height - 6, class: "tick" }, fmtDay(d.day)));
   });
   return root;
 }

@@ -62,6 +62,11 @@ export function fmtTime(iso) {
 export function fmtDate(iso) {
   return iso ? DATE_FORMAT.format(new Date(iso)) : "—";
 }
+// a calendar day ("2026-11-05", no time zone) on a chart's axis: "5 Nov" / "11月5日"
+const DAY_FORMAT = new Intl.DateTimeFormat(LOCALE, { month: "short", day: "numeric", timeZone: "UTC" });
+export function fmtDay(day) {
+  return day ? DAY_FORMAT.format(new Date(day + "T00:00:00Z")) : "—";
+}
 
 // A count with its noun: "1 camera", "3 cameras" ("{key}.one" for exactly one when the language has it).
 export function tn(key, n, vars = {}) {
@@ -78,6 +83,16 @@ export function gradeReasons(s) {
   return out;
 }
 export const state = (s) => t("state." + s);
+// a camera's last error: the server's own known messages in the page's language; a stream's error stays as it came
+const CAMERA_ERRORS = { "camera service not running": "cam.error.no_service" };
+export function camError(text) {
+  return text && CAMERA_ERRORS[text] ? t(CAMERA_ERRORS[text]) : text || "";
+}
+// a lead's title in the page's language: the server names a new lead "<site>: violations"
+export function leadTitle(title) {
+  const m = /^(.*): violations$/s.exec(title || "");
+  return m ? t("lead.title.violations", { site: m[1] }) : title || "";
+}
 
 export function toast(message, bad = false) {
   const box = document.getElementById("toast");

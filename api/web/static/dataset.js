@@ -48,7 +48,7 @@ async function load() {
   classOrder = Object.keys(d.facets.classes).filter(Boolean).sort();
   main.replaceChildren(
     el("p", {}, el("a", { href: "/models" }, "← " + t("nav.models"))),
-    el("h1", {}, `${d.name} `, el("span", { class: "muted" }, d.profile)),
+    el("h1", {}, `${d.name} `, el("span", { class: "muted", id: "ds-profile" }, t("profile.short." + d.profile))),
     el("form", { class: "filters", id: "filters", onsubmit: (e) => e.preventDefault() },
       facet("split", d.facets.splits, t("datasets.split"), (k) => t("split." + k)),
       facet("cls", d.facets.classes, t("review.class"), (k) => (k ? t("class." + k) : t("datasets.negative"))),

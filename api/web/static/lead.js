@@ -1,6 +1,6 @@
 // One lead: alerts with evidence, the workflow steps the user's role may take, on-site photos and video,
 // the discretion suggestion and the officer's decision, drafted documents, notes, assignment and history.
-import { api, el, t, params, fmtTime, rule, toast, upload } from "./common.js";
+import { api, el, t, params, fmtTime, rule, toast, upload, leadTitle } from "./common.js";
 
 const main = document.getElementById("main");
 const id = params.lead_id;
@@ -21,15 +21,27 @@ function alertCard(a) {
   return el("article", { class: "card alert-card" },
     el("img", { src: `/api/alerts/${a.id}/evidence/best_annotated.jpg`, alt: "", loading: "lazy" }),
     el("div", {}, el("h3", {}, rule(a.rule)),
-      el("p", { class: "muted" }, `${a.camera_id} · ${fmtTime(a.started_at)} – ${fmtTime(a.ended_at)}`),
+      el("p", { class: "muted" }, `${a.camera_name || a.camera_id} · ${fmtTime(a.started_at)} – ${fmtTime(a.ended_at)}`),
       clip ? el("video", { src: clip.url, controls: true, preload: "metadata", muted: true }) : null,
       evidenceLinks(a)));
 }
 
+// what the server wrote, from its code and values (the English text is the API's; a user's own words have no code)
+function coded(e) {
+  const p = e.params || {};
+  if (e.code === "alert") return t("history.alert_on", { rule: rule(p.rule), camera: p.camera });
+  if (e.code === "notice_sent") return t("history.notice_sent", { notice: p.notice, deadline: fmtTime(p.deadline) });
+  if (e.code === "notice_overdue") return t("history.notice_overdue", { notice: p.notice, deadline: fmtTime(p.deadline) });
+  if (e.code === "notice_replied" || e.code === "notice_replied_late")
+    return [t("history." + e.code, { notice: p.notice }), " ", el("q", {}, p.note || "")];
+  return null;
+}
+
 function history(events) {
-  return el("ol", { class: "timeline", id: "history" }, events.map((e) => el("li", {},
-    el("span", { class: "muted" }, fmtTime(e.at)), " ", el("strong", {}, e.user || "system"), " ",
-    e.kind === "status" && !e.old ? t("history.opened", { new: t("lead." + e.new) })
+  return el("ol", { class: "timeline", id: "history" }, events.map((e) => el("li", { dataset: { code: e.code || "" } },
+    el("span", { class: "muted" }, fmtTime(e.at)), " ", el("strong", {}, e.user || t(e.code?.startsWith("notice_replied") ? "lead.attach.enterprise" : "history.system")), " ",
+    e.code && e.code !== "opened" && coded(e) ? coded(e)
+      : e.kind === "status" && !e.old ? t("history.opened", { new: t("lead." + e.new) })
       : e.kind === "status" ? [t("history.status", { old: t("lead." + e.old), new: t("lead." + e.new) }),
                                e.text ? el("q", {}, e.text) : null]
       : e.kind === "note" ? el("q", {}, e.text)
@@ -68,12 +80,18 @@ function workflow(lead) {
     lead.actions.length ? [reason, el("div", { class: "row" }, lead.actions.map(step))] : el("p", { class: "muted" }, t("lead.noactions"))];
 }
 
+// the server's default footage note "<camera>: <ISO start> – <ISO end>", with the page's date format
+function attachmentNote(a) {
+  const m = a.kind === "footage" && /^(.*): (\d{4}-\d\d-\d\dT\S+) – (\d{4}-\d\d-\d\dT\S+)$/s.exec(a.note || "");
+  return m ? `${m[1]}: ${fmtTime(m[2])} – ${fmtTime(m[3])}` : a.note;
+}
+
 function onsite(lead) {
   const items = lead.attachments.length ? el("ul", { id: "attachments", class: "evidence" }, lead.attachments.map((a) =>
     el("li", {}, el("a", { href: a.url, target: "_blank" }, a.name), " ",
       a.kind === "footage" ? [el("span", { class: "badge footage" }, t("rec.footage")), " "] : null,
-      el("span", { class: "muted" }, `${fmtTime(a.taken_at)} · ${a.by}${a.latitude != null ? ` · ${a.latitude.toFixed(5)}, ${a.longitude.toFixed(5)}` : ""}`),
-      a.note ? el("div", {}, a.note) : null,
+      el("span", { class: "muted" }, `${fmtTime(a.taken_at)} · ${a.kind === "reply" && a.by === "enterprise" ? t("lead.attach.enterprise") : a.by}${a.latitude != null ? ` · ${a.latitude.toFixed(5)}, ${a.longitude.toFixed(5)}` : ""}`),
+      a.note ? el("div", { class: "attachment-note" }, attachmentNote(a)) : null,
       el("div", { class: "muted mono", title: a.sha256 }, `sha256 ${a.sha256.slice(0, 16)}…`))))
     : el("p", { class: "muted", id: "attachments" }, t("lead.attach.none"));
   if (!(officer && lead.status === "onsite_verification")) return [el("h2", {}, t("lead.onsite")), items];
@@ -176,7 +194,7 @@ async function render(lead) {
   main.replaceChildren(
     el("div", { class: "lead-head" },
       el("h1", {}, `${t("lead.title")} #${lead.id}`, " ", el("span", { class: `badge lead-${lead.status}`, id: "lead-status" }, t("lead." + lead.status))),
-      el("p", {}, el("a", { href: `/sites/${lead.site_id}` }, lead.site_name), ` · ${lead.title || ""}`),
+      el("p", {}, el("a", { href: `/sites/${lead.site_id}` }, lead.site_name), " · ", el("span", { id: "lead-title" }, leadTitle(lead.title))),
       el("a", { id: "package", class: "button", href: `/api/leads/${lead.id}/package?lang=${uiLang}`,
                 download: `vigil-lead-${lead.id}-${uiLang}.zip` }, t("lead.package")),
       el("a", { id: "package-other", class: "button ghost", href: `/api/leads/${lead.id}/package?lang=${otherLang}`,

@@ -4,6 +4,7 @@ import { api, el, t, fmtTime, rule, pager, onLive } from "./common.js";
 const main = document.getElementById("main");
 const filters = { site: "", state: "", rule: "", since: "", until: "" };
 let offset = 0;
+let siteNames = {};  // site id -> name: rows show names, not ids
 const LIMIT = 25;
 const table = el("div", { class: "table-wrap" });
 
@@ -25,7 +26,7 @@ async function load() {
     el("thead", {}, el("tr", {}, ["#", "field.site", "field.rules", "field.alerts", "field.status", "field.updated"]
       .map((k) => el("th", {}, k === "#" ? "#" : t(k))))),
     el("tbody", {}, data.items.map((l) => el("tr", { onclick: () => (location.href = `/leads/${l.id}`) },
-      el("td", {}, el("a", { href: `/leads/${l.id}` }, `#${l.id}`)), el("td", {}, l.site_id),
+      el("td", {}, el("a", { href: `/leads/${l.id}` }, `#${l.id}`)), el("td", {}, siteNames[l.site_id] || l.site_id),
       el("td", {}, l.rules.map(rule).join(", ")), el("td", {}, l.alerts),
       el("td", {}, el("span", { class: `badge lead-${l.status}` }, t("lead." + l.status))),
       el("td", {}, fmtTime(l.updated_at)))))),
@@ -35,6 +36,7 @@ async function load() {
 
 async function start() {
   const [sites, first] = await Promise.all([api("/api/sites"), api("/api/leads?limit=1")]);
+  siteNames = Object.fromEntries(sites.items.map((s) => [s.id, s.name]));
   const rules = Object.keys(JSON.parse(document.getElementById("i18n").textContent))
     .filter((k) => k.startsWith("rule.")).map((k) => k.slice(5));
   main.append(el("h1", {}, t("nav.leads")),

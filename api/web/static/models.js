@@ -1,5 +1,7 @@
 // Models: build datasets, train (live progress and curves from job.progress events), registry with promote / rollback.
-import { api, el, t, fmtTime, onLive, toast } from "./common.js";
+import { api, el, t, tn, fmtTime, onLive, toast } from "./common.js";
+
+const profile = (p) => t("profile.short." + p);  // "site" / "工地": a short name in the page's language
 import { lineChart } from "./charts.js";
 
 const main = document.getElementById("main");
@@ -94,7 +96,7 @@ function modelRow(m) {
     toast(t("models.rolledback")); loadModels();
   };
   return [el("tr", { dataset: { model: m.id } },
-    el("td", {}, el("strong", {}, m.name), " ", m.version), el("td", {}, m.profile),
+    el("td", {}, el("strong", {}, m.name), " ", m.version), el("td", {}, profile(m.profile)),
     el("td", {}, el("span", { class: `badge model-${m.status}` }, t("model." + m.status))),
     el("td", {}, summary(m.metrics)), el("td", {}, m.dataset_version || "—"), el("td", {}, fmtTime(m.created_at)),
     el("td", {}, m.status === "candidate" ? el("button", { class: "small", dataset: { act: "promote" }, onclick: () => promote(false) }, t("models.promote")) : null,
@@ -130,7 +132,7 @@ function jobCard(j) {
   };
   const cancellable = j.status === "queued" || j.status === "running";
   return el("article", { class: `card job job-${j.status}`, dataset: { job: j.id, status: j.status } },
-    el("h3", {}, `#${j.id} ${j.profile} `, el("span", { class: "muted" }, j.dataset_version || ""), " ",
+    el("h3", {}, `#${j.id} ${profile(j.profile)} `, el("span", { class: "muted" }, j.dataset_version || ""), " ",
       el("span", { class: `badge status job-${j.status}` }, t("job." + j.status)),
       cancellable ? el("button", { class: "small ghost", dataset: { act: "cancel" }, onclick: cancel }, t("models.cancel")) : null),
     el("div", { class: "progress", role: "progressbar", "aria-valuenow": pct, "aria-valuemin": 0, "aria-valuemax": 100 },
@@ -176,11 +178,11 @@ const trainError = el("p", { class: "form-error", hidden: true });
 async function loadDatasets(selected) {
   const data = await api("/api/datasets");
   datasetSelect.replaceChildren(...data.items.map((d) => el("option", { value: d.name, selected: d.name === selected },
-    `${d.name} · ${d.profile} · ${d.stats?.images ?? "?"} img`)));
+    `${d.name} · ${profile(d.profile)} · ${tn("models.images", d.stats?.images ?? "?")}`)));
   trainError.hidden = data.items.length > 0;
   if (!data.items.length) trainError.textContent = t("train.nodata");
   datasetLinks.replaceChildren(...data.items.map((d) => el("li", {},
-    el("a", { href: `/datasets/${d.id}`, dataset: { dataset: d.id } }, d.name), ` · ${d.profile} · ${d.stats?.images ?? "?"} img`)));
+    el("a", { href: `/datasets/${d.id}`, dataset: { dataset: d.id } }, d.name), ` · ${profile(d.profile)} · ${tn("models.images", d.stats?.images ?? "?")}`)));
 }
 const datasetLinks = el("ul", { id: "dataset-links", class: "dataset-links" });
 
@@ -217,7 +219,7 @@ function buildForm() {
     catch (e) { status.textContent = reason(e); }
   });
   const form = el("form", { id: "build-form", class: "filters card" },
-    field("build.profile", el("select", { name: "profile" }, ["site", "lab"].map((p) => el("option", { value: p }, p)))),
+    field("build.profile", el("select", { name: "profile" }, ["site", "lab"].map((p) => el("option", { value: p }, profile(p))))),
     field("build.reviews", el("input", { name: "reviews", type: "checkbox", checked: true })),
     field("build.seeds", el("input", { name: "seeds", placeholder: "11, 12, 13", size: 12 })),
     field("build.duration", el("input", { name: "duration", type: "number", min: 1, max: 600, value: 20 })),

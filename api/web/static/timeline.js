@@ -1,7 +1,7 @@
 // A camera's recordings: a bar over the last hours with the recorded ranges and the alerts on it (an alert opens
 // its page), a click plays the footage at that time (the segments are the camera's own H.264, in MP4), and a range
 // marked on it is exported as evidence on one of the site's open leads.
-import { api, el, t, fmtTime, rule, toast } from "./common.js";
+import { api, el, t, fmtTime, rule, toast, leadTitle } from "./common.js";
 
 const SPANS = [["10m", 600], ["1h", 3600], ["6h", 21600], ["24h", 86400]];
 const OPEN = ["electronic_evidence", "onsite_verification", "review"];
@@ -159,7 +159,7 @@ function exportForm(cam, now, redraw) {
   } }, t("rec.export.go"));
   api(`/api/leads?site=${encodeURIComponent(cam.site_id)}&limit=100`).then((page) => {
     const open = page.items.filter((l) => OPEN.includes(l.status));
-    lead.replaceChildren(...open.map((l) => el("option", { value: l.id }, `#${l.id} ${l.title} · ${t("lead." + l.status)}`)));
+    lead.replaceChildren(...open.map((l) => el("option", { value: l.id }, `#${l.id} ${leadTitle(l.title)} · ${t("lead." + l.status)}`)));
     if (!open.length) result.textContent = t("rec.nolead");
     go.disabled = !open.length;
   }).catch(() => {});

@@ -5,7 +5,7 @@
 // per host, so a wall of MJPEG tiles starves beyond five cameras (WebSockets do not count against that limit). A
 // tile asks for its next picture only after the previous one arrived, and only while the page and the tile are
 // visible; hidden tiles close their video.
-import { api, el, t, onLive, badge, rule, toast } from "./common.js";
+import { api, el, t, onLive, badge, rule, toast, camError } from "./common.js";
 import { LivePlayer } from "./livevideo.js";
 
 const main = document.getElementById("main");
@@ -14,7 +14,7 @@ const PERIOD_MS = 600, RETRY_MS = 3000;
 const WIDTHS = [320, 480, 640, 960, 1280, 1920];  // a few sizes, so viewers of one camera share encodes
 
 function stateText(cam) {
-  return t("cam." + cam.state) + (cam.state !== "live" && cam.last_error ? ` — ${cam.last_error}` : "");
+  return t("cam." + cam.state) + (cam.state !== "live" && cam.last_error ? ` — ${camError(cam.last_error)}` : "");
 }
 
 function snapshotWidth(img) {
@@ -46,7 +46,7 @@ class Poller {
     const started = performance.now();
     let wait = PERIOD_MS;
     try {
-      const url = `/api/cameras/${encodeURIComponent(this.id)}/snapshot.jpg?w=${snapshotWidth(this.img)}`;
+      const url = `/api/cameras/${encodeURIComponent(this.id)}/snapshot.jpg?w=${snapshotWidth(this.img)}&lang=${document.documentElement.lang}`;
       const res = await fetch(url, { cache: "no-store", credentials: "same-origin",
                                      headers: this.etag ? { "If-None-Match": this.etag } : {} });
       if (res.status === 401) { location.href = "/login?next=/wall"; return; }
@@ -160,7 +160,7 @@ function update(cam) {
   t0.state.textContent = t("cam." + c.state);
   t0.state.title = stateText(c);
   t0.offline.firstChild.textContent = t("cam." + c.state);
-  t0.offline.lastChild.textContent = c.last_error || "";
+  t0.offline.lastChild.textContent = camError(c.last_error);
   if (wasAlerting !== !!c.alerting) arrange();
 }
 
