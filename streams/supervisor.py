@@ -296,11 +296,13 @@ class Supervisor:
             return
         bc = self.loaded.config.batch
         batcher = Batcher(detector, max_batch=bc.max_batch, max_wait_ms=bc.max_wait_ms, name=profile,
-                          observer=self._batch_observer)
+                          observer=self._batch_observer, workers=bc.workers)
         self._batchers[profile] = batcher
-        t = threading.Thread(target=self._detect_loop, args=(batcher,), name=f"vigil-detect-{profile}", daemon=True)
-        self._detect_threads[profile] = t
-        t.start()
+        for i in range(bc.workers):
+            t = threading.Thread(target=self._detect_loop, args=(batcher,), name=f"vigil-detect-{profile}-{i}",
+                                 daemon=True)
+            self._detect_threads[f"{profile}-{i}"] = t
+            t.start()
 
     def _detect_loop(self, batcher: Batcher) -> None:
         while not self._detect_stop.is_set():

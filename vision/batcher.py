@@ -34,16 +34,19 @@ class _Pending:
 
 
 class Batcher:
-    """Cameras `submit` frames; one loop calls `step`, which runs one inference for up to `max_batch` frames.
+    """Cameras `submit` frames; `workers` loops call `step`, each running one inference for up to `max_batch` frames
+    (two single-threaded inferences at once use two cores; each camera waits for its frame, so its order holds).
 
     A batch is run as soon as `max_batch` frames wait, or when the oldest has waited `max_wait_ms`.
     Each future resolves to `(sv.Detections, ModelInfo)` of the model that saw that frame.
     """
 
     def __init__(self, detector: Detector, max_batch: int = 8, max_wait_ms: float = 30.0, *, name: str = "",
-                 observer: BatchObserver | None = None):
+                 observer: BatchObserver | None = None, workers: int = 1):
         if max_batch < 1:
             raise ValueError(f"max_batch must be at least 1, found {max_batch}")
+        if workers < 1:
+            raise ValueError(f"workers must be at least 1, found {workers}")
         if max_wait_ms < 0:
             raise ValueError(f"max_wait_ms must be >= 0, found {max_wait_ms}")
         self.max_batch = max_batch
@@ -52,7 +55,9 @@ class Batcher:
         self._queue: deque[_Pending] = deque()
         self._cond = threading.Condition()
         self._closed = False
-        self._run_lock = threading.Lock()  # one inference at a time, even if two threads call step
+        # at most `workers` inferences at once, however many threads call step (ONNX Runtime's run is thread-safe)
+        self._run_lock = threading.BoundedSemaphore(workers)
+        self.workers = workers
         self.name = name  # the profile whose model this batcher runs, as reported to the observer
         self._observer = observer
         self.batches = 0

@@ -102,3 +102,40 @@ def test_each_inference_is_reported_to_the_observer_and_failures_are_counted(det
     assert [(name, frames) for name, frames, _ in seen.calls] == [("site", 3)]  # a failed inference is no latency
     assert seen.calls[0][2] > 0
     assert (batcher.batches, batcher.frames, batcher.failures) == (1, 3, 1)
+
+
+class CountingDetector:
+    """The real detector, counting how many of its inferences run at the same time."""
+
+    def __init__(self, detector):
+        self.detector, self.info = detector, detector.info
+        self.running = self.most = 0
+        self._lock = threading.Lock()
+
+    def detect(self, images):
+        with self._lock:
+            self.running += 1
+            self.most = max(self.most, self.running)
+        try:
+            for _ in range(5):  # long enough for a second worker to start while this one runs
+                out = self.detector.detect(images)
+            return out
+        finally:
+            with self._lock:
+                self.running -= 1
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_workers_bound_the_inferences_run_at_once(detector, toy_images, workers):
+    counting = CountingDetector(detector)
+    batcher = Batcher(counting, max_batch=1, max_wait_ms=0, workers=workers)
+    futures = [batcher.submit(f"cam{i}", toy_images[i % len(toy_images)]) for i in range(8)]
+    threads = [threading.Thread(target=lambda: [batcher.step(0.05) for _ in range(8)]) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert all(f.result(timeout=1)[1] == detector.info for f in futures)  # every frame detected once
+    assert counting.most == workers  # three threads stepping, never more inferences than workers
+    with pytest.raises(ValueError, match="workers must be at least 1"):
+        Batcher(detector, workers=0)
