@@ -30,8 +30,11 @@ class BulkIn(StrictIn):
     note: str = Field("", max_length=2000)
 
 
-def _filtered(request: Request, p: ListParams, min_severity: int | None, model: str | None):
+def _filtered(request: Request, p: ListParams, min_severity: int | None, model: str | None,
+              acknowledged: bool | None = None):
     q = select(Alert)
+    if acknowledged is not None:
+        q = q.where(Alert.acknowledged_at.is_not(None) if acknowledged else Alert.acknowledged_at.is_(None))
     for column, value in ((Alert.site_id, p.site), (Alert.camera_id, p.camera), (Alert.rule, p.rule),
                           (Alert.state, p.state)):
         if value:
@@ -78,13 +81,14 @@ def list_alerts(request: Request, p: ListParams = Depends(list_params),
                                                  description="rules weighing at least this much"),
                 model: str | None = Query(None, max_length=170, description="model name, or 'name version'"),
                 grouped: bool = Query(False, description="repeats of one rule on one camera as one item"),
+                acknowledged: bool | None = Query(None, description="true: acknowledged from the wall; false: not"),
                 window_s: float = Query(alert_queue.GROUP_WINDOW_S, gt=0, le=86400,
                                         description="grouping window in seconds"),
                 user: Principal = Depends(VIEW)) -> dict:
     """Alerts, newest first, with camera and site names and the rule's severity; filter by site, camera, rule, state
     (new/confirmed/rejected), severity, model and time. `grouped`: each item is a group of repeats (its newest
     alert, plus `group.size` and `group.ids`), paged by group."""
-    q = _filtered(request, p, severity_min, model)
+    q = _filtered(request, p, severity_min, model, acknowledged)
     with services_of(request).sessions() as s:
         cams, sites = _names(s)
         if not grouped:
@@ -142,7 +146,8 @@ def bulk(body: BulkIn, request: Request, user: Principal = Depends(REVIEWER)) ->
             "lead_ids": list(r.lead_ids), "undo": undo}
 
 
-HISTORY_ACTIONS = ("alert.confirm", "alert.reject", "alert.reopen", "label_saved", "alert.missed")
+HISTORY_ACTIONS = ("alert.confirm", "alert.reject", "alert.reopen", "label_saved", "alert.missed",
+                   "alert.acknowledge")
 
 
 @router.get("/api/alerts/{alert_id}/history", response_model=HistoryOut)

@@ -29,6 +29,8 @@ class AlertEvent(Out):
     model_version: str
     evidence_revision: int = Field(description="the newest signed evidence revision")
     manifest_sha256: str = Field(description="SHA-256 of that revision's signed manifest")
+    acknowledged_by: str | None = Field(None, description="who acknowledged it from the wall; null: nobody yet")
+    acknowledged_at: str | None = Field(None, description="UTC, ISO 8601: when it was acknowledged")
 
 
 class AlertOut(Out):
@@ -49,6 +51,8 @@ class AlertOut(Out):
     reviewed_at: str | None
     missed: bool = Field(description="marked by hand as a violation the model missed")
     marked_by: str | None = Field(description="who marked a missed violation")
+    acknowledged_by: str | None = Field(description="who acknowledged it (\"I've seen it\"); null: nobody yet")
+    acknowledged_at: str | None = Field(description="UTC, ISO 8601: when it was acknowledged")
 
 
 class DetectionOut(Out):
@@ -181,3 +185,10 @@ class RejectOut(Out):
 
 class LabelsOut(Out):
     label_image_id: int
+
+
+class AcknowledgeOut(Out):
+    """An alert acknowledged: whether this request did it (false: it was acknowledged already), and the alert."""
+
+    acknowledged: bool = Field(description="true: this request acknowledged it; false: it already was")
+    alert: AlertFull

@@ -9,7 +9,7 @@ from api.auth.deps import Allow
 from api.auth.roles import REVIEW, WALL
 from api.auth.users import Principal
 from api.ops import labels
-from api.routes.alert_schemas import AlertFull, ConfirmOut, LabelsOut, RejectOut, ReviewNext
+from api.routes.alert_schemas import AcknowledgeOut, AlertFull, ConfirmOut, LabelsOut, RejectOut, ReviewNext
 from api.routes.common import StrictIn, iso, not_found, services_of
 from api.routes.site_schemas import binary
 from vigil.catalogue import PROFILE_CLASSES
@@ -45,7 +45,8 @@ def alert_dict(a: Alert, full: bool = False) -> dict:
          "best_at": iso(a.best_at), "best_score": round(a.best_score, 4), "lead_id": a.lead_id,
          "model": f"{a.model_name} {a.model_version}".strip(), "reviewed_at": iso(a.reviewed_at),
          "missed": a.event_id.startswith("missed-"),
-         "marked_by": (a.thresholds or {}).get("marked_by") if a.event_id.startswith("missed-") else None}
+         "marked_by": (a.thresholds or {}).get("marked_by") if a.event_id.startswith("missed-") else None,
+         "acknowledged_by": a.acknowledged_by, "acknowledged_at": iso(a.acknowledged_at)}
     if full:
         d["detections"] = [{"class_name": b.class_name, "confidence": round(b.confidence, 4), "track_id": b.track_id,
                             "x1": b.x1, "y1": b.y1, "x2": b.x2, "y2": b.y2} for b in a.detections]
@@ -147,6 +148,16 @@ def _boxes(body: DecisionIn | LabelsIn) -> list[labels.PixelBox] | None:
     if body.boxes is None:
         return None
     return [labels.PixelBox(b.class_name, b.x1, b.y1, b.x2, b.y2) for b in body.boxes]
+
+
+@router.post("/api/alerts/{alert_id}/acknowledge", response_model=AcknowledgeOut)
+def acknowledge(alert_id: str, request: Request, user: Principal = Depends(VIEW)) -> dict:
+    """"I've seen it": records who and when, stops the camera's flash on every wall. The review state is unchanged;
+    acknowledging twice keeps the first acknowledgement (`acknowledged` is then false)."""
+    from api.ops.acknowledge import acknowledge as ack
+
+    done = ack(services_of(request), alert_id, user.username)
+    return {"acknowledged": done, "alert": _full(request, alert_id)}
 
 
 @router.post("/api/alerts/{alert_id}/confirm", response_model=ConfirmOut)

@@ -36,10 +36,13 @@ def _state(request: Request, camera_id: str, enabled: bool) -> dict:
     return camera_state(runtime_of(request), camera_id, enabled, secrets)
 
 
-def _active_cameras(session) -> set[str]:
+def _active_cameras(session) -> dict[str, str]:
+    """camera id -> its newest active alert that nobody has acknowledged yet (an acknowledged alert stops flashing)"""
     recent = utcnow() - ACTIVE_WINDOW
-    q = select(Alert.camera_id).where(Alert.state != "rejected", Alert.ongoing.is_(True), Alert.ended_at >= recent)
-    return set(session.scalars(q))
+    q = (select(Alert.camera_id, Alert.id).where(Alert.state != "rejected", Alert.ongoing.is_(True),
+                                                  Alert.ended_at >= recent, Alert.acknowledged_at.is_(None))
+         .order_by(Alert.started_at))
+    return {camera_id: alert_id for camera_id, alert_id in session.execute(q)}
 
 
 @router.get("/api/cameras", response_model=CameraList)
@@ -54,6 +57,7 @@ def list_cameras(request: Request, site: str | None = None, user: Principal = De
         active = _active_cameras(s)
         items = [{"id": c.id, "name": c.name, "site_id": c.site_id, "site_name": sites.get(c.site_id, c.site_id),
                   "profile": c.profile, "enabled": c.enabled, "alerting": c.id in active,
+                  "alert_id": active.get(c.id),
                   "rules": [r.name for r in rules_for_profile(c.profile)],
                   **_state(request, c.id, c.enabled)} for c in cams]
     return {"items": items, "total": len(items), "limit": len(items), "offset": 0}
@@ -69,8 +73,10 @@ def get_camera(camera_id: str, request: Request, user: Principal = Depends(VIEW)
         site = s.get(Site, c.site_id)
         recent = s.scalars(select(Alert).where(Alert.camera_id == camera_id)
                            .order_by(Alert.started_at.desc()).limit(20)).all()
+        active = _active_cameras(s)
         return {"id": c.id, "name": c.name, "site_id": c.site_id, "site_name": site.name if site else c.site_id,
-                "profile": c.profile, "enabled": c.enabled, "alerting": camera_id in _active_cameras(s),
+                "profile": c.profile, "enabled": c.enabled, "alerting": camera_id in active,
+                "alert_id": active.get(camera_id),
                 **_state(request, c.id, c.enabled), "alerts": [alert_dict(a) for a in recent],
                 "rules": [r.name for r in rules_for_profile(c.profile)]}
 

@@ -97,6 +97,7 @@ class CameraOut(Out):
     profile: str
     enabled: bool
     alerting: bool = Field(description="an alert on it is still going on")
+    alert_id: str | None = Field(None, description="that alert (the newest not yet acknowledged); null: none")
     rules: list[str] = Field(description="the rules its profile runs")
     state: str = Field(description="connecting, live, stalled, reconnecting, offline or disabled")
     last_error: str = Field(description="redacted")

@@ -37,7 +37,9 @@ def alert_payload(alert: Alert) -> dict:
             "ended_at": iso_utc(alert.ended_at), "best_at": iso_utc(alert.best_at),
             "best_score": round(float(alert.best_score), 4), "ongoing": alert.ongoing, "state": alert.state,
             "model_name": alert.model_name, "model_version": alert.model_version,
-            "evidence_revision": alert.evidence_revision, "manifest_sha256": alert.manifest_sha256}).model_dump()
+            "evidence_revision": alert.evidence_revision, "manifest_sha256": alert.manifest_sha256,
+            "acknowledged_by": alert.acknowledged_by,
+            "acknowledged_at": iso_utc(alert.acknowledged_at) if alert.acknowledged_at else None}).model_dump()
 
 
 def _apply_manifest(s: Session, alert: Alert, manifest: EvidenceManifest, key: str, body_sha: str) -> None:

@@ -185,6 +185,9 @@ class Alert(Base):
     lead_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id"), default=None, index=True)
     # what became of its lead: dismissed (out of the grade, a hard negative) | case_filed; None while open
     lead_outcome: Mapped[str | None] = mapped_column(String(16), default=None, index=True)
+    # "I've seen it" from the wall: who first acknowledged it and when (independent of the review state)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     lead: Mapped[Lead | None] = relationship(back_populates="alerts")

@@ -52,6 +52,8 @@ function facts(a) {
     [t("field.severity"), String(a.severity)],
     [t("field.model"), a.model || "—"],
     [t("field.reviewed"), a.reviewed_at ? fmtTime(a.reviewed_at) : "—"],
+    [t("alert.acknowledged"), el("span", { id: "acknowledged" },
+      a.acknowledged_at ? t("alert.acknowledged.by", { who: a.acknowledged_by, at: fmtTime(a.acknowledged_at) }) : "—")],
   ];
   if (a.review_note) rows.push([t("review.note"), a.review_note]);
   if (a.missed) rows.push([t("missed.badge"), [a.marked_by || "—", a.thresholds?.note ? ` — ${a.thresholds.note}` : ""].join("")]);
@@ -95,6 +97,17 @@ async function decide(action, ids, label) {
   await render();
 }
 
+// "I've seen it": anyone on the wall may acknowledge; it stops the flash, the review state stays as it is
+const ACKERS = ["operator", "reviewer", "officer", "admin"];
+function ackButton(a) {
+  if (a.acknowledged_at || !ACKERS.includes(role)) return null;
+  return el("div", { class: "actions" }, el("button", { id: "acknowledge", onclick: async () => {
+    await api(`/api/alerts/${a.id}/acknowledge`, { method: "POST" });
+    toast(t("wall.acknowledged"));
+    await render();
+  } }, t("wall.acknowledge")));
+}
+
 function groupPanel(a, g) {
   const open = g.items.filter((x) => x.state !== "new").map((x) => x.id);
   const actions = canReview ? el("div", { class: "actions", id: "decide" },
@@ -108,7 +121,7 @@ function groupPanel(a, g) {
          tn("alert.group.reject", g.ids.length)),
       open.length ? el("button", { id: "reopen-group", class: "ghost", onclick: () => decide("reopen", open) },
                        tn("alert.group.reopen", open.length)) : null] : null) : null;
-  return [actions,
+  return [ackButton(a), actions,
     el("h2", {}, tn("alert.group.title", g.ids.length)),
     el("ol", { class: "group-list", id: "group" }, g.items.map((x) => el("li", { class: x.id === a.id ? "current" : "" },
       el("a", { href: `/alerts/${x.id}` }, fmtTime(x.started_at)), " ", badge("st-" + x.state, state(x.state)))))];

@@ -4,7 +4,7 @@ import { api, el, t, tn, fmtTime, rule, state, badge, pager, toast, onLive } fro
 const main = document.getElementById("main");
 const role = document.body.dataset.role;
 const canReview = role === "reviewer" || role === "admin";
-const FILTERS = ["site", "camera", "rule", "state", "severity", "model", "since", "until"];
+const FILTERS = ["site", "camera", "rule", "state", "acknowledged", "severity", "model", "since", "until"];
 const query = new URLSearchParams(location.search);
 const filters = Object.fromEntries(FILTERS.map((k) => [k, query.get(k) || ""]));
 let grouped = query.get("grouped") !== "0", offset = Number(query.get("offset") || 0), limit = 50;
@@ -49,6 +49,8 @@ function filterBar() {
            t("field.camera")),
     select("rule", f.rules.map((r) => [r, rule(r)]), t("field.rule")),
     select("state", f.states.map((s) => [s, state(s)]), t("field.state")),
+    select("acknowledged", [["true", t("alerts.acknowledged.yes")], ["false", t("alerts.acknowledged.no")]],
+           t("alert.acknowledged")),
     select("severity", f.severities.map((n) => [n, t("alerts.severity.min", { n })]), t("field.severity")),
     select("model", f.models.map((m) => [m, m]), t("field.model")),
     el("label", { class: "filter" }, el("span", {}, t("alerts.range")),

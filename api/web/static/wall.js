@@ -107,7 +107,7 @@ function tile(cam) {
   const offline = el("div", { class: "offline" }, el("strong", {}), el("span", {}));
   const node = el("a", { class: "tile", href: `/wall/${encodeURIComponent(cam.id)}`, dataset: { camera: cam.id },
                          title: `${cam.name} · ${cam.site_name}` },
-    el("div", { class: "frame" }, img, video, overlay, offline, el("div", { class: "flash-label" }, t("wall.alert")),
+    el("div", { class: "frame" }, img, video, overlay, offline, flash(cam),
       el("div", { class: "caption" },
         el("div", { class: "names" }, el("strong", {}, cam.name), el("span", { class: "muted" }, cam.site_name)),
         markButton(cam), state)));
@@ -120,6 +120,23 @@ function tile(cam) {
   seen.observe(node);
   poller.kick();
   return node;
+}
+
+// the alert flash: "ALERT", open the alert, acknowledge it ("I've seen it": the flash stops on every wall)
+function flash(cam) {
+  const stop = (e) => { e.preventDefault(); e.stopPropagation(); };
+  const openIt = (e) => { stop(e); if (tiles.get(cam.id)?.cam.alert_id) location.href = `/alerts/${tiles.get(cam.id).cam.alert_id}`; };
+  const ackIt = async (e) => {
+    stop(e);
+    const x = tiles.get(cam.id), alertId = x?.cam.alert_id;
+    if (!alertId) return;
+    await api(`/api/alerts/${encodeURIComponent(alertId)}/acknowledge`, { method: "POST" });
+    update({ id: cam.id, alerting: false, alert_id: null });
+    toast(t("wall.acknowledged"));
+  };
+  return el("div", { class: "flash-label wall-flash" }, el("span", {}, t("wall.alert")),
+    el("button", { type: "button", class: "flash-open", title: t("wall.open.alert"), onclick: openIt }, t("wall.open.alert")),
+    el("button", { type: "button", class: "flash-ack", title: t("wall.acknowledge"), onclick: ackIt }, t("wall.acknowledge")));
 }
 
 // "Violation here" from the wall: a flag on the tile opens the camera's rules; one click makes the alert
@@ -154,6 +171,7 @@ function update(cam) {
   Object.assign(t0.cam, cam);
   const c = t0.cam, down = !["live", "stalled"].includes(c.state);
   t0.node.classList.toggle("alerting", !!c.alerting);
+  t0.node.dataset.alert = c.alerting && c.alert_id ? c.alert_id : "";
   t0.node.classList.toggle("down", down);
   t0.node.dataset.state = c.state;
   t0.state.className = `badge state state-${c.state}`;
@@ -253,7 +271,7 @@ async function start() {
   window.addEventListener("resize", arrange);
   if (!data.items.length) main.append(el("p", { class: "empty" }, t("wall.none")));
   onLive("camera.state", (s) => update({ id: s.camera_id, state: s.state, last_error: s.last_error || "" }));
-  onLive("alert.new", (a) => update({ id: a.camera_id, alerting: true }));
+  onLive("alert.new", (a) => update({ id: a.camera_id, alerting: true, alert_id: a.id }));
   onLive("alert.updated", () => refresh());
   setInterval(refresh, 10000);
   document.body.dataset.ready = "1";
