@@ -87,6 +87,13 @@ def test_acknowledge_and_open_from_the_wall_en_zh(wall_server, browser):
     page.goto(base + "/wall")
     page.wait_for_selector("body[data-ready='1'] .tile")
     assert "alerting" not in (page.get_attribute(GATE, "class") or "")
+    page.goto(base + "/alerts?acknowledged=false&grouped=0")        # the list filters by it
+    page.wait_for_selector("body[data-ready='1'] #no-alerts")
+    assert page.input_value("#f-acknowledged") == "false"
+    page.select_option("#f-acknowledged", "true")
+    page.wait_for_function("() => document.querySelectorAll('.alert-item').length === 2")
+    assert "已看到" in page.inner_text("#filters")
+    shot(page, "56-ack-alert-list-filter-zh")
     page.goto(base + "/wall/gate")                                  # the camera's recent alerts open them
     page.click(f"a.alert-row[href='/alerts/{second}']")
     page.wait_for_url(f"{base}/alerts/{second}")
