@@ -44,6 +44,7 @@ class Seen:
 class SampleDecision:
     reason: str  # near_threshold | flicker
     detail: str  # e.g. "person 0.27 (threshold 0.25)" or "track 7 (person) changed 4 times in 10 s"
+    facts: dict = field(default_factory=dict, compare=False)  # the detail's values, for a translated text
 
 
 @dataclass
@@ -79,8 +80,9 @@ class UncertaintySampler:
         if best is None:
             return None
         s = best[1]
-        return SampleDecision(NEAR_THRESHOLD, f"{s.class_name} {s.confidence:.2f} "
-                                              f"(threshold {self.threshold(s.class_name):.2f})")
+        thr = self.threshold(s.class_name)
+        return SampleDecision(NEAR_THRESHOLD, f"{s.class_name} {s.confidence:.2f} (threshold {thr:.2f})",
+                              {"class_name": s.class_name, "score": round(s.confidence, 4), "threshold": thr})
 
     def _track(self, t: float, seen: Sequence[Seen]) -> SampleDecision | None:
         """Record appear/disappear changes per track id; the first track that changed often enough flickers."""
@@ -106,7 +108,9 @@ class UncertaintySampler:
                 del self._tracks[tid]  # gone for a whole window: forget it
             elif found is None and len(track.changes) >= self.settings.flicker_changes:
                 found = SampleDecision(FLICKER, f"track {tid} ({track.class_name}) changed {len(track.changes)} "
-                                                f"times in {window:g} s")
+                                                f"times in {window:g} s",
+                                       {"track_id": tid, "class_name": track.class_name,
+                                        "changes": len(track.changes), "window_s": window})
         return found
 
     def observe(self, t: float, seen: Sequence[Seen]) -> SampleDecision | None:

@@ -29,7 +29,7 @@ PREFIX = "labelling"
 
 
 def create_task(services: Services, *, camera_id: str, profile: str, jpeg: bytes, width: int, height: int,
-                detections: list[dict], reason: str, detail: str, model_name: str, model_version: str,
+                detections: list[dict], reason: str, detail: str, facts: dict, model_name: str, model_version: str,
                 captured_at: datetime, max_pending: int) -> int:
     """Store the frame and its task; drop the oldest pending tasks past `max_pending`. Returns the task id."""
     key = f"{PREFIX}/{camera_id}/{uuid.uuid4().hex}.jpg"
@@ -37,7 +37,7 @@ def create_task(services: Services, *, camera_id: str, profile: str, jpeg: bytes
     with session_scope(services.sessions) as s:
         task = LabelTask(camera_id=camera_id, profile=profile, image_key=key,
                          image_sha256=hashlib.sha256(jpeg).hexdigest(), width=width, height=height,
-                         detections=detections, reason=reason, detail=detail[:200], model_name=model_name,
+                         detections=detections, reason=reason, detail=detail[:200], facts=facts, model_name=model_name,
                          model_version=model_version, captured_at=captured_at)
         s.add(task)
         s.flush()
@@ -58,7 +58,7 @@ def create_task(services: Services, *, camera_id: str, profile: str, jpeg: bytes
 
 def task_row(t: LabelTask) -> dict:
     return {"id": t.id, "camera_id": t.camera_id, "profile": t.profile, "width": t.width, "height": t.height,
-            "detections": list(t.detections or []), "reason": t.reason, "detail": t.detail,
+            "detections": list(t.detections or []), "reason": t.reason, "detail": t.detail, "facts": dict(t.facts or {}),
             "model_name": t.model_name, "model_version": t.model_version, "captured_at": t.captured_at,
             "status": t.status, "label_image_id": t.label_image_id, "done_by": t.done_by,
             "classes": list(PROFILE_CLASSES.get(t.profile, ())), "image_url": f"/api/label-tasks/{t.id}/image"}

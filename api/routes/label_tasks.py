@@ -2,7 +2,7 @@
 by reviewers and data staff; saved boxes become labels that dataset builds include, or the frame is skipped."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import Field
@@ -42,6 +42,8 @@ class LabelTaskOut(Out):
     reason: str = Field(description="near_threshold (a score near its class threshold) or flicker (a track that "
                                     "came and went)")
     detail: str
+    facts: dict[str, Any] = Field(description="the reason's values: class_name, score, threshold (near_threshold); "
+                                              "track_id, class_name, changes, window_s (flicker)")
     model_name: str
     model_version: str
     captured_at: str | None

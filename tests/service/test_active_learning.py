@@ -47,6 +47,7 @@ def test_near_threshold_frames_become_one_task_per_interval_and_confident_ones_n
     task = tasks[0]
     assert task["camera_id"] == "yard" and task["profile"] == "site" and task["reason"] == "near_threshold"
     assert task["detail"] == "person 0.27 (threshold 0.25)"
+    assert task["facts"] == {"class_name": "person", "score": 0.27, "threshold": 0.25}
     assert task["model_name"] == "one-box-site" and task["model_version"] == "score0.27"
     assert [(d["class_name"], round(d["confidence"], 2)) for d in task["detections"]] == [("person", 0.27)]
     assert task_image(services, task["id"])[:3] == b"\xff\xd8\xff"
@@ -63,7 +64,7 @@ def test_pending_tasks_are_bounded_oldest_dropped(make_services):
     services = make_services(SITES + "cameras:\n  yard: {site: works, source: x.mp4}\n")
     jpeg = (b"\xff\xd8\xff" + b"0" * 100)
     ids = [create_task(services, camera_id="yard", profile="site", jpeg=jpeg, width=10, height=10, detections=[],
-                       reason="near_threshold", detail=str(i), model_name="m", model_version="1",
+                       reason="near_threshold", detail=str(i), facts={}, model_name="m", model_version="1",
                        captured_at=utcnow(), max_pending=2) for i in range(4)]
     tasks, total = list_tasks(services)
     assert total == 2 and sorted(t["id"] for t in tasks) == ids[2:]

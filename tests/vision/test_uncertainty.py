@@ -32,6 +32,7 @@ def test_near_threshold_table(seen, reason):
 def test_detail_names_the_closest_box_to_its_threshold():
     d = sampler().observe(0.0, [Seen("person", 0.18), Seen("smoke", 0.41)])
     assert d.detail == "smoke 0.41 (threshold 0.40)"
+    assert d.facts == {"class_name": "smoke", "score": 0.41, "threshold": 0.4}
 
 
 @pytest.mark.parametrize("times, sampled", [
@@ -65,6 +66,7 @@ def test_flicker_table(presence, first_sample):
         if d and got is None:
             got = i
             assert d.reason == FLICKER and "track 7 (person)" in d.detail
+            assert d.facts == {"track_id": 7, "class_name": "person", "changes": 4, "window_s": 10}
     assert got == first_sample
 
 

@@ -18,27 +18,30 @@ from vision.jpeg import encode_jpeg
 pytestmark = pytest.mark.slow
 
 
-def seed_task(services, detail: str) -> int:
+def seed_task(services, score: float) -> int:
     """A demo-scene frame as the sampler queues it: the model's one person box at 0.27 (threshold 0.25)."""
     _, img, labels = next(iter(iter_frames("site", 5, 4.0, fps=1, size=(640, 360))))
     x1, y1, x2, y2 = (float(v) for v in (labels[0].box if labels else (100, 80, 220, 300)))
-    det = {"class_name": "person", "confidence": 0.27, "track_id": 3, "x1": x1, "y1": y1, "x2": x2, "y2": y2}
+    det = {"class_name": "person", "confidence": score, "track_id": 3, "x1": x1, "y1": y1, "x2": x2, "y2": y2}
     return create_task(services, camera_id="gate", profile="site", jpeg=encode_jpeg(img), width=640, height=360,
-                       detections=[det], reason="near_threshold", detail=detail, model_name="site-det",
+                       detections=[det], reason="near_threshold", detail=f"person {score:.2f} (threshold 0.25)",
+                       facts={"class_name": "person", "score": score, "threshold": 0.25}, model_name="site-det",
                        model_version="v3", captured_at=utcnow(), max_pending=10)
 
 
 @pytest.mark.parametrize("lang, user", [("en", "dana"), ("zh", "rita")])
 def test_label_a_doubtful_frame_and_build_a_dataset(served, browser, lang, user):  # noqa: F811
     server, services = served
-    skipped = seed_task(services, "person 0.26 (threshold 0.25)")
-    task_id = seed_task(services, "person 0.27 (threshold 0.25)")   # newest first
+    skipped = seed_task(services, 0.26)
+    task_id = seed_task(services, 0.27)   # newest first
     page = browser.new_page(viewport={"width": 1500, "height": 900})
     page.context.add_cookies([{"name": "vigil_lang", "value": lang, "url": server.url}])
     sign_in(page, server.url, user, "/label")
     page.wait_for_function("() => document.querySelector('#frame')?.naturalWidth > 0")
     assert page.get_attribute("#frame", "data-task") == str(task_id)
     assert page.inner_text("#task-reason") == {"en": "Score near the threshold", "zh": "分数接近阈值"}[lang]
+    assert page.inner_text("#task-detail") == {"en": "person scored 0.27; its threshold is 0.25",
+                                               "zh": "人员 得分 0.27，阈值 0.25"}[lang]
     assert page.inner_text("#waiting") == {"en": "2 to label", "zh": "待标注 2 条"}[lang]
     assert page.locator("#box-list li").count() == 1 and "0.27" in page.inner_text("#box-list")
     assert page.locator('a[data-nav="label"]').count() == 1

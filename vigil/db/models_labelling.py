@@ -25,6 +25,7 @@ class LabelTask(Base):
     detections: Mapped[list[Any]] = mapped_column(default=list)  # [{class_name, confidence, x1..y2, track_id}]
     reason: Mapped[str] = mapped_column(String(32))  # near_threshold | flicker
     detail: Mapped[str] = mapped_column(String(200), default="")
+    facts: Mapped[dict[str, Any]] = mapped_column(default=dict)  # the reason's values (class, score, threshold)
     model_name: Mapped[str] = mapped_column(String(200), default="")
     model_version: Mapped[str] = mapped_column(String(100), default="")
     captured_at: Mapped[datetime] = mapped_column()

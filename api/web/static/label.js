@@ -85,7 +85,7 @@ function show(x) {
   if (!document.getElementById("frame")) layout();
   info.replaceChildren(
     el("h2", { id: "task-reason" }, t("label.reason." + x.reason)),
-    el("p", { class: "muted", id: "task-detail" }, x.detail),
+    el("p", { class: "muted", id: "task-detail" }, detailText(x)),
     el("dl", {},
       el("dt", {}, t("field.camera")), el("dd", {}, x.camera_id),
       el("dt", {}, t("field.time")), el("dd", {}, fmtTime(x.captured_at)),
@@ -95,6 +95,15 @@ function show(x) {
   image.onload = () => { fitImage(image); editor.load(boxes, (x.detections[0] || {}).class_name || x.classes[0]); };
   image.src = x.image_url;
   image.dataset.task = x.id;
+}
+
+function detailText(x) {
+  const f = x.facts || {}, cls = f.class_name ? t("class." + f.class_name) : "";
+  if (x.reason === "near_threshold" && f.score !== undefined)
+    return t("label.detail.near_threshold", { cls, score: f.score.toFixed(2), threshold: f.threshold.toFixed(2) });
+  if (x.reason === "flicker" && f.changes !== undefined)
+    return t("label.detail.flicker", { cls, track: f.track_id, n: f.changes, s: f.window_s });
+  return x.detail;
 }
 
 async function load() {

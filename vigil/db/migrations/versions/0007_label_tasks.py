@@ -26,6 +26,7 @@ def upgrade() -> None:
     sa.Column('detections', sa.JSON(), nullable=False),
     sa.Column('reason', sa.String(length=32), nullable=False),
     sa.Column('detail', sa.String(length=200), nullable=False),
+    sa.Column('facts', sa.JSON(), nullable=False),
     sa.Column('model_name', sa.String(length=200), nullable=False),
     sa.Column('model_version', sa.String(length=100), nullable=False),
     sa.Column('captured_at', sa.DateTime(timezone=True), nullable=False),
