@@ -48,9 +48,10 @@ def create_task(services: Services, *, camera_id: str, profile: str, jpeg: bytes
         for t in pending:
             s.delete(t)
     delete = getattr(services.store, "delete", None)
-    for k in dropped if delete is not None else ():
+    for k in dropped:
         try:
-            delete(k)
+            if delete is not None:
+                delete(k)
         except OSError as e:
             log.warning("labelling task image %s: not deleted (%s)", k, e)
     return task_id
@@ -58,7 +59,8 @@ def create_task(services: Services, *, camera_id: str, profile: str, jpeg: bytes
 
 def task_row(t: LabelTask) -> dict:
     return {"id": t.id, "camera_id": t.camera_id, "profile": t.profile, "width": t.width, "height": t.height,
-            "detections": list(t.detections or []), "reason": t.reason, "detail": t.detail, "facts": dict(t.facts or {}),
+            "detections": list(t.detections or []), "reason": t.reason, "detail": t.detail,
+            "facts": dict(t.facts or {}),
             "model_name": t.model_name, "model_version": t.model_version, "captured_at": t.captured_at,
             "status": t.status, "label_image_id": t.label_image_id, "done_by": t.done_by,
             "classes": list(PROFILE_CLASSES.get(t.profile, ())), "image_url": f"/api/label-tasks/{t.id}/image"}

@@ -73,7 +73,8 @@ class ActiveSampling:
         captured: datetime = frame.captured_at
         task_id = create_task(self.services, camera_id=camera_id, profile=profile, jpeg=encode_jpeg(frame.image),
                               width=int(frame.image.shape[1]), height=int(frame.image.shape[0]),
-                              detections=detections_of(result), reason=decision.reason, detail=decision.detail, facts=decision.facts,
+                              detections=detections_of(result), reason=decision.reason, detail=decision.detail,
+                              facts=decision.facts,
                               model_name=model.name if model else "", model_version=model.version if model else "",
                               captured_at=captured, max_pending=self.services.loaded.config.active_learning.max_pending)
         self.created += 1
