@@ -207,7 +207,7 @@ class VigilConfig(Strict):
                                            description="outbox, disk watermark, retention, camera health notices")
     recording: RecordingConfig = Field(RecordingConfig.model_validate({}),
                                        description="continuous recording (cameras with record.continuous)")
-    active_learning: ActiveLearningConfig = Field(ActiveLearningConfig.model_validate({}),
+    active_learning: ActiveLearningConfig = Field(default_factory=lambda: ActiveLearningConfig.model_validate({}),
                                                   description="doubtful frames queued for labelling")
 
     @model_validator(mode="after")
