@@ -86,7 +86,7 @@ class UncertaintySampler:
 
     def _track(self, t: float, seen: Sequence[Seen]) -> SampleDecision | None:
         """Record appear/disappear changes per track id; the first track that changed often enough flickers."""
-        now = {s.track_id: s for s in seen if s.track_id is not None}
+        now = {s.track_id: s for s in seen if s.track_id is not None and s.track_id >= 0}  # -1: untracked
         for tid, s in now.items():
             track = self._tracks.get(tid)
             if track is None:

@@ -23,7 +23,8 @@ def seen_of(result: AnalysisResult) -> list[Seen]:
     names = d.data.get("class_name", np.array([], dtype=str)) if d.data else np.array([], dtype=str)
     conf = d.confidence if d.confidence is not None else np.zeros(len(d))
     tids = d.tracker_id if d.tracker_id is not None else [None] * len(d)
-    return [Seen(str(n), float(c), None if t is None else int(t)) for n, c, t in zip(names, conf, tids)]
+    # a detection no track took has tracker_id -1: untracked, never one shared "track"
+    return [Seen(str(n), float(c), None if t is None or int(t) < 0 else int(t)) for n, c, t in zip(names, conf, tids)]
 
 
 def detections_of(result: AnalysisResult) -> list[dict]:

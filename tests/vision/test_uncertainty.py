@@ -77,9 +77,10 @@ def test_flicker_changes_outside_the_window_do_not_count():
     assert got == []  # one change every 5 s never makes 4 within 3 s
 
 
-def test_untracked_boxes_never_flicker():
+@pytest.mark.parametrize("track_id", [None, -1])  # -1: the tracker's "no track took it"
+def test_untracked_boxes_never_flicker(track_id):
     s = sampler(min_interval_s=0)
-    assert not any(s.observe(float(i), [Seen("person", 0.9)] if i % 2 else []) for i in range(20))
+    assert not any(s.observe(float(i), [Seen("person", 0.9, track_id)] if i % 2 else []) for i in range(20))
 
 
 @pytest.mark.parametrize("kw", [dict(band=(1.1, 1.2)), dict(band=(0.5, 0.9)), dict(band=(0, 1.1)),
