@@ -11,12 +11,13 @@ from vigil.types import ModelInfo
 
 
 class OneBoxDetector:
-    """Implements vision's Detector protocol: `class_name` at `score` in the frame's centre."""
+    """Implements vision's Detector protocol: `class_name` at `score` in the frame's centre (every other frame
+    when `blink`)."""
 
-    def __init__(self, profile: str, class_name: str, score: float):
+    def __init__(self, profile: str, class_name: str, score: float, *, blink: bool = False):
         self.info = ModelInfo(name=f"one-box-{profile}", version=f"score{score}", profile=profile,
                               classes=PROFILE_CLASSES[profile], path="(scripted)", sha256="0" * 64)
-        self.class_name, self.score = class_name, score
+        self.class_name, self.score, self.blink, self.calls = class_name, score, blink, 0
 
     def _one(self, image: np.ndarray) -> sv.Detections:
         h, w = image.shape[:2]
@@ -26,4 +27,10 @@ class OneBoxDetector:
                              data={"class_name": np.array([self.class_name], dtype=str)})
 
     def detect(self, images: Sequence[np.ndarray]) -> list[sv.Detections]:
-        return [self._one(img) for img in images]
+        """blink: the box is there on every other call only (a model that sees the object now and then)."""
+        out = []
+        for img in images:
+            self.calls += 1
+            d = self._one(img)
+            out.append(d[np.zeros(1, bool)] if self.blink and self.calls % 2 == 0 else d)
+        return out

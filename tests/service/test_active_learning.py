@@ -68,3 +68,26 @@ def test_pending_tasks_are_bounded_oldest_dropped(make_services):
                        captured_at=utcnow(), max_pending=2) for i in range(4)]
     tasks, total = list_tasks(services)
     assert total == 2 and sorted(t["id"] for t in tasks) == ids[2:]
+
+
+def test_a_confident_box_that_blinks_is_sampled_as_a_flickering_track(make_services, tmp_path):
+    make_clip(tmp_path / "yard.mp4", seconds=8, fps=10, gop=10)
+    services = make_services(SITES + """
+cameras:
+  yard: {site: works, source: yard.mp4}
+detectors:
+  site: {model: models/none.onnx, conf: 0.25}
+active_learning: {enabled: true, min_interval_s: 60, flicker_changes: 4, flicker_window_s: 10}
+""")
+    runtime = start_runtime(services, detectors={"site": OneBoxDetector("site", "person", 0.9, blink=True)},
+                            watch_models=False)
+    try:
+        deadline = time.monotonic() + 40
+        while time.monotonic() < deadline and list_tasks(services)[1] == 0:
+            time.sleep(0.2)
+        tasks, total = list_tasks(services)
+    finally:
+        runtime.stop()
+    assert total == 1, tasks
+    assert tasks[0]["reason"] == "flicker" and tasks[0]["facts"]["class_name"] == "person", tasks[0]
+    assert tasks[0]["facts"]["changes"] >= 4
