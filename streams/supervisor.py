@@ -9,7 +9,7 @@ from typing import Callable, Mapping
 
 from vigil.config_loader import LoadedConfig
 from vigil.errors import NotFoundError
-from vigil.types import ClipRequest, VideoFrame, Violation
+from vigil.types import ClipRequest, ModelInfo, VideoFrame, Violation
 from vision.analyzer import AnalysisResult, CameraAnalyzer
 from vision.batcher import Batcher, BatchObserver
 from vision.detector import Detector, profile_detector
@@ -280,6 +280,11 @@ class Supervisor:
             else:
                 self._detectors = {**(self._detectors or {}), profile: detector}
                 self._ensure_batcher(profile)
+
+    def model_info(self, profile: str) -> ModelInfo | None:
+        """The model detecting for `profile` now (None: none runs)."""
+        batcher = self._batchers.get(profile)
+        return batcher.info if batcher is not None else None
 
     # -- detection ---------------------------------------------------------------------------------------------
     def _detector_for(self, profile: str) -> Detector | None:

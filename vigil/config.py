@@ -20,7 +20,7 @@ from vigil.config_types import (  # noqa: F401  (re-exported: callers import the
 from vigil.config_service import (  # noqa: F401  (re-exported)
     LocalStoreConfig, MetricsConfig, MqttConfig, NotificationsConfig, GradingConfig, RecordingConfig,
     ReliabilityConfig, S3StoreConfig, ServerConfig, SigningConfig, SmtpConfig, StorageConfig, TrainingConfig,
-    WebhookConfig,
+    WebhookConfig, ActiveLearningConfig,
 )
 
 
@@ -207,6 +207,8 @@ class VigilConfig(Strict):
                                            description="outbox, disk watermark, retention, camera health notices")
     recording: RecordingConfig = Field(RecordingConfig.model_validate({}),
                                        description="continuous recording (cameras with record.continuous)")
+    active_learning: ActiveLearningConfig = Field(default_factory=lambda: ActiveLearningConfig.model_validate({}),
+                                                  description="doubtful frames queued for labelling")
 
     @model_validator(mode="after")
     def _references(self):

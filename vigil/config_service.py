@@ -233,3 +233,26 @@ class RecordingConfig(Strict):
     queue_mb: int = Field(64, ge=1, le=4096, description="packets waiting for the segment writer; beyond it the "
                           "segment being cut is dropped and reported (a slow disk never stalls a camera)")
     max_export_s: float = Field(1800, gt=0, le=86400, description="longest range exported as evidence at once")
+
+
+class ActiveLearningConfig(Strict):
+    """Frames the detector was unsure of are queued for labelling ("To label"): a score near its class threshold,
+    or a track that flickers. Rate-limited per camera and bounded in number."""
+
+    enabled: bool = Field(False, description="sample doubtful frames of running cameras into the labelling queue")
+    band: tuple[float, float] = Field((0.6, 1.15), description="a detection scoring within [low, high] times its "
+                                      "class threshold is doubtful (low <= 1 <= high)")
+    min_interval_s: float = Field(60.0, ge=0, le=86400, description="at most one sampled frame per camera this "
+                                  "often")
+    flicker_changes: int = Field(4, ge=2, le=100, description="a track that appears or disappears this many "
+                                 "times ...")
+    flicker_window_s: float = Field(10.0, gt=0, le=3600, description="... within this many seconds flickers")
+    max_pending: int = Field(200, ge=1, le=100000, description="unlabelled tasks kept; past it the oldest "
+                             "unlabelled ones are dropped")
+
+    @model_validator(mode="after")
+    def _band(self):
+        low, high = self.band
+        if not (0 < low <= 1 <= high <= 10):
+            raise ValueError(f"band: expected 0 < low <= 1 <= high <= 10, found {list(self.band)}")
+        return self

@@ -89,15 +89,15 @@ def _auth_state(app: FastAPI) -> None:
 def include_routers(app: FastAPI) -> None:
     """Each area adds its router here (auth, alerts, leads, sites, models, wall, UI pages)."""
     from api.routes import (alert_list, alerts, auth, camera_admin, cameras, dataset_browser, events, inbox,
-                            lead_workflow, leads, live_analysis, live_video, metrics, models, pages, recordings,
-                            rectify, sites, system)
+                            label_tasks, lead_workflow, leads, live_analysis, live_video, metrics, models, pages,
+                            recordings, rectify, sites, system)
 
     _auth_state(app)
     _error_handlers(app)
     from api.routes.responses import ERRORS
 
     for module in (auth, alert_list, alerts, cameras, camera_admin, events, leads, lead_workflow, rectify, sites,
-                   models, dataset_browser, inbox, recordings, pages, system, metrics, live_analysis):
+                   models, dataset_browser, inbox, recordings, pages, system, metrics, live_analysis, label_tasks):
         app.include_router(module.router, responses=ERRORS)
     app.include_router(live_video.router)  # a WebSocket route: its refusals are handshake answers, not ERRORS
     app.mount("/static", StaticFiles(directory=str(pages.WEB / "static")), name="static")

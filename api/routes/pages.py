@@ -8,16 +8,17 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from api.auth.deps import AllowPage, authenticate
-from api.auth.roles import ADMIN, ADMIN_ONLY, DATA_STAFF, EVERYONE, LEAD_WORKFLOW, MODELS, REVIEW, WALL
+from api.auth.roles import ADMIN, ADMIN_ONLY, DATA_STAFF, EVERYONE, LEAD_WORKFLOW, MODELS, REVIEW, REVIEWER, WALL
 from api.auth.users import Principal
 from api.i18n import LANG_COOKIE, LANGUAGES, catalogue, pick
 
 router = APIRouter(include_in_schema=False)
 WEB = Path(__file__).resolve().parent.parent / "web"
 templates = Jinja2Templates(directory=str(WEB / "templates"))
+LABEL = frozenset({REVIEWER, DATA_STAFF})  # the "To label" queue (active learning)
 NAV = (("wall", "/wall", WALL), ("alerts", "/alerts", WALL), ("review", "/review", REVIEW),
-       ("leads", "/leads", LEAD_WORKFLOW), ("sites", "/sites", EVERYONE), ("models", "/models", MODELS),
-       ("cameras", "/cameras", ADMIN_ONLY), ("users", "/users", ADMIN_ONLY))
+       ("label", "/label", LABEL), ("leads", "/leads", LEAD_WORKFLOW), ("sites", "/sites", EVERYONE),
+       ("models", "/models", MODELS), ("cameras", "/cameras", ADMIN_ONLY), ("users", "/users", ADMIN_ONLY))
 
 
 def render(request: Request, page: str, user: Principal | None, **extra) -> HTMLResponse:
@@ -85,7 +86,7 @@ for _name, _roles, _path in (("wall", WALL, "/wall"), ("camera", WALL, "/wall/{c
                              ("users", ADMIN_ONLY, "/users"), ("alerts", WALL, "/alerts"),
                              ("alert", WALL, "/alerts/{alert_id}"), ("dataset", MODELS, "/datasets/{dataset_id}"),
                              ("inbox", LEAD_WORKFLOW, "/inbox"), ("zones", ADMIN_ONLY, "/wall/{camera_id}/zones"),
-                             ("cameras", ADMIN_ONLY, "/cameras")):
+                             ("cameras", ADMIN_ONLY, "/cameras"), ("label", LABEL, "/label")):
     _page(_name, _roles, _path)
 
 

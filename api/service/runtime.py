@@ -52,6 +52,7 @@ class Runtime:
         self._logged: set[str] = set()  # health problems last written to the log
         self.lock_problem: str | None = None  # the instance lock lost (another instance took it after a restart)
         self.recording: Recording | None = None  # continuous recording and its retention
+        self.sampling: Any = None  # active learning (api.service.sampling) when enabled
 
     def _spawn(self, target, name: str) -> None:
         t = threading.Thread(target=target, name=name, daemon=True)
@@ -246,6 +247,10 @@ def start_runtime(services, *, detectors: Mapping | None = None,
 
     runtime.recording = Recording(services, supervisor).start()
     runtime._spawn(runtime._record, "vigil-recording-watch")
+    if services.loaded.config.active_learning.enabled:
+        from api.service.sampling import ActiveSampling
+        runtime.sampling = ActiveSampling(services, supervisor, runtime._stop)
+        runtime._spawn(runtime.sampling.run, "vigil-active-learning")
     if watcher is not None:
         runtime._spawn(runtime._watch_models, "vigil-model-watch")
     return runtime

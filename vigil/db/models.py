@@ -400,3 +400,4 @@ class RectificationNotice(Base):
 
 from vigil.db.models_inbox import InboxItem, InboxRead  # noqa: E402,F401  (same metadata)
 from vigil.db.models_cameras import CameraOverride  # noqa: E402,F401  (same metadata)
+from vigil.db.models_labelling import LabelTask  # noqa: E402,F401  (same metadata)
