@@ -56,6 +56,9 @@ def test_a_role_without_the_reliability_view_sees_no_bar(served, watermark, brow
     page = browser.new_page()
     sign_in(page, server.url, "dana", "/models")  # data staff: no /api/system/reliability
     page.wait_for_selector("#main")
+    refused = []
+    page.on("response", lambda r: refused.append(r.url) if r.status == 403 else None)
     page.wait_for_timeout(800)
     assert page.eval_on_selector("#health-bar", "b => b.hidden") is True
+    assert refused == [] and page.inner_text("#toast").strip() == ""  # it does not ask, so no refusal toast
     page.close()

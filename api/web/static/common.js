@@ -155,7 +155,8 @@ function problemText(p) {
 
 async function watchHealth() {
   const bar = document.getElementById("health-bar");
-  if (!bar || !document.body.dataset.user) return;
+  // data staff may not read the service's state (the route allows the wall roles): no bar, and no refusal toast
+  if (!bar || !document.body.dataset.user || document.body.dataset.role === "data_staff") return;
   const check = async () => {
     let problems;
     try {
