@@ -47,6 +47,35 @@ def web_services(tmp_path):
 
 
 @pytest.fixture
+def bearer(web_services):
+    """{role: Authorization header} with an API token of the seeded user of each role."""
+    from sqlalchemy import select
+
+    from api.auth.users import create_token
+    from tests.web.seed import ROLE_USERS
+    from vigil.db.models import User
+
+    with web_services.sessions() as s:
+        ids = {u.username: u.id for u in s.scalars(select(User))}
+    return {role: {"Authorization": f"Bearer {create_token(web_services.sessions, ids[name], 't')}"}
+            for role, name in ROLE_USERS.items()}
+
+
+@pytest.fixture
+def server(tmp_path):
+    """The app without cameras, served by uvicorn on 127.0.0.1: (LiveServer, Services), seeded role users."""
+    from api.app import create_app
+    from tests.servers import free_port
+
+    services = open_web_services(tmp_path)
+    add_role_users(services)
+    srv = LiveServer(create_app(services, run_cameras=False), free_port()).start()
+    yield srv, services
+    srv.stop()
+    services.close()
+
+
+@pytest.fixture
 def client(web_services):
     """An in-process client of the app without cameras (the route and role tests)."""
     from fastapi.testclient import TestClient

@@ -4,21 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select
 
-from api.auth.users import create_token
-from tests.web.seed import ROLE_USERS, seed_alert
-from vigil.db.models import Alert, AuditEntry, User
+from tests.web.seed import seed_alert
+from vigil.db.models import Alert, AuditEntry
 from vigil.types import utcnow
-
-
-@pytest.fixture
-def bearer(web_services):
-    with web_services.sessions() as s:
-        ids = {u.username: u.id for u in s.scalars(select(User))}
-    return {role: {"Authorization": f"Bearer {create_token(web_services.sessions, ids[name], 't')}"}
-            for role, name in ROLE_USERS.items()}
 
 
 def going_on(services, alert_id: str) -> None:

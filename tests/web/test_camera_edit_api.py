@@ -11,19 +11,11 @@ from sqlalchemy import func, select
 
 from api.auth.users import create_token
 from tests.web.conftest import open_web_services
-from tests.web.seed import ROLE_USERS, add_role_users
+from tests.web.seed import add_role_users
 from vigil.db.models import AuditEntry, Camera, CameraOverride, User
 
 SQUARE = [[0.1, 0.1], [0.5, 0.1], [0.5, 0.5], [0.1, 0.5]]
 TYPED_PW = "typed-in-pw-9731"
-
-
-@pytest.fixture
-def bearer(web_services):
-    with web_services.sessions() as s:
-        ids = {u.username: u.id for u in s.scalars(select(User))}
-    return {role: {"Authorization": f"Bearer {create_token(web_services.sessions, ids[name], 't')}"}
-            for role, name in ROLE_USERS.items()}
 
 
 def stored(services) -> tuple[dict, int]:

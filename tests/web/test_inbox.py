@@ -6,15 +6,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from api.auth.users import create_token
 from api.ops import review
 from api.ops.attachments import NewAttachment, add_attachment
 from api.ops.inbox import list_items
 from api.ops.leads import assign
 from api.ops.rectification import reply, send_notice
 from api.ops.workflow import advance
-from tests.web.conftest import LiveServer, open_web_services
-from tests.web.seed import ROLE_USERS, add_role_users, seed_alert
+from tests.web.seed import seed_alert
 from tests.web.test_web_browser import shot, sign_in, sign_out
 from vigil.db.models import User
 from vigil.types import utcnow
@@ -32,14 +30,6 @@ def _walk(services) -> int:
     reply(services, link.rsplit("/", 1)[1], "已整改", [NewAttachment(JPEG, "fixed.jpg", "image/jpeg", utcnow())])
     advance(services, lead, "submit", "oscar", "officer")  # -> reviewers: lead.review
     return lead
-
-
-@pytest.fixture
-def bearer(web_services):
-    with web_services.sessions() as s:
-        ids = {u.username: u.id for u in s.scalars(select(User))}
-    return {role: {"Authorization": f"Bearer {create_token(web_services.sessions, ids[name], 't')}"}
-            for role, name in ROLE_USERS.items()}
 
 
 def test_inbox_over_http_reaches_the_right_people(client, web_services, bearer):
@@ -64,19 +54,6 @@ def test_inbox_over_http_reaches_the_right_people(client, web_services, bearer):
     assert client.post("/api/inbox/read", json={"ids": ["x"]}, headers=bearer["officer"]).status_code == 422
     assert client.post("/api/inbox/read", json={}, headers=bearer["officer"]).json() == {"marked": 2, "unread": 0}
     assert client.get("/api/inbox/unread", headers=bearer["reviewer"]).json() == {"unread": 1}  # read per person
-
-
-@pytest.fixture
-def server(tmp_path):
-    from api.app import create_app
-    from tests.servers import free_port
-
-    services = open_web_services(tmp_path)
-    add_role_users(services)
-    srv = LiveServer(create_app(services, run_cameras=False), free_port()).start()
-    yield srv, services
-    srv.stop()
-    services.close()
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])

@@ -4,23 +4,11 @@ from __future__ import annotations
 
 import hashlib
 
-import pytest
-from sqlalchemy import select
 
-from api.auth.users import create_token
 from api.ops import review
-from tests.web.seed import ROLE_USERS, seed_alert
-from vigil.db.models import User
+from tests.web.seed import seed_alert
 
 PHOTO = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 8192 + b"\xff\xd9"  # ~2 MiB, over the JSON body limit
-
-
-@pytest.fixture
-def bearer(web_services):
-    with web_services.sessions() as s:
-        ids = {u.username: u.id for u in s.scalars(select(User))}
-    return {role: {"Authorization": f"Bearer {create_token(web_services.sessions, ids[name], 't')}"}
-            for role, name in ROLE_USERS.items()}
 
 
 def _step(client, bearer, lead, role, action, reason=""):

@@ -10,26 +10,11 @@ import pytest
 from sqlalchemy import select
 
 from api.ops import review
-from tests.web.conftest import LiveServer, open_web_services
-from tests.web.seed import add_role_users, seed_alert
+from tests.web.seed import seed_alert
 from tests.web.test_web_browser import shot, sign_in, sign_out
 from vigil.db.models import Alert, AuditEntry, Lead, LeadAttachment, LeadDocument
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def server(tmp_path):
-    """The app without cameras (the workflow needs none), served by uvicorn on 127.0.0.1."""
-    from api.app import create_app
-    from tests.servers import free_port
-
-    services = open_web_services(tmp_path)
-    add_role_users(services)
-    srv = LiveServer(create_app(services, run_cameras=False), free_port()).start()
-    yield srv, services
-    srv.stop()
-    services.close()
 
 
 def _photo(services, tmp_path: Path) -> Path:

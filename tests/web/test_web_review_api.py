@@ -5,21 +5,11 @@ import io
 import zipfile
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select
 
-from api.auth.users import create_token
-from tests.web.seed import ROLE_USERS, seed_alert
-from vigil.db.models import LabelImage, User
+from tests.web.seed import seed_alert
+from vigil.db.models import LabelImage
 from vigil.types import iso_utc, utcnow
-
-
-@pytest.fixture
-def bearer(web_services):
-    with web_services.sessions() as s:
-        ids = {u.username: u.id for u in s.scalars(select(User))}
-    return {role: {"Authorization": f"Bearer {create_token(web_services.sessions, ids[name], 't')}"}
-            for role, name in ROLE_USERS.items()}
 
 
 def test_confirm_with_corrected_boxes_saves_a_correction_label_and_opens_a_lead(client, web_services, bearer):

@@ -13,8 +13,7 @@ from api.ops import review
 from api.ops.attachments import NewAttachment, add_attachment
 from api.ops.rectification import escalate_overdue, reply, send_notice
 from datasets.versions import store_version
-from tests.web.conftest import LiveServer, open_web_services
-from tests.web.seed import add_role_users, clip_bytes, seed_alert
+from tests.web.seed import clip_bytes, seed_alert
 from tests.web.test_dataset_browser import real_samples
 from tests.web.test_web_browser import OUT, shot, sign_in, sign_out
 from vigil.types import iso_utc, utcnow
@@ -25,20 +24,6 @@ pytestmark = pytest.mark.slow
 ALLOWED = {"Vigil", "PDF", "DOCX", "MP4", "JPEG", "ONNX", "API", "sha256", "KiB", "MiB", "GiB", "fps", "English",
            "Riverside", "Works", "gate", "Chemistry", "lab", "Lab", "bench", "Eastport", "Build", "Road", "University",
            "Avenue", "ada", "rita", "oscar", "dana", "vera", "site", "test", "map50", "mAP50", "yolo", "YOLO"}
-
-
-@pytest.fixture
-def server(tmp_path):
-    """The app without cameras (every camera shows its state card), served by uvicorn on 127.0.0.1."""
-    from api.app import create_app
-    from tests.servers import free_port
-
-    services = open_web_services(tmp_path)
-    add_role_users(services)
-    srv = LiveServer(create_app(services, run_cameras=False), free_port()).start()
-    yield srv, services
-    srv.stop()
-    services.close()
 
 
 def english_words(text: str) -> set[str]:
