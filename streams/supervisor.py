@@ -96,9 +96,9 @@ class Supervisor:
             self._monitor = threading.Thread(target=self._watch, name="vigil-supervisor", daemon=True)
             self._monitor.start()
 
-    def stop(self, timeout: float = 10) -> None:
-        """Stop analysis, hand over every phase already seen, close open events with the footage the ring holds,
-        then stop the readers, detector loops and evidence workers."""
+    def stop_analysis(self, timeout: float = 10) -> list[_Camera]:
+        """Stop every camera's analysis and hand over every phase already seen; the readers keep buffering (clips
+        can still be cut). Returns the cameras."""
         self._stop.set()
         with self._lock:
             cams = list(self._cameras.values())
@@ -108,8 +108,14 @@ class Supervisor:
             if cam.thread is not None:
                 cam.thread.join(timeout)
         if self._pool is not None:
-            self._pool.shutdown(wait=True)
+            self._pool.shutdown(wait=True)  # every phase seen is handed to the sink
             self._pool = None
+        return cams
+
+    def stop(self, timeout: float = 10) -> None:
+        """Stop analysis, hand over every phase already seen, close open events with the footage the ring holds,
+        then stop the readers, detector loops and evidence workers."""
+        cams = self.stop_analysis(timeout)
         if self.recorder is not None:
             self.recorder.stop(timeout)
         with self._lock:

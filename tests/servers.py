@@ -5,6 +5,8 @@ the reason and the tail of the server's log: a test that needs it fails and says
 """
 from __future__ import annotations
 
+import contextlib
+
 import glob
 import os
 import shutil
@@ -237,3 +239,20 @@ def start_seaweed_again(server: Server, access_key: str, secret_key: str) -> Non
                                    env=server.extra["env"])
     wait_port(server.port, 60, server.proc, log)
     _wait_s3_ready(server, access_key, secret_key, log)
+
+
+@contextlib.contextmanager
+def small_tmpfs(path: Path, size_mb: int):
+    """A `size_mb` MB tmpfs mounted at `path` (made here) for a full-disk test; fails saying why when it cannot
+    mount (it needs root). Unmounted after."""
+    import pytest
+
+    path.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_mb}m", "tmpfs", str(path)], capture_output=True,
+                          text=True)
+    if done.returncode != 0:
+        pytest.fail(f"this test needs to mount a {size_mb} MB tmpfs (run as root): {done.stderr.strip()}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], capture_output=True)

@@ -89,24 +89,6 @@ class GroupReport:
     dropped_events: int = 0  # phases dropped because the API did not poll (MAX_QUEUED_EVENTS)
 
 
-class _GroupSupervisor(Supervisor):
-    """The stream supervisor, able to stop analysis while its readers keep buffering (so that the API's recorder
-    can still cut the last clips when the service stops)."""
-
-    def stop_analysis(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        with self._lock:
-            cams = list(self._cameras.values())
-        for cam in cams:
-            cam.stop.set()
-        for cam in cams:
-            if cam.thread is not None:
-                cam.thread.join(timeout)
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)  # every phase seen is handed to on_violation
-            self._pool = None
-
-
 class CameraGroup:
     """The body of one camera-group actor: a `Supervisor` over some cameras whose phases queue for the API.
 
@@ -139,7 +121,7 @@ class CameraGroup:
             except Exception as e:  # noqa: BLE001 - one bad model must not stop the group's cameras
                 log.error("camera group: profile %s: cannot load model %s (%s); its cameras run without "
                           "detection", profile, spec.version, e)
-        self.supervisor = _GroupSupervisor(own, sink=self, resolve_source=_demo_resolver(loaded),
+        self.supervisor = Supervisor(own, sink=self, resolve_source=_demo_resolver(loaded),
                                            detectors=detectors, pipeline_overrides=pipeline_overrides)
         self.supervisor.start()
         log.info("camera group %s on node %s (%s): cameras %s", self.incarnation[:8], self.node_ip,

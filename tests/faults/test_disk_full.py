@@ -3,7 +3,6 @@ the outbox, /healthz warns; once space is freed the evidence lands, and nothing 
 from __future__ import annotations
 
 import os
-import subprocess
 import time
 
 import pytest
@@ -20,14 +19,10 @@ pytestmark = pytest.mark.slow  # real servers stopped and started, cameras paced
 
 @pytest.fixture
 def small_fs(tmp_path):
-    mount = tmp_path / "small"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount)], capture_output=True,
-                          text=True)
-    if done.returncode != 0:
-        pytest.fail(f"this test needs to mount a 3 MB tmpfs (run as root): {done.stderr.strip()}")
-    yield mount
-    subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+    from tests.servers import small_tmpfs
+
+    with small_tmpfs(tmp_path / "small", 3) as mount:
+        yield mount
 
 
 def _fill(folder) -> None:

@@ -128,16 +128,10 @@ def test_a_full_queue_or_a_refused_disk_drops_segments_and_never_blocks(media, t
 
 @pytest.fixture
 def small_fs(tmp_path):
-    import subprocess
+    from tests.servers import small_tmpfs
 
-    mount = tmp_path / "small"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)], capture_output=True,
-                          text=True)
-    if done.returncode != 0:
-        pytest.fail(f"this test needs to mount a 2 MB tmpfs (run as root): {done.stderr.strip()}")
-    yield mount
-    subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+    with small_tmpfs(tmp_path / "small", 2) as mount:
+        yield mount
 
 
 def test_a_full_disk_drops_segments_while_the_camera_reads_on(media, tmp_path, small_fs):
