@@ -294,23 +294,6 @@ class TrainingJob(Base):
     pid: Mapped[int | None] = mapped_column(Integer, default=None)  # the worker process that ran (or runs) it
 
 
-class DatasetBuild(Base):
-    """One dataset build requested from the API, run in a worker process; kept across restarts."""
-
-    __tablename__ = "dataset_builds"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    profile: Mapped[str] = mapped_column(String(8))
-    status: Mapped[str] = mapped_column(String(16), default="running", index=True)  # running|done|failed|cancelled
-    stage: Mapped[str] = mapped_column(String(64), default="queued")
-    items: Mapped[int] = mapped_column(Integer, default=0)
-    version: Mapped[dict[str, Any] | None] = mapped_column(default=None)  # the version built, once done
-    error: Mapped[str] = mapped_column(Text, default="")
-    created_by: Mapped[str] = mapped_column(String(64), default="")
-    started_at: Mapped[datetime] = mapped_column(default=utcnow)
-    finished_at: Mapped[datetime | None] = mapped_column(default=None)
-    pid: Mapped[int | None] = mapped_column(Integer, default=None)
-
-
 class NotificationDelivery(Base):
     """One notification to one channel; `dead` after the last failed try."""
 
@@ -401,3 +384,4 @@ class RectificationNotice(Base):
 from vigil.db.models_inbox import InboxItem, InboxRead  # noqa: E402,F401  (same metadata)
 from vigil.db.models_cameras import CameraOverride  # noqa: E402,F401  (same metadata)
 from vigil.db.models_labelling import LabelTask  # noqa: E402,F401  (same metadata)
+from vigil.db.models_jobs import DatasetBuild  # noqa: E402,F401  (same metadata)
