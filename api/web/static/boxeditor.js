@@ -1,5 +1,7 @@
 // A canvas box editor over an image: draw, move, resize, select, delete, relabel, undo (image-pixel coordinates).
 // A drawn box has no class until the page asks for one (`onDrawn`); it never silently takes another box's class.
+import { el, t } from "./common.js";
+
 const HANDLE = 8;   // screen pixels around a corner that grab it
 const MIN = 4;      // smallest box side in image pixels
 
@@ -126,4 +128,38 @@ export class BoxEditor {
       }
     });
   }
+}
+
+// class colours and the class menu of a just-drawn box, shared by the review queue and the labelling queue
+export const PALETTE = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#9a6324", "#469990"];
+
+export function classColour(classes, cls) {
+  const i = (classes || []).indexOf(cls);
+  return PALETTE[(i < 0 ? 8 : i) % PALETTE.length];
+}
+
+// keys 1-9 or a click name the box, Esc (the page's keys) removes it; `classes()` gives the model's class list
+export class ClassPicker {
+  constructor(editor, canvas, classes, colour) {
+    Object.assign(this, { editor, canvas, classes, colour, menu: null });
+  }
+
+  get open() { return this.menu !== null; }
+  get box() { return this.menu ? Number(this.menu.dataset.box) : null; }
+
+  ask(i) {
+    this.close();
+    const b = this.editor.boxes[i], s = this.editor.scale;
+    this.pick = (cls) => { this.close(); this.editor.relabel(i, cls); };
+    this.menu = el("div", { class: "class-picker", id: "class-picker", role: "menu", dataset: { box: i },
+                            style: `left:${Math.round(b.x1 * s)}px; top:${Math.round(b.y2 * s) + 4}px` },
+      el("h4", {}, t("review.pick")), el("p", { class: "muted" }, t("review.pick.hint")),
+      this.classes().slice(0, 9).map((c, k) => el("button", { type: "button", role: "menuitem",
+        dataset: { cls: c }, onmousedown: (e) => e.stopPropagation(), onclick: () => this.pick(c) },
+        el("kbd", {}, String(k + 1)), el("span", { class: "swatch", style: `background:${this.colour(c)}` }), " ",
+        t("class." + c))));
+    this.canvas.parentElement.append(this.menu);
+  }
+
+  close() { this.menu?.remove(); this.menu = null; }
 }

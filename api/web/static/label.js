@@ -1,10 +1,9 @@
 // "To label": frames the detector was unsure of, the model's boxes pre-drawn; fix, add or remove boxes, then save
 // (they become labels dataset builds include) or skip. Same box editor and keys as the review queue.
 import { api, el, t, fmtTime, toast } from "./common.js";
-import { BoxEditor } from "./boxeditor.js";
+import { BoxEditor, ClassPicker, classColour } from "./boxeditor.js";
 
 const main = document.getElementById("main");
-const PALETTE = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#9a6324", "#469990"];
 let task = null, total = 0, busy = false;
 
 const image = el("img", { id: "frame", alt: "" });
@@ -12,31 +11,11 @@ const canvas = el("canvas", { id: "boxes" });
 const info = el("div", { class: "review-info" });
 const list = el("ol", { id: "box-list", class: "box-list" });
 const counter = el("span", { id: "waiting", class: "muted" });
-const editor = new BoxEditor(canvas, image, { colours: colour, onChange: renderList, onDrawn: askClass,
+const editor = new BoxEditor(canvas, image, { colours: colour, onChange: renderList, onDrawn: (i) => picker.ask(i),
                                               names: (c) => t("class." + c) });
-let picker = null;  // the class menu of a just-drawn box: keys 1-9 or a click name it, Esc removes it
+const picker = new ClassPicker(editor, canvas, () => task?.classes || [], colour);
 
-function askClass(i) {
-  closePicker();
-  const b = editor.boxes[i], s = editor.scale;
-  const pick = (cls) => { closePicker(); editor.relabel(i, cls); };
-  picker = el("div", { class: "class-picker", id: "class-picker", role: "menu", dataset: { box: i },
-                       style: `left:${Math.round(b.x1 * s)}px; top:${Math.round(b.y2 * s) + 4}px` },
-    el("h4", {}, t("review.pick")), el("p", { class: "muted" }, t("review.pick.hint")),
-    (task?.classes || []).slice(0, 9).map((c, k) => el("button", { type: "button", role: "menuitem",
-      dataset: { cls: c }, onmousedown: (e) => e.stopPropagation(), onclick: () => pick(c) },
-      el("kbd", {}, String(k + 1)), el("span", { class: "swatch", style: `background:${colour(c)}` }), " ",
-      t("class." + c))));
-  picker.pick = pick;
-  canvas.parentElement.append(picker);
-}
-
-function closePicker() { picker?.remove(); picker = null; }
-
-function colour(cls) {
-  const i = (task?.classes || []).indexOf(cls);
-  return PALETTE[(i < 0 ? 8 : i) % PALETTE.length];
-}
+function colour(cls) { return classColour(task?.classes, cls); }
 
 function button(id, key, label, onclick, cls = "") {
   return el("button", { id, class: cls, onclick, title: `${label} (${key})` }, label, el("kbd", {}, key));
@@ -64,7 +43,7 @@ function renderList() {
       class: i === editor.selected ? "selected" : "", onclick: () => editor.select(i) },
     el("span", { class: "swatch", style: `background:${colour(b.class_name)}` }),
     el("select", { "aria-label": t("review.class"), dataset: { box: i },
-                   onchange: (e) => { if (picker && Number(picker.dataset.box) === i) closePicker();
+                   onchange: (e) => { if (picker.box === i) picker.close();
                                       editor.relabel(i, e.target.value); } },
        b.class_name === null ? el("option", { value: "", selected: true, disabled: true }, "?") : null,
        classes.map((c) => el("option", { value: c, selected: c === b.class_name }, t("class." + c)))),
@@ -90,7 +69,7 @@ function show(x) {
       el("dt", {}, t("field.camera")), el("dd", {}, x.camera_id),
       el("dt", {}, t("field.time")), el("dd", {}, fmtTime(x.captured_at)),
       el("dt", {}, t("field.model")), el("dd", {}, [x.model_name, x.model_version].filter(Boolean).join(" ") || "—")));
-  closePicker();
+  picker.close();
   const boxes = x.detections.map(({ class_name, confidence, x1, y1, x2, y2 }) => ({ class_name, confidence, x1, y1, x2, y2 }));
   image.onload = () => { fitImage(image); editor.load(boxes, (x.detections[0] || {}).class_name || x.classes[0]); };
   image.src = x.image_url;
@@ -115,7 +94,7 @@ async function load() {
 
 async function save() {
   if (!task || busy) return;
-  if (editor.unnamed >= 0) { askClass(editor.unnamed); return; }  // every box needs a class first
+  if (editor.unnamed >= 0) { picker.ask(editor.unnamed); return; }  // every box needs a class first
   busy = true;
   const boxes = editor.boxes.map(({ class_name, x1, y1, x2, y2 }) => ({ class_name, x1, y1, x2, y2 }));
   try {
@@ -139,10 +118,10 @@ async function skip() {
 document.addEventListener("keydown", (e) => {
   if (["INPUT", "TEXTAREA", "SELECT"].includes(e.target.tagName) || e.ctrlKey || e.metaKey || e.altKey) return;
   const k = e.key.toLowerCase();
-  if (picker) {  // a drawn box waits for its class: digits name it, Esc (or z) takes the box back
+  if (picker.open) {  // a drawn box waits for its class: digits name it, Esc (or z) takes the box back
     const cls = /^[1-9]$/.test(e.key) ? task.classes[Number(e.key) - 1] : null;
     if (cls) picker.pick(cls);
-    else if (e.key === "Escape" || k === "z") { closePicker(); editor.undo(); }
+    else if (e.key === "Escape" || k === "z") { picker.close(); editor.undo(); }
     e.preventDefault();
     return;
   }

@@ -1,9 +1,8 @@
 // The review queue: next new alert, best frame with editable boxes, the clip; confirm / reject / correct by keys.
 import { api, el, t, tn, onLive, fmtTime, rule, toast } from "./common.js";
-import { BoxEditor } from "./boxeditor.js";
+import { BoxEditor, ClassPicker, classColour } from "./boxeditor.js";
 
 const main = document.getElementById("main");
-const PALETTE = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#9a6324", "#469990"];
 let alert = null, skipped = [], waiting = 0, busy = false;
 
 const image = el("img", { id: "best", alt: "" });
@@ -13,34 +12,11 @@ const info = el("div", { class: "review-info" });
 const list = el("ol", { id: "box-list", class: "box-list" });
 const note = el("textarea", { id: "note", rows: 2, placeholder: t("review.note") });
 const counter = el("span", { id: "waiting", class: "muted" });
-const editor = new BoxEditor(canvas, image, { colours: colour, onChange: renderList, onDrawn: askClass,
+const editor = new BoxEditor(canvas, image, { colours: colour, onChange: renderList, onDrawn: (i) => picker.ask(i),
                                               names: (c) => t("class." + c) });
-let picker = null;  // the class menu of a just-drawn box: keys 1-9 or a click name it, Esc removes it
+const picker = new ClassPicker(editor, canvas, () => alert?.classes || [], colour);
 
-function askClass(i) {
-  closePicker();
-  const b = editor.boxes[i], s = editor.scale;
-  const pick = (cls) => { closePicker(); editor.relabel(i, cls); };
-  picker = el("div", { class: "class-picker", id: "class-picker", role: "menu", dataset: { box: i },
-                       style: `left:${Math.round(b.x1 * s)}px; top:${Math.round(b.y2 * s) + 4}px` },
-    el("h4", {}, t("review.pick")), el("p", { class: "muted" }, t("review.pick.hint")),
-    (alert?.classes || []).slice(0, 9).map((c, k) => el("button", { type: "button", role: "menuitem",
-      dataset: { cls: c }, onmousedown: (e) => e.stopPropagation(), onclick: () => pick(c) },
-      el("kbd", {}, String(k + 1)), el("span", { class: "swatch", style: `background:${colour(c)}` }), " ",
-      t("class." + c))));
-  picker.pick = pick;
-  canvas.parentElement.append(picker);
-}
-
-function closePicker() {
-  picker?.remove();
-  picker = null;
-}
-
-function colour(cls) {
-  const i = (alert?.classes || []).indexOf(cls);
-  return PALETTE[(i < 0 ? 8 : i) % PALETTE.length];
-}
+function colour(cls) { return classColour(alert?.classes, cls); }
 
 function button(id, key, label, onclick, cls = "") {
   return el("button", { id, class: cls, onclick, title: `${label} (${key})` }, label, el("kbd", {}, key));
@@ -71,7 +47,7 @@ function renderList() {
       class: i === editor.selected ? "selected" : "", onclick: () => editor.select(i) },
     el("span", { class: "swatch", style: `background:${colour(b.class_name)}` }),
     el("select", { "aria-label": t("review.class"), dataset: { box: i },
-                   onchange: (e) => { if (picker && Number(picker.dataset.box) === i) closePicker();
+                   onchange: (e) => { if (picker.box === i) picker.close();
                                       editor.relabel(i, e.target.value); } },
        b.class_name === null ? el("option", { value: "", selected: true, disabled: true }, "?") : null,
        classes.map((c) => el("option", { value: c, selected: c === b.class_name }, t("class." + c)))),
@@ -101,7 +77,7 @@ function show(a) {
       el("dt", {}, t("field.score")), el("dd", {}, a.best_score.toFixed(2)),
       el("dt", {}, t("field.model")), el("dd", {}, a.model || "—")));
   note.value = "";
-  closePicker();
+  picker.close();
   showRepeats(a);
   const boxes = a.detections.map((d) => ({ ...d }));
   image.onload = () => { fitImage(image); editor.load(boxes, (a.detections[0] || {}).class_name || a.classes[0]); };
@@ -150,7 +126,7 @@ function next() {
 
 async function decide(kind) {
   if (!alert || busy) return;
-  if (editor.unnamed >= 0) { askClass(editor.unnamed); return; }  // every box needs a class before a decision
+  if (editor.unnamed >= 0) { picker.ask(editor.unnamed); return; }  // every box needs a class before a decision
   busy = true;
   const boxes = editor.boxes.map(({ class_name, x1, y1, x2, y2 }) => ({ class_name, x1, y1, x2, y2 }));
   const send = kind === "confirm" || editor.edited ? boxes : null;
@@ -165,10 +141,10 @@ async function decide(kind) {
 document.addEventListener("keydown", (e) => {
   if (["INPUT", "TEXTAREA", "SELECT"].includes(e.target.tagName) || e.ctrlKey || e.metaKey || e.altKey) return;
   const k = e.key.toLowerCase();
-  if (picker) {  // a drawn box waits for its class: digits name it, Esc (or z) takes the box back
+  if (picker.open) {  // a drawn box waits for its class: digits name it, Esc (or z) takes the box back
     const cls = /^[1-9]$/.test(e.key) ? alert.classes[Number(e.key) - 1] : null;
     if (cls) picker.pick(cls);
-    else if (e.key === "Escape" || k === "z") { closePicker(); editor.undo(); }
+    else if (e.key === "Escape" || k === "z") { picker.close(); editor.undo(); }
     e.preventDefault();
     return;
   }
