@@ -163,6 +163,34 @@ def register(app: typer.Typer) -> None:
         if card:
             add_scenario(model.parent, profile, res)
 
+    @recipe_app.command("quantize")
+    def recipe_quantize(profile: str = typer.Option(..., help="site or lab"),
+                        model: Optional[Path] = typer.Option(None, help="default: models/<profile>.onnx"),
+                        out: Optional[Path] = typer.Option(None, help="default: beside the model, <name>.int8.onnx"),
+                        per_source: int = typer.Option(40, min=1, help="calibration images per training source"),
+                        card: bool = typer.Option(False, help="record the comparison in models/<profile>.json/.md"),
+                        config: Optional[Path] = typer.Option(None, "--config", "-c")) -> None:
+        """An int8 copy of a detector, calibrated on training sources; scored beside the float one on held-out
+        sources and CPU per frame."""
+        from training.model_card import add_int8
+        from training.quantize import QuantizeOptions, calibration_images, compare, quantize_detector
+
+        model = model or Path("models") / f"{profile}.onnx"
+        out = out or model.with_name(f"{model.stem}.int8.onnx")
+        datasets = _datasets_dir(config)
+        if datasets is None:
+            raise typer.BadParameter("expected the shared datasets (../shared/datasets) for calibration images, "
+                                     "found none", param_hint="--config")
+        opts = QuantizeOptions(per_source=per_source)
+        quantize_detector(model, out, calibration_images(profile, datasets, per_source), imgsz=opts.imgsz)
+        res = compare(profile, model, out, datasets, opts)
+        for tag in ("fp32", "int8"):
+            row = res[tag]
+            typer.echo(f"{tag}: {row['cpu_ms']} ms CPU per frame, held-out AP50 {row.get('heldout_ap50')}")
+        typer.echo(f"{out}: {res['speedup']}x faster")
+        if card:
+            add_int8(model.parent, profile, res)
+
 
 def _held_out(values: Optional[list[str]]) -> tuple[str, ...] | None:
     """--held-out values: None (the recipe's default), () for 'none', else the named sources."""

@@ -140,8 +140,24 @@ def render_markdown(card: dict) -> str:
                 f"**{s['false_per_camera_hour']} per camera-hour**. Events on a violation the video's end cuts short "
                 "count neither way.", "",
                 f"```\n{json.dumps(s, indent=1)}\n```", ""]
+    if card["metrics"].get("int8"):
+        out += _int8(card["metrics"]["int8"])
     out += ["## Known limits", "", *[f"- {x}" for x in card["limits"]], ""]
     return "\n".join(out)
+
+
+def _int8(q: dict) -> list[str]:
+    """The int8 copy beside the float model: what it costs in held-out AP50 and what it saves in CPU."""
+    a, b = q["fp32"].get("heldout_ap50") or {}, q["int8"].get("heldout_ap50") or {}
+    rows = [f"| {c} | {_fmt(a.get(c))} | {_fmt(b.get(c))} |" for c in sorted(set(a) | set(b))]
+    return ["## INT8 copy", "",
+            f"`{q['model']}`: the same weights quantized to int8 (`vigil recipe quantize`, training/quantize.py; "
+            f"calibrated on {q['calibration_per_source']} training images per source, never the held-out ones; "
+            "the detection head's decoding stays float). CPU per frame at "
+            f"{q['imgsz']}, {q['threads']} ONNX Runtime thread: **{q['fp32']['cpu_ms']} ms** float, "
+            f"**{q['int8']['cpu_ms']} ms** int8 ({q['speedup']}x); {q['fp32']['bytes'] / 1e6:.1f} MB vs "
+            f"{q['int8']['bytes'] / 1e6:.1f} MB.", "",
+            "| class | held-out-source AP50, float | int8 |", "|---|---|---|", *rows, ""]
 
 
 def _rounds(card: dict) -> list[str]:
@@ -260,12 +276,22 @@ def write_card(models_dir: Path, profile: str, *, classes: tuple[str, ...], opti
     return md, js
 
 
-def add_scenario(models_dir: Path, profile: str, scenario: dict) -> tuple[Path, Path]:
-    """Record a scenario check (violations vs ground truth on unseen scenes) in an existing card."""
+def _update_card(models_dir: Path, profile: str, key: str, value: dict) -> tuple[Path, Path]:
+    """Set `metrics[key]` in an existing card and re-render its markdown."""
     js, md = Path(models_dir) / f"{profile}.json", Path(models_dir) / f"{profile}.md"
     card = json.loads(js.read_text())
-    card["metrics"]["scenario"] = {k: v for k, v in scenario.items() if k != "scenes"} | {
-        "per_scene": [{k: sc[k] for k in ("seed", "expected", "tp", "fp", "miss")} for sc in scenario["scenes"]]}
+    card["metrics"][key] = value
     js.write_text(json.dumps(card, indent=1, ensure_ascii=False) + "\n")
     md.write_text(render_markdown(card))
     return md, js
+
+
+def add_int8(models_dir: Path, profile: str, comparison: dict) -> tuple[Path, Path]:
+    """Record the int8 copy's comparison with the float model in an existing card."""
+    return _update_card(models_dir, profile, "int8", comparison)
+
+
+def add_scenario(models_dir: Path, profile: str, scenario: dict) -> tuple[Path, Path]:
+    """Record a scenario check (violations vs ground truth on unseen scenes) in an existing card."""
+    return _update_card(models_dir, profile, "scenario", {k: v for k, v in scenario.items() if k != "scenes"} | {
+        "per_scene": [{k: sc[k] for k in ("seed", "expected", "tp", "fp", "miss")} for sc in scenario["scenes"]]})
