@@ -33,3 +33,10 @@ def problem(code: str, **params: str | int | float) -> Problem:
         raise ValueError(f"expected a health problem code ({', '.join(CODES)}), found {code!r}")
     messages = catalogue(DEFAULT)
     return Problem(code, params, messages[message_key(code, params, messages)].format(**params))
+
+
+def problem_identity(details: dict) -> str:
+    """What tells one problem from another (`as_dict()` form): its code and the names it concerns, not its figures
+    nor its error text, which change while the problem stays the same."""
+    names = sorted((k, v) for k, v in details["params"].items() if isinstance(v, str) and k != "error")
+    return details["code"] + "".join(f" {k}={v}" for k, v in names)

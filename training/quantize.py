@@ -100,7 +100,7 @@ def quantize_detector(src: Path, out: Path, images: Sequence[Path | np.ndarray],
         raise ModelError(f"{out}: expected an output path other than the model being quantized")
     try:
         model = onnx.load(str(src))
-    except Exception as e:  # onnx raises its own untyped errors for bad files
+    except Exception as e:  # noqa: BLE001 - onnx raises its own untyped errors for bad files
         raise ModelError(f"{src}: expected an ONNX model, found: {e}") from None
     if any(p.key == PRECISION_KEY and p.value == "int8" for p in model.metadata_props):
         raise ModelError(f"{src}: expected a float model, found one already quantized to int8")

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import re
 import threading
 from typing import TYPE_CHECKING, Any, Mapping
 
 from api.notify.factory import alert_message, make_notifier
+from api.problems import problem_identity
 from api.service.alerts_db import OutboxAlertSink
 from api.service.events import EventBus
 from api.service.sources import detectors_at_start, make_resolver, resolve_file_sources
@@ -135,9 +135,10 @@ class Runtime:
         """Disk under the watermark, outbox filling or waiting: said in the log too, once per change."""
         from api.app import health
 
-        _, problems = health(self.services, self)
-        # camera states are logged by their pipeline; a problem is "the same" while only its figures change
-        shown = {re.sub(r"[\d.]+", "#", p.split(" (")[0]): p for p in problems if not p.startswith("camera ")}
+        body, _ = health(self.services, self)
+        # camera states are logged by their pipeline; a problem is "the same" while only its figures or its error
+        # text change: its code and the names it concerns (disk, lane, camera) identify it
+        shown = {problem_identity(p): p["text"] for p in body["problem_details"] if p["code"] != "camera"}
         for key in sorted(shown.keys() - self._logged):
             log.warning("health: %s", shown[key])
         for key in sorted(self._logged - shown.keys()):

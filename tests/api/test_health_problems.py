@@ -11,7 +11,7 @@ import pytest
 import api.i18n
 
 from api.i18n import catalogue
-from api.problems import CODES, KEY, problem
+from api.problems import CODES, KEY, problem, problem_identity
 
 CASES = [  # (code, params, the English text /healthz lists)
     ("database_unreachable", {}, "database unreachable"),
@@ -50,3 +50,23 @@ def test_every_code_is_in_the_cases_and_worded_in_both_languages_with_the_same_p
 def test_an_unknown_code_is_refused_with_the_known_ones():
     with pytest.raises(ValueError, match="expected a health problem code .*disk_low.*found 'disk_full'"):
         problem("disk_full")
+
+
+@pytest.mark.parametrize("a, b, same", [
+    (("disk_low", {"disk": "evidence", "free_mb": 12, "min_mb": 500}),
+     ("disk_low", {"disk": "evidence", "free_mb": 9, "min_mb": 500}), True),
+    (("disk_low", {"disk": "evidence", "free_mb": 12, "min_mb": 500}),
+     ("disk_low", {"disk": "data_dir", "free_mb": 12, "min_mb": 500}), False),
+    (("outbox_waiting", {"lane": "store", "jobs": 3, "oldest_s": 61.5, "error": "S3 down"}),
+     ("outbox_waiting", {"lane": "store", "jobs": 4, "oldest_s": 90.0, "error": "timed out"}), True),
+    (("outbox_waiting", {"lane": "store", "jobs": 3, "oldest_s": 61.5, "error": "S3 down"}),
+     ("outbox_waiting", {"lane": "webhook", "jobs": 3, "oldest_s": 61.5, "error": "S3 down"}), False),
+    (("recording_dropped", {"camera": "gate", "dropped": 2, "error": "disk full"}),
+     ("recording_dropped", {"camera": "yard", "dropped": 2, "error": "disk full"}), False),
+    (("outbox_filling", {"bytes": 900, "max_bytes": 1000}), ("disk_low", {"disk": "evidence", "free_mb": 1,
+                                                                          "min_mb": 500}), False),
+])
+def test_a_problem_stays_the_same_while_only_its_figures_or_error_change(a, b, same):
+    """The runtime logs a problem once and its resolution once: by identity, never by its English text."""
+    ida, idb = (problem_identity(problem(code, **params).as_dict()) for code, params in (a, b))
+    assert (ida == idb) is same
