@@ -2,15 +2,22 @@
 
 It lives in the recordings folder rather than the service database so the footage and its index move, fill and
 are cleaned together, and a restart finds both (SQLite WAL; a segment is renamed into place before its row is
-added, and rows whose file is gone are dropped when the index opens).
+added; when the service starts, rows whose file is gone are dropped and a segment whose row never made it (a crash
+between the rename and the insert) is indexed from the file itself).
 """
 from __future__ import annotations
 
+import logging
+import re
 import sqlite3
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
+
+log = logging.getLogger(__name__)
+# streams.segments.segment_path: CAMERA/YYYY-MM-DD/HHMMSS.mmm.mp4 (UTC)
+_SEGMENT_NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})/(\d{6})\.(\d{3})\.mp4$")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS segments (
@@ -155,3 +162,46 @@ class SegmentIndex:
         for sid in gone:
             self.remove(sid)
         return len(gone)
+
+    def reindex_orphans(self) -> int:
+        """Index segment files that have no row (renamed into place, then the process died before the insert);
+        returns how many. Their media seconds start at 0 (a previous run's clock); a file that does not parse as
+        a segment is left alone and logged."""
+        with self._lock:
+            known = {r[0] for r in self._db.execute("SELECT path FROM segments")}
+        added = 0
+        for path in sorted(self.root.rglob("*.mp4")):
+            rel = path.relative_to(self.root).as_posix()
+            if rel in known:
+                continue
+            seg = _probe_segment(self.root, rel)
+            if seg is None:
+                log.warning("recordings: %s is not a readable segment; left as it is, not indexed", rel)
+                continue
+            self.add(seg)
+            added += 1
+        return added
+
+
+def _probe_segment(root: Path, rel: str) -> NewSegment | None:
+    """A segment's row from its path (camera, start) and its packets (count, span), or None."""
+    import av
+
+    camera, _, name = rel.partition("/")
+    m = _SEGMENT_NAME.match(name)
+    if not camera or m is None:
+        return None
+    start_at = datetime.strptime(f"{m[1]} {m[2]}", "%Y-%m-%d %H%M%S").replace(
+        microsecond=int(m[3]) * 1000, tzinfo=timezone.utc)
+    try:
+        with av.open(str(root / rel), timeout=(5, 5)) as c:
+            stream = c.streams.video[0]
+            times = [float(p.pts * stream.time_base) for p in c.demux(stream) if p.pts is not None and p.size]
+    except (av.FFmpegError, IndexError, OSError):
+        return None
+    if not times:
+        return None
+    frame_s = (times[-1] - times[0]) / (len(times) - 1) if len(times) > 1 else 0.0
+    span = times[-1] - times[0] + frame_s
+    return NewSegment(camera, start_at, start_at + timedelta(seconds=span), 0.0, span, rel,
+                      (root / rel).stat().st_size, len(times))

@@ -41,6 +41,9 @@ class Recording:
         dropped = self.index.reconcile()
         if dropped:
             log.warning("recording: %d indexed segment(s) had no file any more; removed from the index", dropped)
+        adopted = self.index.reindex_orphans()
+        if adopted:
+            log.warning("recording: %d segment file(s) had no index row (a crash while writing); indexed", adopted)
         cfg = services.loaded.config.recording
         self.recorder = SegmentRecorder(self.index, SegmentPolicy(cfg.segment_s, cfg.queue_mb << 20), self._may_write)
         self._attached: dict[str, tuple[object, object]] = {}  # camera -> (pipeline, remove)

@@ -75,6 +75,16 @@ def test_recording_cuts_segments_at_keyframes_with_the_cameras_own_nal_units(rts
     (tmp_path / "recordings" / "cam" / "stray.mp4.tmp").write_bytes(b"half")
     assert reopened.reconcile() == 1 and len(reopened.oldest("cam")) == len(segs) - 1
     assert not (tmp_path / "recordings" / "cam" / "stray.mp4.tmp").exists()
+    # a crash between the rename and the insert: the file is there, its row is not; it is indexed again as it was
+    lost = segs[1]
+    (tmp_path / "recordings" / "cam" / "notes.mp4").write_bytes(b"not a segment")  # left alone
+    reopened.remove(lost.id)
+    assert reopened.reindex_orphans() == 1 and reopened.reindex_orphans() == 0
+    again = reopened.get_path(lost.path)
+    assert again is not None and (again.camera_id, again.start_at, again.packets, again.bytes) == \
+        (lost.camera_id, lost.start_at.replace(microsecond=lost.start_at.microsecond // 1000 * 1000), lost.packets,
+         lost.bytes)
+    assert abs(again.duration_s - lost.duration_s) < 0.01
 
 
 def test_a_range_over_two_segments_exports_as_one_clip_of_its_duration(media, tmp_path):

@@ -98,7 +98,9 @@ def test_recorded_footage_exported_and_attached_to_a_lead(live_recording, browse
     page.goto(f"{base}/wall/rec")                                             # an alert mark opens the alert
     page.wait_for_selector(f".tl-alert[data-alert='{alert}']")
     page.click("button[data-span='10m']")
-    page.locator(f".tl-alert[data-alert='{alert}']").click(force=True)
+    mark = page.locator(f".tl-alert[data-alert='{alert}']")
+    mark.wait_for(state="visible", timeout=30000)  # the zoomed bar is drawn again; a loaded box takes a while
+    mark.click(force=True)
     page.wait_for_url(f"{base}/alerts/{alert}")
     page.close()
 
