@@ -70,6 +70,9 @@ def register(app: typer.Typer) -> None:
                                     "models/{profile}.onnx, before training overwrites it"),
                      eval_sizes: Optional[list[int]] = typer.Option(
                          None, "--eval-size", help="also score the held-out sources at this input size (repeatable)"),
+                     extra_datasets: Optional[list[Path]] = typer.Option(
+                         None, "--extra-datasets", help="a folder of extra source folders, each with a "
+                                                        "vigil-source.yaml (repeatable; see training/recipe_sources)"),
                      config: Optional[Path] = typer.Option(None, "--config", "-c")) -> None:
         """Build the data, train, evaluate (own splits, held-out sources, unseen scenes), export ONNX, write the
         card."""
@@ -85,7 +88,7 @@ def register(app: typer.Typer) -> None:
                                  init_from=Path(init_from.replace("{profile}", p)) if init_from else None,
                                  held_out=_held_out(held_out), balance=not no_balance,
                                  reference=Path(reference.replace("{profile}", p)) if reference else None,
-                                 eval_sizes=tuple(eval_sizes or ()))
+                                 eval_sizes=tuple(eval_sizes or ()), extra_datasets=tuple(extra_datasets or ()))
             res = run_recipe(opts)
             typer.echo(f"{p}: {res.onnx} ({res.card_md})")
 

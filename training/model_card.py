@@ -248,8 +248,10 @@ def rerender(models_dir: Path, profile: str, datasets_dir: Path | None = None,
     """Rewrite `<profile>.md` from `<profile>.json` (and refresh its source attributions); returns the .md."""
     js = Path(models_dir) / f"{profile}.json"
     card = json.loads(js.read_text())
-    card["sources"] = {k: source_info(k, datasets_dir) for k in
-                       sorted({src for per in card["data"].values() for src in per})}
+    old = card.get("sources", {})
+    fresh = {k: source_info(k, datasets_dir) for k in sorted({src for per in card["data"].values() for src in per})}
+    # an extra source (--extra-datasets) has no README in the shared datasets: keep what its manifest said
+    card["sources"] = {k: old[k] if v.get("licence") == "?" and k in old else v for k, v in fresh.items()}
     if limits is not None:
         card["limits"] = list(limits)
     js.write_text(json.dumps(card, indent=1, ensure_ascii=False) + "\n")
@@ -260,14 +262,17 @@ def rerender(models_dir: Path, profile: str, datasets_dir: Path | None = None,
 
 def write_card(models_dir: Path, profile: str, *, classes: tuple[str, ...], options: dict, data_counts: dict,
                metrics: dict, progress: dict, scene_seeds: dict, train_seconds: int, onnx_bytes: int,
-               limits: tuple[str, ...] = (), datasets_dir: Path | None = None) -> tuple[Path, Path]:
-    """Write `<profile>.json` and `<profile>.md` under `models_dir`; returns both paths."""
+               limits: tuple[str, ...] = (), datasets_dir: Path | None = None,
+               extra_sources: Mapping[str, dict[str, str]] | None = None) -> tuple[Path, Path]:
+    """Write `<profile>.json` and `<profile>.md` under `models_dir`; returns both paths. `extra_sources`: what
+    the card says of sources from --extra-datasets (their manifests), by name."""
+    extra_sources = extra_sources or {}
     limits = limits or DEFAULT_LIMITS
     card = {"profile": profile, "generated_at": iso_utc(utcnow()), "classes": list(classes), "training": options,
             "progress": progress, "data": data_counts, "metrics": metrics, "scene_seeds": scene_seeds,
             "train_seconds": train_seconds, "onnx_bytes": onnx_bytes, "limits": list(limits),
-            "sources": {k: source_info(k, datasets_dir) for k in
-                        sorted({src for per in data_counts.values() for src in per})}}
+            "sources": {k: dict(extra_sources[k]) if k in extra_sources else source_info(k, datasets_dir) for k in
+                        sorted({src for per in data_counts.values() if isinstance(per, dict) for src in per})}}
     models_dir = Path(models_dir)
     models_dir.mkdir(parents=True, exist_ok=True)
     js, md = models_dir / f"{profile}.json", models_dir / f"{profile}.md"

@@ -11,8 +11,9 @@ import numpy as np
 
 from training.model_card import write_card
 from training.offline import offline_env
-from training.recipe_data import SEEDS, DataPlan, build_dataset
+from training.recipe_data import SEEDS, SOURCES, DataPlan, build_dataset
 from training.recipe_eval import ratio_table, score_sources
+from training.recipe_sources import load_extra_sources
 from vigil.catalogue import PROFILE_CLASSES
 from vigil.errors import TrainingError
 
@@ -45,6 +46,7 @@ class RecipeOptions:
     balance: bool = True  # repeat small sources towards the median source size
     reference: Path | None = None  # another model (e.g. the shipped .onnx) scored on the same sources, for the card
     eval_sizes: tuple[int, ...] = ()  # also score the held-out sources at these input sizes (the CPU cost beside)
+    extra_datasets: tuple[Path, ...] = ()  # folders of extra source folders, each with a vigil-source.yaml
 
 
 @dataclass(frozen=True)
@@ -67,12 +69,14 @@ SCENE_PLAN = {
 
 def _data_plan(opts: RecipeOptions) -> DataPlan:
     default = SCENE_PLAN[opts.profile]
+    extra = load_extra_sources(opts.extra_datasets, reserved=tuple(SOURCES[opts.profile])) if opts.extra_datasets \
+        else ()
     tiny = opts.subset is not None and opts.subset < 50
     scenes = opts.scenes or ({"train": 1, "val": 1, "test": 1} if tiny else default["scenes"])
     scene_s = opts.scene_s or (20.0 if tiny else default["scene_s"])
     return DataPlan(opts.profile, opts.datasets_dir, real_per_source=opts.subset, scenes=scenes, scene_s=scene_s,
                     scene_fps=opts.scene_fps or default["scene_fps"], common_keep=opts.common_keep,
-                    held_out=opts.held_out, balance=opts.balance)
+                    held_out=opts.held_out, balance=opts.balance, extra=extra)
 
 
 def onnx_cpu_ms(onnx_path: Path, imgsz: int, threads: int = 2, runs: int = 20) -> float:
@@ -169,7 +173,8 @@ def run_recipe(opts: RecipeOptions) -> RecipeResult:
                                              for k, v in asdict(opts).items()},
                                     data_counts=built.counts, metrics=metrics, progress=progress,
                                     scene_seeds={k: SEEDS[k] for k in SEEDS}, train_seconds=round(train_s),
-                                    onnx_bytes=onnx.stat().st_size, datasets_dir=opts.datasets_dir)
+                                    onnx_bytes=onnx.stat().st_size, datasets_dir=opts.datasets_dir,
+                                    extra_sources={e.name: e.card_info() for e in built.extra})
     return RecipeResult(opts.profile, weights, onnx, card_md, card_json, metrics)
 
 

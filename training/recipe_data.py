@@ -11,6 +11,7 @@ import av
 import numpy as np
 
 from datasets.scenes import render_scene
+from training.recipe_sources import ExtraSource, remap_label
 from vigil.catalogue import PROFILE_CLASSES, UNIFIED_CLASSES, DetClass
 from vigil.errors import DatasetError
 from vision.jpeg import encode_jpeg
@@ -87,12 +88,32 @@ class DataPlan:
     common_keep: float = 1.0
     held_out: tuple[str, ...] | None = None  # sources kept out of training for evaluation (None: HELD_OUT)
     balance: bool = True  # repeat small sources' images towards the median source size (at most MAX_REPEAT)
+    extra: tuple[ExtraSource, ...] = ()  # sources beside datasets_dir, each with a manifest (recipe_sources)
 
     def held_out_sources(self) -> tuple[str, ...]:
         return HELD_OUT.get(self.profile, ()) if self.held_out is None else tuple(self.held_out)
 
+    def sources(self) -> dict[str, tuple[str, ...]]:
+        """Every source of this profile -> the unified classes it labels: SOURCES, then the extra sources."""
+        return {**SOURCES[self.profile], **{e.name: e.labelled for e in self.extra if self.profile in e.profiles}}
+
     def training_sources(self) -> tuple[str, ...]:
-        return tuple(s for s in SOURCES[self.profile] if s not in self.held_out_sources())
+        return tuple(s for s in self.sources() if s not in self.held_out_sources())
+
+    def _extra(self, source: str) -> ExtraSource | None:
+        return next((e for e in self.extra if e.name == source), None)
+
+    def source_dir(self, source: str) -> Path:
+        extra = self._extra(source)
+        return extra.root if extra is not None else Path(self.datasets_dir or ".") / source
+
+    def absent(self, source: str) -> tuple[str, ...]:
+        extra = self._extra(source)
+        return extra.absent if extra is not None else ABSENT.get(source, ())
+
+    def class_map(self, source: str) -> dict[int, str]:
+        extra = self._extra(source)
+        return extra.class_map if extra is not None else dict(enumerate(UNIFIED_CLASSES))
 
 
 @dataclass(frozen=True)
@@ -107,18 +128,12 @@ class BuiltData:
     # it): source -> (data yaml, the profile classes that source labels).
     own_eval: dict[str, tuple[Path, tuple[str, ...]]] = field(default_factory=dict)
     heldout_eval: dict[str, tuple[Path, tuple[str, ...]]] = field(default_factory=dict)
+    extra: tuple[ExtraSource, ...] = ()  # the extra sources this profile used (for the card's credits)
 
 
 def _remap(label_text: str, classes: tuple[str, ...], keep: tuple[str, ...]) -> str:
-    rows = []
-    for row in label_text.splitlines():
-        parts = row.split()
-        if len(parts) < 5:
-            continue
-        name = UNIFIED_CLASSES[int(parts[0])]
-        if name in keep and name in classes:
-            rows.append(" ".join([str(classes.index(name)), *parts[1:5]]))
-    return "\n".join(rows) + ("\n" if rows else "")
+    """Unified-id label text -> `classes` ids, keeping only the classes in `keep`."""
+    return remap_label(label_text, dict(enumerate(UNIFIED_CLASSES)), keep, classes)
 
 
 def _link(src: Path, dst: Path) -> None:
@@ -128,7 +143,7 @@ def _link(src: Path, dst: Path) -> None:
 
 
 def _source_images(plan: DataPlan, source: str, split: str, limit: int | None) -> list[Path]:
-    src = Path(plan.datasets_dir) / source
+    src = plan.source_dir(source)
     images = sorted((src / "images" / split).glob("*.jpg"))
     if not images:
         raise DatasetError(f"expected images in {src / 'images' / split}; found none")
@@ -142,13 +157,13 @@ def _real_split(plan: DataPlan, root: Path, source: str, images: list[Path], dst
                 repeats: int = 1) -> int:
     """Link `images` of `source` into `root/images/dst_split` (`repeats` times) with their remapped labels."""
     classes = PROFILE_CLASSES[plan.profile]
-    src = Path(plan.datasets_dir) / source
+    src, keep, class_map = plan.source_dir(source), plan.sources()[source], plan.class_map(source)
     img_dir, lbl_dir = root / "images" / dst_split, root / "labels" / dst_split
     img_dir.mkdir(parents=True, exist_ok=True)
     lbl_dir.mkdir(parents=True, exist_ok=True)
     for img in images:
         lbl = src / "labels" / img.parent.name / (img.stem + ".txt")
-        text = _remap(lbl.read_text() if lbl.exists() else "", classes, SOURCES[plan.profile][source])
+        text = remap_label(lbl.read_text() if lbl.exists() else "", class_map, keep, classes)
         for r in range(repeats):
             name = f"{source}__{img.stem}" + (f"__r{r}" if r else "")
             _link(img, img_dir / f"{name}.jpg")
@@ -216,9 +231,9 @@ def build_dataset(plan: DataPlan, root: Path) -> BuiltData:
     if plan.datasets_dir is None or not Path(plan.datasets_dir).is_dir():
         raise DatasetError(f"expected the shared labelled datasets folder (config shared_dir/datasets); "
                            f"found {plan.datasets_dir!r}")
-    unknown = set(plan.held_out_sources()) - set(SOURCES[plan.profile])
+    unknown = set(plan.held_out_sources()) - set(plan.sources())
     if unknown:
-        raise DatasetError(f"held-out sources must be {plan.profile} sources ({', '.join(SOURCES[plan.profile])}); "
+        raise DatasetError(f"held-out sources must be {plan.profile} sources ({', '.join(plan.sources())}); "
                            f"found {', '.join(sorted(unknown))}")
     classes = PROFILE_CLASSES[plan.profile]
     root.mkdir(parents=True, exist_ok=True)
@@ -243,30 +258,33 @@ def build_dataset(plan: DataPlan, root: Path) -> BuiltData:
         val = _source_images(plan, source, "val", None)
         counts["test_real"][source] = _real_split(plan, root, source, val, "test_real")
         _real_split(plan, root, source, val, f"eval_own_{source}")
-        own_eval[source] = (eval_yaml(f"eval_own_{source}"), _labelled(plan.profile, source))
+        own_eval[source] = (eval_yaml(f"eval_own_{source}"), _labelled(plan, source))
     for source in plan.held_out_sources():
         every = _source_images(plan, source, "train", plan.real_per_source) + _source_images(plan, source, "val", None)
         counts["test_heldout_source"][source] = _real_split(plan, root, source, every, f"eval_heldout_{source}")
-        heldout_eval[source] = (eval_yaml(f"eval_heldout_{source}"), _labelled(plan.profile, source))
+        heldout_eval[source] = (eval_yaml(f"eval_heldout_{source}"), _labelled(plan, source))
     counts["train"][SCENE_SOURCE], _ = _scene_split(plan, root, "train", "train")
     counts["val"][SCENE_SOURCE], _ = _scene_split(plan, root, "val", "val")
     counts["test_scenes"][SCENE_SOURCE], test_folders = _scene_split(plan, root, "test", "test_scenes")
-    masks = {s: class_mask(plan.profile, s) for s in plan.training_sources()}
+    masks = {s: class_mask(plan.profile, s, plan.extra) for s in plan.training_sources()}
     masks[SCENE_SOURCE] = tuple(range(len(classes)))
+    (root / "masks.json").write_text(json.dumps(masks))  # read by recipe_gpu.pack (extra sources' masks too)
     data_yaml = root / "data.yaml"
     data_yaml.write_text(f"path: {root.resolve()}\ntrain: images/train\nval: images/val\nnames:\n{names}\n")
     for split in ("test_real", "test_scenes"):
         eval_yaml(split)
     (root / "counts.json").write_text(json.dumps({**counts, "repeats": repeats}, indent=1))
-    return BuiltData(root, data_yaml, classes, masks, counts, tuple(test_folders), own_eval, heldout_eval)
+    used = tuple(e for e in plan.extra if plan.profile in e.profiles)
+    return BuiltData(root, data_yaml, classes, masks, counts, tuple(test_folders), own_eval, heldout_eval, used)
 
 
-def _labelled(profile: str, source: str) -> tuple[str, ...]:
-    return tuple(c for c in SOURCES[profile][source] if c in PROFILE_CLASSES[profile])
+def _labelled(plan: DataPlan, source: str) -> tuple[str, ...]:
+    return tuple(c for c in plan.sources()[source] if c in PROFILE_CLASSES[plan.profile])
 
 
-def class_mask(profile: str, source: str) -> tuple[int, ...]:
+def class_mask(profile: str, source: str, extra: tuple[ExtraSource, ...] = ()) -> tuple[int, ...]:
     """The profile class ids a source's images teach: those it labels, and those it is known to be free of."""
+    plan = DataPlan(profile, None, extra=extra)
     classes = PROFILE_CLASSES[profile]
-    taught = set(SOURCES[profile][source]) | set(ABSENT.get(source, ()))
+    taught = set(plan.sources()[source]) | set(plan.absent(source))
     return tuple(i for i, c in enumerate(classes) if c in taught)

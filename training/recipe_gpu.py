@@ -14,7 +14,7 @@ files. So the round has three steps:
    then evaluates at every size on the full-resolution images, exports ONNX and writes the model card.
 
 Usage (the ``.gpu`` folder is git-ignored locally via .git/info/exclude and carried to the machine):
-    python -m training.recipe_gpu build --work runs/gpu --datasets ../shared/datasets
+    python -m training.recipe_gpu build --work runs/gpu --datasets ../shared/datasets [--extra-datasets DIR]
     python -m training.recipe_gpu pack --work runs/gpu --out .gpu/pack --tar
     (there) tar xf .gpu/pack.tar -C /tmp/pk && python -m training.recipe_gpu round --pack /tmp/pk/pack --out $OUT
     python -m training.recipe_gpu adopt --from <round 1 files> --from <round 2 files> --work runs/gpu
@@ -42,13 +42,15 @@ def _base(stem: str) -> str:
     return head if sep and tail.isdigit() and "__" in head else stem
 
 
-def build(work: Path, profiles: list[str], datasets_dir: Path) -> dict:
-    """The recipe's data for each profile, as `vigil recipe train` builds it (runs/<work>/<profile>/data)."""
+def build(work: Path, profiles: list[str], datasets_dir: Path, extra: tuple[Path, ...] = ()) -> dict:
+    """The recipe's data for each profile, as `vigil recipe train` builds it (runs/<work>/<profile>/data);
+    `extra`: folders of extra source folders with manifests (``--extra-datasets``)."""
     from training.recipe import RecipeOptions, _data_plan
     from training.recipe_data import build_dataset
 
-    return {p: build_dataset(_data_plan(RecipeOptions(profile=p, datasets_dir=datasets_dir, work_dir=work)),
-                             work / p / "data").counts for p in profiles}
+    return {p: build_dataset(_data_plan(RecipeOptions(profile=p, datasets_dir=datasets_dir, work_dir=work,
+                                                      extra_datasets=extra)), work / p / "data").counts
+            for p in profiles}
 
 
 def pack(work: Path, profiles: list[str], out: Path, side: int = 320, quality: int = 60) -> dict:
@@ -93,7 +95,9 @@ def pack(work: Path, profiles: list[str], out: Path, side: int = 320, quality: i
                 names.append(img.stem)
             splits[split_dir.name] = names
         sources = {n.split("__", 1)[0] for n in splits.get("train", [])}
-        masks = {s: list(class_mask(profile, s)) for s in sources if s != SCENE_SOURCE}
+        built_masks = json.loads((root / "masks.json").read_text()) if (root / "masks.json").exists() else {}
+        masks = {s: list(built_masks[s]) if s in built_masks else list(class_mask(profile, s))
+                 for s in sources if s != SCENE_SOURCE}
         masks[SCENE_SOURCE] = list(range(len(PROFILE_CLASSES[profile])))
         manifest = {"profile": profile, "names": list(PROFILE_CLASSES[profile]), "splits": splits, "masks": masks,
                     "labels": labels}
@@ -277,6 +281,8 @@ def main(argv: list[str] | None = None) -> int:
     d.add_argument("--work", default="runs/gpu")
     d.add_argument("--profiles", default="site,lab")
     d.add_argument("--datasets", default="../shared/datasets")
+    d.add_argument("--extra-datasets", action="append", default=[],
+                   help="a folder of extra source folders with vigil-source.yaml manifests (repeatable)")
     a = sub.add_parser("pack")
     a.add_argument("--work", default="runs/gpu")
     a.add_argument("--out", default=".gpu/pack")
@@ -312,7 +318,8 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--profiles", default="site,lab")
     args = ap.parse_args(argv)
     if args.cmd == "build":
-        print(json.dumps(build(Path(args.work), args.profiles.split(","), Path(args.datasets).resolve())))
+        print(json.dumps(build(Path(args.work), args.profiles.split(","), Path(args.datasets).resolve(),
+                               tuple(Path(d).resolve() for d in args.extra_datasets))))
         return 0
     if args.cmd == "pack":
         out = Path(args.out)

@@ -59,6 +59,17 @@ def test_pack_shrinks_once_and_unpack_rebuilds_repeats_labels_and_masks(tmp_path
     assert manifest["masks"]["scenes"] == list(range(len(manifest["names"])))
 
 
+def test_pack_takes_the_masks_the_build_wrote_for_extra_sources(tmp_path):
+    work = _built(tmp_path)
+    root = work / "site" / "data"
+    os.symlink(tmp_path / "shared" / "a.jpg", root / "images" / "train" / "someone-extra__a.jpg")
+    (root / "labels" / "train" / "someone-extra__a.txt").write_text("")
+    (root / "masks.json").write_text(json.dumps({SRC: [0, 1], "someone-extra": [0, 1, 6], "scenes": [0]}))
+    pack(work, ["site"], tmp_path / "pack", side=320)
+    manifest = json.loads((tmp_path / "pack" / "manifest_site.json").read_text())
+    assert manifest["masks"]["someone-extra"] == [0, 1, 6] and manifest["masks"][SRC] == [0, 1]
+
+
 def test_pack_refuses_data_that_was_never_built(tmp_path):
     with pytest.raises(SystemExit, match="expected built data"):
         pack(tmp_path, ["site"], tmp_path / "pack")
