@@ -196,7 +196,8 @@ def _probe_segment(root: Path, rel: str) -> NewSegment | None:
     try:
         with av.open(str(root / rel), timeout=(5, 5)) as c:
             stream = c.streams.video[0]
-            times = [float(p.pts * stream.time_base) for p in c.demux(stream) if p.pts is not None and p.size]
+            base = float(stream.time_base or 0)
+            times = [p.pts * base for p in c.demux(stream) if p.pts is not None and p.size]
     except (av.FFmpegError, IndexError, OSError):
         return None
     if not times:
