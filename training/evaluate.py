@@ -55,12 +55,15 @@ def detection_metrics(detector: Detector, dataset_dir: Path, profile: str, split
 def source_metrics(detector: Detector, folder: Path, profile: str, labelled: tuple[str, ...]) -> dict:
     """mAP50 of `detector` on every image of one shared source (YOLO layout, unified class ids), counting only the
     classes that source labels: a class it leaves unlabelled is neither missed nor a false positive there."""
+    from training.recipe_data import is_mislabelled
     from vigil.catalogue import UNIFIED_CLASSES
 
     classes = tuple(c for c in PROFILE_CLASSES[profile] if c in labelled)
     tally = DetectionTally(classes, pr_conf=0.25)
     for split in ("train", "val"):
         for img_path in sorted((Path(folder) / "images" / split).glob("*.jpg")):
+            if is_mislabelled(img_path):
+                continue
             img = cv2.imread(str(img_path))
             if img is None:
                 continue

@@ -23,7 +23,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from training.recipe_data import ABSENT, HELD_OUT, SOURCES
+from training.recipe_data import ABSENT, HELD_OUT, SOURCES, mislabelled
 from training.recipe_sources import load_extra_sources
 from vigil.catalogue import PROFILE_CLASSES
 
@@ -155,13 +155,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limit", type=int, default=300, help="at most this many images per set (evenly spaced)")
     ap.add_argument("--out", type=Path, default=None, help="write the JSON here")
     ap.add_argument("--exclude", type=Path, default=None,
-                    help="a file listing mislabelled images to leave out, one <source>/images/<split>/<file> a line")
+                    help="more mislabelled images to leave out (training/mislabelled.txt always is), one "
+                         "<source>/images/<split>/<file> a line")
     ap.add_argument("--append-md", type=Path, default=None, help="append the table rows to this markdown file")
     args = ap.parse_args(argv)
     if args.datasets is None and not args.extra_datasets:
         ap.error("expected --datasets and/or --extra-datasets; found neither")
-    exclude = frozenset(x.strip() for x in args.exclude.read_text().splitlines() if x.strip()) if args.exclude \
-        else frozenset()
+    exclude = mislabelled() | (frozenset(x.strip() for x in args.exclude.read_text().splitlines() if x.strip())
+                               if args.exclude else frozenset())
     res = run(args.profile, args.model, args.datasets, tuple(args.extra_datasets), args.conf, args.imgsz, args.limit,
               exclude)
     if args.out:

@@ -1,6 +1,7 @@
 """Builds a profile's training set: shared real images remapped to the profile's classes, plus rendered scenes."""
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -142,9 +143,22 @@ def _link(src: Path, dst: Path) -> None:
     os.symlink(src.resolve(), dst)
 
 
+@functools.lru_cache(maxsize=1)
+def mislabelled() -> frozenset[str]:
+    """Shared images whose labels are wrong (training/mislabelled.txt: `<source>/images/<split>/<file>`), left out
+    of training and of every evaluation."""
+    text = (Path(__file__).with_name("mislabelled.txt")).read_text()
+    return frozenset(x.strip() for x in text.splitlines() if x.strip() and not x.startswith("#"))
+
+
+def is_mislabelled(image: Path) -> bool:
+    """`image` as <source>/images/<split>/<file> is on the mislabelled list."""
+    return "/".join(image.parts[-4:]) in mislabelled()
+
+
 def _source_images(plan: DataPlan, source: str, split: str, limit: int | None) -> list[Path]:
     src = plan.source_dir(source)
-    images = sorted((src / "images" / split).glob("*.jpg"))
+    images = [p for p in sorted((src / "images" / split).glob("*.jpg")) if not is_mislabelled(p)]
     if not images:
         raise DatasetError(f"expected images in {src / 'images' / split}; found none")
     if limit is not None and len(images) > limit:

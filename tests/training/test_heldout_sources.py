@@ -95,3 +95,25 @@ def test_heldout_source_metrics_score_each_source_on_its_own_classes():
     kal = perfect["heldout_sources"]["kalinchenko23-hotfire-fire-smoke"]
     assert "person" not in kal and "fire" in kal  # a fire source is never scored on the people it leaves unlabelled
     assert set(perfect["heldout_sources"]["runtueee-construction-site-person"]) == {"person"}
+
+
+def test_mislabelled_images_are_left_out_of_training_and_scoring():
+    """training/mislabelled.txt: images with a visible fire and no box. Each must exist and really have no box (a
+    stale or wrong entry fails here), and no dataset build or held-out score may see them."""
+    from training.recipe_data import _source_images, is_mislabelled, mislabelled
+
+    shared = default_datasets_dir()
+    assert shared is not None, "this test reads ../shared/datasets"
+    listed = mislabelled()
+    assert len(listed) >= 19
+    for rel in listed:
+        img = shared / rel
+        label = img.parent.parent.parent / "labels" / img.parent.name / f"{img.stem}.txt"
+        assert img.is_file(), f"{rel}: listed as mislabelled but not in ../shared"
+        assert not label.exists() or not label.read_text().strip(), f"{rel}: it has boxes; why is it listed?"
+    source = "kalinchenko23-hotfire-fire-smoke"
+    plan = DataPlan("site", shared)
+    kept = _source_images(plan, source, "train", None)
+    every = sorted((shared / source / "images" / "train").glob("*.jpg"))
+    assert kept and not any(is_mislabelled(p) for p in kept)
+    assert len(every) - len(kept) == sum(1 for r in listed if r.startswith(f"{source}/images/train/"))
