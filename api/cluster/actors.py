@@ -10,6 +10,7 @@ import collections
 import dataclasses
 import logging
 import os
+import sys
 import tempfile
 import threading
 import uuid
@@ -203,13 +204,15 @@ class RemoteDetector:
 
 
 def _node() -> tuple[str, str]:
+    """(node id, where) in a Ray actor; outside Ray (a child process of `procs.ProcessFleet`, a plain object in a
+    test) no node, and "process <pid>" says where."""
+    ray = sys.modules.get("ray")  # never imported here just to ask: a child process does without Ray
     try:
-        import ray
-
-        ctx = ray.get_runtime_context()
-        return ctx.get_node_id(), ray.util.get_node_ip_address()
-    except Exception:  # noqa: BLE001 - outside Ray (a plain object in a test): no node
-        return "", ""
+        if ray is not None and ray.is_initialized():
+            return ray.get_runtime_context().get_node_id(), ray.util.get_node_ip_address()
+    except Exception:  # noqa: BLE001 - Ray half there: say the process
+        pass
+    return "", f"process {os.getpid()}"
 
 
 def _demo_resolver(loaded: LoadedConfig):
