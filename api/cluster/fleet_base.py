@@ -9,6 +9,7 @@ answer) and the lifecycle of its groups: `fleet.RayFleet` (Ray actors over a clu
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import threading
 import time
@@ -140,7 +141,7 @@ class GroupFleet:
         for ref in ready:
             g = pending[ref]
             g.pending = None
-            self._take(g, lambda ref=ref: self._result(ref))
+            self._take(g, functools.partial(self._result, ref))
         now = time.monotonic()
         self._tick(now)
         for g in self._groups:
