@@ -125,8 +125,8 @@ class CameraGroup:
         self.supervisor = Supervisor(own, sink=self, resolve_source=_demo_resolver(loaded),
                                            detectors=detectors, pipeline_overrides=pipeline_overrides)
         self.supervisor.start()
-        log.info("camera group %s on node %s (%s): cameras %s", self.incarnation[:8], self.node_ip,
-                 self.node_id[:8], ", ".join(camera_ids))
+        log.info("camera group %s on %s: cameras %s", self.incarnation[:8],
+                 f"node {self.node_ip} ({self.node_id[:8]})" if self.node_id else self.node_ip, ", ".join(camera_ids))
 
     # -- ViolationSink (called on the supervisor's evidence threads) -------------------------------------------
     def on_violation(self, event: ViolationEvent) -> None:
