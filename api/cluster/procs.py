@@ -114,6 +114,8 @@ class ProcessFleet(GroupFleet):
         self._overrides = dict(pipeline_overrides or {})
         self._ctx = multiprocessing.get_context("spawn")  # never fork a process with threads running
         self._calls = ThreadPoolExecutor(max(8, 4 * processes), thread_name_prefix="vigil-procs-call")
+        # polls on threads of their own: clips being cut and snapshots for a busy wall never hold them up
+        self._polls = ThreadPoolExecutor(processes, thread_name_prefix="vigil-procs-poll")
         self._children: dict[str, _Child] = {}
         self._starting: set[str] = set()
         self._deaths: dict[str, int] = {}  # deaths in a row (the child did not live STABLE_S)
@@ -200,6 +202,7 @@ class ProcessFleet(GroupFleet):
         for child in children:
             child.end()
         self._calls.shutdown(wait=True, cancel_futures=True)  # a start under way ends itself (stopped)
+        self._polls.shutdown(wait=True, cancel_futures=True)
 
     # -- the transport: a proxy call on a worker thread ---------------------------------------------------------
     def _submit(self, g: Group, method: str, *args) -> Any:
@@ -208,7 +211,7 @@ class ProcessFleet(GroupFleet):
             failed: Future = Future()
             failed.set_exception(ConnectionError(f"camera process {g.name} is not running"))
             return failed
-        return self._calls.submit(getattr(handle, method), *args)
+        return (self._polls if method == "poll" else self._calls).submit(getattr(handle, method), *args)
 
     def _ready(self, pending: list, timeout: float) -> list:
         return list(wait_futures(pending, timeout).done)
