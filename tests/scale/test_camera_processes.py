@@ -22,7 +22,7 @@ from streams.recorder import RecorderConfig
 from tests.faults.conftest import open_services, write_config
 from tests.faults.rig import alerts, check_nothing_lost
 from tests.scale.test_ray_failover import _alerts_of, _login, _metric, _states
-from tests.servers import wait_for
+from tests.servers import free_port, wait_for
 from tests.streams.conftest import RtspServer, make_fire_video, to_ts, toy_onnx  # noqa: F401  (toy_onnx: fixture)
 from vigil.config_loader import parse_config
 from vigil.db.models import EvidenceItem
@@ -130,3 +130,60 @@ def test_how_many_processes_and_which_cameras():
     loaded = parse_config(f"sites:\n  s1: {{name: One}}\n  s2: {{name: Two}}\ncameras:\n{cams}\n")
     assert plan_processes(loaded, 2) == [("proc-0", ["c0", "c1", "c2"]), ("proc-1", ["c3", "c5"])]
     assert plan_processes(loaded, 8) == [(f"proc-{i}", [c]) for i, c in enumerate(["c0", "c1", "c2", "c3", "c5"])]
+
+
+def _camera_children(pid: int) -> list[int]:
+    """The camera processes of service `pid` (its spawned children; not multiprocessing's resource tracker)."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if Path(entry, "stat").read_text().rsplit(")", 1)[1].split()[1] == str(pid) \
+                        and b"spawn_main" in Path(entry, "cmdline").read_bytes():
+                    out.append(int(entry.name))
+            except OSError:
+                continue
+    return [p for p in out if _alive(p)]
+
+
+def _serve(tmp_path: Path, name: str):
+    import subprocess
+    import sys
+
+    cams = "\n".join(f"  c{i}: {{site: works, source: 'rtsp://127.0.0.1:9/none'}}" for i in range(4))
+    cfg, env = write_config(tmp_path / name, f"sites:\n  works: {{name: Works}}\ncameras:\n{cams}\n"
+                                             f"server: {{camera_processes: 2}}\nreliability: {{min_free_mb: 0}}")
+    root = Path(__file__).resolve().parents[2]
+    log = open(tmp_path / f"{name}.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "-c", str(cfg), "--port", str(free_port())],
+                            cwd=root, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                            env={**os.environ, **env, "PYTHONPATH": str(root)})
+    wait_for(lambda: (tmp_path / f"{name}.log").read_text().count("api.cluster.actors: camera group") == 2, 90,
+             f"two camera groups started under `vigil serve` (log: {tmp_path / name}.log)")
+    kids = _camera_children(proc.pid)
+    assert len(kids) == 2, kids
+    return proc, kids, log
+
+
+def test_no_camera_process_outlives_the_service(tmp_path):
+    """SIGTERM to the whole process group (systemd, Ctrl-C): the service stops its children itself, none is left.
+    The service killed -9 alone: its children notice and exit within seconds."""
+    proc, kids, log = _serve(tmp_path, "term")
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        code = proc.wait(60)  # uvicorn stops gracefully, then ends by the signal it caught (-15)
+        text = (tmp_path / "term.log").read_text()
+        assert code in (0, -signal.SIGTERM) and "Application shutdown complete" in text, f"exit {code}: {text[-3000:]}"
+        wait_for(lambda: not any(_alive(p) for p in kids), 10, "the camera processes gone with the service")
+    finally:
+        log.close()
+    proc, kids, log = _serve(tmp_path, "kill")
+    try:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+        wait_for(lambda: not any(_alive(p) for p in kids), 10, "the orphaned camera processes exited")
+    finally:
+        for p in kids:
+            if _alive(p):
+                os.kill(p, signal.SIGKILL)
+        log.close()
