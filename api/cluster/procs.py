@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 GROUP_METHODS = ("poll", "cut_clip", "latest", "swap_model", "add_camera", "remove_camera", "stop_analysis", "stop")
 RESTART_PAUSE_S = (0.0, 1.0, 2.0, 5.0, 10.0, 30.0)  # before each further restart of a child that keeps dying
 STABLE_S = 60.0  # a child that lived this long starts the pauses over
+START_WAIT_S = 120.0  # `start` waits this long for the children's groups, then lets the slow ones finish alone
 CAMERAS_PER_PROCESS = 8  # `auto`: one process per core, but no fewer than this many cameras in each
 
 
@@ -127,7 +128,7 @@ class ProcessFleet(GroupFleet):
         for g in groups:
             self._add_group(g)
             self._starting.add(g.name)
-        wait_futures([self._calls.submit(self._spawn, g) for g in groups])
+        wait_futures([self._calls.submit(self._spawn, g) for g in groups], START_WAIT_S)  # a slow one goes on alone
         log.info("%d camera process(es) started: %s", len(groups),
                  "; ".join(f"{g.name} (pid {self.pid(g.name)}): {len(g.camera_ids)} camera(s)" for g in groups))
         self._start_polling()

@@ -26,6 +26,7 @@ from tests.servers import free_port, wait_for
 from tests.streams.conftest import RtspServer, make_fire_video, to_ts, toy_onnx  # noqa: F401  (toy_onnx: fixture)
 from vigil.config_loader import parse_config
 from vigil.db.models import EvidenceItem
+from vigil.errors import ConfigError
 
 pytestmark = pytest.mark.slow  # two child processes and four paced cameras
 
@@ -130,6 +131,9 @@ def test_how_many_processes_and_which_cameras():
     loaded = parse_config(f"sites:\n  s1: {{name: One}}\n  s2: {{name: Two}}\ncameras:\n{cams}\n")
     assert plan_processes(loaded, 2) == [("proc-0", ["c0", "c1", "c2"]), ("proc-1", ["c3", "c5"])]
     assert plan_processes(loaded, 8) == [(f"proc-{i}", [c]) for i, c in enumerate(["c0", "c1", "c2", "c3", "c5"])]
+    with pytest.raises(ConfigError, match="camera_processes: expected auto or a number of processes from 1 to 256, "
+                                          "found 0"):
+        parse_config("server: {camera_processes: 0}")
 
 
 def _camera_children(pid: int) -> list[int]:
