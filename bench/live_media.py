@@ -108,15 +108,19 @@ def process_cpu_s(pid: int) -> float:
     return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
-def tree_cpu_s(pid: int) -> float:
-    """CPU seconds of a process and every process below it (a service's camera processes count)."""
+def _tree_sum(pid: int, of) -> float:
     total = 0.0
     for p in _tree(pid):
         try:
-            total += process_cpu_s(p)
+            total += of(p)
         except OSError:
-            continue  # ended meanwhile: its parent's waited-for children count it once reaped
+            continue  # ended meanwhile (its CPU counts in its parent's waited-for children once reaped)
     return total
+
+
+def tree_cpu_s(pid: int) -> float:
+    """CPU seconds of a process and every process below it (a service's camera processes count)."""
+    return _tree_sum(pid, process_cpu_s)
 
 
 def process_rss_mb(pid: int) -> float:
@@ -128,10 +132,4 @@ def process_rss_mb(pid: int) -> float:
 
 def tree_rss_mb(pid: int) -> float:
     """Resident memory of a process and every process below it (pages they share count once per process)."""
-    total = 0.0
-    for p in _tree(pid):
-        try:
-            total += process_rss_mb(p)
-        except OSError:
-            continue
-    return total
+    return _tree_sum(pid, process_rss_mb)
