@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.live_media import FPS, RtspCameras, camera_stream, serve_rtsp, tree_cpu_s, tree_rss_mb
-from bench.live_report import Row, render, write_docs
+from bench.live_report import PLOT, Row, render, write_docs
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "bench" / "out" / "live"
@@ -249,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         cameras.stop()
     command = ".venv/bin/python -m bench.bench_live " + " ".join(argv if argv is not None else sys.argv[1:])
-    table = render(rows, command.strip())
+    table = render(rows, command.strip(), PLOT if args.write_docs else OUT / "bench_live.png")  # docs: whole runs
     print("\n" + table)
     if args.write_docs:
         write_docs(table)
