@@ -162,10 +162,16 @@ def _serve(tmp_path: Path, name: str):
     proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "-c", str(cfg), "--port", str(free_port())],
                             cwd=root, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                             env={**os.environ, **env, "PYTHONPATH": str(root)})
-    wait_for(lambda: (tmp_path / f"{name}.log").read_text().count("api.cluster.actors: camera group") == 2, 90,
-             f"two camera groups started under `vigil serve` (log: {tmp_path / name}.log)")
-    kids = _camera_children(proc.pid)
-    assert len(kids) == 2, kids
+    try:
+        wait_for(lambda: (tmp_path / f"{name}.log").read_text().count("api.cluster.actors: camera group") == 2, 90,
+                 f"two camera groups started under `vigil serve` (log: {tmp_path / name}.log)")
+        kids = _camera_children(proc.pid)
+        assert len(kids) == 2, kids
+    except BaseException:
+        os.killpg(proc.pid, signal.SIGKILL)  # the children follow within a second (their parent watch)
+        proc.wait(10)
+        log.close()
+        raise
     return proc, kids, log
 
 
