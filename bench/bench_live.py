@@ -4,8 +4,11 @@ Run: .venv/bin/python -m bench.bench_live [--quick] [--sizes 720p,1080p] [--writ
 Each row is a fresh process on the same cameras (720p25 or 1080p25 H.264, GOP 2 s, served by GStreamer's RTSP
 server): `vigil serve` with its defaults (detect 2 fps) read through its own /metrics, its keyframe-rate mode (detect
 0.5 fps: keyframe-only decode), with a 640x360 sub-stream for detection (`detect_source`), and ultralytics'
-`YOLO(model).track(source=LIST.streams, stream=True, imgsz=320)` every frame and with `vid_stride` tuned to 2 fps.
-CPU is the process's own (/proc), over `--seconds` after `--warmup`. A camera is held when it is analysed at >= 95%
+`YOLO(model).track(source=LIST.streams, stream=True, imgsz=320)` every frame and with `vid_stride` tuned to 2 fps;
+the keyframe-rate and sub-stream modes again with `server.camera_processes: 2` (cameras in two child processes).
+A subset: --modes key-procs --cameras 32,64 --sizes 720p.
+CPU is the process tree's (/proc: the service and its camera processes, or the ultralytics loop), over `--seconds`
+after `--warmup`. A camera is held when it is analysed at >= 95%
 of the target rate and its lag does not grow. Timings are never pass/fail; see docs/BENCHMARKS.md.
 """
 from __future__ import annotations
@@ -22,8 +25,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.live_media import FPS, RtspCameras, camera_stream, process_cpu_s, process_rss_mb, serve_rtsp
-from bench.live_report import Row, render, write_docs
+from bench.live_media import FPS, RtspCameras, camera_stream, serve_rtsp, tree_cpu_s, tree_rss_mb
+from bench.live_report import PLOT, Row, render, write_docs
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "bench" / "out" / "live"
@@ -36,14 +39,20 @@ class Mode:
     target_fps: float
     vid_stride: int = 1
     sub_stream: bool = False
+    processes: int = 1  # server.camera_processes (Vigil)
 
 
 VIGIL = Mode("Vigil, detect 2 fps", "vigil", 2.0)
 VIGIL_SUB = Mode("Vigil, 2 fps, 360p sub-stream", "vigil", 2.0, sub_stream=True)
 VIGIL_KEY = Mode("Vigil, keyframe rate (0.5 fps)", "vigil", 0.5)
+VIGIL_SUB_PROCS = Mode("Vigil, 2 fps, 360p sub-stream, 2 processes", "vigil", 2.0, sub_stream=True, processes=2)
+VIGIL_KEY_PROCS = Mode("Vigil, keyframe rate (0.5 fps), 2 processes", "vigil", 0.5, processes=2)
 ULTRA_STRIDE = Mode("ultralytics, vid_stride=12", "ultra", FPS / 12, vid_stride=12)
 ULTRA_ALL = Mode("ultralytics, every frame", "ultra", float(FPS))
+MODES = {"vigil": VIGIL, "sub": VIGIL_SUB, "key": VIGIL_KEY, "sub-procs": VIGIL_SUB_PROCS,
+         "key-procs": VIGIL_KEY_PROCS, "ultra-stride": ULTRA_STRIDE, "ultra-all": ULTRA_ALL}
 PLAN = {"720p": [(VIGIL, [8, 12, 16]), (VIGIL_SUB, [16, 24, 32]), (VIGIL_KEY, [32, 64]),
+                 (VIGIL_SUB_PROCS, [16, 24, 32]), (VIGIL_KEY_PROCS, [32, 48, 64]),
                  (ULTRA_STRIDE, [4, 8, 12, 16]), (ULTRA_ALL, [4])],
         "1080p": [(VIGIL, [4, 8]), (ULTRA_STRIDE, [4, 8])]}
 QUICK = {"720p": [(VIGIL, [4]), (VIGIL_SUB, [4]), (VIGIL_KEY, [8]), (ULTRA_STRIDE, [4])]}
@@ -70,7 +79,7 @@ def vigil_config(work: Path, urls: list[str], sub_urls: list[str] | None, mode: 
     cfg = {"data_dir": str(work / "data"), "sites": {"bench": {"name": "Bench site", "kind": "site"}},
            "cameras": cams, "detectors": {"site": shipped_detector("site")},
            "storage": {"database_url": "sqlite:///vigil.db", "evidence": {"backend": "local", "path": "evidence"}},
-           "server": {"port": port, "metrics": {"open": True}}}
+           "server": {"port": port, "metrics": {"open": True}, "camera_processes": mode.processes}}
     path = work / "vigil.yaml"
     path.write_text(json.dumps(cfg, indent=1))  # YAML is a superset of JSON
     return path
@@ -105,7 +114,7 @@ def run_vigil(mode: Mode, cameras: RtspCameras, n: int, size: str, warmup: float
     cfg = vigil_config(work, urls, subs, mode, port)
     env = {**os.environ, "VIGIL_BOOTSTRAP_ADMIN_PASSWORD": "bench-password-123"}
     log = open(work / "serve.log", "w")
-    proc = subprocess.Popen([str(REPO / ".venv" / "bin" / "vigil"), "serve", "-c", str(cfg)], cwd=work,
+    proc = subprocess.Popen([str(Path(sys.executable).with_name("vigil")), "serve", "-c", str(cfg)], cwd=work,
                             stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     try:
         deadline = time.monotonic() + 90
@@ -120,10 +129,10 @@ def run_vigil(mode: Mode, cameras: RtspCameras, n: int, size: str, warmup: float
                 raise SystemExit(f"vigil serve did not start analysing {n} cameras; see {work / 'serve.log'}")
             time.sleep(1)
         time.sleep(warmup)
-        m0, c0, t0 = scrape(port), process_cpu_s(proc.pid), time.monotonic()
+        m0, c0, t0 = scrape(port), tree_cpu_s(proc.pid), time.monotonic()
         time.sleep(seconds)
-        m1, c1, t1 = scrape(port), process_cpu_s(proc.pid), time.monotonic()
-        rss = process_rss_mb(proc.pid)
+        m1, c1, t1 = scrape(port), tree_cpu_s(proc.pid), time.monotonic()
+        rss = tree_rss_mb(proc.pid)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
@@ -175,10 +184,10 @@ def run_ultra(mode: Mode, cameras: RtspCameras, n: int, size: str, warmup: float
                 raise SystemExit(f"the ultralytics loop did not start on {n} cameras; see {work / 'ultra.log'}")
             time.sleep(1)
         time.sleep(warmup)
-        s0, c0, t0 = sample(), process_cpu_s(proc.pid), time.monotonic()
+        s0, c0, t0 = sample(), tree_cpu_s(proc.pid), time.monotonic()
         time.sleep(seconds)
-        s1, c1, t1 = sample(), process_cpu_s(proc.pid), time.monotonic()
-        rss = process_rss_mb(proc.pid)
+        s1, c1, t1 = sample(), tree_cpu_s(proc.pid), time.monotonic()
+        rss = tree_rss_mb(proc.pid)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
@@ -193,16 +202,34 @@ def run_ultra(mode: Mode, cameras: RtspCameras, n: int, size: str, warmup: float
                None, None)
 
 
+def subset(plan: dict, modes: str, cameras: str) -> dict:
+    """The plan's rows of these modes (MODES keys) and camera counts; empty strings keep all."""
+    unknown = [m for m in modes.split(",") if m and m not in MODES]
+    if unknown:
+        raise SystemExit(f"--modes: expected some of {', '.join(MODES)}, found {', '.join(unknown)}")
+    keep = {MODES[m] for m in modes.split(",") if m}
+    counts = {int(n) for n in cameras.split(",") if n}
+    out = {size: [(mode, [n for n in ns if not counts or n in counts]) for mode, ns in rows
+                  if not keep or mode in keep] for size, rows in plan.items()}
+    out = {size: [(mode, ns) for mode, ns in rows if ns] for size, rows in out.items()}
+    if not any(out.values()):
+        raise SystemExit("--modes/--cameras: no row of the plan is left")
+    return {size: rows for size, rows in out.items() if rows}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="a few small rows (a smoke run)")
     ap.add_argument("--sizes", default="720p,1080p", help="main-stream sizes, comma-separated (720p, 1080p)")
+    ap.add_argument("--modes", default="", help=f"only these modes, comma-separated ({', '.join(MODES)})")
+    ap.add_argument("--cameras", default="", help="only these camera counts, comma-separated (e.g. 32,64)")
     ap.add_argument("--warmup", type=float, default=10.0)
     ap.add_argument("--seconds", type=float, default=25.0)
     ap.add_argument("--shared", type=Path, default=REPO.parent / "shared", help="the team's shared folder")
     ap.add_argument("--write-docs", action="store_true", help="rewrite the live section of docs/BENCHMARKS.md")
     args = ap.parse_args(argv)
     plan = QUICK if args.quick else {s: PLAN[s] for s in args.sizes.split(",")}
+    plan = subset(plan, args.modes, args.cameras)
     OUT.mkdir(parents=True, exist_ok=True)
     most = max(n for rows in plan.values() for _, ns in rows for n in ns)
     media = {s: camera_stream(s, OUT / "media", args.shared) for s in [*plan, "360p"]}
@@ -222,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         cameras.stop()
     command = ".venv/bin/python -m bench.bench_live " + " ".join(argv if argv is not None else sys.argv[1:])
-    table = render(rows, command.strip())
+    table = render(rows, command.strip(), PLOT if args.write_docs else OUT / "bench_live.png")  # docs: whole runs
     print("\n" + table)
     if args.write_docs:
         write_docs(table)

@@ -83,10 +83,44 @@ def serve_rtsp(mounts: dict[str, Path], port: int, wait_s: float = 30.0) -> Rtsp
     raise SystemExit(f"the RTSP server did not start on 127.0.0.1:{port}: {proc.stdout.read()[-2000:]}")
 
 
+def _tree(pid: int) -> list[int]:
+    """`pid` and every process below it (from /proc: children, grandchildren, ...)."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue  # gone meanwhile
+        parents.setdefault(ppid, []).append(int(entry.name))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(parents.get(p, ()))
+    return out
+
+
 def process_cpu_s(pid: int) -> float:
-    """User + system CPU seconds of a process and its threads (from /proc)."""
+    """User + system CPU seconds of a process and its threads, and of its children it has waited for (/proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def _tree_sum(pid: int, of) -> float:
+    total = 0.0
+    for p in _tree(pid):
+        try:
+            total += of(p)
+        except OSError:
+            continue  # ended meanwhile (its CPU counts in its parent's waited-for children once reaped)
+    return total
+
+
+def tree_cpu_s(pid: int) -> float:
+    """CPU seconds of a process and every process below it (a service's camera processes count)."""
+    return _tree_sum(pid, process_cpu_s)
 
 
 def process_rss_mb(pid: int) -> float:
@@ -94,3 +128,8 @@ def process_rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and every process below it (pages they share count once per process)."""
+    return _tree_sum(pid, process_rss_mb)

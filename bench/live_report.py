@@ -119,11 +119,11 @@ def plot(rows: list[Row], path: Path = PLOT) -> Path | None:
     return path
 
 
-def render(rows: list[Row], command: str) -> str:
+def render(rows: list[Row], command: str, plot_path: Path = PLOT) -> str:
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
                 if ln.startswith("model name")), "unknown CPU")
-    made = plot(rows)
+    made = plot(rows, plot_path)
     parts = [f"Command: `{command}` ({when}; {cpu}, {BOX_CORES:.0f} cores, Python {platform.python_version()}).",
              "", HEADER, *(r.line() for r in rows), "", *ratios(rows)]
     if made is not None:
@@ -136,7 +136,8 @@ def write_docs(table: str, docs: Path = DOCS) -> None:
     intro = ("Live 25 fps H.264 RTSP cameras (the real site clip, GOP 2 s) served by GStreamer's RTSP server on the "
              "same box. `vigil serve` runs with its defaults, read through its own `/metrics`; ultralytics runs "
              "`YOLO(model).track(source=LIST.streams, stream=True, imgsz=320)` on the same ONNX file. CPU is each "
-             "process's own. Held: every camera analysed at >= 95% of its target rate, lag not growing.")
+             "process tree's (the service with its camera processes). Held: every camera analysed at >= 95% of its "
+             "target rate, lag not growing.")
     body = f"{SECTION}\n\n{intro}\n\n{table}\n"
     if SECTION in text:
         start = text.index(SECTION)

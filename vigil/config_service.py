@@ -164,6 +164,19 @@ class ServerConfig(Strict):
                     "anyone can send them (the sign-in limits count per client address)")
     metrics: MetricsConfig = Field(default_factory=lambda: MetricsConfig.model_validate({}),
                                    description="Prometheus metrics at /metrics")
+    camera_processes: int | Literal["auto"] = Field(
+        1, description="processes the cameras run in on this machine: 1 (the default) runs them in the service's "
+        "own process; N > 1 spreads them over N child processes (more cores used, past the one process's GIL); "
+        "auto: one per core once there are at least 8 cameras per process, else 1. In child processes the live "
+        "video socket and continuous recording are unavailable (the wall shows snapshots); alerts, clips and "
+        "snapshots work as in one process (docs/SCALING.md)")
+
+    @field_validator("camera_processes")
+    @classmethod
+    def _processes(cls, value: int | str) -> int | str:
+        if value != "auto" and not 1 <= int(value) <= 256:
+            raise ValueError(f"expected auto or a number of processes from 1 to 256, found {value!r}")
+        return value
 
     @field_validator("trusted_proxies")
     @classmethod

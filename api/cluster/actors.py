@@ -10,6 +10,7 @@ import collections
 import dataclasses
 import logging
 import os
+import sys
 import tempfile
 import threading
 import uuid
@@ -124,8 +125,8 @@ class CameraGroup:
         self.supervisor = Supervisor(own, sink=self, resolve_source=_demo_resolver(loaded),
                                            detectors=detectors, pipeline_overrides=pipeline_overrides)
         self.supervisor.start()
-        log.info("camera group %s on node %s (%s): cameras %s", self.incarnation[:8], self.node_ip,
-                 self.node_id[:8], ", ".join(camera_ids))
+        log.info("camera group %s on %s: cameras %s", self.incarnation[:8],
+                 f"node {self.node_ip} ({self.node_id[:8]})" if self.node_id else self.node_ip, ", ".join(camera_ids))
 
     # -- ViolationSink (called on the supervisor's evidence threads) -------------------------------------------
     def on_violation(self, event: ViolationEvent) -> None:
@@ -203,13 +204,15 @@ class RemoteDetector:
 
 
 def _node() -> tuple[str, str]:
+    """(node id, where) in a Ray actor; outside Ray (a child process of `procs.ProcessFleet`, a plain object in a
+    test) no node, and "process <pid>" says where."""
+    ray = sys.modules.get("ray")  # never imported here just to ask: a child process does without Ray
     try:
-        import ray
-
-        ctx = ray.get_runtime_context()
-        return ctx.get_node_id(), ray.util.get_node_ip_address()
-    except Exception:  # noqa: BLE001 - outside Ray (a plain object in a test): no node
-        return "", ""
+        if ray is not None and ray.is_initialized():
+            return ray.get_runtime_context().get_node_id(), ray.util.get_node_ip_address()
+    except Exception:  # noqa: BLE001 - Ray half there: say the process
+        pass
+    return "", f"process {os.getpid()}"
 
 
 def _demo_resolver(loaded: LoadedConfig):

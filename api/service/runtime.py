@@ -201,7 +201,8 @@ def start_runtime(services, *, detectors: Mapping | None = None,
     caller subscribe before the first camera reports; `metrics` (the app's) observes detector batches and outbox
     jobs. Work a crash or stop left in the outbox runs first, then
     alerts left `ongoing` are closed. `cluster` (`vigil serve --ray`) runs the cameras as Ray actors
-    (api.cluster.fleet) while the event's life, the outbox and everything else stay in this process.
+    (api.cluster.fleet), `server.camera_processes` > 1 in child processes (api.cluster.procs), while the event's
+    life, the outbox and everything else stay in this process.
     """
     from streams.supervisor import Supervisor
 
@@ -223,6 +224,14 @@ def start_runtime(services, *, detectors: Mapping | None = None,
         supervisor: Any = RayFleet(loaded, cluster, alert_sink=sink, signer=services.signer,
                                    recorder_config=recorder_config, on_state=on_state,
                                    pipeline_overrides=pipeline_overrides)
+        for profile, detector in (detectors or {}).items():
+            supervisor.swap_model(profile, detector)
+    elif (processes := camera_processes(loaded)) > 1:
+        from api.cluster.procs import ProcessFleet
+
+        supervisor = ProcessFleet(loaded, processes, alert_sink=sink, signer=services.signer,
+                                  recorder_config=recorder_config, on_state=on_state,
+                                  pipeline_overrides=pipeline_overrides)
         for profile, detector in (detectors or {}).items():
             supervisor.swap_model(profile, detector)
     else:
@@ -255,6 +264,24 @@ def start_runtime(services, *, detectors: Mapping | None = None,
     if watcher is not None:
         runtime._spawn(runtime._watch_models, "vigil-model-watch")
     return runtime
+
+
+def camera_processes(loaded) -> int:
+    """How many processes run the cameras (`server.camera_processes`); `auto` keeps one while a camera records
+    continuously (its packets must reach this process's recorder)."""
+    from api.cluster.procs import resolve_processes
+
+    cfg = loaded.config
+    enabled = [cam for cam in cfg.cameras.values() if cam.enabled]
+    setting = cfg.server.camera_processes
+    recording = [cid for cid, cam in cfg.cameras.items() if cam.enabled and cam.record.continuous]
+    if setting == "auto" and recording:
+        return 1
+    n = resolve_processes(setting, len(enabled))
+    if n > 1 and recording:
+        log.warning("server.camera_processes: %d processes; continuous recording is unavailable in them, so "
+                    "camera(s) %s record nothing (set camera_processes: 1 to record)", n, ", ".join(recording))
+    return n
 
 
 ENFORCEMENT_CHECK_S = 60.0
