@@ -40,6 +40,7 @@ class Mode:
     vid_stride: int = 1
     sub_stream: bool = False
     processes: int = 1  # server.camera_processes (Vigil)
+    model: str = ""  # a detector file in models/ instead of the shipped one (Vigil), e.g. the int8 copy
 
 
 VIGIL = Mode("Vigil, detect 2 fps", "vigil", 2.0)
@@ -47,12 +48,17 @@ VIGIL_SUB = Mode("Vigil, 2 fps, 360p sub-stream", "vigil", 2.0, sub_stream=True)
 VIGIL_KEY = Mode("Vigil, keyframe rate (0.5 fps)", "vigil", 0.5)
 VIGIL_SUB_PROCS = Mode("Vigil, 2 fps, 360p sub-stream, 2 processes", "vigil", 2.0, sub_stream=True, processes=2)
 VIGIL_KEY_PROCS = Mode("Vigil, keyframe rate (0.5 fps), 2 processes", "vigil", 0.5, processes=2)
+VIGIL_INT8 = Mode("Vigil, detect 2 fps, int8", "vigil", 2.0, model="site.int8.onnx")
+VIGIL_SUB_INT8 = Mode("Vigil, 2 fps, 360p sub-stream, int8", "vigil", 2.0, sub_stream=True, model="site.int8.onnx")
+VIGIL_KEY_INT8 = Mode("Vigil, keyframe rate (0.5 fps), int8", "vigil", 0.5, model="site.int8.onnx")
 ULTRA_STRIDE = Mode("ultralytics, vid_stride=12", "ultra", FPS / 12, vid_stride=12)
 ULTRA_ALL = Mode("ultralytics, every frame", "ultra", float(FPS))
 MODES = {"vigil": VIGIL, "sub": VIGIL_SUB, "key": VIGIL_KEY, "sub-procs": VIGIL_SUB_PROCS,
-         "key-procs": VIGIL_KEY_PROCS, "ultra-stride": ULTRA_STRIDE, "ultra-all": ULTRA_ALL}
+         "key-procs": VIGIL_KEY_PROCS, "int8": VIGIL_INT8, "sub-int8": VIGIL_SUB_INT8, "key-int8": VIGIL_KEY_INT8,
+         "ultra-stride": ULTRA_STRIDE, "ultra-all": ULTRA_ALL}
 PLAN = {"720p": [(VIGIL, [8, 12, 16]), (VIGIL_SUB, [16, 24, 32]), (VIGIL_KEY, [32, 64]),
                  (VIGIL_SUB_PROCS, [16, 24, 32]), (VIGIL_KEY_PROCS, [32, 48, 64]),
+                 (VIGIL_INT8, [12, 16, 20]), (VIGIL_SUB_INT8, [16, 24, 32]), (VIGIL_KEY_INT8, [48, 64]),
                  (ULTRA_STRIDE, [4, 8, 12, 16]), (ULTRA_ALL, [4])],
         "1080p": [(VIGIL, [4, 8]), (ULTRA_STRIDE, [4, 8])]}
 QUICK = {"720p": [(VIGIL, [4]), (VIGIL_SUB, [4]), (VIGIL_KEY, [8]), (ULTRA_STRIDE, [4])]}
@@ -67,9 +73,22 @@ def free_port() -> int:
 
 
 # -- vigil serve --------------------------------------------------------------------------------------------------
-def vigil_config(work: Path, urls: list[str], sub_urls: list[str] | None, mode: Mode, port: int) -> Path:
-    from vigil.shipped import shipped_detector
+def detector_entry(mode: Mode) -> dict:
+    """The shipped site detector's config entry, with the mode's model file (models/) where it names one."""
+    from vigil.shipped import models_dir, shipped_detector
 
+    entry = shipped_detector("site")
+    if entry is None:
+        raise SystemExit("expected the shipped site detector in models/, found none")
+    if mode.model:
+        path = models_dir() / mode.model
+        if not path.is_file():
+            raise SystemExit(f"expected {path} (vigil recipe quantize --profile site), found nothing")
+        entry = {**entry, "model": str(path)}
+    return entry
+
+
+def vigil_config(work: Path, urls: list[str], sub_urls: list[str] | None, mode: Mode, port: int) -> Path:
     cams = {}
     for i, url in enumerate(urls):
         cam: dict = {"site": "bench", "source": url, "detect": {"fps": mode.target_fps}}
@@ -77,7 +96,7 @@ def vigil_config(work: Path, urls: list[str], sub_urls: list[str] | None, mode: 
             cam["detect_source"] = sub_urls[i]
         cams[f"cam{i:02d}"] = cam
     cfg = {"data_dir": str(work / "data"), "sites": {"bench": {"name": "Bench site", "kind": "site"}},
-           "cameras": cams, "detectors": {"site": shipped_detector("site")},
+           "cameras": cams, "detectors": {"site": detector_entry(mode)},
            "storage": {"database_url": "sqlite:///vigil.db", "evidence": {"backend": "local", "path": "evidence"}},
            "server": {"port": port, "metrics": {"open": True}, "camera_processes": mode.processes}}
     path = work / "vigil.yaml"
