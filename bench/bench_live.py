@@ -56,11 +56,10 @@ ULTRA_ALL = Mode("ultralytics, every frame", "ultra", float(FPS))
 MODES = {"vigil": VIGIL, "sub": VIGIL_SUB, "key": VIGIL_KEY, "sub-procs": VIGIL_SUB_PROCS,
          "key-procs": VIGIL_KEY_PROCS, "int8": VIGIL_INT8, "sub-int8": VIGIL_SUB_INT8, "key-int8": VIGIL_KEY_INT8,
          "ultra-stride": ULTRA_STRIDE, "ultra-all": ULTRA_ALL}
-PLAN = {"720p": [(VIGIL, [8, 12, 16]), (VIGIL_SUB, [16, 24, 32]), (VIGIL_KEY, [32, 64]),
-                 (VIGIL_SUB_PROCS, [16, 24, 32]), (VIGIL_KEY_PROCS, [32, 48, 64]),
-                 (VIGIL_INT8, [12, 16, 20]), (VIGIL_SUB_INT8, [16, 24, 32]), (VIGIL_KEY_INT8, [48, 64]),
-                 (ULTRA_STRIDE, [4, 8, 12, 16]), (ULTRA_ALL, [4])],
-        "1080p": [(VIGIL, [4, 8]), (ULTRA_STRIDE, [4, 8])]}
+PLAN = {"720p": [(VIGIL, [12, 16]), (VIGIL_INT8, [16, 20]), (VIGIL_SUB, [16, 24]), (VIGIL_SUB_INT8, [24, 32]),
+                 (VIGIL_SUB_PROCS, [24]), (VIGIL_KEY, [32, 64]), (VIGIL_KEY_INT8, [64]), (VIGIL_KEY_PROCS, [64]),
+                 (ULTRA_STRIDE, [8, 12, 16]), (ULTRA_ALL, [4])],
+        "1080p": [(VIGIL, [8]), (VIGIL_INT8, [8]), (ULTRA_STRIDE, [8])]}
 QUICK = {"720p": [(VIGIL, [4]), (VIGIL_SUB, [4]), (VIGIL_KEY, [8]), (ULTRA_STRIDE, [4])]}
 
 
