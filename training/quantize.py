@@ -8,6 +8,7 @@ as the service does, so the held-out sources the card scores stay unseen.
 """
 from __future__ import annotations
 
+import contextlib
 import re
 import tempfile
 import time
@@ -110,10 +111,14 @@ def quantize_detector(src: Path, out: Path, images: Sequence[Path | np.ndarray],
         raise ModelError("expected calibration images, found none")
     CalibrationDataReader.register(_Calibration)
     out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="vigil-quant-") as tmp:
+    src, out = src.resolve(), out.resolve()
+    images = [i.resolve() if isinstance(i, Path) else i for i in images]
+    part = out.with_name(out.name + ".part")
+    # onnxruntime's symbolic shape inference drops its scratch files in the working directory when it gives up
+    # (it does on this dynamic-shape export, and carries on): run it inside a scratch folder of our own
+    with tempfile.TemporaryDirectory(prefix="vigil-quant-") as tmp, contextlib.chdir(tmp):
         pre = Path(tmp) / "pre.onnx"
         quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)
-        part = out.with_name(out.name + ".part")
         quantize_static(str(pre), str(part), _Calibration(input_name, images, imgsz),
                         quant_format=QuantFormat.QDQ, per_channel=True, activation_type=QuantType.QUInt8,
                         weight_type=QuantType.QInt8, nodes_to_exclude=_float_head_nodes(model, head))

@@ -1,7 +1,9 @@
 """The int8 copy of a shipped detector: it must find what the float model finds, and refuse what it cannot copy."""
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -32,7 +34,12 @@ def _shared() -> Path:
 @pytest.fixture(scope="module")
 def site_int8(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("int8") / "site.int8.onnx"
-    return quantize_detector(SITE, out, calibration_images("site", _shared(), per_source=4))
+    here = tmp_path_factory.mktemp("cwd")
+    with contextlib.chdir(here):  # relative calibration paths work, and nothing is left in the working directory
+        images = [Path(os.path.relpath(p)) for p in calibration_images("site", _shared(), per_source=4)]
+        quantize_detector(SITE, out, images)
+    assert list(here.iterdir()) == []
+    return out
 
 
 def test_calibration_never_uses_a_held_out_source():
