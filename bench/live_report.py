@@ -134,7 +134,9 @@ def render(rows: list[Row], command: str, plot_path: Path = PLOT) -> str:
 def write_docs(table: str, docs: Path = DOCS) -> None:
     text = docs.read_text()
     intro = ("Live 25 fps H.264 RTSP cameras (the real site clip, GOP 2 s) served by GStreamer's RTSP server on the "
-             "same box. `vigil serve` runs with its defaults, read through its own `/metrics`; ultralytics runs "
+             "same box. `vigil serve` runs with its defaults (the float site model, one process), and in the rows that "
+             "say so with a 360p sub-stream for detection, the int8 copy of the detector (`models/site.int8.onnx`) "
+             "or `server.camera_processes: 2`, read through its own `/metrics`; ultralytics runs "
              "`YOLO(model).track(source=LIST.streams, stream=True, imgsz=320)` on the same ONNX file. CPU is each "
              "process tree's (the service with its camera processes). Held: every camera analysed at >= 95% of its "
              "target rate, lag not growing.")
