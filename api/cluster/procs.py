@@ -1,7 +1,7 @@
 """`server.camera_processes`: camera groups in child processes of `vigil serve`, on this machine.
 
-One Python process runs every camera's threads by default; past a few dozen cameras they queue for the GIL and the
-process falls behind with cores to spare (docs/BENCHMARKS.md, "where the time goes"). Here each group of cameras
+One Python process runs every camera's threads by default; near the box's limit they contend for the GIL (24
+sub-stream cameras at 2 fps are held in two processes, not in one: docs/BENCHMARKS.md). Here each group of cameras
 is an `actors.CameraGroup` (the same class a Ray actor runs) hosted in its own process by the standard library's
 `multiprocessing.managers` (spawned, over a Unix socket with a random key: no port, no protocol of our own).
 `fleet_base.GroupFleet` relays every violation phase to this process's one recorder, as under `--ray`.
