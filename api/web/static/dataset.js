@@ -39,12 +39,16 @@ function facet(name, counts, label, text) {
       entries.map(([k, n]) => el("option", { value: k, selected: filters[name] === k }, `${text(k)} (${n})`))));
 }
 
+let loading = 0;  // the latest load: an older answer arriving after a newer one must not replace it
+
 async function load() {
+  const mine = ++loading;
   const q = new URLSearchParams({ limit: 48, offset });
   if (filters.split) q.set("split", filters.split);
   if (filters.cls !== null) q.set("cls", filters.cls);
   if (filters.source) q.set("source", filters.source);
   const d = await api(`/api/datasets/${id}/images?${q}`);
+  if (mine !== loading) return;
   classOrder = Object.keys(d.facets.classes).filter(Boolean).sort();
   main.replaceChildren(
     el("p", {}, el("a", { href: "/models" }, "← " + t("nav.models"))),
