@@ -164,7 +164,9 @@ def register(app: typer.Typer) -> None:
         for rule, c in res["per_rule"].items():
             typer.echo(f"  {rule}: {c}")
         if card:
-            add_scenario(model.parent, profile, res)
+            from training.quantize import is_int8
+
+            add_scenario(model.parent, profile, res, int8=is_int8(model))
 
     @recipe_app.command("quantize")
     def recipe_quantize(profile: str = typer.Option(..., help="site or lab"),

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 from typing import Mapping
 
+from vigil.errors import TrainingError
 from vigil.types import iso_utc, utcnow
 
 # Attribution the licences ask for (CC BY 4.0 needs it; the MIT grant is quoted as stated).
@@ -157,7 +158,11 @@ def _int8(q: dict) -> list[str]:
             f"{q['imgsz']}, {q['threads']} ONNX Runtime thread: **{q['fp32']['cpu_ms']} ms** float, "
             f"**{q['int8']['cpu_ms']} ms** int8 ({q['speedup']}x); {q['fp32']['bytes'] / 1e6:.1f} MB vs "
             f"{q['int8']['bytes'] / 1e6:.1f} MB.", "",
-            "| class | held-out-source AP50, float | int8 |", "|---|---|---|", *rows, ""]
+            "| class | held-out-source AP50, float | int8 |", "|---|---|---|", *rows, "",
+            *([f"Scenario check with the int8 copy (same scenes as above): recall **{q['scenario']['recall']}** "
+               f"({q['scenario']['tp']}/{q['scenario']['tp'] + q['scenario']['miss']}), "
+               f"**{q['scenario']['false_per_camera_hour']}** false violations per camera-hour.", ""]
+              if q.get("scenario") else [])]
 
 
 def _rounds(card: dict) -> list[str]:
@@ -281,11 +286,17 @@ def write_card(models_dir: Path, profile: str, *, classes: tuple[str, ...], opti
     return md, js
 
 
-def _update_card(models_dir: Path, profile: str, key: str, value: dict) -> tuple[Path, Path]:
-    """Set `metrics[key]` in an existing card and re-render its markdown."""
+def _update_card(models_dir: Path, profile: str, keys: tuple[str, ...], value: dict) -> tuple[Path, Path]:
+    """Set `metrics[keys...]` in an existing card and re-render its markdown."""
     js, md = Path(models_dir) / f"{profile}.json", Path(models_dir) / f"{profile}.md"
     card = json.loads(js.read_text())
-    card["metrics"][key] = value
+    at = card["metrics"]
+    for k in keys[:-1]:
+        if not isinstance(at.get(k), dict):
+            raise TrainingError(f"{js}: expected metrics.{'.'.join(keys[:-1])} in the card (for the int8 copy: "
+                                f"vigil recipe quantize --card first), found none")
+        at = at[k]
+    at[keys[-1]] = value
     js.write_text(json.dumps(card, indent=1, ensure_ascii=False) + "\n")
     md.write_text(render_markdown(card))
     return md, js
@@ -293,10 +304,14 @@ def _update_card(models_dir: Path, profile: str, key: str, value: dict) -> tuple
 
 def add_int8(models_dir: Path, profile: str, comparison: dict) -> tuple[Path, Path]:
     """Record the int8 copy's comparison with the float model in an existing card."""
-    return _update_card(models_dir, profile, "int8", comparison)
+    return _update_card(models_dir, profile, ("int8",), comparison)
 
 
-def add_scenario(models_dir: Path, profile: str, scenario: dict) -> tuple[Path, Path]:
-    """Record a scenario check (violations vs ground truth on unseen scenes) in an existing card."""
-    return _update_card(models_dir, profile, "scenario", {k: v for k, v in scenario.items() if k != "scenes"} | {
+def add_scenario(models_dir: Path, profile: str, scenario: dict, *, int8: bool = False) -> tuple[Path, Path]:
+    """Record a scenario check (violations vs ground truth on unseen scenes) in an existing card: the float
+    model's, or (`int8`) beside the int8 copy's comparison."""
+    summary = {k: v for k, v in scenario.items() if k != "scenes"}
+    if int8:
+        return _update_card(models_dir, profile, ("int8", "scenario"), summary)
+    return _update_card(models_dir, profile, ("scenario",), summary | {
         "per_scene": [{k: sc[k] for k in ("seed", "expected", "tp", "fp", "miss")} for sc in scenario["scenes"]]})

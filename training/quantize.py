@@ -133,6 +133,17 @@ def quantize_detector(src: Path, out: Path, images: Sequence[Path | np.ndarray],
     return out
 
 
+def is_int8(model: Path) -> bool:
+    """Whether `model` is an int8 copy made here (its metadata says so)."""
+    import onnx
+
+    try:
+        meta = onnx.load(str(model), load_external_data=False).metadata_props
+    except Exception:  # noqa: BLE001 - not an ONNX file: not ours either
+        return False
+    return any(p.key == PRECISION_KEY and p.value == "int8" for p in meta)
+
+
 def cpu_ms_per_frame(model: Path, imgsz: int = 320, threads: int = 1, frames: int = 40) -> float:
     """CPU milliseconds per letterboxed frame (batch 1), measured as process CPU time, not wall time."""
     import onnxruntime as ort

@@ -15,10 +15,10 @@ import supervision as sv
 from onnx import TensorProto, helper
 
 from datasets.scenes.assets import default_datasets_dir
-from training.model_card import add_int8
-from training.quantize import PRECISION_KEY, calibration_images, quantize_detector
+from training.model_card import add_int8, add_scenario
+from training.quantize import PRECISION_KEY, calibration_images, is_int8, quantize_detector
 from training.recipe_data import HELD_OUT
-from vigil.errors import ModelError
+from vigil.errors import ModelError, TrainingError
 from vigil.shipped import models_dir
 from vision.detector import load_detector
 
@@ -121,3 +121,25 @@ def test_the_card_shows_the_int8_copy_beside_the_float_model(tmp_path):
     assert "## INT8 copy" in text and "| fire | 0.197 | 0.184 |" in text and "1.96x" in text
     assert json.loads(js.read_text())["metrics"]["int8"]["speedup"] == 1.96
     assert "## Scenario check" in text  # the rest of the card is kept
+    float_scenario = json.loads(js.read_text())["metrics"]["scenario"]
+    scenario = {"recall": 0.947, "tp": 90, "miss": 5, "fp": 0, "false_per_camera_hour": 0.0, "scenes": [{}]}
+    md, js = add_scenario(tmp_path, "site", scenario, int8=True)
+    assert "Scenario check with the int8 copy (same scenes as above): recall **0.947** (90/95)" in md.read_text()
+    card = json.loads(js.read_text())["metrics"]
+    assert card["scenario"] == float_scenario and "scenes" not in card["int8"]["scenario"]
+
+
+def test_an_int8_scenario_needs_the_int8_comparison_first(tmp_path):
+    for f in ("site.json", "site.md"):
+        shutil.copy(models_dir() / f, tmp_path / f)
+    card = json.loads((tmp_path / "site.json").read_text())
+    card["metrics"].pop("int8", None)
+    (tmp_path / "site.json").write_text(json.dumps(card))
+    with pytest.raises(TrainingError, match="vigil recipe quantize --card first"):
+        add_scenario(tmp_path, "site", {"recall": 1.0, "scenes": []}, int8=True)
+
+
+def test_is_int8_tells_the_copy_from_the_float_model(site_int8, tmp_path):
+    junk = tmp_path / "junk.onnx"
+    junk.write_bytes(b"junk")
+    assert is_int8(site_int8) and not is_int8(SITE) and not is_int8(junk)
