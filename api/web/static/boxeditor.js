@@ -163,3 +163,19 @@ export class ClassPicker {
 
   close() { this.menu?.remove(); this.menu = null; }
 }
+
+// The box editor with its class picker and palette, as the review and labelling queues use it: `classes()` gives
+// the current item's class list, `onChange` redraws the page's box list.
+export function editorWithPicker(canvas, image, classes, onChange) {
+  const colour = (cls) => classColour(classes(), cls);
+  let picker = null;
+  const editor = new BoxEditor(canvas, image, { colours: colour, onChange, onDrawn: (i) => picker.ask(i),
+                                                names: (c) => t("class." + c) });
+  picker = new ClassPicker(editor, canvas, classes, colour);
+  return { editor, picker, colour };
+}
+
+// A button with its keyboard key shown and in its title.
+export function keyButton(id, key, label, onclick, cls = "") {
+  return el("button", { id, class: cls, onclick, title: `${label} (${key})` }, label, el("kbd", {}, key));
+}

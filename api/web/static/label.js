@@ -1,7 +1,7 @@
 // "To label": frames the detector was unsure of, the model's boxes pre-drawn; fix, add or remove boxes, then save
 // (they become labels dataset builds include) or skip. Same box editor and keys as the review queue.
 import { api, el, t, fmtTime, toast } from "./common.js";
-import { BoxEditor, ClassPicker, classColour } from "./boxeditor.js";
+import { editorWithPicker, keyButton } from "./boxeditor.js";
 
 const main = document.getElementById("main");
 let task = null, total = 0, busy = false;
@@ -11,15 +11,8 @@ const canvas = el("canvas", { id: "boxes" });
 const info = el("div", { class: "review-info" });
 const list = el("ol", { id: "box-list", class: "box-list" });
 const counter = el("span", { id: "waiting", class: "muted" });
-const editor = new BoxEditor(canvas, image, { colours: colour, onChange: renderList, onDrawn: (i) => picker.ask(i),
-                                              names: (c) => t("class." + c) });
-const picker = new ClassPicker(editor, canvas, () => task?.classes || [], colour);
-
-function colour(cls) { return classColour(task?.classes, cls); }
-
-function button(id, key, label, onclick, cls = "") {
-  return el("button", { id, class: cls, onclick, title: `${label} (${key})` }, label, el("kbd", {}, key));
-}
+const { editor, picker, colour } = editorWithPicker(canvas, image, () => task?.classes || [], () => renderList());
+const button = keyButton;
 
 function layout() {
   main.replaceChildren(

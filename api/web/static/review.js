@@ -1,6 +1,6 @@
 // The review queue: next new alert, best frame with editable boxes, the clip; confirm / reject / correct by keys.
 import { api, el, t, tn, onLive, fmtTime, rule, toast } from "./common.js";
-import { BoxEditor, ClassPicker, classColour } from "./boxeditor.js";
+import { editorWithPicker, keyButton } from "./boxeditor.js";
 
 const main = document.getElementById("main");
 let alert = null, skipped = [], waiting = 0, busy = false;
@@ -12,15 +12,8 @@ const info = el("div", { class: "review-info" });
 const list = el("ol", { id: "box-list", class: "box-list" });
 const note = el("textarea", { id: "note", rows: 2, placeholder: t("review.note") });
 const counter = el("span", { id: "waiting", class: "muted" });
-const editor = new BoxEditor(canvas, image, { colours: colour, onChange: renderList, onDrawn: (i) => picker.ask(i),
-                                              names: (c) => t("class." + c) });
-const picker = new ClassPicker(editor, canvas, () => alert?.classes || [], colour);
-
-function colour(cls) { return classColour(alert?.classes, cls); }
-
-function button(id, key, label, onclick, cls = "") {
-  return el("button", { id, class: cls, onclick, title: `${label} (${key})` }, label, el("kbd", {}, key));
-}
+const { editor, picker, colour } = editorWithPicker(canvas, image, () => alert?.classes || [], () => renderList());
+const button = keyButton;
 
 function layout() {
   main.replaceChildren(
