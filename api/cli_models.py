@@ -117,10 +117,10 @@ def register(app: typer.Typer) -> None:
                    f"{res['mean_own_ap50']} ({path})")
 
     @recipe_app.command("second-look")
-    def recipe_second_look(task: str = typer.Option(..., help="load_state (site trucks) or activity (lab people)"),
+    def recipe_second_look(task: str = typer.Option(..., help="load_state (site trucks), activity (lab people) or "
+                                                              "gloves (lab hands)"),
                            out: Optional[Path] = typer.Option(None, help="the ONNX file, card beside it (default: "
-                                                                         "models/site_states.onnx or "
-                                                                         "models/lab_activity.onnx)"),
+                                                                         "the task's file under models/)"),
                            crops: int = typer.Option(6000, min=60, help="rendered training crops"),
                            heldout: int = typer.Option(1200, min=30, help="held-out crops (another seed)"),
                            epochs: int = typer.Option(14, min=1), threads: int = typer.Option(1, min=1)) -> None:

@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from vigil.shipped import SHIPPED
+
 SOURCE_FPS = 10.0
 SIZE = (640, 360)
 
@@ -94,8 +96,7 @@ def load_detectors(spec: ChildSpec) -> dict:
 
 
 REPO = Path(__file__).resolve().parents[1]
-SECOND_LOOK = {"site": (REPO / "models" / "site_states.onnx",),
-               "lab": (REPO / "models" / "lab_activity.onnx", REPO / "models" / "lab_gloves.onnx")}
+SECOND_LOOK = {p: tuple(REPO / "models" / c for c in entry["classifiers"]) for p, entry in SHIPPED.items()}
 
 
 # -- Vigil ---------------------------------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Second-look classifiers (see vision/second_look.py): small CNNs that look again, at full frame resolution, at
 the boxes the detector finds. `load_state`: is a dump truck covered, uncovered or empty (site). `activity`: is a
-person eating or drinking, smoking, or neither (lab). `gloves`: are a person's hands gloved or bare (lab). Trained on crops drawn the way the demo scenes draw trucks
-and people (datasets.scenes.truck_states / person_acts), exported to ONNX with a card beside it."""
+person eating or drinking, smoking, or neither (lab). `gloves`: are a person's hands gloved or bare (lab).
+`goggles`: does a person wear goggles (lab). Trained on crops drawn the way the demo scenes draw trucks and people
+(datasets.scenes.truck_states / person_acts), exported to ONNX with a card beside it."""
 from __future__ import annotations
 
 import json
@@ -27,18 +28,25 @@ class Task:
     heldout_seed: int  # held-out crops come from another seed: other backgrounds, looks, cameras
     what: str
     looks_at: str
+    cue: str  # what tells the classes apart, a few pixels at the detector's input
 
 
 TASKS = {
     "load_state": Task(truck_states.truck_crops, truck_states.LOADS, truck_states.CROP_HW,
                        Path("models/site_states.onnx"), 7301, 7399, "load state of a detected dump truck",
-                       "each dump-truck box, padded 6 %"),
+                       "each dump-truck box, padded 6 %", "a tarp strip, a heap of soil"),
     "activity": Task(person_acts.person_crops, person_acts.ACTS, person_acts.CROP_HW,
                      Path("models/lab_activity.onnx"), 7401, 7499, "what a detected person's hands are doing",
-                     "the upper 60 % of each person box, a little wider, with a margin above the head"),
+                     "the upper 60 % of each person box, a little wider, with a margin above the head",
+                     "a cigarette, a cup"),
     "gloves": Task(person_acts.hand_crops, person_acts.HANDS, person_acts.HANDS_HW,
                    Path("models/lab_gloves.onnx"), 7501, 7599, "whether a detected person's hands are gloved",
-                   "the lowest quarter of each person box (the hands at the bench), a little wider"),
+                   "the lowest quarter of each person box (the hands at the bench), a little wider",
+                   "a glove's colour where skin would be"),
+    "goggles": Task(person_acts.head_crops, person_acts.EYES, person_acts.HEAD_HW,
+                    Path("models/lab_goggles.onnx"), 7601, 7699, "whether a detected person wears goggles",
+                    "the head: the middle 60 % of each person box's width, its top third and a little above",
+                    "a thin frame and tinted lens over the eyes"),
 }
 
 
@@ -140,7 +148,7 @@ def train_second_look(opts: SecondLookOptions, log=print) -> dict:
     out.parent.mkdir(parents=True, exist_ok=True)
     _export(net, out, opts.task, task)
     onnx_acc, ms = _check_export(out, xh, yh)
-    card = {"model": out.name, "task": opts.task, "what": task.what, "looks_at": task.looks_at,
+    card = {"model": out.name, "task": opts.task, "what": task.what, "looks_at": task.looks_at, "cue": task.cue,
             "classes": list(task.classes), "input": {"crop_hw": list(task.crop_hw), "layout": "NCHW RGB 0..1"},
             "data": {"train_crops": opts.train_crops, "train_seed": task.train_seed,
                      "heldout_crops": opts.heldout_crops, "heldout_seed": task.heldout_seed,
@@ -194,8 +202,8 @@ def write_card(onnx_path: Path, card: dict) -> tuple[Path, Path]:
         f"A second-look classifier (vision/second_look.py, task `{card['task']}`): a small CNN (4 conv blocks, "
         f"~50k parameters) that looks at {card['looks_at']}, cut from the decoded frame at full resolution and "
         f"resized to {card['input']['crop_hw'][0]} x {card['input']['crop_hw'][1]}, and says "
-        f"{', '.join(classes)}. At the detector's 320 px input the cue (a tarp strip, a heap of soil, a cigarette, "
-        "a cup) is a few pixels.",
+        f"{', '.join(classes)}. At the detector's 320 px input the cue ({card.get('cue') or TASKS[card['task']].cue}) "
+        "is a few pixels.",
         "",
         f"- Data: {card['data']['train_crops']} rendered crops (seed {card['data']['train_seed']}; per class "
         f"{card['data']['train_counts']}), drawn the way the demo scenes draw them, boxes jittered like a "

@@ -35,3 +35,11 @@ def hands_region(box) -> tuple[float, float, float, float]:
     x1, y1, x2, y2 = (float(v) for v in box)
     w, h = x2 - x1, y2 - y1
     return x1 - 0.1 * w, y2 - 0.25 * h, x2 + 0.1 * w, y2 + 0.05 * h
+
+
+def head_region(box) -> tuple[float, float, float, float]:
+    """A person's head seen from the front: the middle 60 % of their xyxy box's width, from a little above its top
+    to a third of the way down (what the goggles classifier looks at)."""
+    x1, y1, x2, y2 = (float(v) for v in box)
+    w, h = x2 - x1, y2 - y1
+    return x1 + 0.2 * w, y1 - 0.05 * h, x2 - 0.2 * w, y1 + 0.33 * h

@@ -7,7 +7,8 @@ from pathlib import Path
 # size its card was measured at. `vigil analyze CLIP` without --config runs these.
 SHIPPED = {
     "site": {"model": "site.onnx", "imgsz": 320, "classifiers": ["site_states.onnx"]},
-    "lab": {"model": "lab.onnx", "imgsz": 320, "classifiers": ["lab_activity.onnx", "lab_gloves.onnx"]},
+    "lab": {"model": "lab.onnx", "imgsz": 320, "classifiers": ["lab_activity.onnx", "lab_gloves.onnx",
+                                                                    "lab_goggles.onnx"]},
 }
 
 

@@ -124,11 +124,15 @@ class CameraAnalyzer:
         return self._motion[1]
 
     def wants_detection(self, frame: VideoFrame) -> bool:
-        """Run the detector on this frame? Motion, the first frame, or `idle_check_s` since the last run."""
+        """Run the detector on this frame? Motion, the first frame, `idle_check_s` since the last run, or a rule
+        with a candidate forming (seen at an idle check, it needs frames to be confirmed or to fade: faint smoke
+        drifts too slowly to count as motion)."""
         motion = self._motion_of(frame)
         if not self.motion_config.enabled or self._last_detect_s is None or motion.motion:
             return True
-        return frame.pts_s - self._last_detect_s >= self.motion_config.idle_check_s
+        if frame.pts_s - self._last_detect_s >= self.motion_config.idle_check_s:
+            return True
+        return any(r.forming(frame.pts_s) for r in self.rules)
 
     def update(self, frame: VideoFrame, dets: sv.Detections | None, model: ModelInfo | None = None) -> AnalysisResult:
         """Advance the camera by one frame; `dets` None means the detector skipped it (still frame)."""

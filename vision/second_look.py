@@ -7,6 +7,8 @@ resolution, where the detector (at its 320 px input) sees too few pixels.
   `eating_drinking` / `smoking` box where the detector missed one; a cigarette is a pixel or two wide to it.
 - `gloves` (lab): are the person's hands at the bench gloved or bare? Adds a `gloves` box where the detector
   missed gloves, and drops the detector's `gloves` boxes on hands it sees bare (dark skin taken for dark gloves).
+- `goggles` (lab): does the person wear goggles? The same for a `goggles` box over their head (the detector boxed
+  eyes as goggles now and then, and a hand at the face hides them).
 
 The task, the classes and the crop size are in each ONNX file's metadata. See training/second_look.py."""
 from __future__ import annotations
@@ -18,7 +20,7 @@ import numpy as np
 import supervision as sv
 
 from vigil.catalogue import DetClass, class_id
-from vigil.crops import CROP_PAD, activity_region, crop_resized, hands_region
+from vigil.crops import CROP_PAD, activity_region, crop_resized, hands_region, head_region
 from vigil.errors import ModelError
 from vision.rules.base import overlap_of_smaller
 
@@ -26,11 +28,14 @@ TRUCK_STATES = {"covered": DetClass.DUMP_TRUCK.value, "uncovered": DetClass.DUMP
                 "empty": DetClass.DUMP_TRUCK.value}
 ACTIVITIES = ("none", DetClass.EATING_DRINKING.value, DetClass.SMOKING.value)
 HANDS = ("bare", DetClass.GLOVES.value)
-TASK_CLASSES = {"load_state": tuple(TRUCK_STATES), "activity": ACTIVITIES, "gloves": HANDS}
+EYES = ("bare", DetClass.GOGGLES.value)
+TASK_CLASSES = {"load_state": tuple(TRUCK_STATES), "activity": ACTIVITIES, "gloves": HANDS, "goggles": EYES}
+# tasks that say whether a person wears an item: (the item's class, the part of the person box they look at)
+WORN = {"gloves": (DetClass.GLOVES.value, hands_region), "goggles": (DetClass.GOGGLES.value, head_region)}
 SAME_OBJECT = 0.7  # two truck boxes overlapping this much (of the smaller one) are one truck
 PERSON_MIN_SCORE = 0.4  # people the activity classifier looks at
 ACTIVITY_MIN_P = 0.5
-HANDS_MIN_P = 0.7  # the gloves classifier overrules the detector only when it is sure
+WORN_MIN_P = 0.7  # the gloves / goggles classifier overrules the detector only when it is sure
 
 
 def to_input(crops: np.ndarray) -> np.ndarray:
@@ -97,8 +102,8 @@ class CropClassifier:
         """What this classifier looks at for a detector box: the padded box, or a person's activity region."""
         if self.task == "activity":
             return crop_resized(image, activity_region(box), self.crop_hw, pad=0.0)
-        if self.task == "gloves":
-            return crop_resized(image, hands_region(box), self.crop_hw, pad=0.0)
+        if self.task in WORN:
+            return crop_resized(image, WORN[self.task][1](box), self.crop_hw, pad=0.0)
         return crop_resized(image, box, self.crop_hw, pad=CROP_PAD)
 
     def refine(self, dets: sv.Detections, image: np.ndarray) -> sv.Detections:
@@ -109,8 +114,8 @@ class CropClassifier:
         names = np.asarray(names, dtype=str)
         if self.task == "load_state":
             return self._trucks(dets, names, image)
-        if self.task == "gloves":
-            return self._gloves(dets, names, image)
+        if self.task in WORN:
+            return self._worn(dets, names, image)
         return self._activities(dets, names, image)
 
     def _trucks(self, dets: sv.Detections, names: np.ndarray, image: np.ndarray) -> sv.Detections:
@@ -186,27 +191,41 @@ class CropClassifier:
             regions.append(np.array([max(0.0, x1), max(0.0, y1), min(float(W), x2), min(float(H), y2)], np.float32))
         return people, probs, regions
 
-    def _gloves(self, dets: sv.Detections, names: np.ndarray, image: np.ndarray) -> sv.Detections:
-        """Hands the classifier is sure are gloved get a `gloves` box over the hands region where the detector
-        had none; the detector's `gloves` boxes centred in the hands region of someone whose hands it is sure are
-        bare are dropped."""
-        people, probs, regions = self._people(dets, names, image, hands_region)
-        g = self.classes.index(DetClass.GLOVES.value)
-        gloves = np.flatnonzero(names == DetClass.GLOVES.value)
-        centres = (dets.xyxy[gloves, :2] + dets.xyxy[gloves, 2:]) / 2 if len(gloves) else np.zeros((0, 2))
+    def _worn(self, dets: sv.Detections, names: np.ndarray, image: np.ndarray) -> sv.Detections:
+        """People the classifier is sure wear the item (gloves: on the hands at the bench; goggles: on the head)
+        get a box of it over that region where the detector had none, and the detector's faint boxes of it there
+        become as sure as the second look; the detector's boxes of it centred in the region of someone it is sure
+        goes without are dropped (dark skin taken for dark gloves). Each person it looked at carries its
+        probability of the item in `data["p_<item>"]` (NaN for every other box): the absence rule counts them as
+        without the item only when that is low (white gloves on a white coat at a white bench are hard to see, and
+        not seeing gloves is not seeing bare hands)."""
+        item, region_of = WORN[self.task]
+        people, probs, regions = self._people(dets, names, image, region_of)
+        k = self.classes.index(item)
+        boxes_of_item = np.flatnonzero(names == item)
+        centres = (dets.xyxy[boxes_of_item, :2] + dets.xyxy[boxes_of_item, 2:]) / 2 if len(boxes_of_item) \
+            else np.zeros((0, 2))
         drop = np.zeros(len(dets), bool)
+        confidence = dets.confidence.copy()
+        p_item = np.full(len(dets), np.nan, np.float32)
         boxes, scores = [], []
         for i, p, r in zip(people, probs, regions):
-            inside = gloves[(centres[:, 0] >= r[0]) & (centres[:, 0] <= r[2]) & (centres[:, 1] >= r[1])
-                            & (centres[:, 1] <= r[3])] if len(gloves) else gloves
-            if p[g] >= HANDS_MIN_P and len(inside) == 0:
+            p_item[i] = float(p[k])
+            inside = boxes_of_item[(centres[:, 0] >= r[0]) & (centres[:, 0] <= r[2]) & (centres[:, 1] >= r[1])
+                                   & (centres[:, 1] <= r[3])] if len(boxes_of_item) else boxes_of_item
+            score = float(dets.confidence[i]) * float(p[k])
+            if p[k] >= WORN_MIN_P and len(inside) == 0:
                 boxes.append(r)
-                scores.append(float(dets.confidence[i]) * float(p[g]))
-            elif 1.0 - p[g] >= HANDS_MIN_P:
+                scores.append(score)
+            elif p[k] >= WORN_MIN_P:
+                confidence[inside] = np.maximum(confidence[inside], score)
+            elif 1.0 - p[k] >= WORN_MIN_P:
                 drop[inside] = True
-        out = dets[~drop] if drop.any() else dets
-        return _with_added(out, np.asarray(out.data["class_name"], dtype=str), boxes, scores,
-                           [DetClass.GLOVES.value] * len(boxes))
+        keep = ~drop
+        out = sv.Detections(xyxy=dets.xyxy[keep], confidence=confidence[keep], class_id=dets.class_id[keep],
+                            tracker_id=dets.tracker_id[keep] if dets.tracker_id is not None else None,
+                            data={k: np.asarray(v)[keep] for k, v in {**dets.data, f"p_{item}": p_item}.items()})
+        return _with_added(out, np.asarray(out.data["class_name"], dtype=str), boxes, scores, [item] * len(boxes))
 
 
 def _with_added(dets: sv.Detections, names: np.ndarray, boxes: list, scores: list, classes: list) -> sv.Detections:

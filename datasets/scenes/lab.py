@@ -75,17 +75,22 @@ class Glassware:
         return []
 
 
-def build_lab(seed: int, duration: float, size: tuple[int, int], datasets_dir: Path | None) -> Plan:
-    rng = np.random.default_rng(seed)
-    W, H = size
-    bench_y = int(H * rng.uniform(0.64, 0.74))
-    plan = Plan(lab_background(size, rng, bench_y))
+def bench_glassware(rng: np.random.Generator, W: int, bench_y: int) -> Glassware:
+    """Two to five beakers and bottles at random places along the bench."""
     items = []
     for _ in range(int(rng.integers(2, 6))):
         w, h = int(rng.uniform(14, 30)), int(rng.uniform(20, 55))
         items.append((int(rng.uniform(0, W - w)), bench_y + int(rng.uniform(4, 20)), w, h,
                       tuple(float(v) for v in rng.uniform(40, 220, 3))))
-    plan.foreground.append(Glassware(items))
+    return Glassware(items)
+
+
+def build_lab(seed: int, duration: float, size: tuple[int, int], datasets_dir: Path | None) -> Plan:
+    rng = np.random.default_rng(seed)
+    W, H = size
+    bench_y = int(H * rng.uniform(0.64, 0.74))
+    plan = Plan(lab_background(size, rng, bench_y))
+    plan.foreground.append(bench_glassware(rng, W, bench_y))
     _people(plan, rng, duration, size, bench_y, seed)
     _fires(plan, rng, duration, size, bench_y, seed)
     return plan

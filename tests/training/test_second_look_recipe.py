@@ -9,13 +9,14 @@ from typer.testing import CliRunner
 from api.cli_models import register
 import pytest
 
-from datasets.scenes.person_acts import ACTS, person_crops
+from datasets.scenes.person_acts import ACTS, EYES, head_crops, person_crops
 from datasets.scenes.truck_states import LOADS, truck_crops
 from vision.second_look import CropClassifier
 
 
 @pytest.mark.parametrize("task,classes,hw,crops", [("load_state", LOADS, (48, 96), truck_crops),
-                                                  ("activity", ACTS, (64, 64), person_crops)])
+                                                  ("activity", ACTS, (64, 64), person_crops),
+                                                  ("goggles", EYES, (48, 48), head_crops)])
 def test_recipe_second_look_trains_exports_and_writes_a_card(tmp_path, task, classes, hw, crops):
     app = typer.Typer()
     register(app)
@@ -29,7 +30,7 @@ def test_recipe_second_look_trains_exports_and_writes_a_card(tmp_path, task, cla
     assert clf.task == task and clf.classes == classes and clf.crop_hw == hw
     x, _ = crops(11, 8)
     p = clf.probabilities(x)
-    assert p.shape == (8, 3) and abs(float(p.sum(1).mean()) - 1.0) < 1e-4
+    assert p.shape == (8, len(classes)) and abs(float(p.sum(1).mean()) - 1.0) < 1e-4
 
     card = json.loads(out.with_suffix(".json").read_text())
     assert card["classes"] == list(classes) and card["data"]["train_crops"] == 180
@@ -44,6 +45,6 @@ def test_recipe_second_look_refuses_an_unknown_task(tmp_path):
     app = typer.Typer()
     register(app)
     res = CliRunner().invoke(app, ["recipe", "second-look", "--task", "hats", "--out", str(tmp_path / "x.onnx")])
-    assert res.exit_code != 0 and "expected one of load_state, activity, gloves, found 'hats'" in " ".join(
+    assert res.exit_code != 0 and "expected one of load_state, activity, gloves, goggles, found 'hats'" in " ".join(
         res.output.replace("│", " ").split())
     assert not (tmp_path / "x.onnx").exists()

@@ -22,14 +22,18 @@ class Obj:
     cls: str
     xyxy: tuple[float, float, float, float]
     score: float = 0.8
+    data: tuple[tuple[str, float], ...] = ()  # extra per-box columns (a second look's, e.g. ("p_gloves", 0.4))
 
 
 def dets_of(objs: Sequence[Obj]) -> sv.Detections:
+    """The boxes as one Detections; a data column any box has is NaN for the boxes without it."""
+    keys = sorted({k for o in objs for k, _ in o.data})
+    columns = {k: np.array([dict(o.data).get(k, np.nan) for o in objs], np.float32) for k in keys}
     return sv.Detections(
         xyxy=np.array([o.xyxy for o in objs], np.float32).reshape(-1, 4),
         confidence=np.array([o.score for o in objs], np.float32),
         class_id=np.array([UNIFIED_CLASSES.index(o.cls) for o in objs], int),
-        data={"class_name": np.array([o.cls for o in objs], dtype=str)})
+        data={"class_name": np.array([o.cls for o in objs], dtype=str), **columns})
 
 
 def camera_config(kind: str, camera_yaml: str = "", rules_yaml: str = "") -> str:

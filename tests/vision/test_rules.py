@@ -179,6 +179,34 @@ def test_someone_at_the_spot_of_an_earlier_report_is_reported_once_its_cooldown_
     assert len(opened) == 2 and opened[0].start_s < 3.0 and 90.0 <= opened[1].start_s < 92.0
 
 
+def test_the_next_person_at_the_spot_of_an_earlier_report_is_reported_within_its_cooldown():
+    """Someone who left 20 s ago is not the person now standing at their place (two people at one bench station
+    made one event for both: the second one's bare hands went unreported until the first one's cooldown was over);
+    a second box or track on a person still there is them (the tests above)."""
+    def script(t):  # one person 1-12 s, they leave; another at the same place from 32 s
+        return [Obj(PERSON, (100.0, 40.0, 160.0, 170.0))] if 1.0 <= t < 12.0 or t >= 32.0 else []
+
+    opened = [v for v in run_script(analyzer_for("lab"), script, seconds=45) if v.rule == "lab_no_coat"
+              and v.phase == "open"]
+    assert len(opened) == 2 and opened[0].start_s < 3.0 and 32.0 <= opened[1].start_s < 34.0
+    assert opened[0].track_id != opened[1].track_id
+
+
+@pytest.mark.parametrize("p_gloves, reported", [(None, True), (0.05, True), (0.4, False), (0.9, False)])
+def test_no_gloves_needs_hands_a_second_look_judged_bare(p_gloves, reported):
+    """Where the gloves classifier looked at the person (p_gloves), not seeing gloves is not seeing bare hands:
+    only a low probability of gloves counts as bare; in between the frame says nothing (white gloves on a white
+    coat). Without a second look the detector alone decides, as before; other items are not affected."""
+    extra = (("p_gloves", p_gloves),) if p_gloves is not None else ()
+
+    def script(t):
+        return [Obj(PERSON, (100.0, 40.0, 160.0, 170.0), 0.8, extra)] if t >= 1.0 else []
+
+    opened = {v.rule for v in run_script(analyzer_for("lab"), script, seconds=12) if v.phase == "open"}
+    assert ("lab_no_gloves" in opened) == reported
+    assert {"lab_no_coat", "lab_no_goggles"} <= opened
+
+
 NO_DUMP_ZONE = "zones: {lot: {polygon: [[0, 0.5], [0.5, 0.5], [0.5, 1], [0, 1]], no_dumping: DUMP}}"
 PILE_A, PILE_B = (40.0, 120.0, 100.0, 170.0), (200.0, 120.0, 260.0, 170.0)
 
@@ -253,6 +281,28 @@ def test_still_frames_neither_extend_nor_end_a_run():
 
     cfg = camera_config("site").replace("motion: {enabled: false}", "motion: {enabled: true, idle_check_s: 5}")
     analyzer = CameraAnalyzer.from_config(parse_config(cfg), "cam")
-    fire = fire_when(lambda t: t < 18.0)  # the detector sees it at 0, 5, 10 and 15 s, not at 20
+    # the detector sees it on every frame from 0 to 3 s (a candidate forming), then at 8 and 13 s, not at 18
+    fire = fire_when(lambda t: t < 18.0)
     got = phases(run_script(analyzer, fire, seconds=40), "open_burning")
-    assert got == [("open", 0.0), ("closed", 15.0)], got
+    assert got == [("open", 0.0), ("closed", 13.0)], got
+
+
+def test_a_candidate_seen_at_an_idle_check_gets_every_frame_until_it_is_an_event():
+    """Faint smoke drifts too slowly to count as motion: the detector saw it only at the idle checks (every 5 s),
+    never k of n detector frames in a row, and a 13 s fire went unreported. Once seen, a forming candidate gets
+    the detector on every frame until it is an event (then the gate saves the CPU again) or fades."""
+    from vigil.config_loader import parse_config
+    from vision.analyzer import CameraAnalyzer
+    from tests.vision.scripted import camera_config
+
+    cfg = camera_config("site").replace("motion: {enabled: false}", "motion: {enabled: true, idle_check_s: 5}")
+    analyzer = CameraAnalyzer.from_config(parse_config(cfg), "cam")
+    vs = run_script(analyzer, fire_when(lambda t: t >= 2.0), seconds=60)
+    opened = [v for v in vs if v.phase != "update"]
+    # first seen at the 5 s idle check, an event 3 s (min_s) later
+    assert [v.phase for v in opened] == ["open"] and opened[0].start_s == 5.0 and opened[0].end_s == 8.0
+    # 120 frames: the first, 6 while forming (5.5-8 s), then an idle check every 5 s
+    assert analyzer.stats["detected"] == 1 + 1 + 6 + 10
+    gated = CameraAnalyzer.from_config(parse_config(cfg), "cam")
+    run_script(gated, lambda t: [Obj(FIRE, LOW_BOX, 0.8)] if 5.0 <= t < 5.5 else [], seconds=60)
+    assert gated.stats["detected"] <= 1 + 12 + 5  # a blip: a few frames to see it fade, then the gate again

@@ -4,6 +4,10 @@ An item seen on a person in at least ITEM_CONFIRM detector frames counts as stil
 (catalogue extra, default 10 s) after it was last seen: a hand raised to the face, a turn of the head or a
 passer-by hides goggles and gloves for a few frames, and PPE is not taken off and put on again within seconds.
 One stray item detection on a bare person confirms nothing. Taking an item off is reported `item_memory_s` later.
+
+Where a second look judged the person's item (a `p_<item>` data column: its probability that they wear it, e.g.
+`p_gloves` from the gloves classifier), not seeing the item is not enough: the person counts as without it only when
+that probability is at most `bare_max_p` (catalogue extra, default 0.15). In between, the frame says nothing.
 """
 from __future__ import annotations
 
@@ -22,7 +26,9 @@ from vision.zones import Zone
 ITEM_INSIDE = 0.5  # an item counts as worn when this fraction of its box lies inside the person's box
 ITEM_MEMORY_S = 10.0  # when the catalogue does not say
 ITEM_CONFIRM = 3  # detector frames with the item on the person, within item_memory_s, before it is remembered
+BARE_MAX_P = 0.15  # when the catalogue does not say
 SAME_PERSON = 0.6  # a new track whose box lies this much (of the smaller box) in a reported person's box is them
+SAME_PERSON_GAP_S = 15.0  # ... if that person was seen this recently: someone who left longer ago is someone else
 
 
 class AbsenceRule:
@@ -35,16 +41,21 @@ class AbsenceRule:
         self.zones = [zones[z] for z in spec.zones]
         self.item_min_score = float(spec.extra.get("item_min_score", min(spec.min_score, 0.3)))
         self.item_memory_s = float(spec.extra.get("item_memory_s", ITEM_MEMORY_S))
+        self.bare_max_p = float(spec.extra.get("bare_max_p", BARE_MAX_P))
         self.worn_at: dict[int, list[float]] = {}  # person track -> media times the item was seen on it
         self.episodes: dict[int, Episode] = {}
         self.cooldown_until: dict[int, float] = {}
-        # last box of each track with an episode or a cooldown: a second track on the same person (a duplicate box,
-        # an identity switch) must not report them again
-        self.boxes: dict[int, np.ndarray] = {}
+        # last box of each track with an episode or a cooldown, and when it was seen there: a second track on the
+        # same person (a duplicate box, an identity switch) must not report them again; the next person to stand
+        # at the bench after they left must
+        self.boxes: dict[int, tuple[np.ndarray, float]] = {}
 
     @property
     def active(self) -> bool:
         return any(ep.open for ep in self.episodes.values())
+
+    def forming(self, now_s: float) -> bool:
+        return any(ep.forming(now_s) for ep in self.episodes.values())
 
     def _bare_people(self, tracks: sv.Detections, now: Moment) -> sv.Detections:
         people = qualifying(self.spec, tracks, self.zones, now, classes=(self.spec.subject,))
@@ -63,21 +74,30 @@ class AbsenceRule:
         self.worn_at = {t: kept for t, times in self.worn_at.items()
                         if now.pts_s - times[-1] <= mem and (kept := [at for at in times if times[-1] - at <= mem])}
         recently = np.array([len(self.worn_at.get(int(t), ())) >= ITEM_CONFIRM for t in ids], dtype=bool)
-        return people[~worn & ~recently]
+        return people[~worn & ~recently & self._not_judged_wearing(people)]
+
+    def _not_judged_wearing(self, people: sv.Detections) -> np.ndarray:
+        """Per person: False where a second look gave them a probability of wearing the item above bare_max_p."""
+        ok = np.ones(len(people), dtype=bool)
+        for item in self.spec.classes:
+            column = people.data.get(f"p_{item}") if people.data else None
+            if column is not None:
+                p: np.ndarray = np.asarray(column, dtype=np.float32)
+                ok &= np.isnan(p) | (p <= np.float32(self.bare_max_p))
+        return ok
 
     def update(self, tracks: sv.Detections, now: Moment) -> list[Violation]:
         bare = self._bare_people(tracks, now)
         ids = track_ids(bare)
         out: list[Violation] = []
-        for t, box in zip(ids, bare.xyxy):
-            if int(t) in self.episodes:
-                self.boxes[int(t)] = box
+        if now.detected:
+            self._remember_reported(tracks, now)
         for tid in sorted(set(int(t) for t in ids) | set(self.episodes)):
             if tid not in self.episodes:
-                if self.cooldown_until.get(tid, -np.inf) > now.pts_s or self._someone_reported(tid, bare, ids):
+                if self.cooldown_until.get(tid, -np.inf) > now.pts_s or self._someone_reported(tid, bare, ids, now):
                     continue
                 self.episodes[tid] = Episode(self.spec, self.spec.name)
-                self.boxes[tid] = bare.xyxy[ids == tid][0]
+                self.boxes[tid] = (bare.xyxy[ids == tid][0], now.pts_s)
             ep = self.episodes[tid]
             ep.observe(bare[ids == tid], tracks, now)
             v = ep.step(now)
@@ -93,9 +113,19 @@ class AbsenceRule:
                       if t in self.episodes or self.cooldown_until.get(t, -np.inf) > now.pts_s}
         return out
 
-    def _someone_reported(self, tid: int, bare: sv.Detections, ids: np.ndarray) -> bool:
-        """Whether the new track `tid` is a person another track already has an episode or a cooldown for."""
-        others = np.asarray([b for t, b in self.boxes.items() if t != tid])
+    def _remember_reported(self, tracks: sv.Detections, now: Moment) -> None:
+        """Where each person with an episode or a cooldown is now (bare or not)."""
+        ids = track_ids(tracks)
+        for i in np.flatnonzero((class_names(tracks) == self.spec.subject) & (ids >= 0)):
+            t = int(ids[i])
+            if t in self.episodes or self.cooldown_until.get(t, -np.inf) > now.pts_s:
+                self.boxes[t] = (tracks.xyxy[i], now.pts_s)
+
+    def _someone_reported(self, tid: int, bare: sv.Detections, ids: np.ndarray, now: Moment) -> bool:
+        """Whether the new track `tid` is a person another track already has an episode or a cooldown for: at
+        their place, and seen there within SAME_PERSON_GAP_S (a duplicate box or an identity switch)."""
+        others = np.asarray([b for t, (b, at) in self.boxes.items()
+                             if t != tid and now.pts_s - at <= SAME_PERSON_GAP_S])
         if not len(others):
             return False
         return bool((overlap_of_smaller(bare.xyxy[ids == tid][0], others) >= SAME_PERSON).any())

@@ -14,6 +14,9 @@ from vigil.catalogue import RuleSpec
 from vigil.types import Box, ModelInfo, Violation
 
 UPDATE_EVERY_S = 30.0  # an open event is re-announced at least this often while it lasts
+# a forming candidate asks for the detector on every frame (past the motion gate) for its min_s and this long
+# after: faint smoke drifting too slowly to count as motion is seen once at an idle check, then confirmed or not
+FOCUS_S = 10.0
 
 
 def to_boxes(dets: sv.Detections) -> tuple[Box, ...]:
@@ -93,6 +96,10 @@ class Rule(Protocol):
     @property
     def active(self) -> bool: ...
 
+    def forming(self, now_s: float) -> bool:
+        """Whether a candidate is forming that needs detector frames to become an event or fade."""
+        ...
+
 
 def thresholds(spec: RuleSpec, **extra: Any) -> dict[str, Any]:
     keys = ("min_score", "confirm_score", "min_s", "k", "n", "cooldown_s", "grace_s")
@@ -145,6 +152,10 @@ class Episode:
     @property
     def open(self) -> bool:
         return self.event_id is not None
+
+    def forming(self, now_s: float) -> bool:
+        """Seen, not yet an event, and not for longer than it takes to become one (min_s + FOCUS_S)."""
+        return not self.open and self.run_start is not None and now_s - self.run_start[0] <= self.min_s + FOCUS_S
 
     def observe(self, hits: sv.Detections, frame_dets: sv.Detections, now: Moment) -> None:
         if not now.detected:

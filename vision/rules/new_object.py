@@ -42,6 +42,10 @@ class NewObjectRule:
     def active(self) -> bool:
         return any(p.episode.open for p in self.piles) or any(e.open for _, e in self.trucks.values())
 
+    def forming(self, now_s: float) -> bool:
+        return any(p.episode.forming(now_s) for p in self.piles) or \
+            any(e.forming(now_s) for _, e in self.trucks.values())
+
     @property
     def learning(self) -> bool:
         return self.started_s is None or self._elapsed < self.baseline_s

@@ -36,6 +36,9 @@ class PresenceRule:
     def active(self) -> bool:
         return self.episode.open
 
+    def forming(self, now_s: float) -> bool:
+        return self.episode.forming(now_s)
+
     def _not_cooling(self, hits: sv.Detections, now: Moment) -> sv.Detections:
         if len(hits) == 0 or self.episode.open:
             return hits
