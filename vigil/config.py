@@ -136,7 +136,7 @@ class CuesConfig(Strict):
     enabled: bool = Field(True, description="look again at fire boxes with flame colour and flicker cues")
     weak_conf: float = Field(0.1, gt=0, lt=1, description="fire boxes down to this detector confidence are "
                                                           "looked at (other classes keep the detector's conf)")
-    promote_score: float = Field(0.45, gt=0, le=1, description="confidence a weak fire box is raised to when "
+    promote_score: float = Field(0.5, gt=0, le=1, description="confidence a weak fire box is raised to when "
                                                                "its cues are strong")
     flame_share: float = Field(0.15, gt=0, le=1, description="share of flame-coloured pixels a fire box needs")
     promote_flicker: float = Field(5.0, ge=0, le=255, description="mean grey change of a fire box's flame pixels "
@@ -156,8 +156,8 @@ class DetectorConfig(Strict):
                          "on a box with few cameras and idle cores")
     classifiers: list[str] = Field(default_factory=list, max_length=4, description=(
         "second-look classifiers (.onnx) run on the detector's boxes at full frame resolution: the load state of "
-        "trucks (site: models/site_states.onnx), what people's hands are doing (lab: models/lab_activity.onnx); "
-        "relative to the config file"))
+        "trucks (site: models/site_states.onnx), what people's hands are doing, gloves, goggles (lab: "
+        "models/lab_activity.onnx, lab_gloves.onnx, lab_goggles.onnx); relative to the config file"))
     cues: CuesConfig = Field(default_factory=CuesConfig, description="fire cues (profiles with a fire "
                                                                      "class)")
 

@@ -27,7 +27,8 @@ class CueSettings:
 
     conf: float = 0.25  # the detector's own threshold for every class
     weak_conf: float = 0.1  # fire/smoke boxes down to this are looked at
-    promote_score: float = 0.45  # what a weak box with strong cues becomes (above the rules' min_score 0.4)
+    promote_score: float = 0.5  # what a weak box with strong cues becomes: enough for every rule (min_score 0.4,
+    # lab_fire's confirm_score 0.5): a weak detector box with flame colour and flicker opens an event
     flame_share: float = 0.15  # share of flame-coloured pixels in a fire box for it to count as flame
     promote_flicker: float = 5.0  # mean grey change of flame pixels between detector frames (real flames: 6-20)
     veto_flicker: float = 1.0  # below this a fire box is static across frames: not a flame
