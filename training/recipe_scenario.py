@@ -16,7 +16,8 @@ from vision.detector import profile_detector
 from vision.replay import frames_from_images, match_events, replay
 
 # never used in training, nor looked at while tuning rules or the second-look classifiers (20001-20006,
-# 20101-20106, 20501-20506, 20601-20606 and 20701-20724 were): 24 scenes of 150 s, one camera-hour per profile
+# 20101-20106, 20501-20506, 20601-20606, 20701-20724 and 20901-20924 were): 24 scenes of 150 s, one camera-hour
+# per profile
 SCENARIO_SEEDS = {"site": tuple(range(20201, 20225)), "lab": tuple(range(20801, 20825))}
 SCENARIO_S = 150.0
 CAMERA = "scenario"
