@@ -73,11 +73,19 @@ def register(app: typer.Typer) -> None:
                      extra_datasets: Optional[list[Path]] = typer.Option(
                          None, "--extra-datasets", help="a folder of extra source folders, each with a "
                                                         "vigil-source.yaml (repeatable; see training/recipe_sources)"),
+                     scenes_teach: str = typer.Option(
+                         "unlabelled", help="the classes rendered scenes teach: 'unlabelled' (those no real training "
+                                            "source labels) or 'all'"),
+                     warmup_epochs: Optional[float] = typer.Option(
+                         None, min=0.0, help="learning-rate warm-up (default: ultralytics' 3 epochs; 0 for a short "
+                                             "round continuing a trained model)"),
                      config: Optional[Path] = typer.Option(None, "--config", "-c")) -> None:
         """Build the data, train, evaluate (own splits, held-out sources, unseen scenes), export ONNX, write the
         card."""
         from training.recipe import SCENE_PLAN, RecipeOptions, run_recipe
 
+        if scenes_teach not in ("unlabelled", "all"):
+            raise typer.BadParameter(f"expected unlabelled or all, found {scenes_teach!r}", param_hint="--scenes-teach")
         profiles = ("site", "lab") if profile == "all" else (profile,)
         for p in profiles:
             scenes = {**SCENE_PLAN.get(p, {}).get("scenes", {}), "train": train_scenes} if train_scenes else None
@@ -88,7 +96,8 @@ def register(app: typer.Typer) -> None:
                                  init_from=Path(init_from.replace("{profile}", p)) if init_from else None,
                                  held_out=_held_out(held_out), balance=not no_balance,
                                  reference=Path(reference.replace("{profile}", p)) if reference else None,
-                                 eval_sizes=tuple(eval_sizes or ()), extra_datasets=tuple(extra_datasets or ()))
+                                 eval_sizes=tuple(eval_sizes or ()), extra_datasets=tuple(extra_datasets or ()),
+                                 scenes_teach=scenes_teach, warmup_epochs=warmup_epochs)
             res = run_recipe(opts)
             typer.echo(f"{p}: {res.onnx} ({res.card_md})")
 

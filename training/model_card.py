@@ -114,6 +114,10 @@ def render_markdown(card: dict) -> str:
            f"- classes (model order): {', '.join(f'{i} {c}' for i, c in enumerate(classes))}.",
            "- partial labels: each real source only teaches the classes it labels completely; the others are "
            "masked out of its classification loss (mosaics take the mask of their first image).",
+           *([f"- rendered scenes teach only {', '.join(o['scene_classes'])}: the classes no real training source "
+              "labels; their fire, smoke, people and other real classes are masked out of the classification loss, "
+              "so those are learned from real images alone."] if o.get("scene_classes") is not None
+             and len(o["scene_classes"]) < len(classes) else []),
            f"- CPU inference (ONNX Runtime, 2 threads, batch 1, {o['imgsz']}x{o['imgsz']}): "
            f"**{card['metrics'].get('cpu_ms_onnx')} ms**.", "",
            "## Data", "", "| source | split | images | licence | attribution |", "|---|---|---|---|---|"]

@@ -11,7 +11,7 @@ import numpy as np
 
 from training.model_card import write_card
 from training.offline import offline_env
-from training.recipe_data import SEEDS, SOURCES, DataPlan, build_dataset
+from training.recipe_data import SCENE_SOURCE, SEEDS, SOURCES, DataPlan, build_dataset
 from training.recipe_eval import ratio_table, score_sources
 from training.recipe_sources import load_extra_sources
 from vigil.catalogue import PROFILE_CLASSES
@@ -47,6 +47,8 @@ class RecipeOptions:
     reference: Path | None = None  # another model (e.g. the shipped .onnx) scored on the same sources, for the card
     eval_sizes: tuple[int, ...] = ()  # also score the held-out sources at these input sizes (the CPU cost beside)
     extra_datasets: tuple[Path, ...] = ()  # folders of extra source folders, each with a vigil-source.yaml
+    scenes_teach: str = "unlabelled"  # what rendered scenes teach: "unlabelled" (classes no real source has) or "all"
+    warmup_epochs: float | None = None  # learning-rate warm-up (None: ultralytics' default)
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,7 @@ def _data_plan(opts: RecipeOptions) -> DataPlan:
     scene_s = opts.scene_s or (20.0 if tiny else default["scene_s"])
     return DataPlan(opts.profile, opts.datasets_dir, real_per_source=opts.subset, scenes=scenes, scene_s=scene_s,
                     scene_fps=opts.scene_fps or default["scene_fps"], common_keep=opts.common_keep,
-                    held_out=opts.held_out, balance=opts.balance, extra=extra)
+                    held_out=opts.held_out, balance=opts.balance, extra=extra, scenes_teach=opts.scenes_teach)
 
 
 def onnx_cpu_ms(onnx_path: Path, imgsz: int, threads: int = 2, runs: int = 20) -> float:
@@ -113,7 +115,9 @@ def _train(opts: RecipeOptions, ultra, built, run_dir: Path) -> Path:
                                device=opts.device, batch=opts.batch, resume_from=last, masks=built.class_masks)
         except AssertionError:  # already finished: nothing to resume
             return best if best.exists() else last
-    kwargs = {"time": opts.max_hours} if opts.max_hours else {}
+    kwargs: dict = {"time": opts.max_hours} if opts.max_hours else {}
+    if opts.warmup_epochs is not None:
+        kwargs["overrides"] = {"warmup_epochs": opts.warmup_epochs}
     if opts.init_from is not None:
         if not Path(opts.init_from).is_file():
             raise TrainingError(f"--init-from expects a checkpoint (.pt) or a shipped export (.onnx) of this recipe; "
@@ -169,8 +173,10 @@ def run_recipe(opts: RecipeOptions) -> RecipeResult:
         metrics["cpu_ms_by_arch"] = {"yolo11n": metrics["cpu_ms_onnx"], **{
             a: onnx_cpu_ms(ultra.untrained_onnx(a, opts.imgsz, run_dir / "arch"), opts.imgsz) for a in archs}}
     card_md, card_json = write_card(opts.models_dir, opts.profile, classes=PROFILE_CLASSES[opts.profile],
-                                    options={k: (str(v) if isinstance(v, Path) else v)
-                                             for k, v in asdict(opts).items()},
+                                    options={**{k: (str(v) if isinstance(v, Path) else v)
+                                                for k, v in asdict(opts).items()},
+                                             "scene_classes": [PROFILE_CLASSES[opts.profile][i]
+                                                               for i in built.class_masks.get(SCENE_SOURCE, ())]},
                                     data_counts=built.counts, metrics=metrics, progress=progress,
                                     scene_seeds={k: SEEDS[k] for k in SEEDS}, train_seconds=round(train_s),
                                     onnx_bytes=onnx.stat().st_size, datasets_dir=opts.datasets_dir,

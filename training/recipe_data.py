@@ -90,6 +90,9 @@ class DataPlan:
     held_out: tuple[str, ...] | None = None  # sources kept out of training for evaluation (None: HELD_OUT)
     balance: bool = True  # repeat small sources' images towards the median source size (at most MAX_REPEAT)
     extra: tuple[ExtraSource, ...] = ()  # sources beside datasets_dir, each with a manifest (recipe_sources)
+    # "unlabelled": rendered scenes teach only the classes no training source labels (their other boxes are masked
+    # out of the classification loss, so the real classes are not pulled towards the renders); "all": every class
+    scenes_teach: str = "unlabelled"
 
     def held_out_sources(self) -> tuple[str, ...]:
         return HELD_OUT.get(self.profile, ()) if self.held_out is None else tuple(self.held_out)
@@ -100,6 +103,16 @@ class DataPlan:
 
     def training_sources(self) -> tuple[str, ...]:
         return tuple(s for s in self.sources() if s not in self.held_out_sources())
+
+    def scene_classes(self) -> tuple[str, ...]:
+        """The profile classes the rendered scenes teach (see `scenes_teach`)."""
+        classes = PROFILE_CLASSES[self.profile]
+        if self.scenes_teach == "all":
+            return classes
+        if self.scenes_teach != "unlabelled":
+            raise ValueError(f"scenes_teach: expected 'unlabelled' or 'all', found {self.scenes_teach!r}")
+        real = {c for s in self.training_sources() for c in self.sources()[s]}
+        return tuple(c for c in classes if c not in real)
 
     def _extra(self, source: str) -> ExtraSource | None:
         return next((e for e in self.extra if e.name == source), None)
@@ -281,7 +294,8 @@ def build_dataset(plan: DataPlan, root: Path) -> BuiltData:
     counts["val"][SCENE_SOURCE], _ = _scene_split(plan, root, "val", "val")
     counts["test_scenes"][SCENE_SOURCE], test_folders = _scene_split(plan, root, "test", "test_scenes")
     masks = {s: class_mask(plan.profile, s, plan.extra) for s in plan.training_sources()}
-    masks[SCENE_SOURCE] = tuple(range(len(classes)))
+    taught = plan.scene_classes()
+    masks[SCENE_SOURCE] = tuple(i for i, c in enumerate(classes) if c in taught)
     (root / "masks.json").write_text(json.dumps(masks))  # read by recipe_gpu.pack (extra sources' masks too)
     data_yaml = root / "data.yaml"
     data_yaml.write_text(f"path: {root.resolve()}\ntrain: images/train\nval: images/val\nnames:\n{names}\n")

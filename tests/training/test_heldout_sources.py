@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 
 import numpy as np
+import pytest
 import supervision as sv
 
 from datasets.scenes.assets import default_datasets_dir
@@ -117,3 +118,15 @@ def test_mislabelled_images_are_left_out_of_training_and_scoring():
     every = sorted((shared / source / "images" / "train").glob("*.jpg"))
     assert kept and not any(is_mislabelled(p) for p in kept)
     assert len(every) - len(kept) == sum(1 for r in listed if r.startswith(f"{source}/images/train/"))
+
+
+def test_scenes_teach_only_the_classes_no_real_training_source_labels():
+    """The issue: rendered scenes only for the classes no real data covers; a class whose only real sources are
+    held out is taught by the scenes again; 'all' is the old recipe."""
+    assert DataPlan("site", None).scene_classes() == ("dust", "dump_truck", "dump_truck_uncovered")
+    assert DataPlan("lab", None).scene_classes() == ("lab_coat", "goggles", "eating_drinking")
+    person_sources = tuple(s for s, labels in SOURCES["site"].items() if "person" in labels)
+    assert "person" in DataPlan("site", None, held_out=person_sources).scene_classes()
+    assert DataPlan("site", None, scenes_teach="all").scene_classes() == PROFILE_CLASSES["site"]
+    with pytest.raises(ValueError, match="expected 'unlabelled' or 'all'"):
+        DataPlan("site", None, scenes_teach="some").scene_classes()

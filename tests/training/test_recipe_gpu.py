@@ -56,7 +56,9 @@ def test_pack_shrinks_once_and_unpack_rebuilds_repeats_labels_and_masks(tmp_path
     assert (tmp_path / "there" / "labels" / "train" / f"{SRC}__a__r1.txt").read_text() == "0 0.5 0.5 0.1 0.1\n"
     assert list(evals) == ["eval_heldout_x"] and "val: images/eval_heldout_x" in evals["eval_heldout_x"].read_text()
     assert manifest["masks"][SRC] == [0, 1]  # fire and smoke: what that source labels
-    assert manifest["masks"]["scenes"] == list(range(len(manifest["names"])))
+    # rendered scenes teach only the classes no real training source labels (dust, the trucks)
+    assert manifest["masks"]["scenes"] == [manifest["names"].index(c) for c in ("dust", "dump_truck",
+                                                                                  "dump_truck_uncovered")]
 
 
 def test_pack_takes_the_masks_the_build_wrote_for_extra_sources(tmp_path):
