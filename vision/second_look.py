@@ -99,7 +99,8 @@ class CropClassifier:
         return e / e.sum(1, keepdims=True)
 
     def crop(self, image: np.ndarray, box) -> np.ndarray:
-        """What this classifier looks at for a detector box: the padded box, or a person's activity region."""
+        """What this classifier looks at for a detector box: the padded box, or a region of a person's box (the
+        activity region, the hands at the bench, the head)."""
         if self.task == "activity":
             return crop_resized(image, activity_region(box), self.crop_hw, pad=0.0)
         if self.task in WORN:
@@ -224,7 +225,8 @@ class CropClassifier:
         keep = ~drop
         out = sv.Detections(xyxy=dets.xyxy[keep], confidence=confidence[keep], class_id=dets.class_id[keep],
                             tracker_id=dets.tracker_id[keep] if dets.tracker_id is not None else None,
-                            data={k: np.asarray(v)[keep] for k, v in {**dets.data, f"p_{item}": p_item}.items()})
+                            data={name: np.asarray(col)[keep]
+                                  for name, col in {**dets.data, f"p_{item}": p_item}.items()})
         return _with_added(out, np.asarray(out.data["class_name"], dtype=str), boxes, scores, [item] * len(boxes))
 
 
