@@ -194,8 +194,8 @@ class CropClassifier:
 
     def _worn(self, dets: sv.Detections, names: np.ndarray, image: np.ndarray) -> sv.Detections:
         """People the classifier is sure wear the item (gloves: on the hands at the bench; goggles: on the head)
-        get a box of it over that region where the detector had none, and the detector's faint boxes of it there
-        become as sure as the second look; the detector's boxes of it centred in the region of someone it is sure
+        get a box of it over that region where the detector had none, and the detector's surest box of it there
+        becomes as sure as the second look; the detector's boxes of it centred in the region of someone it is sure
         goes without are dropped (dark skin taken for dark gloves). Each person it looked at carries its
         probability of the item in `data["p_<item>"]` (NaN for every other box): the absence rule counts them as
         without the item only when that is low (white gloves on a white coat at a white bench are hard to see, and
@@ -218,8 +218,9 @@ class CropClassifier:
             if p[k] >= WORN_MIN_P and len(inside) == 0:
                 boxes.append(r)
                 scores.append(score)
-            elif p[k] >= WORN_MIN_P:
-                confidence[inside] = np.maximum(confidence[inside], score)
+            elif p[k] >= WORN_MIN_P:  # the detector's surest box there stands for the item (the others keep theirs)
+                best = inside[int(np.argmax(dets.confidence[inside]))]
+                confidence[best] = max(float(confidence[best]), score)
             elif 1.0 - p[k] >= WORN_MIN_P:
                 drop[inside] = True
         keep = ~drop
