@@ -144,6 +144,8 @@ def render_markdown(card: dict) -> str:
                 f"({s['tp']}/{s['tp'] + s['miss']}), **{s['fp']}** false violations = "
                 f"**{s['false_per_camera_hour']} per camera-hour**. Events on a violation the video's end cuts short "
                 "count neither way.", "",
+                *([_no_cues_line(s, card["metrics"]["scenario_no_cues"]), ""]
+                  if card["metrics"].get("scenario_no_cues") else []),
                 f"```\n{json.dumps(s, indent=1)}\n```", ""]
     if card["metrics"].get("int8"):
         out += _int8(card["metrics"]["int8"])
@@ -311,11 +313,26 @@ def add_int8(models_dir: Path, profile: str, comparison: dict) -> tuple[Path, Pa
     return _update_card(models_dir, profile, ("int8",), comparison)
 
 
+def _no_cues_line(with_cues: dict, without: dict) -> str:
+    """The same scenes without the fire/smoke cues, per rule where the two differ."""
+    rules = sorted(set(with_cues.get("per_rule", {})) | set(without.get("per_rule", {})))
+    diff = [f"{r} {without['per_rule'].get(r, {}).get('tp', 0)} found / {without['per_rule'].get(r, {}).get('fp', 0)} "
+            f"false (with the cues {with_cues['per_rule'].get(r, {}).get('tp', 0)} / "
+            f"{with_cues['per_rule'].get(r, {}).get('fp', 0)})" for r in rules
+            if without.get("per_rule", {}).get(r) != with_cues.get("per_rule", {}).get(r)]
+    return (f"Without the fire/smoke cues (`--no-cues`, same scenes): recall **{without['recall']}** "
+            f"({without['tp']}/{without['tp'] + without['miss']}), **{without['false_per_camera_hour']}** false "
+            f"violations per camera-hour" + (f"; {'; '.join(diff)}." if diff else "; no rule differs."))
+
+
 def add_scenario(models_dir: Path, profile: str, scenario: dict, *, int8: bool = False) -> tuple[Path, Path]:
     """Record a scenario check (violations vs ground truth on unseen scenes) in an existing card: the float
-    model's, or (`int8`) beside the int8 copy's comparison."""
+    model's, or (`int8`) beside the int8 copy's comparison; a check without the fire cues goes beside the one with
+    them (`scenario_no_cues`), never over it."""
     summary = {k: v for k, v in scenario.items() if k != "scenes"}
     if int8:
         return _update_card(models_dir, profile, ("int8", "scenario"), summary)
+    if scenario.get("fire_cues") is False:
+        return _update_card(models_dir, profile, ("scenario_no_cues",), summary)
     return _update_card(models_dir, profile, ("scenario",), summary | {
         "per_scene": [{k: sc[k] for k in ("seed", "expected", "tp", "fp", "miss")} for sc in scenario["scenes"]]})

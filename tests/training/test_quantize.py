@@ -143,3 +143,24 @@ def test_is_int8_tells_the_copy_from_the_float_model(site_int8, tmp_path):
     junk = tmp_path / "junk.onnx"
     junk.write_bytes(b"junk")
     assert is_int8(site_int8) and not is_int8(SITE) and not is_int8(junk)
+
+
+def test_a_check_without_the_fire_cues_goes_beside_the_one_with_them(tmp_path):
+    """`vigil recipe scenario --no-cues --card` wrote over the card's scenario figure; it is the comparison the
+    issue asks for (recall and false alarms with and without the cues), so it sits beside it."""
+    for f in ("site.json", "site.md"):
+        shutil.copy(models_dir() / f, tmp_path / f)
+    with_cues = json.loads((tmp_path / "site.json").read_text())["metrics"]["scenario"]
+    rules = {r: dict(c) for r, c in with_cues["per_rule"].items()}
+    rules["open_burning"] = {"tp": rules["open_burning"]["tp"] - 2, "fp": 1, "miss": rules["open_burning"]["miss"] + 2}
+    without = {**with_cues, "fire_cues": False, "recall": 0.926, "tp": with_cues["tp"] - 2, "fp": 1,
+               "miss": with_cues["miss"] + 2, "false_per_camera_hour": 1.0, "per_rule": rules, "scenes": [{}]}
+    md, js = add_scenario(tmp_path, "site", without)
+    metrics = json.loads(js.read_text())["metrics"]
+    assert metrics["scenario"] == with_cues and metrics["scenario_no_cues"]["recall"] == 0.926
+    text = md.read_text()
+    assert "Without the fire/smoke cues (`--no-cues`, same scenes): recall **0.926**" in text
+    assert f"open_burning {rules['open_burning']['tp']} found / 1 false (with the cues " \
+           f"{with_cues['per_rule']['open_burning']['tp']} / 0)" in text
+    line = next(t for t in text.splitlines() if "--no-cues" in t)
+    assert "dust" not in line  # only the rules that differ
