@@ -207,7 +207,7 @@ class CropClassifier:
         centres = (dets.xyxy[boxes_of_item, :2] + dets.xyxy[boxes_of_item, 2:]) / 2 if len(boxes_of_item) \
             else np.zeros((0, 2))
         drop = np.zeros(len(dets), bool)
-        confidence = dets.confidence.copy()
+        confidence: np.ndarray = np.array(dets.confidence, dtype=np.float32)
         p_item = np.full(len(dets), np.nan, np.float32)
         boxes, scores = [], []
         for i, p, r in zip(people, probs, regions):
@@ -219,7 +219,7 @@ class CropClassifier:
                 boxes.append(r)
                 scores.append(score)
             elif p[k] >= WORN_MIN_P:  # the detector's surest box there stands for the item (the others keep theirs)
-                best = inside[int(np.argmax(dets.confidence[inside]))]
+                best = inside[int(np.argmax(confidence[inside]))]
                 confidence[best] = max(float(confidence[best]), score)
             elif 1.0 - p[k] >= WORN_MIN_P:
                 drop[inside] = True

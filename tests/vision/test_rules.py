@@ -202,9 +202,12 @@ def test_no_gloves_needs_hands_a_second_look_judged_bare(p_gloves, reported):
     def script(t):
         return [Obj(PERSON, (100.0, 40.0, 160.0, 170.0), 0.8, extra)] if t >= 1.0 else []
 
-    opened = {v.rule for v in run_script(analyzer_for("lab"), script, seconds=12) if v.phase == "open"}
+    vs = [v for v in run_script(analyzer_for("lab"), script, seconds=12) if v.phase == "open"]
+    opened = {v.rule for v in vs}
     assert ("lab_no_gloves" in opened) == reported
     assert {"lab_no_coat", "lab_no_goggles"} <= opened
+    gloves = [v for v in vs if v.rule == "lab_no_gloves"]
+    assert all(v.thresholds["bare_max_p"] == 0.15 for v in gloves)  # the evidence says what counted as bare
 
 
 NO_DUMP_ZONE = "zones: {lot: {polygon: [[0, 0.5], [0.5, 0.5], [0.5, 1], [0, 1]], no_dumping: DUMP}}"
