@@ -114,6 +114,11 @@ class DataPlan:
         real = {c for s in self.training_sources() for c in self.sources()[s]}
         return tuple(c for c in classes if c not in real)
 
+    def scene_mask(self) -> tuple[int, ...]:
+        """`scene_classes` as the profile class ids the scene frames' loss keeps."""
+        taught = self.scene_classes()
+        return tuple(i for i, c in enumerate(PROFILE_CLASSES[self.profile]) if c in taught)
+
     def _extra(self, source: str) -> ExtraSource | None:
         return next((e for e in self.extra if e.name == source), None)
 
@@ -294,8 +299,7 @@ def build_dataset(plan: DataPlan, root: Path) -> BuiltData:
     counts["val"][SCENE_SOURCE], _ = _scene_split(plan, root, "val", "val")
     counts["test_scenes"][SCENE_SOURCE], test_folders = _scene_split(plan, root, "test", "test_scenes")
     masks = {s: class_mask(plan.profile, s, plan.extra) for s in plan.training_sources()}
-    taught = plan.scene_classes()
-    masks[SCENE_SOURCE] = tuple(i for i, c in enumerate(classes) if c in taught)
+    masks[SCENE_SOURCE] = plan.scene_mask()
     (root / "masks.json").write_text(json.dumps(masks))  # read by recipe_gpu.pack (extra sources' masks too)
     data_yaml = root / "data.yaml"
     data_yaml.write_text(f"path: {root.resolve()}\ntrain: images/train\nval: images/val\nnames:\n{names}\n")

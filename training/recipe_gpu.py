@@ -98,9 +98,8 @@ def pack(work: Path, profiles: list[str], out: Path, side: int = 320, quality: i
         built_masks = json.loads((root / "masks.json").read_text()) if (root / "masks.json").exists() else {}
         masks = {s: list(built_masks[s]) if s in built_masks else list(class_mask(profile, s))
                  for s in sources if s != SCENE_SOURCE}
-        scene_classes = DataPlan(profile, None).scene_classes()  # what a build without masks.json would teach
-        masks[SCENE_SOURCE] = list(built_masks[SCENE_SOURCE]) if SCENE_SOURCE in built_masks else [
-            i for i, c in enumerate(PROFILE_CLASSES[profile]) if c in scene_classes]
+        # a build without masks.json: what the recipe's default plan teaches
+        masks[SCENE_SOURCE] = list(built_masks.get(SCENE_SOURCE, DataPlan(profile, None).scene_mask()))
         manifest = {"profile": profile, "names": list(PROFILE_CLASSES[profile]), "splits": splits, "masks": masks,
                     "labels": labels}
         (out / f"manifest_{profile}.json").write_text(json.dumps(manifest))
