@@ -126,20 +126,36 @@ def register(app: typer.Typer) -> None:
                    f"{res['mean_own_ap50']} ({path})")
 
     @recipe_app.command("second-look")
-    def recipe_second_look(task: str = typer.Option(..., help="load_state (site trucks), activity (lab people) or "
-                                                              "gloves (lab hands)"),
+    def recipe_second_look(task: str = typer.Option(..., help="load_state (site trucks), pile (site debris piles), "
+                                                              "activity (lab people), gloves (lab hands) or "
+                                                              "goggles (lab heads)"),
                            out: Optional[Path] = typer.Option(None, help="the ONNX file, card beside it (default: "
                                                                          "the task's file under models/)"),
                            crops: int = typer.Option(6000, min=60, help="rendered training crops"),
                            heldout: int = typer.Option(1200, min=30, help="held-out crops (another seed)"),
-                           epochs: int = typer.Option(14, min=1), threads: int = typer.Option(1, min=1)) -> None:
-        """Train a second-look classifier on rendered crops; export ONNX and write its card."""
+                           epochs: int = typer.Option(14, min=1), threads: int = typer.Option(1, min=1),
+                           detector: Optional[Path] = typer.Option(
+                               None, help="pile: hard negatives are this detector's pile boxes on pictures without "
+                                          "a pile label (default: models/site.onnx)"),
+                           config: Optional[Path] = typer.Option(None, "--config", "-c")) -> None:
+        """Train a second-look classifier on rendered crops (and real ones where the task has them); export ONNX
+        and write its card."""
         from training.second_look import TASKS, SecondLookOptions, train_second_look
 
         if task not in TASKS:
             raise typer.BadParameter(f"expected one of {', '.join(TASKS)}, found {task!r}", param_hint="--task")
+        datasets = _datasets_dir(config)
+        if detector is not None and not detector.is_file():
+            found = "a folder" if detector.is_dir() else "nothing"
+            raise typer.BadParameter(f"expected a detector .onnx file, found {found} at {detector}",
+                                     param_hint="--detector")
+        if TASKS[task].real is not None and datasets is None:
+            raise typer.BadParameter(f"the {task} look trains on real labelled pictures too: expected the shared "
+                                     "datasets (../shared/datasets, or shared_dir in the config), found none",
+                                     param_hint="--config")
         card = train_second_look(SecondLookOptions(task=task, out=out, train_crops=crops, heldout_crops=heldout,
-                                                   epochs=epochs, threads=threads), log=typer.echo)
+                                                   epochs=epochs, threads=threads,
+                                                   datasets_dir=datasets, detector=detector), log=typer.echo)
         path = out or TASKS[task].out
         typer.echo(f"{path}: held-out accuracy {card['heldout']['accuracy']:.3f}, "
                    f"{card['cpu_ms_per_crop']:.2f} ms per crop ({path.with_suffix('.md')})")

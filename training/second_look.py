@@ -1,26 +1,28 @@
 """Second-look classifiers (see vision/second_look.py): small CNNs that look again, at full frame resolution, at
 the boxes the detector finds. `load_state`: is a dump truck covered, uncovered or empty (site). `activity`: is a
 person eating or drinking, smoking, or neither (lab). `gloves`: are a person's hands gloved or bare (lab).
-`goggles`: does a person wear goggles (lab). Trained on crops drawn the way the demo scenes draw trucks and people
-(datasets.scenes.truck_states / person_acts), exported to ONNX with a card beside it."""
+`goggles`: does a person wear goggles (lab). `pile`: is a detector's debris-pile box a heap of waste (site).
+Trained on crops drawn the way the demo scenes draw trucks, people and piles (datasets.scenes.truck_states /
+person_acts / pile_crops), the pile look on real labelled garbage and other sources' pictures too, exported to ONNX
+with a card beside it."""
 from __future__ import annotations
 
 import json
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
-from datasets.scenes import person_acts, truck_states
+from datasets.scenes import person_acts, pile_crops, truck_states
 from vigil.types import iso_utc, utcnow
 from vision.second_look import TASK_CLASSES, CropClassifier, to_input
 
 
 @dataclass(frozen=True)
 class Task:
-    crops: Callable[[int, int], tuple[np.ndarray, np.ndarray]]  # (seed, n) -> crops, class indices
+    crops: Callable[..., tuple[np.ndarray, np.ndarray]]  # (seed, n) -> crops, class indices
     classes: tuple[str, ...]
     crop_hw: tuple[int, int]
     out: Path
@@ -29,6 +31,12 @@ class Task:
     what: str
     looks_at: str
     cue: str  # what tells the classes apart, a few pixels at the detector's input
+    # crops from the shared datasets too: `crops` takes (seed, n, datasets_dir, split=) and `real` (datasets_dir,
+    # split, seed) gives real crops, the training split's added to the training crops, the val split's scored apart
+    real: Callable[..., tuple] | None = None
+    # real tasks: the detector whose boxes of this class on pictures without that label are hard negatives
+    detector: Path | None = None
+    detector_class: str | None = None
 
 
 TASKS = {
@@ -47,6 +55,11 @@ TASKS = {
                     Path("models/lab_goggles.onnx"), 7601, 7699, "whether a detected person wears goggles",
                     "the head: the middle 60 % of each person box's width, its top third and a little above",
                     "a thin frame and tinted lens over the eyes"),
+    "pile": Task(pile_crops.pile_crops, pile_crops.PILES, pile_crops.PILE_HW, Path("models/site_piles.onnx"),
+                 7801, 7899, "whether a detected debris pile is a heap of dumped waste",
+                 "each debris-pile box, padded 6 %", "bags, rubble and litter heaped on the ground",
+                 real=pile_crops.real_pile_crops, detector=Path("models/site.onnx"),
+                 detector_class=pile_crops.PILES[1]),
 }
 
 
@@ -61,6 +74,8 @@ class SecondLookOptions:
     lr: float = 2e-3
     seed: int = 0
     threads: int = 1
+    datasets_dir: Path | None = None  # the shared datasets (tasks with real crops); None: rendered crops only
+    detector: Path | None = None  # real tasks: hard negatives from this detector (default: the task's)
 
 
 def build_net(n_classes: int, crop_hw: tuple[int, int]):
@@ -115,8 +130,21 @@ def train_second_look(opts: SecondLookOptions, log=print) -> dict:
     torch.set_num_threads(opts.threads)
     rng = np.random.default_rng(opts.seed)
     t0 = time.perf_counter()
-    xa, ya = task.crops(task.train_seed, opts.train_crops)
-    xh, yh = task.crops(task.heldout_seed, opts.heldout_crops)
+    if task.real is None:
+        xa, ya = task.crops(task.train_seed, opts.train_crops)
+        xh, yh = task.crops(task.heldout_seed, opts.heldout_crops)
+        xr = yr = None
+    else:
+        if opts.datasets_dir is None or not Path(opts.datasets_dir).is_dir():
+            raise ValueError(f"the {opts.task} look trains on real labelled pictures too: expected the shared "
+                             f"datasets folder (../shared/datasets), found {opts.datasets_dir or 'none given'}")
+        xa, ya = task.crops(task.train_seed, opts.train_crops, opts.datasets_dir, split="train")
+        xh, yh = task.crops(task.heldout_seed, opts.heldout_crops, opts.datasets_dir, split="val")
+        seen, detector = detector_boxes(opts.detector or task.detector, task.detector_class)
+        xt, yt = task.real(opts.datasets_dir, "train", task.train_seed, piles_seen=seen)
+        xr, yr, kinds = task.real(opts.datasets_dir, "val", task.heldout_seed, piles_seen=seen, kinds=True)
+        real_train = {c: int((yt == k).sum()) for k, c in enumerate(task.classes)}
+        xa, ya = np.concatenate([xa, xt]), np.concatenate([ya, yt])
     render_s = time.perf_counter() - t0
     x_train, y_train = torch.from_numpy(to_input(xa)), torch.from_numpy(ya)
     x_held, y_held = torch.from_numpy(to_input(xh)), torch.from_numpy(yh)
@@ -148,7 +176,8 @@ def train_second_look(opts: SecondLookOptions, log=print) -> dict:
     out.parent.mkdir(parents=True, exist_ok=True)
     _export(net, out, opts.task, task)
     onnx_acc, ms = _check_export(out, xh, yh)
-    card = {"model": out.name, "task": opts.task, "what": task.what, "looks_at": task.looks_at, "cue": task.cue,
+    card: dict[str, Any] = {
+            "model": out.name, "task": opts.task, "what": task.what, "looks_at": task.looks_at, "cue": task.cue,
             "classes": list(task.classes), "input": {"crop_hw": list(task.crop_hw), "layout": "NCHW RGB 0..1"},
             "data": {"train_crops": opts.train_crops, "train_seed": task.train_seed,
                      "heldout_crops": opts.heldout_crops, "heldout_seed": task.heldout_seed,
@@ -160,8 +189,68 @@ def train_second_look(opts: SecondLookOptions, log=print) -> dict:
                         "confusion": {"rows_true_cols_predicted": list(task.classes), "counts": confusion.tolist()}},
             "cpu_ms_per_crop": round(ms, 3), "render_s": round(render_s, 1), "train_s": round(train_s, 1),
             "trained_at": iso_utc(utcnow())}
+    if xr is not None and yr is not None:
+        card["data"]["real_train_counts"] = real_train
+        card["data"]["real_sources"] = _real_sources(opts.datasets_dir)
+        card["data"]["hard_negatives_from"] = detector
+        if len(xr):
+            racc, rconf = _accuracy(net, torch.from_numpy(to_input(xr)), torch.from_numpy(yr), len(task.classes))
+            card["heldout_real"] = {"accuracy": round(racc, 4), "crops": int(len(xr)),
+                                    "recall": {c: round(float(rconf[k, k] / max(1, rconf[k].sum())), 4)
+                                               for k, c in enumerate(task.classes)},
+                                    "confusion": {"rows_true_cols_predicted": list(task.classes),
+                                                  "counts": rconf.tolist()},
+                                    "at_runtime": at_runtime(out, xr, yr, kinds)}
     write_card(out, card)
     return card
+
+
+def detector_boxes(detector: Path | None, cls: str | None
+                   ) -> tuple[Callable[[np.ndarray], np.ndarray] | None, dict | None]:
+    """A picture -> (N, 4) boxes of `cls` the detector finds down to the cues' weak floor (what the second look
+    gets to see), and what the card says of the detector; (None, None) without one."""
+    if detector is None or cls is None or not Path(detector).is_file():
+        return None, None
+    from vision.detector import file_sha256, load_detector
+    from vision.fire_cues import CueSettings
+
+    det = load_detector(detector, conf=CueSettings().weak_conf, imgsz=320)
+
+    def seen(img: np.ndarray) -> np.ndarray:
+        d = det.detect([img])[0]
+        return d.xyxy[np.asarray(d.data["class_name"], dtype=str) == cls]
+
+    return seen, {"model": Path(detector).name, "sha256": file_sha256(detector)[:12], "class": cls,
+                  "min_score": CueSettings().weak_conf}
+
+
+def at_runtime(path: Path, crops: np.ndarray, labels: np.ndarray, kinds: np.ndarray) -> dict:
+    """What the exported look does at run time (PILE_MIN_P) to each kind of real held-out crop: the share it
+    raises as a heap and the share it drops."""
+    from datasets.scenes.pile_crops import REAL_KINDS
+    from vision.second_look import PILE_MIN_P
+
+    clf = CropClassifier.load(path, threads=1)
+    p = clf.probabilities(crops)[:, -1]  # the item's class is the last one (PILES: none, debris_pile)
+    out = {}
+    for k, kind in enumerate(REAL_KINDS):
+        for label, name in enumerate(clf.classes):
+            sel = (kinds == k) & (labels == label)
+            if sel.any():
+                out[f"{kind} {name}"] = {"crops": int(sel.sum()),
+                                         "raised": round(float((p[sel] >= PILE_MIN_P).mean()), 3),
+                                         "dropped": round(float((1 - p[sel] >= PILE_MIN_P).mean()), 3)}
+    return out
+
+
+def _real_sources(datasets_dir: Path | None) -> dict[str, dict[str, str]]:
+    """The shared datasets' sources the real crops came from, as the card credits them."""
+    from training.model_card import source_info
+
+    if datasets_dir is None:
+        return {}
+    return {d.name: source_info(d.name, datasets_dir) for d in sorted(Path(datasets_dir).iterdir())
+            if (d / "labels").is_dir()}
 
 
 def _export(net, out: Path, task_name: str, task: Task) -> None:
@@ -196,6 +285,39 @@ def write_card(onnx_path: Path, card: dict) -> tuple[Path, Path]:
     classes = card["classes"]
     rows = [f"| {t} | " + " | ".join(str(c) for c in row) + " |"
             for t, row in zip(classes, h["confusion"]["counts"])]
+    real = card.get("heldout_real")
+    if "real_sources" in card["data"]:
+        data = [f"- Data: {card['data']['train_crops']} rendered crops (seed {card['data']['train_seed']}; per class "
+                f"{card['data']['train_counts']} with the real ones below), drawn the way the site scenes draw them, "
+                f"boxes jittered like a detector's; and real crops of the shared datasets' train split "
+                f"({card['data']['real_train_counts']}): every labelled {classes[-1]} box twice, and as "
+                f"{classes[0]} the other sources' labelled boxes and a random box of each of their pictures.",
+                "- Real sources (licence as stated; attribution): " + "; ".join(
+                    f"{n} ({v['licence']}; {v['attribution']})" for n, v in card["data"]["real_sources"].items())
+                + "."]
+        limits = ("- Limits: one real source labels piles (street garbage photos), so the real held-out figure "
+                  "is the same source's other photos, not an unseen one; building rubble and soil heaps are "
+                  "rendered only. Night and other viewpoints are untested.")
+    else:
+        data = [f"- Data: {card['data']['train_crops']} rendered crops (seed {card['data']['train_seed']}; per "
+                f"class {card['data']['train_counts']}), drawn the way the demo scenes draw them, boxes jittered "
+                "like a detector's. No real images: none with a usable licence were found."]
+        limits = "- Limits: learned from rendered scenes only; real footage, night and other viewpoints are untested."
+    real_rows = [] if not real else [
+        f"- Held out, real (the val split's pictures, never trained on): {real['crops']} crops, accuracy "
+        f"{real['accuracy']:.3f}; recall per class " + ", ".join(f"{c} {r:.3f}" for c, r in real["recall"].items())
+        + " (confusion " + ", ".join(f"{t}: {row}" for t, row in zip(classes, real["confusion"]["counts"])) + ")."]
+    hard = card["data"].get("hard_negatives_from")
+    if hard:
+        data.append(f"- Hard negatives: the boxes {hard['model']} ({hard['sha256']}) calls {hard['class']} (score "
+                    f">= {hard['min_score']}) on the pictures of sources that do not label it, as {classes[0]}.")
+    if real and real.get("at_runtime"):
+        from vision.second_look import PILE_MIN_P
+
+        real_rows.append(f"- At run time (a box is raised when the look says {classes[-1]} with p >= {PILE_MIN_P}, "
+                         f"dropped when it says {classes[0]} that sure), on the real held-out crops: " + "; ".join(
+                             f"{k}: {v['crops']} crops, {100 * v['raised']:.1f} % raised, {100 * v['dropped']:.1f} % "
+                             "dropped" for k, v in real["at_runtime"].items()) + ".")
     md.write_text("\n".join([
         f"# {card['model']}: {card['what']}",
         "",
@@ -205,15 +327,15 @@ def write_card(onnx_path: Path, card: dict) -> tuple[Path, Path]:
         f"{', '.join(classes)}. At the detector's 320 px input the cue ({card.get('cue') or TASKS[card['task']].cue}) "
         "is a few pixels.",
         "",
-        f"- Data: {card['data']['train_crops']} rendered crops (seed {card['data']['train_seed']}; per class "
-        f"{card['data']['train_counts']}), drawn the way the demo scenes draw them, boxes jittered like a "
-        "detector's. No real images: none with a usable licence were found.",
-        f"- Held out: {card['data']['heldout_crops']} crops from another seed ({card['data']['heldout_seed']}): "
+        *data,
+        f"- Held out: {card['data']['heldout_crops']} rendered crops from another seed "
+        f"({card['data']['heldout_seed']}): "
         f"accuracy {h['accuracy']:.3f} (exported ONNX: {h['onnx_accuracy']:.3f}); recall per class "
         + ", ".join(f"{c} {r:.3f}" for c, r in h["recall"].items()) + ".",
+        *real_rows,
         f"- CPU: {card['cpu_ms_per_crop']:.2f} ms per crop (batched, one thread). Trained in {card['train_s']:.0f} s "
         f"on this CPU ({card['options']['epochs']} epochs); rendering the crops took {card['render_s']:.0f} s.",
-        "- Limits: learned from rendered scenes only; real footage, night and other viewpoints are untested.",
+        limits,
         "",
         "| true \\ predicted | " + " | ".join(classes) + " |",
         "|---|" + "---|" * len(classes),

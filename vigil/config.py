@@ -156,7 +156,8 @@ class DetectorConfig(Strict):
                          "on a box with few cameras and idle cores")
     classifiers: list[str] = Field(default_factory=list, max_length=4, description=(
         "second-look classifiers (.onnx) run on the detector's boxes at full frame resolution: the load state of "
-        "trucks (site: models/site_states.onnx), what people's hands are doing, gloves, goggles (lab: "
+        "trucks, whether a debris-pile box is a heap (site: models/site_states.onnx, site_piles.onnx), what "
+        "people's hands are doing, gloves, goggles (lab: "
         "models/lab_activity.onnx, lab_gloves.onnx, lab_goggles.onnx); relative to the config file"))
     cues: CuesConfig = Field(default_factory=CuesConfig, description="fire cues (profiles with a fire "
                                                                      "class)")

@@ -6,7 +6,7 @@ from pathlib import Path
 # One entry per profile: the detector and its second-look classifiers (file names in models/), and the image
 # size its card was measured at. `vigil analyze CLIP` without --config runs these.
 SHIPPED = {
-    "site": {"model": "site.onnx", "imgsz": 320, "classifiers": ["site_states.onnx"]},
+    "site": {"model": "site.onnx", "imgsz": 320, "classifiers": ["site_states.onnx", "site_piles.onnx"]},
     "lab": {"model": "lab.onnx", "imgsz": 320, "classifiers": ["lab_activity.onnx", "lab_gloves.onnx",
                                                                     "lab_goggles.onnx"]},
 }

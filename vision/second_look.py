@@ -7,6 +7,9 @@ resolution, where the detector (at its 320 px input) sees too few pixels.
   `eating_drinking` / `smoking` box where the detector missed one; a cigarette is a pixel or two wide to it.
 - `gloves` (lab): are the person's hands at the bench gloved or bare? Adds a `gloves` box where the detector
   missed gloves, and drops the detector's `gloves` boxes on hands it sees bare (dark skin taken for dark gloves).
+- `pile` (site): is a debris-pile box a heap of dumped waste? Raises the detector's faint pile boxes it is sure of
+  (a heap of bags 60 px wide is a blur of 30 px to the detector, scored 0.1-0.3 frame after frame) and drops the
+  ones it is sure are not (a window, a lawn, a truck's side taken for a heap).
 - `goggles` (lab): does the person wear goggles? The same for a `goggles` box over their head (the detector boxed
   eyes as goggles now and then, and a hand at the face hides them).
 
@@ -29,13 +32,16 @@ TRUCK_STATES = {"covered": DetClass.DUMP_TRUCK.value, "uncovered": DetClass.DUMP
 ACTIVITIES = ("none", DetClass.EATING_DRINKING.value, DetClass.SMOKING.value)
 HANDS = ("bare", DetClass.GLOVES.value)
 EYES = ("bare", DetClass.GOGGLES.value)
-TASK_CLASSES = {"load_state": tuple(TRUCK_STATES), "activity": ACTIVITIES, "gloves": HANDS, "goggles": EYES}
+PILES = ("none", DetClass.DEBRIS_PILE.value)
+TASK_CLASSES = {"load_state": tuple(TRUCK_STATES), "activity": ACTIVITIES, "gloves": HANDS, "goggles": EYES,
+                "pile": PILES}
 # tasks that say whether a person wears an item: (the item's class, the part of the person box they look at)
 WORN = {"gloves": (DetClass.GLOVES.value, hands_region), "goggles": (DetClass.GOGGLES.value, head_region)}
 SAME_OBJECT = 0.7  # two truck boxes overlapping this much (of the smaller one) are one truck
 PERSON_MIN_SCORE = 0.4  # people the activity classifier looks at
 ACTIVITY_MIN_P = 0.5
 WORN_MIN_P = 0.7  # the gloves / goggles classifier overrules the detector only when it is sure
+PILE_MIN_P = 0.8  # the pile classifier raises a faint pile box / drops one only when it is this sure
 
 
 def to_input(crops: np.ndarray) -> np.ndarray:
@@ -117,7 +123,30 @@ class CropClassifier:
             return self._trucks(dets, names, image)
         if self.task in WORN:
             return self._worn(dets, names, image)
+        if self.task == "pile":
+            return self._piles(dets, names, image)
         return self._activities(dets, names, image)
+
+    def _piles(self, dets: sv.Detections, names: np.ndarray, image: np.ndarray) -> sv.Detections:
+        """Each debris-pile box the classifier is sure shows a heap becomes as sure as the classifier (never less
+        than the detector's score); one it is sure shows no heap is dropped; the rest stand as they are. The
+        probability is kept in `data["second_p"]` (NaN for every other box)."""
+        piles = np.flatnonzero(names == DetClass.DEBRIS_PILE.value)
+        if len(piles) == 0:
+            return dets
+        probs = self.probabilities(np.stack([self.crop(image, dets.xyxy[i]) for i in piles]))
+        k = self.classes.index(DetClass.DEBRIS_PILE.value)
+        confidence = np.array(dets.confidence, dtype=np.float32)
+        second_p = np.array(dets.data["second_p"], np.float32) if "second_p" in dets.data \
+            else np.full(len(dets), np.nan, np.float32)
+        keep = np.ones(len(dets), bool)
+        for i, p in zip(piles, probs[:, k]):
+            second_p[i] = float(p)
+            if p >= PILE_MIN_P:
+                confidence[i] = max(float(confidence[i]), float(p))
+            elif 1.0 - p >= PILE_MIN_P:
+                keep[i] = False
+        return _kept(dets, keep, confidence, second_p=second_p)
 
     def _trucks(self, dets: sv.Detections, names: np.ndarray, image: np.ndarray) -> sv.Detections:
         """Each truck (its state boxes merged, the most confident kept) gets the class of the state its crop
@@ -223,12 +252,15 @@ class CropClassifier:
                 confidence[best] = max(float(confidence[best]), score)
             elif 1.0 - p[k] >= WORN_MIN_P:
                 drop[inside] = True
-        keep = ~drop
-        out = sv.Detections(xyxy=dets.xyxy[keep], confidence=confidence[keep], class_id=dets.class_id[keep],
-                            tracker_id=dets.tracker_id[keep] if dets.tracker_id is not None else None,
-                            data={name: np.asarray(col)[keep]
-                                  for name, col in {**dets.data, f"p_{item}": p_item}.items()})
+        out = _kept(dets, ~drop, confidence, **{f"p_{item}": p_item})
         return _with_added(out, np.asarray(out.data["class_name"], dtype=str), boxes, scores, [item] * len(boxes))
+
+
+def _kept(dets: sv.Detections, keep: np.ndarray, confidence: np.ndarray, **columns: np.ndarray) -> sv.Detections:
+    """The `keep` boxes of `dets` with new confidences and per-box `columns` added to (or replacing) its data."""
+    return sv.Detections(xyxy=dets.xyxy[keep], confidence=confidence[keep], class_id=dets.class_id[keep],
+                         tracker_id=dets.tracker_id[keep] if dets.tracker_id is not None else None,
+                         data={name: np.asarray(col)[keep] for name, col in {**dets.data, **columns}.items()})
 
 
 def _with_added(dets: sv.Detections, names: np.ndarray, boxes: list, scores: list, classes: list) -> sv.Detections:

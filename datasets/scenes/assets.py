@@ -8,13 +8,15 @@ import numpy as np
 
 
 class CropBank:
-    """Crops of one class from the *train* split of the shared datasets (val images never enter a scene)."""
+    """Crops of one class from the *train* split of the shared datasets (val images never enter a scene; a
+    classifier's held-out check takes `split="val"`)."""
 
-    def __init__(self, datasets_dir: Path | None, class_id: int, *, min_px: int = 48, limit: int = 60):
+    def __init__(self, datasets_dir: Path | None, class_id: int, *, min_px: int = 48, limit: int = 60,
+                 split: str = "train"):
         self._crops: list[np.ndarray] = []
         if datasets_dir is None or not Path(datasets_dir).is_dir():
             return
-        for lbl in sorted(Path(datasets_dir).glob("*/labels/train/*.txt")):
+        for lbl in sorted(Path(datasets_dir).glob(f"*/labels/{split}/*.txt")):
             if len(self._crops) >= limit:
                 break
             rows = [r.split() for r in lbl.read_text().splitlines() if r.strip()]

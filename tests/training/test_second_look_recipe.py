@@ -10,6 +10,7 @@ from api.cli_models import register
 import pytest
 
 from datasets.scenes.person_acts import ACTS, EYES, head_crops, person_crops
+from datasets.scenes.pile_crops import PILE_HW, PILES
 from datasets.scenes.truck_states import LOADS, truck_crops
 from vision.second_look import CropClassifier
 
@@ -45,6 +46,41 @@ def test_recipe_second_look_refuses_an_unknown_task(tmp_path):
     app = typer.Typer()
     register(app)
     res = CliRunner().invoke(app, ["recipe", "second-look", "--task", "hats", "--out", str(tmp_path / "x.onnx")])
-    assert res.exit_code != 0 and "expected one of load_state, activity, gloves, goggles, found 'hats'" in " ".join(
-        res.output.replace("│", " ").split())
+    said = " ".join(res.output.replace("│", " ").split())
+    assert res.exit_code != 0 and "expected one of load_state, activity, gloves, goggles, pile, found 'hats'" in said
     assert not (tmp_path / "x.onnx").exists()
+
+
+def test_recipe_second_look_pile_trains_on_real_garbage_too_and_says_so(tmp_path):
+    """The pile look adds the shared datasets' real crops (train split) to the rendered ones and scores the val
+    split's apart; the card names every real source with its licence."""
+    app = typer.Typer()
+    register(app)
+    out = tmp_path / "piles.onnx"
+    res = CliRunner().invoke(app, ["recipe", "second-look", "--task", "pile", "--out", str(out), "--crops", "120",
+                                   "--heldout", "40", "--epochs", "1"])
+    assert res.exit_code == 0, (res.output, res.exception)
+    clf = CropClassifier.load(out)
+    assert clf.task == "pile" and clf.classes == PILES and clf.crop_hw == PILE_HW
+    card = json.loads(out.with_suffix(".json").read_text())
+    real = card["data"]["real_train_counts"]
+    assert real["debris_pile"] >= 800 and real["none"] >= 2000  # every train garbage box twice; the other sources
+    assert card["data"]["train_counts"]["debris_pile"] >= real["debris_pile"]
+    assert "atanu0023-garbage-piles" in card["data"]["real_sources"]
+    assert "CC BY 4.0" in card["data"]["real_sources"]["atanu0023-garbage-piles"]["licence"]
+    assert card["data"]["hard_negatives_from"]["model"] == "site.onnx"  # the shipped detector's own pile boxes
+    held = card["heldout_real"]
+    assert held["crops"] == sum(map(sum, held["confusion"]["counts"])) and held["crops"] > 1000
+    assert set(held["at_runtime"]) == {"labelled none", "labelled debris_pile", "random none", "detector none"}
+    assert held["at_runtime"]["detector none"]["crops"] >= 100
+    md = out.with_suffix(".md").read_text()
+    assert "Held out, real" in md and "atanu0023-garbage-piles (CC BY 4.0" in md and "Hard negatives" in md
+
+
+def test_recipe_second_look_pile_refuses_without_the_shared_datasets(tmp_path):
+    from training.second_look import SecondLookOptions, train_second_look
+
+    out = tmp_path / "p.onnx"
+    with pytest.raises(ValueError, match="expected the shared datasets folder .*found .*nowhere"):
+        train_second_look(SecondLookOptions(task="pile", out=out, datasets_dir=tmp_path / "nowhere"))
+    assert not out.exists()

@@ -253,6 +253,39 @@ def test_dumping_rule(camera_yaml, script, seconds, expected):
         assert vs[0].thresholds["trigger"] in ("new_pile", "truck_stopped")
 
 
+def _dumping_opens(script, seconds: float, *, memory_s: float | None = None) -> list[float]:
+    analyzer = analyzer_for("site")
+    if memory_s is not None:
+        next(r for r in analyzer.rules if r.spec.name == "dumping").reported_memory_s = memory_s
+    return [v.start_s for v in run_script(analyzer, script, seconds=seconds)
+            if v.rule == "dumping" and v.phase == "open"]
+
+
+def test_a_reported_pile_hidden_past_the_grace_is_not_reported_again():
+    """Smoke or a parked truck hid the heap for 40 s (grace 30 s): its event closed; when it shows again at its
+    place, whole or in part, it is the same heap, not a second dumping."""
+    part = (215.0, 135.0, 245.0, 170.0)  # a part of the heap (inside PILE_B, IoU 0.35)
+
+    def shown(t: float) -> list[Obj]:
+        if 25 <= t < 70 or 110 <= t < 200 and int(t) % 2:
+            return [Obj(PILE, PILE_B)]
+        return [Obj(PILE, part)] if 110 <= t < 200 else []
+
+    assert _dumping_opens(shown, 200) == [25.0]
+    # a part of the heap boxed on alternate frames is that heap, not a new one beside it
+    half = (200.0, 150.0, 230.0, 170.0)  # IoU 0.2 with PILE_B, all of it inside
+    assert _dumping_opens(lambda t: [Obj(PILE, PILE_B if int(t * 2) % 2 else half)] if t >= 25 else [], 80) == [25.0]
+
+
+def test_a_reported_place_is_forgotten_after_its_memory():
+    """A place not seen for `reported_memory_s`: the heap there now is a new dumping."""
+    def shown(t: float) -> list[Obj]:
+        return [Obj(PILE, PILE_B)] if 25 <= t < 70 or 130 <= t < 200 else []
+
+    assert _dumping_opens(shown, 200, memory_s=20.0) == [25.0, 130.0]
+    assert _dumping_opens(shown, 200) == [25.0]  # 600 s by default
+
+
 def test_disabled_rule_never_fires():
     analyzer = analyzer_for("site", "rules: {open_burning: {enabled: false}}")
     assert "open_burning" not in {r.spec.name for r in analyzer.rules}

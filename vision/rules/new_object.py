@@ -1,19 +1,34 @@
-"""Dumping: a debris pile that appears where none was and stays, or a dump truck stopped in a no-dumping zone."""
+"""Dumping: a debris pile that appears where none was and stays, or a dump truck stopped in a no-dumping zone.
+
+A pile is one event: once reported, its place stays known (`reported_memory_s` after it was last seen there), so
+a heap that smoke, a truck or a blind spell of the detector hid for longer than the grace is not reported again
+when it shows once more."""
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Mapping, cast
 
 import numpy as np
 import supervision as sv
 
 from vigil.catalogue import DetClass, RuleSpec
 from vigil.types import Violation
-from vision.rules.base import Episode, Moment, iou_matrix, reset_episode, track_ids
+from vision.rules.base import Episode, Moment, box_area, intersections, iou_matrix, track_ids
 from vision.rules.presence import qualifying
 from vision.zones import Zone
 
 SAME_PLACE_IOU = 0.3  # a pile box overlapping a known pile this much is that pile
+SAME_PLACE_INSIDE = 0.7  # ... and so is one lying this much (of the smaller box) inside it: part of the heap
 STOP_TOLERANCE = 0.15  # a truck whose box centre moved less than this fraction of its width is stopped
+
+
+def same_place(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(len(a), len(b)) bool: box a[i] is at the place of b[j] (IoU >= SAME_PLACE_IOU, or one lies mostly inside
+    the other: a detector boxes a heap whole one frame and a part of it the next)."""
+    if len(a) == 0 or len(b) == 0:
+        return np.zeros((len(a), len(b)), bool)
+    inter = intersections(a, b)
+    smaller = np.minimum(box_area(a)[:, None], box_area(b)[None, :])
+    return (iou_matrix(a, b) >= SAME_PLACE_IOU) | (inter / np.clip(smaller, 1e-6, None) >= SAME_PLACE_INSIDE)
 
 
 class _Pile:
@@ -35,6 +50,8 @@ class NewObjectRule:
         self.started_s: float | None = None
         self.baseline = np.empty((0, 4), np.float32)
         self.piles: list[_Pile] = []
+        self.reported_memory_s = float(spec.extra.get("reported_memory_s", 600.0))
+        self.reported: list[list] = []  # [box, last seen there (s)] of piles whose event has closed
         self.trucks: dict[int, tuple[np.ndarray, Episode]] = {}  # track -> (where it came to rest, episode)
         self._elapsed = 0.0
 
@@ -67,6 +84,7 @@ class NewObjectRule:
             return []
         if len(piles) and len(self.baseline):
             piles = piles[(iou_matrix(piles.xyxy, self.baseline) < SAME_PLACE_IOU).all(axis=1)]
+        piles = self._not_reported(piles, now.pts_s)
         matched = self._match_piles(piles)
         out = []
         for pile in list(self.piles):
@@ -75,19 +93,33 @@ class NewObjectRule:
             if v is not None:
                 out.append(v)
                 if v.phase == "closed":
-                    reset_episode(pile.episode)
+                    self.reported.append([pile.box.copy(), now.pts_s])
+                    self.piles.remove(pile)
+                    continue
             if not pile.episode.open and pile.episode.run_start is None:
                 self.piles.remove(pile)
         return out
+
+    def _not_reported(self, piles: sv.Detections, now_s: float) -> sv.Detections:
+        """The pile boxes that are not at the place of a pile already reported (those refresh its last sighting);
+        places not seen for `reported_memory_s` are forgotten: a heap there now is a new one."""
+        self.reported = [r for r in self.reported if now_s - r[1] <= self.reported_memory_s]
+        if not len(piles) or not self.reported:
+            return piles
+        same = same_place(piles.xyxy, np.array([r[0] for r in self.reported], np.float32))
+        for j in np.flatnonzero(same.any(axis=0)):
+            self.reported[j][1] = now_s
+        return cast(sv.Detections, piles[np.flatnonzero(~same.any(axis=1))])
 
     def _match_piles(self, piles: sv.Detections) -> dict[int, sv.Detections]:
         """Assign each new-pile detection to the known pile it overlaps most, or start a new one."""
         known = np.array([p.box for p in self.piles], np.float32).reshape(-1, 4)
         ious = iou_matrix(piles.xyxy, known)
+        same = same_place(piles.xyxy, known)
         matched: dict[int, list[int]] = {}
         for i in range(len(piles)):
-            j = int(np.argmax(ious[i])) if ious.shape[1] else -1
-            if j < 0 or ious[i, j] < SAME_PLACE_IOU:
+            j = int(np.argmax(ious[i] + same[i])) if ious.shape[1] else -1  # the same place first, then the most IoU
+            if j < 0 or not same[i, j]:
                 pile = _Pile(piles.xyxy[i].copy(), Episode(self.spec, self.spec.name,
                                                              extra_thresholds={"trigger": "new_pile"}))
                 self.piles.append(pile)
