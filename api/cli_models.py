@@ -137,6 +137,8 @@ def register(app: typer.Typer) -> None:
                            detector: Optional[Path] = typer.Option(
                                None, help="pile: hard negatives are this detector's pile boxes on pictures without "
                                           "a pile label (default: models/site.onnx)"),
+                           real_pictures: Optional[int] = typer.Option(
+                               None, min=1, help="pile: at most N real pictures per source and split (a quick run)"),
                            config: Optional[Path] = typer.Option(None, "--config", "-c")) -> None:
         """Train a second-look classifier on rendered crops (and real ones where the task has them); export ONNX
         and write its card."""
@@ -155,7 +157,8 @@ def register(app: typer.Typer) -> None:
                                      param_hint="--config")
         card = train_second_look(SecondLookOptions(task=task, out=out, train_crops=crops, heldout_crops=heldout,
                                                    epochs=epochs, threads=threads,
-                                                   datasets_dir=datasets, detector=detector), log=typer.echo)
+                                                   datasets_dir=datasets, detector=detector,
+                                                   real_per_source=real_pictures), log=typer.echo)
         path = out or TASKS[task].out
         typer.echo(f"{path}: held-out accuracy {card['heldout']['accuracy']:.3f}, "
                    f"{card['cpu_ms_per_crop']:.2f} ms per crop ({path.with_suffix('.md')})")

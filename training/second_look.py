@@ -76,6 +76,7 @@ class SecondLookOptions:
     threads: int = 1
     datasets_dir: Path | None = None  # the shared datasets (tasks with real crops); None: rendered crops only
     detector: Path | None = None  # real tasks: hard negatives from this detector (default: the task's)
+    real_per_source: int | None = None  # real tasks: at most this many pictures of each source per split
 
 
 def build_net(n_classes: int, crop_hw: tuple[int, int]):
@@ -141,8 +142,10 @@ def train_second_look(opts: SecondLookOptions, log=print) -> dict:
         xa, ya = task.crops(task.train_seed, opts.train_crops, opts.datasets_dir, split="train")
         xh, yh = task.crops(task.heldout_seed, opts.heldout_crops, opts.datasets_dir, split="val")
         seen, detector = detector_boxes(opts.detector or task.detector, task.detector_class)
-        xt, yt = task.real(opts.datasets_dir, "train", task.train_seed, piles_seen=seen)
-        xr, yr, kinds = task.real(opts.datasets_dir, "val", task.heldout_seed, piles_seen=seen, kinds=True)
+        xt, yt = task.real(opts.datasets_dir, "train", task.train_seed, piles_seen=seen,
+                           per_source=opts.real_per_source)
+        xr, yr, kinds = task.real(opts.datasets_dir, "val", task.heldout_seed, piles_seen=seen, kinds=True,
+                                  per_source=opts.real_per_source)
         real_train = {c: int((yt == k).sum()) for k, c in enumerate(task.classes)}
         xa, ya = np.concatenate([xa, xt]), np.concatenate([ya, yt])
     render_s = time.perf_counter() - t0

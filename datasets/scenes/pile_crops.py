@@ -20,8 +20,7 @@ import numpy as np
 
 from datasets.scenes.assets import CropBank, _image_for
 from datasets.scenes.base import jittered_crops
-from datasets.scenes.render import Camera
-from datasets.scenes.site import TRUCK_COLORS, Perspective, road_rows, site_background
+from datasets.scenes.site import TRUCK_COLORS, crop_stage
 from datasets.scenes.site_actors import Pile, Vehicle, crop_pile, painted_pile, truck_sprite
 from vigil.catalogue import DetClass
 from vigil.crops import CROP_PAD, crop_resized
@@ -56,10 +55,7 @@ def pile_frames(seed: int, datasets_dir: Path | None, *, split: str = "train",
     bank = CropBank(datasets_dir, PILE_ID, min_px=32, limit=400, split=split)
     W, H = size
     while True:
-        persp = Perspective(size, rng.uniform(0.26, 0.34))
-        background = site_background(size, rng, persp)
-        camera = Camera(size, rng, outdoor=True)
-        lanes = road_rows(size, persp, rng)
+        persp, background, camera, lanes = crop_stage(size, rng)
         for _ in range(12):
             img = background.copy()
             actors: list[tuple[Vehicle | Pile, int]] = []
@@ -111,12 +107,14 @@ def pile_crops(seed: int, n: int, datasets_dir: Path | None, *, split: str = "tr
 
 def real_pile_crops(datasets_dir: Path | None, split: str, seed: int, *, jitters: int = 2,
                     negatives_per_image: int = 1,
-                    piles_seen: Callable[[np.ndarray], np.ndarray] | None = None, kinds: bool = False) -> tuple:
+                    piles_seen: Callable[[np.ndarray], np.ndarray] | None = None, kinds: bool = False,
+                    per_source: int | None = None) -> tuple:
     """Crops from the real labelled pictures of `split`: every labelled debris-pile box (label 1), `jitters`
     times each, and as label 0 the other classes' boxes, `negatives_per_image` random boxes of each picture
     without a pile label and, with `piles_seen` (a picture -> (N, 4) xyxy debris-pile boxes of a detector), the
     boxes it finds there, `jitters` times each (they may hold a pile nobody labelled; pictures with a pile label
-    are left out of these). `kinds`: a third array says where each crop came from (index into REAL_KINDS).
+    are left out of these). `kinds`: a third array says where each crop came from (index into REAL_KINDS);
+    `per_source`: only the first N pictures of each source (a quick run).
     Empty arrays where the shared datasets are not there."""
     rng = np.random.default_rng((seed, 53))
     crops: list[np.ndarray] = []
@@ -129,8 +127,9 @@ def real_pile_crops(datasets_dir: Path | None, split: str, seed: int, *, jitters
         where.append(REAL_KINDS.index(kind))
 
     if datasets_dir is not None and Path(datasets_dir).is_dir():
-        for lbl in sorted(Path(datasets_dir).glob(f"*/labels/{split}/*.txt")):
-            _picture_crops(lbl, rng, add, jitters, negatives_per_image, piles_seen)
+        for source in sorted(p for p in Path(datasets_dir).iterdir() if (p / "labels" / split).is_dir()):
+            for lbl in sorted((source / "labels" / split).glob("*.txt"))[:per_source]:
+                _picture_crops(lbl, rng, add, jitters, negatives_per_image, piles_seen)
     arrays = (np.stack(crops) if crops else np.zeros((0, *PILE_HW, 3), np.uint8), np.asarray(labels, np.int64),
               np.asarray(where, np.int64))
     return arrays if kinds else arrays[:2]

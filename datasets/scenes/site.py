@@ -9,6 +9,7 @@ import numpy as np
 from datasets.scenes.assets import CropBank
 from datasets.scenes.base import Episode, Plan
 from datasets.scenes.paint import tint, value_noise
+from datasets.scenes.render import Camera
 from datasets.scenes.site_actors import (DUST_STYLE, FIRE_STYLE, LIGHT_SMOKE, SMOKE_STYLE, Emitter, Pile, Vehicle,
                                          Worker, crop_pile, painted_pile, truck_sprite)
 from vigil.catalogue import DetClass
@@ -116,6 +117,16 @@ def _crossing(rng, size, lane_y, persp, t_start, speed, load, cls, key):
     x_a, x_b = (-length, W + length) if not left else (W + length, -length)
     dur = (W + 2 * length) / speed
     return Vehicle(spr, alpha, [(t_start, x_a), (t_start + dur, x_b)], lane_y, t_start, t_start + dur, cls, size), dur
+
+
+def crop_stage(size: tuple[int, int], rng: np.random.Generator) -> tuple[Perspective, np.ndarray, Camera,
+                                                                          list[float]]:
+    """A fresh site for the second looks' crops to be drawn on: its perspective, background, camera and road
+    lanes (drawn from `rng` in this order)."""
+    persp = Perspective(size, rng.uniform(0.26, 0.34))
+    background = site_background(size, rng, persp)
+    camera = Camera(size, rng, outdoor=True)
+    return persp, background, camera, road_rows(size, persp, rng)
 
 
 def build_site(seed: int, duration: float, size: tuple[int, int], datasets_dir: Path | None) -> Plan:

@@ -8,8 +8,7 @@ from typing import Iterator
 import numpy as np
 
 from datasets.scenes.base import jittered_crops
-from datasets.scenes.render import Camera
-from datasets.scenes.site import TRUCK_COLORS, Perspective, road_rows, site_background
+from datasets.scenes.site import TRUCK_COLORS, crop_stage
 from datasets.scenes.site_actors import Vehicle, truck_sprite
 from vigil.crops import CROP_PAD
 
@@ -24,10 +23,7 @@ def truck_frames(seed: int, *, size: tuple[int, int] = (640, 360)) -> Iterator[t
     rng = np.random.default_rng((seed, 31))
     W, H = size
     while True:
-        persp = Perspective(size, rng.uniform(0.26, 0.34))
-        background = site_background(size, rng, persp)
-        camera = Camera(size, rng, outdoor=True)
-        lanes = road_rows(size, persp, rng)
+        persp, background, camera, lanes = crop_stage(size, rng)
         for _ in range(16):  # several frames per background: the background is the slow part
             img = background.copy()
             trucks = []

@@ -58,21 +58,21 @@ def test_recipe_second_look_pile_trains_on_real_garbage_too_and_says_so(tmp_path
     register(app)
     out = tmp_path / "piles.onnx"
     res = CliRunner().invoke(app, ["recipe", "second-look", "--task", "pile", "--out", str(out), "--crops", "120",
-                                   "--heldout", "40", "--epochs", "1"])
+                                   "--heldout", "40", "--epochs", "1", "--real-pictures", "30"])
     assert res.exit_code == 0, (res.output, res.exception)
     clf = CropClassifier.load(out)
     assert clf.task == "pile" and clf.classes == PILES and clf.crop_hw == PILE_HW
     card = json.loads(out.with_suffix(".json").read_text())
     real = card["data"]["real_train_counts"]
-    assert real["debris_pile"] >= 800 and real["none"] >= 2000  # every train garbage box twice; the other sources
+    assert real["debris_pile"] >= 60 and real["none"] >= 12 * 30  # every garbage box twice; the other sources
     assert card["data"]["train_counts"]["debris_pile"] >= real["debris_pile"]
     assert "atanu0023-garbage-piles" in card["data"]["real_sources"]
     assert "CC BY 4.0" in card["data"]["real_sources"]["atanu0023-garbage-piles"]["licence"]
     assert card["data"]["hard_negatives_from"]["model"] == "site.onnx"  # the shipped detector's own pile boxes
     held = card["heldout_real"]
-    assert held["crops"] == sum(map(sum, held["confusion"]["counts"])) and held["crops"] > 1000
+    assert held["crops"] == sum(map(sum, held["confusion"]["counts"])) and held["crops"] > 300
     assert set(held["at_runtime"]) == {"labelled none", "labelled debris_pile", "random none", "detector none"}
-    assert held["at_runtime"]["detector none"]["crops"] >= 100
+    assert held["at_runtime"]["detector none"]["crops"] >= 20
     md = out.with_suffix(".md").read_text()
     assert "Held out, real" in md and "atanu0023-garbage-piles (CC BY 4.0" in md and "Hard negatives" in md
 
