@@ -9,7 +9,7 @@ resolution, where the detector (at its 320 px input) sees too few pixels.
   missed gloves, and drops the detector's `gloves` boxes on hands it sees bare (dark skin taken for dark gloves).
 - `pile` (site): is a debris-pile box a heap of dumped waste? Raises the detector's faint pile boxes it is sure of
   (a heap of bags 60 px wide is a blur of 30 px to the detector, scored 0.1-0.3 frame after frame) and drops the
-  ones it is sure are not (a window, a lawn, a truck's side taken for a heap).
+  ones it is sure are not (on real pictures without heaps, about half of what the detector boxes as one).
 - `goggles` (lab): does the person wear goggles? The same for a `goggles` box over their head (the detector boxed
   eyes as goggles now and then, and a hand at the face hides them).
 
