@@ -290,11 +290,11 @@ def write_card(onnx_path: Path, card: dict) -> tuple[Path, Path]:
             for t, row in zip(classes, h["confusion"]["counts"])]
     real = card.get("heldout_real")
     if "real_sources" in card["data"]:
-        data = [f"- Data: {card['data']['train_crops']} rendered crops (seed {card['data']['train_seed']}; per class "
-                f"{card['data']['train_counts']} with the real ones below), drawn the way the site scenes draw them, "
-                f"boxes jittered like a detector's; and real crops of the shared datasets' train split "
-                f"({card['data']['real_train_counts']}): every labelled {classes[-1]} box twice, and as "
-                f"{classes[0]} the other sources' labelled boxes and a random box of each of their pictures.",
+        data = [f"- Data: {card['data']['train_crops']} rendered crops (seed {card['data']['train_seed']}), drawn "
+                "the way the site scenes draw them, boxes jittered like a detector's, and real crops of the shared "
+                f"datasets' train split ({card['data']['real_train_counts']}): every labelled {classes[-1]} box "
+                f"twice, and as {classes[0]} the other sources' labelled boxes and a random box of each of their "
+                f"pictures; {card['data']['train_counts']} in all.",
                 "- Real sources (licence as stated; attribution): " + "; ".join(
                     f"{n} ({v['licence']}; {v['attribution']})" for n, v in card["data"]["real_sources"].items())
                 + "."]
