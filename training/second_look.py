@@ -16,6 +16,7 @@ from typing import Any, Callable
 import numpy as np
 
 from datasets.scenes import person_acts, pile_crops, truck_states
+from vigil.shipped import models_dir
 from vigil.types import iso_utc, utcnow
 from vision.second_look import TASK_CLASSES, CropClassifier, to_input
 
@@ -37,6 +38,7 @@ class Task:
     # real tasks: the detector whose boxes of this class on pictures without that label are hard negatives
     detector: Path | None = None
     detector_class: str | None = None
+    limits: str = "learned from rendered scenes only; real footage, night and other viewpoints are untested."
 
 
 TASKS = {
@@ -58,8 +60,11 @@ TASKS = {
     "pile": Task(pile_crops.pile_crops, pile_crops.PILES, pile_crops.PILE_HW, Path("models/site_piles.onnx"),
                  7801, 7899, "whether a detected debris pile is a heap of dumped waste",
                  "each debris-pile box, padded 6 %", "bags, rubble and litter heaped on the ground",
-                 real=pile_crops.real_pile_crops, detector=Path("models/site.onnx"),
-                 detector_class=pile_crops.PILES[1]),
+                 real=pile_crops.real_pile_crops, detector=models_dir() / "site.onnx",
+                 detector_class=pile_crops.PILES[1],
+                 limits="one real source labels piles (street garbage photos), so the real held-out figure is the "
+                        "same source's other photos, not an unseen one; building rubble and soil heaps are rendered "
+                        "only. Night and other viewpoints are untested."),
 }
 
 
@@ -142,9 +147,9 @@ def train_second_look(opts: SecondLookOptions, log=print) -> dict:
         xa, ya = task.crops(task.train_seed, opts.train_crops, opts.datasets_dir, split="train")
         xh, yh = task.crops(task.heldout_seed, opts.heldout_crops, opts.datasets_dir, split="val")
         seen, detector = detector_boxes(opts.detector or task.detector, task.detector_class)
-        xt, yt = task.real(opts.datasets_dir, "train", task.train_seed, piles_seen=seen,
+        xt, yt = task.real(opts.datasets_dir, "train", task.train_seed, seen_by_detector=seen,
                            per_source=opts.real_per_source)
-        xr, yr, kinds = task.real(opts.datasets_dir, "val", task.heldout_seed, piles_seen=seen, kinds=True,
+        xr, yr, kinds = task.real(opts.datasets_dir, "val", task.heldout_seed, seen_by_detector=seen, kinds=True,
                                   per_source=opts.real_per_source)
         real_train = {c: int((yt == k).sum()) for k, c in enumerate(task.classes)}
         xa, ya = np.concatenate([xa, xt]), np.concatenate([ya, yt])
@@ -191,7 +196,7 @@ def train_second_look(opts: SecondLookOptions, log=print) -> dict:
                                    for k, c in enumerate(task.classes)},
                         "confusion": {"rows_true_cols_predicted": list(task.classes), "counts": confusion.tolist()}},
             "cpu_ms_per_crop": round(ms, 3), "render_s": round(render_s, 1), "train_s": round(train_s, 1),
-            "trained_at": iso_utc(utcnow())}
+            "limits": task.limits, "trained_at": iso_utc(utcnow())}
     if xr is not None and yr is not None:
         card["data"]["real_train_counts"] = real_train
         card["data"]["real_sources"] = _real_sources(opts.datasets_dir)
@@ -211,9 +216,13 @@ def train_second_look(opts: SecondLookOptions, log=print) -> dict:
 def detector_boxes(detector: Path | None, cls: str | None
                    ) -> tuple[Callable[[np.ndarray], np.ndarray] | None, dict | None]:
     """A picture -> (N, 4) boxes of `cls` the detector finds down to the cues' weak floor (what the second look
-    gets to see), and what the card says of the detector; (None, None) without one."""
-    if detector is None or cls is None or not Path(detector).is_file():
+    gets to see), and what the card says of the detector; (None, None) for a task without one. A detector named
+    but missing is an error: the look would train without its hard negatives."""
+    if detector is None or cls is None:
         return None, None
+    if not Path(detector).is_file():
+        raise ValueError(f"expected the detector whose {cls} boxes are the hard negatives at {detector}, found "
+                         f"{'a folder' if Path(detector).is_dir() else 'nothing'}")
     from vision.detector import file_sha256, load_detector
     from vision.fire_cues import CueSettings
 
@@ -298,14 +307,10 @@ def write_card(onnx_path: Path, card: dict) -> tuple[Path, Path]:
                 "- Real sources (licence as stated; attribution): " + "; ".join(
                     f"{n} ({v['licence']}; {v['attribution']})" for n, v in card["data"]["real_sources"].items())
                 + "."]
-        limits = ("- Limits: one real source labels piles (street garbage photos), so the real held-out figure "
-                  "is the same source's other photos, not an unseen one; building rubble and soil heaps are "
-                  "rendered only. Night and other viewpoints are untested.")
     else:
         data = [f"- Data: {card['data']['train_crops']} rendered crops (seed {card['data']['train_seed']}; per "
                 f"class {card['data']['train_counts']}), drawn the way the demo scenes draw them, boxes jittered "
                 "like a detector's. No real images: none with a usable licence were found."]
-        limits = "- Limits: learned from rendered scenes only; real footage, night and other viewpoints are untested."
     real_rows = [] if not real else [
         f"- Held out, real (the val split's pictures, never trained on): {real['crops']} crops, accuracy "
         f"{real['accuracy']:.3f}; recall per class " + ", ".join(f"{c} {r:.3f}" for c, r in real["recall"].items())
@@ -338,7 +343,7 @@ def write_card(onnx_path: Path, card: dict) -> tuple[Path, Path]:
         *real_rows,
         f"- CPU: {card['cpu_ms_per_crop']:.2f} ms per crop (batched, one thread). Trained in {card['train_s']:.0f} s "
         f"on this CPU ({card['options']['epochs']} epochs); rendering the crops took {card['render_s']:.0f} s.",
-        limits,
+        f"- Limits: {card.get('limits') or TASKS[card['task']].limits}",
         "",
         "| true \\ predicted | " + " | ".join(classes) + " |",
         "|---|" + "---|" * len(classes),

@@ -107,11 +107,11 @@ def pile_crops(seed: int, n: int, datasets_dir: Path | None, *, split: str = "tr
 
 def real_pile_crops(datasets_dir: Path | None, split: str, seed: int, *, jitters: int = 2,
                     negatives_per_image: int = 1,
-                    piles_seen: Callable[[np.ndarray], np.ndarray] | None = None, kinds: bool = False,
+                    seen_by_detector: Callable[[np.ndarray], np.ndarray] | None = None, kinds: bool = False,
                     per_source: int | None = None) -> tuple:
     """Crops from the real labelled pictures of `split`: every labelled debris-pile box (label 1), `jitters`
     times each, and as label 0 the other classes' boxes, `negatives_per_image` random boxes of each picture
-    without a pile label and, with `piles_seen` (a picture -> (N, 4) xyxy debris-pile boxes of a detector), the
+    without a pile label and, with `seen_by_detector` (a picture -> (N, 4) xyxy debris-pile boxes of a detector), the
     boxes it finds there, `jitters` times each (they may hold a pile nobody labelled; pictures with a pile label
     are left out of these). `kinds`: a third array says where each crop came from (index into REAL_KINDS);
     `per_source`: only the first N pictures of each source (a quick run).
@@ -129,14 +129,14 @@ def real_pile_crops(datasets_dir: Path | None, split: str, seed: int, *, jitters
     if datasets_dir is not None and Path(datasets_dir).is_dir():
         for source in sorted(p for p in Path(datasets_dir).iterdir() if (p / "labels" / split).is_dir()):
             for lbl in sorted((source / "labels" / split).glob("*.txt"))[:per_source]:
-                _picture_crops(lbl, rng, add, jitters, negatives_per_image, piles_seen)
+                _picture_crops(lbl, rng, add, jitters, negatives_per_image, seen_by_detector)
     arrays = (np.stack(crops) if crops else np.zeros((0, *PILE_HW, 3), np.uint8), np.asarray(labels, np.int64),
               np.asarray(where, np.int64))
     return arrays if kinds else arrays[:2]
 
 
 def _picture_crops(lbl: Path, rng: np.random.Generator, add, jitters: int, negatives_per_image: int,
-                   piles_seen: Callable[[np.ndarray], np.ndarray] | None) -> None:
+                   seen_by_detector: Callable[[np.ndarray], np.ndarray] | None) -> None:
     """`real_pile_crops` of one labelled picture."""
     rows = [r.split() for r in lbl.read_text().splitlines() if r.strip()]
     has_pile = any(int(r[0]) == PILE_ID for r in rows)
@@ -155,7 +155,7 @@ def _picture_crops(lbl: Path, rng: np.random.Generator, add, jitters: int, negat
             add(img, box + rng.normal(0, 0.06, 4) * np.array([w * W, h * H, w * W, h * H]), int(pile), "labelled")
     if has_pile:
         return
-    for box in (piles_seen(img) if piles_seen is not None else ()):
+    for box in (seen_by_detector(img) if seen_by_detector is not None else ()):
         bw, bh = box[2] - box[0], box[3] - box[1]
         for _ in range(jitters):
             add(img, box + rng.normal(0, 0.06, 4) * np.array([bw, bh, bw, bh]), 0, "detector")

@@ -84,3 +84,10 @@ def test_recipe_second_look_pile_refuses_without_the_shared_datasets(tmp_path):
     with pytest.raises(ValueError, match="expected the shared datasets folder .*found .*nowhere"):
         train_second_look(SecondLookOptions(task="pile", out=out, datasets_dir=tmp_path / "nowhere"))
     assert not out.exists()
+    # a detector named for the hard negatives but missing: refused, not trained without them
+    from datasets.scenes.assets import default_datasets_dir
+
+    with pytest.raises(ValueError, match="hard negatives at .*gone.onnx, found nothing"):
+        train_second_look(SecondLookOptions(task="pile", out=out, datasets_dir=default_datasets_dir(),
+                                            detector=tmp_path / "gone.onnx", train_crops=60, heldout_crops=30))
+    assert not out.exists()

@@ -311,7 +311,7 @@ def test_pile_look_drops_what_the_shipped_detector_takes_for_heaps_on_real_pictu
 
     seen, detector = detector_boxes(MODELS / "site.onnx", "debris_pile")
     assert detector is not None
-    crops, truth, kinds = real_pile_crops(_shared_datasets(), "val", UNSEEN_SEED, piles_seen=seen, kinds=True)
+    crops, truth, kinds = real_pile_crops(_shared_datasets(), "val", UNSEEN_SEED, seen_by_detector=seen, kinds=True)
     runtime = at_runtime(PILES_LOOK, crops, truth, kinds)
     assert runtime["detector none"]["crops"] >= 150
     assert runtime["detector none"]["raised"] <= 0.1 and runtime["detector none"]["dropped"] >= 0.4
