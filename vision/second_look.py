@@ -42,6 +42,7 @@ PERSON_MIN_SCORE = 0.4  # people the activity classifier looks at
 ACTIVITY_MIN_P = 0.5
 WORN_MIN_P = 0.7  # the gloves / goggles classifier overrules the detector only when it is sure
 PILE_MIN_P = 0.8  # the pile classifier raises a faint pile box / drops one only when it is this sure
+TRUCK_SURE_P = 0.7  # a truck state this sure no longer discounts the detector's truck score
 
 
 def to_input(crops: np.ndarray) -> np.ndarray:
@@ -150,7 +151,9 @@ class CropClassifier:
 
     def _trucks(self, dets: sv.Detections, names: np.ndarray, image: np.ndarray) -> sv.Detections:
         """Each truck (its state boxes merged, the most confident kept) gets the class of the state its crop
-        shows; its confidence becomes the detector's truck confidence times that state's probability."""
+        shows. Its confidence stays the detector's truck confidence where the classifier is sure of the state
+        (p >= TRUCK_SURE_P: two opinions that agree on a truck's state do not make it less of a truck); where it is
+        unsure, the truck confidence times that state's probability."""
         group = set(TRUCK_STATES.values())
         idx = [i for i in np.argsort(-dets.confidence) if names[i] in group]
         if not idx:
@@ -172,7 +175,7 @@ class CropClassifier:
             k = pos[t]
             new_names[k] = TRUCK_STATES[self.classes[s]]
             out.class_id[k] = ids.get(new_names[k], class_id(new_names[k]))
-            out.confidence[k] = float(dets.confidence[t]) * float(p[s])
+            out.confidence[k] = float(dets.confidence[t]) * (1.0 if p[s] >= TRUCK_SURE_P else float(p[s]))
             second_p[k] = float(p[s])
         out.data["class_name"] = new_names.astype(str)
         out.data["second_p"] = second_p

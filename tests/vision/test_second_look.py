@@ -4,6 +4,7 @@ crops, how they rewrite the detector's boxes, and how the analyzer uses them. De
 classifiers are the real shipped ones."""
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,7 @@ from datasets.scenes.truck_states import LOADS, truck_crops, truck_frames
 from vigil.config_loader import parse_config
 from vigil.errors import ModelError
 from vision.analyzer import CameraAnalyzer
-from vision.second_look import CropClassifier, load_shared
+from vision.second_look import TRUCK_SURE_P, CropClassifier, load_shared
 from tests.vision.scripted import Obj, camera_config, dets_of, run_script
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
@@ -83,10 +84,42 @@ def test_refine_gives_one_box_per_truck_in_the_state_the_crop_shows(classifier, 
     t = names.index(expected)
     assert np.allclose(out.xyxy[t], box)  # the more confident box stays
     p = float(out.data["second_p"][t])
-    assert p > 0.5 and out.confidence[t] == pytest.approx(0.9 * p, rel=1e-5)
+    assert p > 0.5 and out.confidence[t] == pytest.approx(0.9 if p >= TRUCK_SURE_P else 0.9 * p, rel=1e-5)
     assert out.class_id[t] == (4 if expected == "dump_truck" else 5)
     person = names.index("person")
     assert out.confidence[person] == pytest.approx(0.7) and np.isnan(out.data["second_p"][person])
+
+
+class _Logits:
+    """An ONNX session stand-in whose output is scripted: these logits for every crop."""
+
+    def __init__(self, logits):
+        self.logits = np.asarray(logits, np.float32)
+
+    def get_inputs(self):
+        return [type("Input", (), {"name": "x"})()]
+
+    def run(self, _outputs, feeds):
+        return [np.tile(self.logits, (len(feeds["x"]), 1))]
+
+
+def _state_probabilities(classifier: CropClassifier, p_uncovered: float) -> CropClassifier:
+    """The shipped truck classifier's crops and classes, its output scripted: `p_uncovered` for every truck, the
+    rest shared by the other two states."""
+    rest = (1.0 - p_uncovered) / 2
+    logits = [np.log(p_uncovered if c == "uncovered" else rest) for c in classifier.classes]
+    return dataclasses.replace(classifier, session=_Logits(logits))
+
+
+@pytest.mark.parametrize("p_uncovered,expected", [(0.9, 0.45), (0.55, 0.45 * 0.55)])
+def test_a_sure_state_keeps_the_detectors_truck_score_an_unsure_one_discounts_it(classifier, p_uncovered, expected):
+    """Two opinions that agree on a truck do not make it less of one: the detector's 0.45 truck stays 0.45 when the
+    classifier is sure of its state, and is discounted by the state's probability when it is not."""
+    frame, box = _frame_with("uncovered")
+    out = _state_probabilities(classifier, p_uncovered).refine(dets_of([Obj("dump_truck", box, 0.45)]), frame)
+    assert list(out.data["class_name"]) == ["dump_truck_uncovered"]
+    assert out.confidence[0] == pytest.approx(expected, rel=1e-4)
+    assert out.data["second_p"][0] == pytest.approx(p_uncovered, rel=1e-4)
 
 
 def test_refine_leaves_frames_without_trucks_alone(classifier):
@@ -118,6 +151,13 @@ def test_analyzer_with_the_configured_classifier_reports_only_trucks_that_are_un
     # and an uncovered truck the detector calls covered is reported
     fresh = CameraAnalyzer.from_config(parse_config(cfg), "cam")
     assert _analyse(fresh, loaded_frame, [Obj("dump_truck", loaded_box, 0.9)]) == ["uncovered_truck"]
+
+    # a truck the detector half-sees (0.45) and the classifier is sure is uncovered (p 0.8) is reported; the
+    # product (0.36) was under the rule's 0.4 for as long as the truck was in view
+    for p_uncovered, found in ((0.8, ["uncovered_truck"]), (0.6, [])):
+        scripted = CameraAnalyzer.from_config(parse_config(cfg), "cam",
+                                              second_look=[_state_probabilities(load_shared(SHIPPED), p_uncovered)])
+        assert _analyse(scripted, loaded_frame, [Obj("dump_truck", loaded_box, 0.45)]) == found
 
     # without a classifier the detector's word stands
     alone = CameraAnalyzer.from_config(parse_config(camera_config("site", "detect: {width: 640, height: 360}")), "cam")
