@@ -136,9 +136,11 @@ def register(app: typer.Typer) -> None:
                            epochs: int = typer.Option(14, min=1), threads: int = typer.Option(1, min=1),
                            detector: Optional[Path] = typer.Option(
                                None, help="pile: hard negatives are this detector's pile boxes on pictures without "
-                                          "a pile label (default: models/site.onnx)"),
+                                          "a pile label (default: models/site.onnx); activity: its person boxes "
+                                          "frame the real smokers (default: models/lab.onnx)"),
                            real_pictures: Optional[int] = typer.Option(
-                               None, min=1, help="pile: at most N real pictures per source and split (a quick run)"),
+                               None, min=1, help="pile, activity: at most N real pictures per source and split (a "
+                                                 "quick run)"),
                            config: Optional[Path] = typer.Option(None, "--config", "-c")) -> None:
         """Train a second-look classifier on rendered crops (and real ones where the task has them); export ONNX
         and write its card."""

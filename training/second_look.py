@@ -3,8 +3,8 @@ the boxes the detector finds. `load_state`: is a dump truck covered, uncovered o
 person eating or drinking, smoking, or neither (lab). `gloves`: are a person's hands gloved or bare (lab).
 `goggles`: does a person wear goggles (lab). `pile`: is a detector's debris-pile box a heap of waste (site).
 Trained on crops drawn the way the demo scenes draw trucks, people and piles (datasets.scenes.truck_states /
-person_acts / pile_crops), the pile look on real labelled garbage and other sources' pictures too, exported to ONNX
-with a card beside it."""
+person_acts / pile_crops), the pile look on real labelled garbage and other sources' pictures too, the activity look
+on real smokers and real people too (datasets.scenes.activity_crops), exported to ONNX with a card beside it."""
 from __future__ import annotations
 
 import json
@@ -15,10 +15,11 @@ from typing import Any, Callable
 
 import numpy as np
 
-from datasets.scenes import person_acts, pile_crops, truck_states
+from datasets.scenes import activity_crops, person_acts, pile_crops, truck_states
 from vigil.shipped import models_dir
 from vigil.types import iso_utc, utcnow
-from vision.second_look import TASK_CLASSES, CropClassifier, to_input
+from vigil.catalogue import DetClass
+from vision.second_look import ACTIVITY_MIN_P, PERSON_MIN_SCORE, PILE_MIN_P, TASK_CLASSES, CropClassifier, to_input
 
 
 @dataclass(frozen=True)
@@ -35,20 +36,73 @@ class Task:
     # crops from the shared datasets too: `crops` takes (seed, n, datasets_dir, split=) and `real` (datasets_dir,
     # split, seed) gives real crops, the training split's added to the training crops, the val split's scored apart
     real: Callable[..., tuple] | None = None
-    # real tasks: the detector whose boxes of this class on pictures without that label are hard negatives
+    # real tasks: the detector whose boxes of this class (down to detector_min_score) the real crops use
     detector: Path | None = None
     detector_class: str | None = None
+    detector_min_score: float | None = None  # None: the cues' weak floor (what the second look gets to see)
     limits: str = "learned from rendered scenes only; real footage, night and other viewpoints are untested."
+    # real tasks, for the card: what the real crops are, where each comes from (`real`'s kinds), what the look does
+    # with a box at run time (probabilities -> {outcome: bool per crop}) and how the card says it
+    real_text: str = ""
+    real_heldout: str = "the val split's pictures"
+    real_kinds: tuple[str, ...] = ()
+    outcomes: Callable[[np.ndarray, tuple[str, ...]], dict[str, np.ndarray]] | None = None
+    runtime_text: str = ""
+    detector_text: str = ""
+
+
+def _pile_outcomes(p: np.ndarray, classes: tuple[str, ...]) -> dict[str, np.ndarray]:
+    from vision.second_look import PILE_MIN_P
+
+    heap = p[:, classes.index(pile_crops.PILES[1])]
+    return {"raised": heap >= PILE_MIN_P, "dropped": 1.0 - heap >= PILE_MIN_P}
+
+
+def _activity_outcomes(p: np.ndarray, classes: tuple[str, ...]) -> dict[str, np.ndarray]:
+    from vision.second_look import ACTIVITY_MIN_P
+
+    best = p.argmax(1)
+    return {f"called {c}": (best == k) & (p.max(1) >= ACTIVITY_MIN_P) for k, c in enumerate(classes) if c != "none"}
+
+
+def _rendered_people(seed: int, n: int, datasets_dir: Path | None = None, *, split: str = "train"):
+    """The rendered activity crops (they need no shared data; the real ones come apart)."""
+    return person_acts.person_crops(seed, n)
+
+
+def _real_people(datasets_dir: Path | None, split: str, seed: int, **kw) -> tuple:
+    """Real activity crops; the lab detector's held-out people sources stay unseen here too."""
+    from training.recipe_data import HELD_OUT, SOURCES
+
+    unseen = tuple(s for s in HELD_OUT["lab"] if DetClass.PERSON.value in SOURCES["lab"].get(s, ()))
+    return activity_crops.real_activity_crops(datasets_dir, split, seed, unseen=unseen, **kw)
 
 
 TASKS = {
     "load_state": Task(truck_states.truck_crops, truck_states.LOADS, truck_states.CROP_HW,
                        Path("models/site_states.onnx"), 7301, 7399, "load state of a detected dump truck",
                        "each dump-truck box, padded 6 %", "a tarp strip, a heap of soil"),
-    "activity": Task(person_acts.person_crops, person_acts.ACTS, person_acts.CROP_HW,
+    "activity": Task(_rendered_people, person_acts.ACTS, person_acts.CROP_HW,
                      Path("models/lab_activity.onnx"), 7401, 7499, "what a detected person's hands are doing",
                      "the upper 60 % of each person box, a little wider, with a margin above the head",
-                     "a cigarette, a cup"),
+                     "a cigarette, a cup", real=_real_people, detector=models_dir() / "lab.onnx",
+                     detector_class=DetClass.PERSON.value, detector_min_score=PERSON_MIN_SCORE,
+                     limits="one real source labels smoking (press photos, film stills, adverts: close-ups, few "
+                            "CCTV views), so the real smoker figure is the same source's other photos; eating and "
+                            "drinking are rendered only. Night is untested.",
+                     real_text="every labelled smoking box of the smoking source twice (an activity region built "
+                               "around it) and once more along each person box the detector finds around it, as "
+                               "smoking; the labelled people of the sources that label people (taller than "
+                               f"{activity_crops.MIN_PERSON_H} px, at most {activity_crops.PEOPLE_PER_PICTURE} a "
+                               "picture) as none; the lab detector's held-out people source is never trained on",
+                     real_heldout="the val split's pictures, and every picture of the lab detector's held-out "
+                                  "people source",
+                     real_kinds=activity_crops.REAL_KINDS, outcomes=_activity_outcomes,
+                     runtime_text=f"a person gets an activity box when the look's surest class is one with p >= "
+                                  f"{ACTIVITY_MIN_P}",
+                     detector_text="Smokers as the look sees them: the person boxes {model} ({sha256}) finds "
+                                   "(score >= {min_score}) around a smoking box frame the smoker crops the way the "
+                                   "look sees them at run time"),
     "gloves": Task(person_acts.hand_crops, person_acts.HANDS, person_acts.HANDS_HW,
                    Path("models/lab_gloves.onnx"), 7501, 7599, "whether a detected person's hands are gloved",
                    "the lowest quarter of each person box (the hands at the bench), a little wider",
@@ -64,7 +118,14 @@ TASKS = {
                  detector_class=pile_crops.PILES[1],
                  limits="one real source labels piles (street garbage photos), so the real held-out figure is the "
                         "same source's other photos, not an unseen one; building rubble and soil heaps are rendered "
-                        "only. Night and other viewpoints are untested."),
+                        "only. Night and other viewpoints are untested.",
+                 real_text="every labelled debris_pile box twice, and as none the other sources' labelled boxes and a "
+                           "random box of each of their pictures",
+                 real_kinds=pile_crops.REAL_KINDS, outcomes=_pile_outcomes,
+                 runtime_text=f"a box is raised when the look says debris_pile with p >= {PILE_MIN_P}, dropped when "
+                              "it says none that sure",
+                 detector_text="Hard negatives: the boxes {model} ({sha256}) calls {class} (score >= {min_score}) "
+                               "on the pictures of sources that do not label it, as none"),
 }
 
 
@@ -146,7 +207,8 @@ def train_second_look(opts: SecondLookOptions, log=print) -> dict:
                              f"datasets folder (../shared/datasets), found {opts.datasets_dir or 'none given'}")
         xa, ya = task.crops(task.train_seed, opts.train_crops, opts.datasets_dir, split="train")
         xh, yh = task.crops(task.heldout_seed, opts.heldout_crops, opts.datasets_dir, split="val")
-        seen, detector = detector_boxes(opts.detector or task.detector, task.detector_class)
+        seen, detector = detector_boxes(opts.detector or task.detector, task.detector_class,
+                                        min_score=task.detector_min_score)
         xt, yt = task.real(opts.datasets_dir, "train", task.train_seed, seen_by_detector=seen,
                            per_source=opts.real_per_source)
         xr, yr, kinds = task.real(opts.datasets_dir, "val", task.heldout_seed, seen_by_detector=seen, kinds=True,
@@ -213,11 +275,11 @@ def train_second_look(opts: SecondLookOptions, log=print) -> dict:
     return card
 
 
-def detector_boxes(detector: Path | None, cls: str | None
+def detector_boxes(detector: Path | None, cls: str | None, *, min_score: float | None = None
                    ) -> tuple[Callable[[np.ndarray], np.ndarray] | None, dict | None]:
-    """A picture -> (N, 4) boxes of `cls` the detector finds down to the cues' weak floor (what the second look
-    gets to see), and what the card says of the detector; (None, None) for a task without one. A detector named
-    but missing is an error: the look would train without its hard negatives."""
+    """A picture -> (N, 4) boxes of `cls` the detector finds down to `min_score` (default: the cues' weak floor,
+    what the second look gets to see), and what the card says of the detector; (None, None) for a task without
+    one. A detector named but missing is an error: the look would train without its real crops."""
     if detector is None or cls is None:
         return None, None
     if not Path(detector).is_file():
@@ -226,32 +288,31 @@ def detector_boxes(detector: Path | None, cls: str | None
     from vision.detector import file_sha256, load_detector
     from vision.fire_cues import CueSettings
 
-    det = load_detector(detector, conf=CueSettings().weak_conf, imgsz=320)
+    floor = CueSettings().weak_conf if min_score is None else min_score
+    det = load_detector(detector, conf=floor, imgsz=320)
 
     def seen(img: np.ndarray) -> np.ndarray:
         d = det.detect([img])[0]
         return d.xyxy[np.asarray(d.data["class_name"], dtype=str) == cls]
 
     return seen, {"model": Path(detector).name, "sha256": file_sha256(detector)[:12], "class": cls,
-                  "min_score": CueSettings().weak_conf}
+                  "min_score": floor}
 
 
 def at_runtime(path: Path, crops: np.ndarray, labels: np.ndarray, kinds: np.ndarray) -> dict:
-    """What the exported look does at run time (PILE_MIN_P) to each kind of real held-out crop: the share it
-    raises as a heap and the share it drops."""
-    from datasets.scenes.pile_crops import REAL_KINDS
-    from vision.second_look import PILE_MIN_P
-
+    """What the exported look does at run time to each kind of real held-out crop (its task's outcomes: the pile
+    look raises or drops a box, the activity look calls a person eating or smoking): the share of each."""
     clf = CropClassifier.load(path, threads=1)
-    p = clf.probabilities(crops)[:, -1]  # the item's class is the last one (PILES: none, debris_pile)
+    task = TASKS[clf.task]
+    assert task.outcomes is not None, f"task {clf.task} has no real crops"
+    done = task.outcomes(clf.probabilities(crops), clf.classes)
     out = {}
-    for k, kind in enumerate(REAL_KINDS):
+    for k, kind in enumerate(task.real_kinds):
         for label, name in enumerate(clf.classes):
             sel = (kinds == k) & (labels == label)
             if sel.any():
                 out[f"{kind} {name}"] = {"crops": int(sel.sum()),
-                                         "raised": round(float((p[sel] >= PILE_MIN_P).mean()), 3),
-                                         "dropped": round(float((1 - p[sel] >= PILE_MIN_P).mean()), 3)}
+                                         **{o: round(float(v[sel].mean()), 3) for o, v in done.items()}}
     return out
 
 
@@ -298,12 +359,12 @@ def write_card(onnx_path: Path, card: dict) -> tuple[Path, Path]:
     rows = [f"| {t} | " + " | ".join(str(c) for c in row) + " |"
             for t, row in zip(classes, h["confusion"]["counts"])]
     real = card.get("heldout_real")
+    task = TASKS[card["task"]]
     if "real_sources" in card["data"]:
         data = [f"- Data: {card['data']['train_crops']} rendered crops (seed {card['data']['train_seed']}), drawn "
-                "the way the site scenes draw them, boxes jittered like a detector's, and real crops of the shared "
-                f"datasets' train split ({card['data']['real_train_counts']}): every labelled {classes[-1]} box "
-                f"twice, and as {classes[0]} the other sources' labelled boxes and a random box of each of their "
-                f"pictures; {card['data']['train_counts']} in all.",
+                "the way the scenes draw them, boxes jittered like a detector's, and real crops of the shared "
+                f"datasets' train split ({card['data']['real_train_counts']}): {task.real_text}; "
+                f"{card['data']['train_counts']} in all.",
                 "- Real sources (licence as stated; attribution): " + "; ".join(
                     f"{n} ({v['licence']}; {v['attribution']})" for n, v in card["data"]["real_sources"].items())
                 + "."]
@@ -312,20 +373,17 @@ def write_card(onnx_path: Path, card: dict) -> tuple[Path, Path]:
                 f"class {card['data']['train_counts']}), drawn the way the demo scenes draw them, boxes jittered "
                 "like a detector's. No real images: none with a usable licence were found."]
     real_rows = [] if not real else [
-        f"- Held out, real (the val split's pictures, never trained on): {real['crops']} crops, accuracy "
+        f"- Held out, real ({task.real_heldout}, never trained on): {real['crops']} crops, accuracy "
         f"{real['accuracy']:.3f}; recall per class " + ", ".join(f"{c} {r:.3f}" for c, r in real["recall"].items())
         + " (confusion " + ", ".join(f"{t}: {row}" for t, row in zip(classes, real["confusion"]["counts"])) + ")."]
     hard = card["data"].get("hard_negatives_from")
     if hard:
-        data.append(f"- Hard negatives: the boxes {hard['model']} ({hard['sha256']}) calls {hard['class']} (score "
-                    f">= {hard['min_score']}) on the pictures of sources that do not label it, as {classes[0]}.")
+        data.append(f"- {task.detector_text.format(**hard)}.")
     if real and real.get("at_runtime"):
-        from vision.second_look import PILE_MIN_P
-
-        real_rows.append(f"- At run time (a box is raised when the look says {classes[-1]} with p >= {PILE_MIN_P}, "
-                         f"dropped when it says {classes[0]} that sure), on the real held-out crops: " + "; ".join(
-                             f"{k}: {v['crops']} crops, {100 * v['raised']:.1f} % raised, {100 * v['dropped']:.1f} % "
-                             "dropped" for k, v in real["at_runtime"].items()) + ".")
+        real_rows.append(f"- At run time ({task.runtime_text}), on the real held-out crops: " + "; ".join(
+            f"{k}: {v['crops']} crops, " + ", ".join(f"{100 * share:.1f} % {o}" for o, share in v.items()
+                                                      if o != "crops")
+            for k, v in real["at_runtime"].items()) + ".")
     md.write_text("\n".join([
         f"# {card['model']}: {card['what']}",
         "",

@@ -16,7 +16,6 @@ from vision.second_look import CropClassifier
 
 
 @pytest.mark.parametrize("task,classes,hw,crops", [("load_state", LOADS, (48, 96), truck_crops),
-                                                  ("activity", ACTS, (64, 64), person_crops),
                                                   ("goggles", EYES, (48, 48), head_crops)])
 def test_recipe_second_look_trains_exports_and_writes_a_card(tmp_path, task, classes, hw, crops):
     app = typer.Typer()
@@ -75,6 +74,33 @@ def test_recipe_second_look_pile_trains_on_real_garbage_too_and_says_so(tmp_path
     assert held["at_runtime"]["detector none"]["crops"] >= 20
     md = out.with_suffix(".md").read_text()
     assert "Held out, real" in md and "atanu0023-garbage-piles (CC BY 4.0" in md and "Hard negatives" in md
+
+
+def test_recipe_second_look_activity_learns_real_smokers_and_real_people_too(tmp_path):
+    """The activity look adds real smokers (the smoking source) and real people doing none of it (the sources that
+    label people) to the rendered crops; the lab detector's held-out people source is never trained on and is
+    scored apart; the card names the real sources with their licences and the detector that framed the smokers."""
+    app = typer.Typer()
+    register(app)
+    out = tmp_path / "activity.onnx"
+    res = CliRunner().invoke(app, ["recipe", "second-look", "--task", "activity", "--out", str(out), "--crops",
+                                   "120", "--heldout", "40", "--epochs", "1", "--real-pictures", "25"])
+    assert res.exit_code == 0, (res.output, res.exception)
+    clf = CropClassifier.load(out)
+    assert clf.task == "activity" and clf.classes == ACTS and clf.crop_hw == (64, 64)
+    assert clf.probabilities(person_crops(11, 8)[0]).shape == (8, 3)
+    card = json.loads(out.with_suffix(".json").read_text())
+    real = card["data"]["real_train_counts"]
+    assert real["smoking"] >= 50 and real["none"] >= 50 and real["eating_drinking"] == 0
+    assert "huyhoclaptrinh-smoking" in card["data"]["real_sources"]
+    assert card["data"]["hard_negatives_from"] == {**card["data"]["hard_negatives_from"], "model": "lab.onnx",
+                                                   "class": "person", "min_score": 0.4}
+    runtime = card["heldout_real"]["at_runtime"]
+    assert {"smoker smoking", "person none", "person, unseen source none"} <= set(runtime)
+    assert set(runtime["person none"]) == {"crops", "called eating_drinking", "called smoking"}
+    md = out.with_suffix(".md").read_text()
+    assert "huyhoclaptrinh-smoking (" in md and "Smokers as the look sees them: the person boxes lab.onnx" in md
+    assert "% called smoking" in md
 
 
 def test_recipe_second_look_pile_refuses_without_the_shared_datasets(tmp_path):

@@ -204,6 +204,27 @@ def test_shipped_activity_classifier_sees_hands_at_the_face(activity):
     assert (pred[acts == 0] != 0).mean() <= 0.05  # a worker at the bench is rarely taken for eating or smoking
 
 
+def test_activity_look_leaves_real_people_alone_and_sees_real_smokers():
+    """Real held-out crops through the shipped look, as it acts at run time (a box where its surest class is eating
+    or smoking with p >= 0.5). The people sources' val pictures: rarely called either (the look trained on rendered
+    people alone called 52 % of clinic people smokers). People of a source never trained on (the lab detector's
+    held-out people source, every picture; stock photos and shop CCTV): about half are still called smokers (that
+    look: 61 % smoking and 24 % eating) — one real smoking source of close-up photos does not teach what a cigarette
+    is on every camera. The smoking source's val smokers, framed along the detector's person boxes or around the
+    smoking box, mostly are."""
+    from training.second_look import TASKS, at_runtime, detector_boxes
+
+    task = TASKS["activity"]
+    seen, _ = detector_boxes(MODELS / "lab.onnx", "person", min_score=task.detector_min_score)
+    crops, truth, kinds = task.real(_shared_datasets(), "val", UNSEEN_SEED, seen_by_detector=seen, kinds=True)
+    runtime = at_runtime(ACTIVITY, crops, truth, kinds)
+    unseen, people, smokers = runtime["person, unseen source none"], runtime["person none"], runtime["smoker smoking"]
+    assert unseen["crops"] >= 500 and people["crops"] >= 300 and smokers["crops"] >= 80
+    assert people["called smoking"] <= 0.12 and people["called eating_drinking"] <= 0.02, people
+    assert unseen["called smoking"] <= 0.55 and unseen["called eating_drinking"] <= 0.05, unseen
+    assert smokers["called smoking"] >= 0.85, smokers
+
+
 def _person_frame(act: str, seed: int = UNSEEN_SEED):
     """The first rendered frame with a lone person doing `act`."""
     for frame, people in person_frames(seed):
@@ -325,7 +346,7 @@ def _shared_datasets():
     from datasets.scenes.assets import default_datasets_dir
 
     shared = default_datasets_dir()
-    assert shared is not None, "the pile look's checks read real garbage pictures from ../shared/datasets"
+    assert shared is not None, "the checks on real pictures (garbage, people, smokers) read ../shared/datasets"
     return shared
 
 
