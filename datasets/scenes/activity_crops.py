@@ -24,9 +24,10 @@ import cv2
 import numpy as np
 
 from datasets.scenes.assets import _image_for
+from datasets.scenes.base import CropCollector
 from datasets.scenes.person_acts import ACTS, CROP_HW
 from vigil.catalogue import DetClass
-from vigil.crops import activity_region, crop_resized
+from vigil.crops import activity_region
 
 PERSON_ID = DetClass.PERSON.class_id
 SMOKING_ID = DetClass.SMOKING.class_id
@@ -67,15 +68,7 @@ def real_activity_crops(datasets_dir: Path | None, split: str, seed: int, *, jit
     and split (a quick run).
     Empty arrays where the shared datasets are not there."""
     rng = np.random.default_rng((seed, 54))
-    crops: list[np.ndarray] = []
-    labels: list[int] = []
-    where: list[int] = []
-
-    def add(img, region, label: int, kind: str) -> None:
-        crops.append(crop_resized(img, region, CROP_HW, pad=0.0))
-        labels.append(label)
-        where.append(REAL_KINDS.index(kind))
-
+    found = CropCollector(CROP_HW, REAL_KINDS, pad=0.0)
     if datasets_dir is not None and Path(datasets_dir).is_dir():
         for source in sorted(p for p in Path(datasets_dir).iterdir() if (p / "labels").is_dir()):
             hidden = source.name in unseen
@@ -87,10 +80,8 @@ def real_activity_crops(datasets_dir: Path | None, split: str, seed: int, *, jit
                 continue
             for s in splits:
                 for lbl in sorted((source / "labels" / s).glob("*.txt"))[:per_source]:
-                    _picture_crops(lbl, rng, add, jitters, seen_by_detector, hidden, labelled)
-    arrays = (np.stack(crops) if crops else np.zeros((0, *CROP_HW, 3), np.uint8), np.asarray(labels, np.int64),
-              np.asarray(where, np.int64))
-    return arrays if kinds else arrays[:2]
+                    _picture_crops(lbl, rng, found.add, jitters, seen_by_detector, hidden, labelled)
+    return found.arrays(kinds=kinds)
 
 
 def _labelled_classes(source: Path) -> set[int]:

@@ -123,3 +123,26 @@ def jittered_crops(frames, n: int, rng: np.random.Generator, *, label: int, regi
         if len(crops) >= n:
             return np.stack(crops[:n]), np.asarray(labels[:n], np.int64)
     raise ValueError("the frames ran out before n crops were cut")
+
+
+class CropCollector:
+    """Crops of real pictures gathered one by one: the crop, its label and where it came from (an index into
+    `kinds`), returned as arrays (N, H, W, 3 BGR uint8), (N,), (N,); empty arrays when nothing was gathered."""
+
+    def __init__(self, hw: tuple[int, int], kinds: tuple[str, ...], *, pad: float):
+        self.hw, self.kinds, self.pad = hw, kinds, pad
+        self.crops: list[np.ndarray] = []
+        self.labels: list[int] = []
+        self.where: list[int] = []
+
+    def add(self, img: np.ndarray, box, label: int, kind: str) -> None:
+        from vigil.crops import crop_resized
+
+        self.crops.append(crop_resized(img, tuple(box), self.hw, pad=self.pad))
+        self.labels.append(label)
+        self.where.append(self.kinds.index(kind))
+
+    def arrays(self, *, kinds: bool) -> tuple:
+        out = (np.stack(self.crops) if self.crops else np.zeros((0, *self.hw, 3), np.uint8),
+               np.asarray(self.labels, np.int64), np.asarray(self.where, np.int64))
+        return out if kinds else out[:2]

@@ -19,11 +19,11 @@ import cv2
 import numpy as np
 
 from datasets.scenes.assets import CropBank, _image_for
-from datasets.scenes.base import jittered_crops
+from datasets.scenes.base import CropCollector, jittered_crops
 from datasets.scenes.site import TRUCK_COLORS, crop_stage
 from datasets.scenes.site_actors import Pile, Vehicle, crop_pile, painted_pile, truck_sprite
 from vigil.catalogue import DetClass
-from vigil.crops import CROP_PAD, crop_resized
+from vigil.crops import CROP_PAD
 
 PILES = ("none", DetClass.DEBRIS_PILE.value)
 PILE_HW = (48, 80)  # a pile box resized to 48 x 80 (piles are about twice as wide as high)
@@ -117,22 +117,12 @@ def real_pile_crops(datasets_dir: Path | None, split: str, seed: int, *, jitters
     `per_source`: only the first N pictures of each source (a quick run).
     Empty arrays where the shared datasets are not there."""
     rng = np.random.default_rng((seed, 53))
-    crops: list[np.ndarray] = []
-    labels: list[int] = []
-    where: list[int] = []
-
-    def add(img, box, label: int, kind: str) -> None:
-        crops.append(crop_resized(img, tuple(box), PILE_HW, pad=CROP_PAD))
-        labels.append(label)
-        where.append(REAL_KINDS.index(kind))
-
+    found = CropCollector(PILE_HW, REAL_KINDS, pad=CROP_PAD)
     if datasets_dir is not None and Path(datasets_dir).is_dir():
         for source in sorted(p for p in Path(datasets_dir).iterdir() if (p / "labels" / split).is_dir()):
             for lbl in sorted((source / "labels" / split).glob("*.txt"))[:per_source]:
-                _picture_crops(lbl, rng, add, jitters, negatives_per_image, seen_by_detector)
-    arrays = (np.stack(crops) if crops else np.zeros((0, *PILE_HW, 3), np.uint8), np.asarray(labels, np.int64),
-              np.asarray(where, np.int64))
-    return arrays if kinds else arrays[:2]
+                _picture_crops(lbl, rng, found.add, jitters, negatives_per_image, seen_by_detector)
+    return found.arrays(kinds=kinds)
 
 
 def _picture_crops(lbl: Path, rng: np.random.Generator, add, jitters: int, negatives_per_image: int,
