@@ -1,31 +1,30 @@
-"""The second-look classifiers (models/site_states.onnx, site_piles.onnx, lab_activity.onnx, lab_gloves.onnx,
-lab_goggles.onnx): what they tell apart on rendered
-crops, how they rewrite the detector's boxes, and how the analyzer uses them. Detector output is scripted; the
-classifiers are the real shipped ones."""
+"""The second-look classifiers (models/site_states.onnx, lab_activity.onnx, lab_gloves.onnx, lab_goggles.onnx; the
+pile look has tests/vision/test_pile_look.py): what they tell apart on rendered crops (and real ones where the shared
+datasets have them), how they rewrite the detector's boxes, and how the analyzer uses them. Detector output is
+scripted; the classifiers are the real shipped ones."""
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from datasets.scenes.lab import SKINS
 from datasets.scenes.person_acts import ACTS, EYES, HANDS, hand_crops, head_crops, person_crops, person_frames
-from datasets.scenes.pile_crops import PILES, pile_crops, pile_frames, real_pile_crops
-from datasets.scenes.truck_states import LOADS, truck_crops, truck_frames
+from datasets.scenes.truck_states import LOADS, truck_crops
 from vigil.config_loader import parse_config
 from vigil.errors import ModelError
 from vision.analyzer import CameraAnalyzer
 from vision.second_look import TRUCK_SURE_P, CropClassifier, load_shared
-from tests.vision.scripted import Obj, camera_config, dets_of, run_script
+from tests.vision.looks import MODELS, UNSEEN_SEED
+from tests.vision.looks import analyse as _analyse, frame_with as _frame_with, predicted as _predicted
+from tests.vision.looks import shared_datasets as _shared_datasets
+from tests.vision.scripted import Obj, camera_config, dets_of
 
-MODELS = Path(__file__).resolve().parents[2] / "models"
 SHIPPED = MODELS / "site_states.onnx"
 ACTIVITY = MODELS / "lab_activity.onnx"
 GLOVES = MODELS / "lab_gloves.onnx"
 GOGGLES = MODELS / "lab_goggles.onnx"
-UNSEEN_SEED = 4242  # neither a training (7301 ... 7601) nor a card's held-out (7399 ... 7699) seed
 
 
 @pytest.fixture(scope="module")
@@ -36,28 +35,6 @@ def classifier() -> CropClassifier:
 @pytest.fixture(scope="module")
 def activity() -> CropClassifier:
     return load_shared(ACTIVITY)
-
-
-def _frame_with(load: str, seed: int = UNSEEN_SEED, *, whole: bool = True):
-    """The first rendered frame with a lone truck in `load` state, fully inside the frame when `whole`."""
-    for frame, boxes in truck_frames(seed):
-        if len(boxes) == 1 and LOADS[boxes[0][1]] == load:
-            x1, _, x2, _ = boxes[0][0]
-            if not whole or (x1 > 0 and x2 < frame.shape[1]):
-                return frame, boxes[0][0]
-    raise AssertionError("unreachable")
-
-
-def _predicted(clf: CropClassifier, task: str, classes: tuple, crops: np.ndarray, truth: np.ndarray, *,
-               accuracy: float, recall: float) -> np.ndarray:
-    """The shipped classifier's predictions on unseen crops, after checking its task, overall accuracy and the
-    recall of every class."""
-    pred = clf.probabilities(crops).argmax(1)
-    assert clf.task == task and clf.classes == classes
-    assert (pred == truth).mean() >= accuracy
-    for k, name in enumerate(classes):
-        assert (pred[truth == k] == k).mean() >= recall, name
-    return pred
 
 
 def test_shipped_classifier_tells_the_three_loads_apart(classifier):
@@ -128,14 +105,6 @@ def test_refine_leaves_frames_without_trucks_alone(classifier):
     assert classifier.refine(dets, frame) is dets
     empty = dets_of([])
     assert len(classifier.refine(empty, frame)) == 0
-
-
-def _analyse(analyzer: CameraAnalyzer, frame: np.ndarray, objs: list[Obj], seconds: float = 20.0) -> list[str]:
-    found = run_script(analyzer, lambda _t: objs, seconds=seconds, image=lambda _t: frame)
-    opened = [v for v in found if v.phase == "open"]
-    for v in opened:  # the evidence names the classifiers that looked
-        assert v.thresholds.get("second_look", {}) == {c.task: c.version for c in analyzer.second_look}
-    return [v.rule for v in opened]
 
 
 def test_analyzer_with_the_configured_classifier_reports_only_trucks_that_are_uncovered():
@@ -337,88 +306,3 @@ def test_goggles_second_look_adds_missed_goggles_and_drops_goggles_on_bare_eyes(
         checked.add(worn)
         if checked == {0, 1}:
             return
-
-
-PILES_LOOK = MODELS / "site_piles.onnx"
-
-
-def _shared_datasets():
-    from datasets.scenes.assets import default_datasets_dir
-
-    shared = default_datasets_dir()
-    assert shared is not None, "the checks on real pictures (garbage, people, smokers) read ../shared/datasets"
-    return shared
-
-
-def test_pile_classifier_tells_heaps_from_ground_and_trucks_rendered_and_real():
-    """Rendered crops of an unseen seed (piles pasted from the val split's real garbage or painted), and the
-    real val split's pictures: garbage heaps vs fire, smoke, people, hands and random parts of other pictures."""
-    piles = load_shared(PILES_LOOK)
-    shared = _shared_datasets()
-    crops, truth = pile_crops(UNSEEN_SEED, 300, shared, split="val")
-    _predicted(piles, "pile", PILES, crops, truth, accuracy=0.9, recall=0.85)
-    real, real_truth = real_pile_crops(shared, "val", UNSEEN_SEED)
-    assert (real_truth == 1).sum() >= 40 and (real_truth == 0).sum() >= 1000
-    pred = piles.probabilities(real).argmax(1)
-    assert (pred[real_truth == 1] == 1).mean() >= 0.75  # same source's other photos
-    assert (pred[real_truth == 0] == 1).mean() <= 0.05  # flames, smoke, people, rooms are rarely a heap
-
-
-def test_pile_look_drops_what_the_shipped_detector_takes_for_heaps_on_real_pictures():
-    """The shipped site detector's debris-pile boxes (down to the weak floor the look sees) on the val pictures of
-    sources without a pile label (fires, clinics, hands, building sites): the look drops about half and raises
-    few; the labelled heaps of the garbage source's val pictures it raises mostly and drops almost never."""
-    from training.second_look import at_runtime, detector_boxes
-
-    seen, detector = detector_boxes(MODELS / "site.onnx", "debris_pile")
-    assert detector is not None
-    crops, truth, kinds = real_pile_crops(_shared_datasets(), "val", UNSEEN_SEED, seen_by_detector=seen, kinds=True)
-    runtime = at_runtime(PILES_LOOK, crops, truth, kinds)
-    assert runtime["detector none"]["crops"] >= 150
-    assert runtime["detector none"]["raised"] <= 0.1 and runtime["detector none"]["dropped"] >= 0.4
-    assert runtime["labelled debris_pile"]["raised"] >= 0.65 and runtime["labelled debris_pile"]["dropped"] <= 0.03
-
-
-def test_pile_second_look_raises_faint_heaps_and_drops_boxes_on_bare_ground():
-    """The detector scored a rendered heap 0.1-0.3 frame after frame (a missed dumping): the second look raises
-    the box it is sure of, drops a pile box on bare ground or a truck, and leaves other boxes alone."""
-    piles = load_shared(PILES_LOOK)
-    raised = dropped = 0
-    for frame, boxes in pile_frames(UNSEEN_SEED, _shared_datasets(), split="val"):
-        for box, label in boxes:
-            out = piles.refine(dets_of([Obj("person", (5, 5, 25, 60), 0.7), Obj("debris_pile", box, 0.15)]), frame)
-            names = list(out.data["class_name"])
-            assert names[0] == "person" and out.confidence[0] == pytest.approx(0.7)
-            assert np.isnan(out.data["second_p"][0])
-            p = float(out.data["second_p"][-1]) if len(names) == 2 else None
-            if label and names == ["person", "debris_pile"] and p is not None and p >= 0.8:
-                assert out.confidence[1] == pytest.approx(p)
-                raised += 1
-            elif not label and names == ["person"]:
-                dropped += 1
-        if raised >= 3 and dropped >= 3:
-            break
-    assert raised >= 3 and dropped >= 3
-    frame, _ = _frame_with("empty")
-    dets = dets_of([Obj("person", (5, 5, 25, 60), 0.7)])
-    assert piles.refine(dets, frame) is dets
-
-
-def test_site_analyzer_reports_dumping_of_a_heap_the_detector_sees_faintly():
-    """A new heap the detector scores 0.2 (under its own 0.25 threshold) for a minute: with the pile look the
-    dumping rule opens; without it nothing does."""
-    frame, box = next((f, b[0][0]) for f, b in pile_frames(UNSEEN_SEED + 1, _shared_datasets(), split="val")
-                      if [lab for _, lab in b].count(1) == 1 and b[0][1] == 1)
-
-    def script(t: float) -> list[Obj]:
-        return [Obj("debris_pile", box, 0.2)] if t >= 25.0 else []
-
-    def found(classifiers: str) -> list[str]:
-        cfg = camera_config("site", "detect: {width: 640, height: 360}") + (
-            f"detectors:\n  site: {{model: site.onnx, classifiers: [{classifiers}]}}\n")
-        analyzer = CameraAnalyzer.from_config(parse_config(cfg), "cam")
-        return [v.rule for v in run_script(analyzer, script, seconds=80.0, image=lambda _t: frame)
-                if v.phase == "open"]
-
-    assert found(str(PILES_LOOK)) == ["dumping"]
-    assert found("") == []
