@@ -156,7 +156,7 @@ def train_second_look(opts: SecondLookOptions, log=print) -> dict:
     if xr is not None and yr is not None:
         card["data"]["real_train_counts"] = real_train
         card["data"]["real_sources"] = _real_sources(opts.datasets_dir)
-        card["data"]["hard_negatives_from"] = detector
+        card["data"]["real_crops_detector"] = detector
         if len(xr):
             racc, rconf = _accuracy(net, torch.from_numpy(to_input(xr)), torch.from_numpy(yr), len(task.classes))
             card["heldout_real"] = {"accuracy": round(racc, 4), "crops": int(len(xr)),
@@ -270,7 +270,7 @@ def write_card(onnx_path: Path, card: dict) -> tuple[Path, Path]:
         f"- Held out, real ({task.real_heldout}, never trained on): {real['crops']} crops, accuracy "
         f"{real['accuracy']:.3f}; recall per class " + ", ".join(f"{c} {r:.3f}" for c, r in real["recall"].items())
         + " (confusion " + ", ".join(f"{t}: {row}" for t, row in zip(classes, real["confusion"]["counts"])) + ")."]
-    hard = card["data"].get("hard_negatives_from")
+    hard = card["data"].get("real_crops_detector")
     if hard:
         data.append(f"- {task.detector_text.format(**hard)}.")
     if real and real.get("at_runtime"):

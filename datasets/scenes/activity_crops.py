@@ -9,8 +9,8 @@ person). So it also learns from real pictures:
   at run time), and along an activity region built around the smoking box (head and hand in its upper half);
 - people doing none of it: the labelled `person` boxes of the sources that label people (clinic and overhead CCTV,
   construction sites, indoor rooms), cut along the activity region as at run time, and the person boxes the
-  detector finds on the pictures of the sources that label neither people nor smoking (indoor fires, hands,
-  street scenes: close-ups and photos too, or the look learns "a photo close-up is a smoker").
+  detector finds on the pictures of the sources that label neither people nor smoking (a few hundred: mostly hands,
+  flames and the odd bystander it takes for a person).
 
 No shared source labels eating or drinking; those stay rendered. Whole sources can be kept `unseen`: none of their
 pictures is trained on, and all of them are held-out crops of their own kind (people of a camera never seen).

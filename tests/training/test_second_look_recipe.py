@@ -67,7 +67,7 @@ def test_recipe_second_look_pile_trains_on_real_garbage_too_and_says_so(tmp_path
     assert card["data"]["train_counts"]["debris_pile"] >= real["debris_pile"]
     assert "atanu0023-garbage-piles" in card["data"]["real_sources"]
     assert "CC BY 4.0" in card["data"]["real_sources"]["atanu0023-garbage-piles"]["licence"]
-    assert card["data"]["hard_negatives_from"]["model"] == "site.onnx"  # the shipped detector's own pile boxes
+    assert card["data"]["real_crops_detector"]["model"] == "site.onnx"  # the shipped detector's own pile boxes
     held = card["heldout_real"]
     assert held["crops"] == sum(map(sum, held["confusion"]["counts"])) and held["crops"] > 300
     assert set(held["at_runtime"]) == {"labelled none", "labelled debris_pile", "random none", "detector none"}
@@ -93,7 +93,7 @@ def test_recipe_second_look_activity_learns_real_smokers_and_real_people_too(tmp
     real = card["data"]["real_train_counts"]
     assert real["smoking"] >= 50 and real["none"] >= 50 and real["eating_drinking"] == 0
     assert "huyhoclaptrinh-smoking" in card["data"]["real_sources"]
-    assert card["data"]["hard_negatives_from"] == {**card["data"]["hard_negatives_from"], "model": "lab.onnx",
+    assert card["data"]["real_crops_detector"] == {**card["data"]["real_crops_detector"], "model": "lab.onnx",
                                                    "class": "person", "min_score": 0.4}
     runtime = card["heldout_real"]["at_runtime"]
     assert {"smoker smoking", "person none", "person, unseen source none"} <= set(runtime)
