@@ -12,7 +12,7 @@ import numpy as np
 from datasets.scenes import activity_crops, person_acts, pile_crops, truck_states
 from vigil.catalogue import DetClass
 from vigil.shipped import models_dir
-from vision.second_look import ACTIVITY_MIN_P, PERSON_MIN_SCORE, PILE_MIN_P
+from vision.second_look import ACTIVITY_MIN_P, PERSON_MIN_SCORE, PILE_MIN_P, activities_called, pile_verdicts
 
 
 @dataclass(frozen=True)
@@ -45,17 +45,13 @@ class Task:
 
 
 def _pile_outcomes(p: np.ndarray, classes: tuple[str, ...]) -> dict[str, np.ndarray]:
-    from vision.second_look import PILE_MIN_P
-
-    heap = p[:, classes.index(pile_crops.PILES[1])]
-    return {"raised": heap >= PILE_MIN_P, "dropped": 1.0 - heap >= PILE_MIN_P}
+    raised, dropped = pile_verdicts(p[:, classes.index(pile_crops.PILES[1])])
+    return {"raised": raised, "dropped": dropped}
 
 
 def _activity_outcomes(p: np.ndarray, classes: tuple[str, ...]) -> dict[str, np.ndarray]:
-    from vision.second_look import ACTIVITY_MIN_P
-
-    best = p.argmax(1)
-    return {f"called {c}": (best == k) & (p.max(1) >= ACTIVITY_MIN_P) for k, c in enumerate(classes) if c != "none"}
+    called = activities_called(p, classes)
+    return {f"called {c}": called == k for k, c in enumerate(classes) if c != "none"}
 
 
 def _rendered_people(seed: int, n: int, datasets_dir: Path | None = None, *, split: str = "train"):

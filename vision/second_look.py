@@ -45,6 +45,20 @@ PILE_MIN_P = 0.8  # the pile classifier raises a faint pile box / drops one only
 TRUCK_SURE_P = 0.7  # a truck state this sure no longer discounts the detector's truck score
 
 
+def pile_verdicts(p_heap: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """What the pile look does with boxes whose crops it gives these heap probabilities: (raised, dropped)."""
+    p_heap = np.asarray(p_heap, np.float32)
+    return p_heap >= PILE_MIN_P, 1.0 - p_heap >= PILE_MIN_P
+
+
+def activities_called(probs: np.ndarray, classes: tuple[str, ...]) -> np.ndarray:
+    """The activity the look calls for each person (an index into `classes`), -1 where it calls none: its surest
+    class, when that is an activity at ACTIVITY_MIN_P or more."""
+    best = probs.argmax(1)
+    called = (best != classes.index("none")) & (probs.max(1) >= ACTIVITY_MIN_P)
+    return np.where(called, best, -1)
+
+
 def to_input(crops: np.ndarray) -> np.ndarray:
     """(N, H, W, 3) BGR uint8 crops -> (N, 3, H, W) RGB float32 in 0..1."""
     return np.ascontiguousarray(crops[..., ::-1].transpose(0, 3, 1, 2), dtype=np.float32) / 255.0
@@ -141,12 +155,10 @@ class CropClassifier:
         second_p = np.array(dets.data["second_p"], np.float32) if "second_p" in dets.data \
             else np.full(len(dets), np.nan, np.float32)
         keep = np.ones(len(dets), bool)
-        for i, p in zip(piles, probs[:, k]):
-            second_p[i] = float(p)
-            if p >= PILE_MIN_P:
-                confidence[i] = max(float(confidence[i]), float(p))
-            elif 1.0 - p >= PILE_MIN_P:
-                keep[i] = False
+        raised, dropped = pile_verdicts(probs[:, k])
+        second_p[piles] = probs[:, k]
+        confidence[piles[raised]] = np.maximum(confidence[piles[raised]], probs[raised, k])
+        keep[piles[dropped]] = False
         return _kept(dets, keep, confidence, second_p=second_p)
 
     def _trucks(self, dets: sv.Detections, names: np.ndarray, image: np.ndarray) -> sv.Detections:
@@ -188,11 +200,10 @@ class CropClassifier:
         people, probs, regions = self._people(dets, names, image, activity_region)
         boxes, scores, found = [], [], []
         confidence = dets.confidence
-        for i, p, box in zip(people, probs, regions):
-            s = int(np.argmax(p))
-            act = self.classes[s]
-            if act == "none" or p[s] < ACTIVITY_MIN_P:
+        for i, p, box, s in zip(people, probs, regions, activities_called(probs, self.classes)):
+            if s < 0:
                 continue
+            act = self.classes[s]
             score = float(dets.confidence[i]) * float(p[s])
             same = np.flatnonzero(names == act)
             if len(same):
