@@ -106,8 +106,10 @@ def render_markdown(card: dict) -> str:
               "from scratch), with a fresh learning-rate schedule; the epochs and wall time below are this run's "
               "only.", ""] if o.get("init_from") else []),
            "## Training", "",
+           *_before(card),
            *(_rounds(card) if p.get("rounds") else [
-             f"- device `{o['device']}`, image size {o['imgsz']}, batch {o['batch']}, epochs completed "
+             f"- {'then this run: ' if p.get('before') else ''}device `{o['device']}`, image size {o['imgsz']}, "
+             f"batch {o['batch']}, epochs completed "
              f"**{p.get('epochs_completed')}** of {p.get('epochs_planned') or o['epochs']} planned"
              f"{'; time budget ' + str(o['max_hours']) + ' h' if o.get('max_hours') else ''}; "
              f"wall time {card['train_seconds']} s."]),
@@ -171,6 +173,19 @@ def _int8(q: dict) -> list[str]:
               if q.get("scenario") else [])]
 
 
+def _before(card: dict) -> list[str]:
+    """The stages that trained the weights this run continued from (`progress["before"]`, oldest first)."""
+    out = []
+    for stage in card["progress"].get("before", []):
+        out.append(f"- before this run, `{stage['model']}` (card of {stage.get('generated_at')}):")
+        if stage.get("rounds"):
+            out += _rounds({"progress": stage, "metrics": {"cpu_ms_by_arch": stage.get("cpu_ms_by_arch", {})}})
+        else:
+            out.append(f"- {stage.get('epochs_completed')} epochs on `{stage.get('device')}` at "
+                       f"{stage.get('imgsz')}, {stage.get('train_seconds')} s.")
+    return out
+
+
 def _rounds(card: dict) -> list[str]:
     """Training done in rounds on a lent GPU machine (training/recipe_gpu.py), and the architectures compared."""
     p, m = card["progress"], card["metrics"]
@@ -181,7 +196,7 @@ def _rounds(card: dict) -> list[str]:
            + f"; **{p.get('epochs_completed')} epochs** in all, image size {rounds[-1]['archs']['yolo11n']['imgsz']}"
            ", batch 64. The data went there as 320-pixel WebP copies (the machine cannot see ../shared).",
            "- architectures trained side by side in round 1 on the same data and time (held-out-source AP50 on the "
-           "packed 320-pixel copies, close to the full-resolution figures in the headline):", "",
+           "packed 320-pixel copies, close to full-resolution figures):", "",
            "| round | architecture | " + " | ".join(sorted({c for r in rounds for a in r["archs"].values()
                                                           for c in a["heldout_ap50"]})) + " | CPU ms per frame |",
            ]

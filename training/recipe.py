@@ -167,7 +167,7 @@ def run_recipe(opts: RecipeOptions) -> RecipeResult:
     metrics["cpu_ms_onnx"] = onnx_cpu_ms(onnx, opts.imgsz)
     if opts.eval_sizes:
         metrics["cpu_ms_by_size"] = {str(sz): onnx_cpu_ms(onnx, sz) for sz in opts.eval_sizes}
-    progress = _progress(run_dir / "train")
+    progress = {**_progress(run_dir / "train"), **_lineage(opts.init_from, opts.profile)}
     archs = sorted({a for r in progress.get("rounds", []) for a in r["archs"]} - {"yolo11n"})
     if archs:  # other architectures were trained beside this one (a GPU round): their CPU cost, for the card
         metrics["cpu_ms_by_arch"] = {"yolo11n": metrics["cpu_ms_onnx"], **{
@@ -214,6 +214,27 @@ def _progress(train_dir: Path) -> dict:
     return {"epochs_completed": len(rows) - 1, "epochs_planned": planned,
             "last_val_mAP50_scenes": last.get("metrics/mAP50(B)"), "results_csv": str(csv),
             **({"rounds": json.loads(rounds.read_text())} if rounds.exists() else {})}
+
+
+def _lineage(init_from: Path | None, profile: str) -> dict:
+    """A run continued from a shipped model (`--init-from models/site.onnx`) keeps what trained those weights:
+    the card beside it (its training stages, GPU rounds and architecture comparison) goes into this card's
+    ``progress["before"]``, oldest first, so a continuation's card still tells the whole history."""
+    if init_from is None:
+        return {}
+    js = Path(init_from).with_suffix(".json")
+    try:
+        old = json.loads(js.read_text())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(old, dict) or old.get("profile") != profile or not isinstance(old.get("progress"), dict):
+        return {}
+    p, o = old["progress"], old.get("training") or {}
+    stage = {"model": str(init_from), "generated_at": old.get("generated_at"),
+             "epochs_completed": p.get("epochs_completed"), "device": o.get("device"), "imgsz": o.get("imgsz"),
+             "train_seconds": old.get("train_seconds"), "rounds": p.get("rounds", []),
+             "cpu_ms_by_arch": (old.get("metrics") or {}).get("cpu_ms_by_arch", {})}
+    return {"before": [*p.get("before", []), stage]}
 
 
 def results_json(result: RecipeResult) -> str:

@@ -5,6 +5,8 @@ import json
 
 from training.model_card import rerender, source_info, write_card
 
+SEEDS = {"train": 1, "val": 2, "test": 3}
+
 
 def _metrics() -> dict:
     block = {"mAP50": 0.5, "mAP50_95": 0.2, "per_class": {"fire": {"precision": 0.5, "recall": 0.5, "mAP50": 0.6,
@@ -44,3 +46,35 @@ def test_source_attribution_comes_from_the_shared_readme(tmp_path):
     info = source_info("x-fire", tmp_path)
     assert info["licence"] == "CC BY 4.0" and info["attribution"] == "\"fire\" by someone, CC BY 4.0"
     assert source_info("nowhere", tmp_path)["licence"] == "?"
+
+
+def test_a_continued_run_keeps_the_rounds_that_trained_its_start(tmp_path):
+    """A run continued from a shipped model (--init-from models/site.onnx) still shows how those weights were
+    trained: the earlier card's GPU rounds and architecture table, then this run's epochs."""
+    from training.recipe import _lineage
+
+    rounds = [{"round": 1, "epochs": 24, "seconds": 441,
+               "archs": {"yolo11n": {"heldout_ap50": {"fire": 0.14}, "imgsz": 320},
+                         "yolo11s": {"heldout_ap50": {"fire": 0.17}, "imgsz": 320}}}]
+    shipped = tmp_path / "shipped"
+    write_card(shipped, "site", classes=("fire", "person"), options={"device": "cpu", "imgsz": 320, "batch": 16,
+                                                                     "epochs": 40},
+               data_counts={"train": {"a-fire": 10}}, metrics={**_metrics(), "cpu_ms_by_arch": {
+                   "yolo11n": 12.0, "yolo11s": 33.0}}, progress={"epochs_completed": 24, "rounds": rounds},
+               scene_seeds=SEEDS, train_seconds=441, onnx_bytes=1)
+    assert _lineage(None, "site") == {} and _lineage(shipped / "site.onnx", "lab") == {}  # no start, other profile
+    assert _lineage(tmp_path / "nowhere.onnx", "site") == {}  # no card beside it: nothing to carry
+    lineage = _lineage(shipped / "site.onnx", "site")
+    md, _ = write_card(tmp_path / "new", "site", classes=("fire", "person"), options={
+        "device": "cpu", "imgsz": 320, "batch": 16, "epochs": 40, "max_hours": 1.0,
+        "init_from": str(shipped / "site.onnx")}, data_counts={"train": {"a-fire": 10}}, metrics=_metrics(),
+        progress={"epochs_completed": 6, **lineage}, scene_seeds=SEEDS, train_seconds=3600, onnx_bytes=1)
+    text = md.read_text()
+    assert f"before this run, `{shipped / 'site.onnx'}`" in text
+    assert "| 1 | yolo11s | 0.170 | 33.000 |" in text  # the architecture comparison survives the continuation
+    assert "then this run: device `cpu`" in text and "**6** of 40 planned" in text
+    stage = lineage["before"][0]
+    assert stage["epochs_completed"] == 24 and stage["rounds"] == rounds
+    again = json.loads((tmp_path / "new" / "site.json").read_text())  # a second continuation keeps both stages
+    (tmp_path / "new" / "site.onnx").write_bytes(b"")
+    assert len(_lineage(tmp_path / "new" / "site.onnx", "site")["before"]) == 2 and again["progress"]["before"]
