@@ -54,6 +54,9 @@ def register(app: typer.Typer) -> None:
                      threads: int = typer.Option(0, help="torch CPU threads (0: library default)"),
                      max_hours: Optional[float] = typer.Option(None, help="stop training after this long"),
                      no_train: bool = typer.Option(False, "--no-train", help="evaluate/export the checkpoint only"),
+                     checkpoint: str = typer.Option(
+                         "best", help="with --no-train, the checkpoint to evaluate and export: 'best' (by the "
+                                      "rendered-scene validation split) or 'last' (the last epoch)"),
                      init_from: Optional[str] = typer.Option(
                          None, help="start from an earlier checkpoint of this recipe (fresh schedule); with "
                                     "--profile all, '{profile}' in the path names each profile's"),
@@ -84,6 +87,8 @@ def register(app: typer.Typer) -> None:
         card."""
         from training.recipe import SCENE_PLAN, RecipeOptions, run_recipe
 
+        if checkpoint not in ("best", "last"):
+            raise typer.BadParameter(f"expected best or last, found {checkpoint!r}", param_hint="--checkpoint")
         if scenes_teach not in ("unlabelled", "all"):
             raise typer.BadParameter(f"expected unlabelled or all, found {scenes_teach!r}", param_hint="--scenes-teach")
         profiles = ("site", "lab") if profile == "all" else (profile,)
@@ -97,7 +102,7 @@ def register(app: typer.Typer) -> None:
                                  held_out=_held_out(held_out), balance=not no_balance,
                                  reference=Path(reference.replace("{profile}", p)) if reference else None,
                                  eval_sizes=tuple(eval_sizes or ()), extra_datasets=tuple(extra_datasets or ()),
-                                 scenes_teach=scenes_teach, warmup_epochs=warmup_epochs)
+                                 scenes_teach=scenes_teach, warmup_epochs=warmup_epochs, checkpoint=checkpoint)
             res = run_recipe(opts)
             typer.echo(f"{p}: {res.onnx} ({res.card_md})")
 

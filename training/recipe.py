@@ -49,6 +49,10 @@ class RecipeOptions:
     extra_datasets: tuple[Path, ...] = ()  # folders of extra source folders, each with a vigil-source.yaml
     scenes_teach: str = "unlabelled"  # what rendered scenes teach: "unlabelled" (classes no real source has) or "all"
     warmup_epochs: float | None = None  # learning-rate warm-up (None: ultralytics' default)
+    # with train=False, the checkpoint evaluated and exported: "best" (ultralytics' pick by the validation split,
+    # which is rendered scenes only) or "last" (the last epoch; when scenes teach only the classes no real source
+    # labels, the scene split says little about the real classes the held-out sources judge)
+    checkpoint: str = "best"
 
 
 @dataclass(frozen=True)
@@ -105,10 +109,13 @@ def _train(opts: RecipeOptions, ultra, built, run_dir: Path) -> Path:
     last = run_dir / "train" / "weights" / "last.pt"
     best = run_dir / "train" / "weights" / "best.pt"
     if not opts.train:
-        for p in (best, last):
+        if opts.checkpoint not in ("best", "last"):
+            raise TrainingError(f"checkpoint: expected 'best' or 'last', found {opts.checkpoint!r}")
+        for p in ((best, last) if opts.checkpoint == "best" else (last,)):
             if p.exists():
                 return p
-        raise TrainingError(f"--no-train needs a checkpoint; expected {best} or {last}, found neither")
+        raise TrainingError(f"--no-train needs a checkpoint; expected {best if opts.checkpoint == 'best' else last}"
+                            f"{' or ' + str(last) if opts.checkpoint == 'best' else ''}, found none")
     if opts.resume and last.exists():
         try:
             return ultra.train(built.data_yaml, run_dir, "train", epochs=opts.epochs, imgsz=opts.imgsz,
@@ -173,8 +180,7 @@ def run_recipe(opts: RecipeOptions) -> RecipeResult:
         metrics["cpu_ms_by_arch"] = {"yolo11n": metrics["cpu_ms_onnx"], **{
             a: onnx_cpu_ms(ultra.untrained_onnx(a, opts.imgsz, run_dir / "arch"), opts.imgsz) for a in archs}}
     card_md, card_json = write_card(opts.models_dir, opts.profile, classes=PROFILE_CLASSES[opts.profile],
-                                    options={**{k: (str(v) if isinstance(v, Path) else v)
-                                                for k, v in asdict(opts).items()},
+                                    options={**card_options(opts),
                                              "scene_classes": [PROFILE_CLASSES[opts.profile][i]
                                                                for i in built.class_masks.get(SCENE_SOURCE, ())]},
                                     data_counts=built.counts, metrics=metrics, progress=progress,
@@ -182,6 +188,18 @@ def run_recipe(opts: RecipeOptions) -> RecipeResult:
                                     onnx_bytes=onnx.stat().st_size, datasets_dir=opts.datasets_dir,
                                     extra_sources={e.name: e.card_info() for e in built.extra})
     return RecipeResult(opts.profile, weights, onnx, card_md, card_json, metrics)
+
+
+def card_options(opts: RecipeOptions) -> dict:
+    """The run's options as the card's JSON holds them: paths as text, in lists too (--extra-datasets)."""
+    def plain(v):
+        if isinstance(v, Path):
+            return str(v)
+        if isinstance(v, (tuple, list)):
+            return [plain(x) for x in v]
+        return v
+
+    return {k: plain(v) for k, v in asdict(opts).items()}
 
 
 def _score(ultra, weights: Path, built, opts: RecipeOptions, out: Path, *, tag: str, sizes: tuple[int, ...]) -> dict:

@@ -164,3 +164,29 @@ def test_leave_one_source_out_trains_without_the_source_and_scores_it(tmp_path):
                          "counts.json").read_text())
     assert "luizfrra-person-overhead-cctv" not in counts["train"]  # never trained on
     assert counts["test_heldout_source"]["luizfrra-person-overhead-cctv"] > 0
+
+
+def test_no_train_takes_the_checkpoint_asked_for_and_the_card_options_are_json(tmp_path):
+    """`--no-train --checkpoint last` evaluates the last epoch, not ultralytics' pick by the rendered-scene split;
+    the options a card records keep paths inside lists as text (a run with --extra-datasets wrote no card)."""
+    import json
+
+    from training.recipe import RecipeOptions, _train, card_options
+    from vigil.errors import TrainingError
+
+    weights = tmp_path / "site" / "train" / "weights"
+    weights.mkdir(parents=True)
+    opts = RecipeOptions(profile="site", train=False, extra_datasets=(tmp_path / "extra",),
+                         init_from=tmp_path / "site.onnx")
+    with pytest.raises(TrainingError, match="needs a checkpoint"):
+        _train(opts, None, None, tmp_path / "site")
+    (weights / "last.pt").write_bytes(b"last")
+    assert _train(opts, None, None, tmp_path / "site").name == "last.pt"  # best asked for, only last there
+    (weights / "best.pt").write_bytes(b"best")
+    assert _train(opts, None, None, tmp_path / "site").name == "best.pt"
+    assert _train(RecipeOptions(**{**opts.__dict__, "checkpoint": "last"}), None, None,
+                  tmp_path / "site").name == "last.pt"
+    with pytest.raises(TrainingError, match="'best' or 'last'"):
+        _train(RecipeOptions(**{**opts.__dict__, "checkpoint": "newest"}), None, None, tmp_path / "site")
+    card = json.loads(json.dumps(card_options(opts)))
+    assert card["extra_datasets"] == [str(tmp_path / "extra")] and card["init_from"] == str(tmp_path / "site.onnx")
