@@ -177,7 +177,13 @@ def _before(card: dict) -> list[str]:
     """The stages that trained the weights this run continued from (`progress["before"]`, oldest first)."""
     out = []
     for stage in card["progress"].get("before", []):
-        out.append(f"- before this run, `{stage['model']}` (card of {stage.get('generated_at')}):")
+        held = ", ".join(f"{c} {v:.3f}" for c, v in sorted((stage.get("heldout_ap50") or {}).items()))
+        ref = stage.get("reference") or {}
+        was = ", ".join(f"{c} {v:.3f}" for c, v in sorted((ref.get("heldout_ap50") or {}).items()))
+        out.append(f"- before this run, `{stage['model']}` (card of {stage.get('generated_at')})"
+                   + (f": held-out-source AP50 {held}" if held else "")
+                   + (f" (the model it replaced, `{Path(ref['model']).name}`, on the same sources: {was})"
+                      if was and ref.get("model") else "") + ":")
         if stage.get("rounds"):
             out += _rounds({"progress": stage, "metrics": {"cpu_ms_by_arch": stage.get("cpu_ms_by_arch", {})}})
         else:

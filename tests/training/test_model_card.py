@@ -71,6 +71,9 @@ def test_a_continued_run_keeps_the_rounds_that_trained_its_start(tmp_path):
         progress={"epochs_completed": 6, **lineage}, scene_seeds=SEEDS, train_seconds=3600, onnx_bytes=1)
     text = md.read_text()
     assert f"before this run, `{shipped / 'site.onnx'}`" in text
+    # what the start reached on held-out sources, and the model it had replaced (the baseline), stay visible
+    assert "held-out-source AP50 fire 0.300, person 0.400 (the model it replaced, `site.onnx`, on the same " \
+           "sources: fire 0.100, person 0.000)" in text
     assert "| 1 | yolo11s | 0.170 | 33.000 |" in text  # the architecture comparison survives the continuation
     assert "then this run: device `cpu`" in text and "**6** of 40 planned" in text
     stage = lineage["before"][0]
