@@ -184,7 +184,9 @@ def run_recipe(opts: RecipeOptions) -> RecipeResult:
                                              "scene_classes": [PROFILE_CLASSES[opts.profile][i]
                                                                for i in built.class_masks.get(SCENE_SOURCE, ())]},
                                     data_counts=built.counts, metrics=metrics, progress=progress,
-                                    scene_seeds={k: SEEDS[k] for k in SEEDS}, train_seconds=round(train_s),
+                                    scene_seeds={k: SEEDS[k] for k in SEEDS},
+                                    train_seconds=round(train_s) if opts.train else progress.get(
+                                        "trained_seconds", round(train_s)),
                                     onnx_bytes=onnx.stat().st_size, datasets_dir=opts.datasets_dir,
                                     extra_sources={e.name: e.card_info() for e in built.extra})
     return RecipeResult(opts.profile, weights, onnx, card_md, card_json, metrics)
@@ -229,7 +231,9 @@ def _progress(train_dir: Path) -> dict:
             if line.startswith("epochs:"):
                 planned = line.split(":", 1)[1].strip()
     rounds = train_dir / "rounds.json"  # written by training.recipe_gpu adopt: the GPU rounds behind these weights
+    trained = last.get("time")  # ultralytics' cumulative training seconds (a --no-train pass only evaluates)
     return {"epochs_completed": len(rows) - 1, "epochs_planned": planned,
+            **({"trained_seconds": round(float(trained))} if trained else {}),
             "last_val_mAP50_scenes": last.get("metrics/mAP50(B)"), "results_csv": str(csv),
             **({"rounds": json.loads(rounds.read_text())} if rounds.exists() else {})}
 

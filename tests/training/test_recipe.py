@@ -188,5 +188,9 @@ def test_no_train_takes_the_checkpoint_asked_for_and_the_card_options_are_json(t
                   tmp_path / "site").name == "last.pt"
     with pytest.raises(TrainingError, match="'best' or 'last'"):
         _train(RecipeOptions(**{**opts.__dict__, "checkpoint": "newest"}), None, None, tmp_path / "site")
+    from training.recipe import _progress
+
+    (weights.parent / "results.csv").write_text("epoch,time,metrics/mAP50(B)\n1,426.2,0.7\n2,880.6,0.8\n")
+    assert _progress(weights.parent)["trained_seconds"] == 881  # the card's training time, not the evaluation's
     card = json.loads(json.dumps(card_options(opts)))
     assert card["extra_datasets"] == [str(tmp_path / "extra")] and card["init_from"] == str(tmp_path / "site.onnx")
