@@ -16,7 +16,8 @@ import cv2
 import numpy as np
 
 from training.metrics import DetectionTally, box_iou
-from training.recipe_data import SOURCES
+from training.recipe_data import DataPlan
+from training.recipe_sources import load_extra_sources
 from vigil.catalogue import PROFILE_CLASSES
 
 
@@ -91,9 +92,13 @@ def score_folder(detector, images: Path, labels: Path, classes: tuple[str, ...],
     return tally.summary()
 
 
-def tiling_table(profile: str, work: Path, model: Path, grids: tuple[int, ...] = (1, 2), imgsz: int = 320) -> dict:
-    """Per grid: held-out-source AP50 per class (mean over the sources that label it) and detector calls per frame."""
+def tiling_table(profile: str, work: Path, model: Path, grids: tuple[int, ...] = (1, 2), imgsz: int = 320,
+                 extra_datasets: tuple[Path, ...] = ()) -> dict:
+    """Per grid: held-out-source AP50 per class (mean over the sources that label it) and detector calls per frame.
+    `extra_datasets`: the recipe run's --extra-datasets folders, when one of its held-out sources came from there."""
     from vision.detector import load_detector
+
+    sources = DataPlan(profile, None, extra=load_extra_sources(extra_datasets) if extra_datasets else ()).sources()
 
     classes = PROFILE_CLASSES[profile]
     data = work / profile / "data"
@@ -108,7 +113,10 @@ def tiling_table(profile: str, work: Path, model: Path, grids: tuple[int, ...] =
         for src in heldout:
             res = score_folder(detector, data / "images" / f"eval_heldout_{src}",
                                data / "labels" / f"eval_heldout_{src}", classes, grid)
-            labelled = [c for c in SOURCES[profile][src] if c in classes]
+            if src not in sources:
+                raise SystemExit(f"held-out source {src!r} is not a {profile} source; expected one of "
+                                 f"{', '.join(sources)} (an extra source needs --extra-datasets)")
+            labelled = [c for c in sources[src] if c in classes]
             by_source[src] = {c: res["per_class"][c]["ap50"] for c in labelled if res["per_class"].get(c)}
             for c, v in by_source[src].items():
                 per.setdefault(c, []).append(v)
@@ -125,9 +133,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--grid", type=int, action="append", help="tile grids to try besides the whole frame (2: 2x2)")
     ap.add_argument("--card", action="store_true", help="record the table in models/<profile>.json and re-render")
     ap.add_argument("--datasets", default="../shared/datasets", help="for the card's source attributions")
+    ap.add_argument("--extra-datasets", action="append", type=Path, default=[],
+                    help="the recipe run's --extra-datasets folder (repeatable)")
     args = ap.parse_args(argv)
     model = Path(args.model or f"models/{args.profile}.onnx")
-    res = tiling_table(args.profile, Path(args.work), model, grids=(1, *(args.grid or [2])))
+    res = tiling_table(args.profile, Path(args.work), model, grids=(1, *(args.grid or [2])),
+                       extra_datasets=tuple(args.extra_datasets))
     print(json.dumps(res, indent=1))
     if args.card:
         from training.model_card import rerender
