@@ -251,15 +251,15 @@ def _lineage(init_from: Path | None, profile: str) -> dict:
         return {}
     if not isinstance(old, dict) or old.get("profile") != profile or not isinstance(old.get("progress"), dict):
         return {}
-    p, o = old["progress"], old.get("training") or {}
+    p, o, m = old["progress"], old.get("training") or {}, old.get("metrics") or {}
+    ref = m.get("reference") or {}  # the model the shipped one replaced, scored on the same held-out sources
     stage = {"model": str(init_from), "generated_at": old.get("generated_at"),
              "epochs_completed": p.get("epochs_completed"), "device": o.get("device"), "imgsz": o.get("imgsz"),
              "train_seconds": old.get("train_seconds"), "rounds": p.get("rounds", []),
-             "cpu_ms_by_arch": (old.get("metrics") or {}).get("cpu_ms_by_arch", {}),
-             "heldout_ap50": (((old.get("metrics") or {}).get("by_source") or {}).get("heldout") or {}).get(
-                 "per_class", {}),
+             "cpu_ms_by_arch": m.get("cpu_ms_by_arch", {}),
+             "heldout_ap50": ((m.get("by_source") or {}).get("heldout") or {}).get("per_class", {}),
              "reference": {"model": ref.get("model"), "heldout_ap50": (ref.get("heldout") or {}).get("per_class", {})}
-             if (ref := (old.get("metrics") or {}).get("reference") or {}) else {}}
+             if ref else {}}
     return {"before": [*p.get("before", []), stage]}
 
 

@@ -99,12 +99,15 @@ def tiling_table(profile: str, work: Path, model: Path, grids: tuple[int, ...] =
     from vision.detector import load_detector
 
     sources = DataPlan(profile, None, extra=load_extra_sources(extra_datasets) if extra_datasets else ()).sources()
-
     classes = PROFILE_CLASSES[profile]
     data = work / profile / "data"
     heldout = sorted(p.name.removeprefix("eval_heldout_") for p in (data / "images").glob("eval_heldout_*"))
     if not heldout:
         raise SystemExit(f"expected held-out source folders under {data / 'images'} (build the recipe's data first)")
+    unknown = [s for s in heldout if s not in sources]  # checked before any scoring, not after a grid's worth
+    if unknown:
+        raise SystemExit(f"held-out source {unknown[0]!r} is not a {profile} source; expected one of "
+                         f"{', '.join(sources)} (an extra source needs --extra-datasets)")
     detector = load_detector(model, conf=0.001, iou=0.6, imgsz=imgsz, threads=2)
     out = {}
     for grid in grids:
@@ -113,9 +116,6 @@ def tiling_table(profile: str, work: Path, model: Path, grids: tuple[int, ...] =
         for src in heldout:
             res = score_folder(detector, data / "images" / f"eval_heldout_{src}",
                                data / "labels" / f"eval_heldout_{src}", classes, grid)
-            if src not in sources:
-                raise SystemExit(f"held-out source {src!r} is not a {profile} source; expected one of "
-                                 f"{', '.join(sources)} (an extra source needs --extra-datasets)")
             labelled = [c for c in sources[src] if c in classes]
             by_source[src] = {c: res["per_class"][c]["ap50"] for c in labelled if res["per_class"].get(c)}
             for c, v in by_source[src].items():
