@@ -286,6 +286,25 @@ def test_a_reported_place_is_forgotten_after_its_memory():
     assert _dumping_opens(shown, 200) == [25.0]  # 600 s by default
 
 
+def test_a_pile_glimpsed_while_learning_the_baseline_does_not_hide_a_heap_dumped_there_later():
+    """A smoke plume boxed as a heap for 3 s of the 20 s baseline window was not a heap that was there: the heap
+    dumped at that place at 40 s is new. A heap boxed through most of the window (hidden for a while) was there."""
+    plume = piles((PILE_B, 5, 8), (PILE_B, 40, 120))
+    assert _dumping_opens(plume, 120) == [40.0]
+    hidden_a_while = piles((PILE_B, 0, 6), (PILE_B, 14, 120))  # a truck hid it from 6 s to 14 s
+    assert _dumping_opens(hidden_a_while, 120) == []
+
+
+def test_a_new_heap_hidden_for_a_few_seconds_stays_a_candidate():
+    """A truck drives past a heap dumped at 25 s and hides it from 40 s to 44 s: it is still the heap seen since
+    25 s (the event opens at 55 s, 30 s after), not a new candidate from 44 s. Hidden for longer than
+    `pile_hidden_s` (10 s), it must be seen anew for min_s."""
+    passer_by = piles((PILE_B, 25, 40), (PILE_B, 44, 120))
+    assert _dumping_opens(passer_by, 120) == [25.0]
+    long_gone = piles((PILE_B, 25, 40), (PILE_B, 52, 120))
+    assert _dumping_opens(long_gone, 120) == [52.0]
+
+
 def test_disabled_rule_never_fires():
     analyzer = analyzer_for("site", "rules: {open_burning: {enabled: false}}")
     assert "open_burning" not in {r.spec.name for r in analyzer.rules}

@@ -129,9 +129,12 @@ class Episode:
     """
 
     def __init__(self, spec: RuleSpec, rule_name: str, *, min_s: float | None = None,
-                 extra_thresholds: dict[str, Any] | None = None):
+                 extra_thresholds: dict[str, Any] | None = None, fade_s: float | None = None):
         self.spec, self.rule_name = spec, rule_name
         self.min_s = spec.min_s if min_s is None else min_s
+        # a candidate (not yet an event) fades after n detector frames without a hit; with `fade_s`, only once it
+        # has not been seen for that long (a heap stays put: a truck passing in front hides it for a few seconds)
+        self.fade_s = fade_s
         self.hits: deque[bool] = deque(maxlen=max(spec.n, 1))
         self.run_start: tuple[float, datetime] | None = None
         self.last_seen: tuple[float, datetime] | None = None
@@ -169,11 +172,16 @@ class Episode:
             self.tracks.update(int(t) for t in track_ids(hits) if t >= 0)
             self.scores.append(float(np.max(hits.confidence)))
             self._offer_best(hits, frame_dets, now)
-        elif not self.open and self.hits and not any(self.hits):
+        elif not self.open and self._faded(now.pts_s):
             self.run_start, self.best = None, None  # the candidate faded before it became an event
             self.scores, self.flicker = [], []
         if self.min_flicker is not None and now.image is not None:
             self._observe_flicker(hits if seen else None, now.image)
+
+    def _faded(self, now_s: float) -> bool:
+        if self.fade_s is None or self.last_seen is None:
+            return bool(self.hits) and not any(self.hits)
+        return now_s - self.last_seen[0] > self.fade_s
 
     def _observe_flicker(self, hits: sv.Detections | None, image: np.ndarray) -> None:
         import cv2

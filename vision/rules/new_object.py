@@ -2,9 +2,12 @@
 
 A pile is one event: once reported, its place stays known (`reported_memory_s` after it was last seen there), so
 a heap that smoke, a truck or a blind spell of the detector hid for longer than the grace is not reported again
-when it shows once more."""
+when it shows once more. The heaps already there are learnt over the first `baseline_s`: a place counts when a
+pile was boxed there in a good share of that window's detector frames, not when a plume or a passing truck was
+boxed as a heap a few times."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Mapping, cast
 
 import numpy as np
@@ -19,6 +22,10 @@ from vision.zones import Zone
 SAME_PLACE_IOU = 0.3  # a pile box overlapping a known pile this much is that pile
 SAME_PLACE_INSIDE = 0.7  # ... and so is one lying this much (of the smaller box) inside it: part of the heap
 STOP_TOLERANCE = 0.15  # a truck whose box centre moved less than this fraction of its width is stopped
+# a place is part of the baseline (a heap already there) when a pile was boxed there in at least this share of the
+# baseline window's detector frames: a passing smoke plume or truck boxed as a heap a few times is not a heap that
+# was there, and must not hide the heap dumped at that place later
+BASELINE_SHARE = 0.3
 
 
 def same_place(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -29,6 +36,14 @@ def same_place(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     inter = intersections(a, b)
     smaller = np.minimum(box_area(a)[:, None], box_area(b)[None, :])
     return (iou_matrix(a, b) >= SAME_PLACE_IOU) | (inter / np.clip(smaller, 1e-6, None) >= SAME_PLACE_INSIDE)
+
+
+@dataclass
+class _Place:
+    """A place piles were boxed at while learning the baseline: its boxes and in how many detector frames."""
+
+    boxes: list[np.ndarray]
+    frames: int = 1
 
 
 class _Pile:
@@ -45,10 +60,16 @@ class NewObjectRule:
         self.no_dumping = [z for z in zones.values() if z.no_dumping]
         self.baseline_s = float(spec.extra.get("baseline_s", 20.0))
         self.truck_stop_s = float(spec.extra.get("truck_stop_s", 10.0))
+        # a new heap not yet an event stays a candidate while hidden up to this long (a truck, a person, smoke in
+        # front of it): it does not have to be seen anew for min_s after every passer-by
+        self.hidden_s = float(spec.extra.get("pile_hidden_s", 10.0))
         self.pile_class = DetClass.DEBRIS_PILE.value if DetClass.DEBRIS_PILE.value in spec.classes else None
         self.truck_class = DetClass.DUMP_TRUCK.value if DetClass.DUMP_TRUCK.value in spec.classes else None
         self.started_s: float | None = None
-        self.baseline = np.empty((0, 4), np.float32)
+        self.baseline = np.empty((0, 4), np.float32)  # the boxes of the places where a heap already was
+        self._learning: list[_Place] = []  # the places piles were boxed at during the baseline window
+        self._learn_frames = 0  # detector frames of the baseline window
+        self._settled = False  # the baseline window is over and `baseline` holds its places
         self.piles: list[_Pile] = []
         self.reported_memory_s = float(spec.extra.get("reported_memory_s", 600.0))
         self.reported: list[list] = []  # [box, last seen there (s)] of piles whose event has closed
@@ -79,9 +100,11 @@ class NewObjectRule:
     def _update_piles(self, tracks: sv.Detections, now: Moment) -> list[Violation]:
         piles = qualifying(self.spec, tracks, self.zones, now, classes=(self.pile_class,))
         if self._elapsed < self.baseline_s:
-            if now.detected and len(piles):
-                self.baseline = np.concatenate([self.baseline, piles.xyxy.astype(np.float32)])
+            if now.detected:
+                self._learn(piles.xyxy.astype(np.float32))
             return []
+        if not self._settled:
+            self._settle_baseline()
         if len(piles) and len(self.baseline):
             piles = piles[(iou_matrix(piles.xyxy, self.baseline) < SAME_PLACE_IOU).all(axis=1)]
         piles = self._not_reported(piles, now.pts_s)
@@ -99,6 +122,29 @@ class NewObjectRule:
             if not pile.episode.open and pile.episode.run_start is None:
                 self.piles.remove(pile)
         return out
+
+    def _learn(self, boxes: np.ndarray) -> None:
+        """One detector frame of the baseline window: count the places where a pile is boxed (once per frame)."""
+        self._learn_frames += 1
+        seen: set[int] = set()
+        for box in boxes:
+            last = np.array([p.boxes[-1] for p in self._learning], np.float32).reshape(-1, 4)
+            same = same_place(box[None], last)[0]
+            if not same.any():
+                self._learning.append(_Place([box]))
+                seen.add(len(self._learning) - 1)
+                continue
+            j = int(np.argmax(same))
+            self._learning[j].boxes.append(box)
+            self._learning[j].frames += j not in seen
+            seen.add(j)
+
+    def _settle_baseline(self) -> None:
+        """The baseline window is over: the places boxed in at least BASELINE_SHARE of its frames were there."""
+        need = BASELINE_SHARE * max(self._learn_frames, 1)
+        kept = [np.array(p.boxes, np.float32) for p in self._learning if p.frames >= need]
+        self.baseline = np.concatenate(kept) if kept else np.empty((0, 4), np.float32)
+        self._learning, self._settled = [], True
 
     def _not_reported(self, piles: sv.Detections, now_s: float) -> sv.Detections:
         """The pile boxes that are not at the place of a pile already reported (those refresh its last sighting);
@@ -120,7 +166,7 @@ class NewObjectRule:
         for i in range(len(piles)):
             j = int(np.argmax(ious[i] + same[i])) if ious.shape[1] else -1  # the same place first, then the most IoU
             if j < 0 or not same[i, j]:
-                pile = _Pile(piles.xyxy[i].copy(), Episode(self.spec, self.spec.name,
+                pile = _Pile(piles.xyxy[i].copy(), Episode(self.spec, self.spec.name, fade_s=self.hidden_s,
                                                              extra_thresholds={"trigger": "new_pile"}))
                 self.piles.append(pile)
             else:
