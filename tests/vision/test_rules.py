@@ -305,6 +305,19 @@ def test_a_new_heap_hidden_for_a_few_seconds_stays_a_candidate():
     assert _dumping_opens(long_gone, 120) == [52.0]
 
 
+def test_a_heap_boxed_whole_and_in_parts_is_one_dumping():
+    """The detector boxes a heap whole with its top part on one frame and its bottom part alone on the next: the
+    top part lies nowhere near the bottom part, but inside the heap's extent: one heap, one event."""
+    whole, top, bottom = (200.0, 100.0, 280.0, 170.0), (205.0, 100.0, 275.0, 130.0), (200.0, 140.0, 280.0, 170.0)
+
+    def shown(t: float) -> list[Obj]:
+        if t < 25:
+            return []
+        return [Obj(PILE, whole), Obj(PILE, top)] if int(t * 2) % 2 == 0 else [Obj(PILE, bottom)]
+
+    assert _dumping_opens(shown, 120) == [25.0]
+
+
 def test_disabled_rule_never_fires():
     analyzer = analyzer_for("site", "rules: {open_burning: {enabled: false}}")
     assert "open_burning" not in {r.spec.name for r in analyzer.rules}

@@ -47,8 +47,16 @@ class _Place:
 
 
 class _Pile:
+    """A new heap: its last box, its extent (the union of every box it was matched with: a detector boxes a heap
+    whole one frame and a part of it the next) and its candidate event."""
+
     def __init__(self, box: np.ndarray, episode: Episode):
         self.box, self.episode = box, episode
+        self.extent = box.copy()
+
+    def seen(self, box: np.ndarray) -> None:
+        self.box = box.copy()
+        self.extent = np.concatenate([np.minimum(self.extent[:2], box[:2]), np.maximum(self.extent[2:], box[2:])])
 
 
 class NewObjectRule:
@@ -116,7 +124,7 @@ class NewObjectRule:
             if v is not None:
                 out.append(v)
                 if v.phase == "closed":
-                    self.reported.append([pile.box.copy(), now.pts_s])
+                    self.reported.append([pile.extent.copy(), now.pts_s])
                     self.piles.remove(pile)
                     continue
             if not pile.episode.open and pile.episode.run_start is None:
@@ -158,21 +166,23 @@ class NewObjectRule:
         return cast(sv.Detections, piles[np.flatnonzero(~same.any(axis=1))])
 
     def _match_piles(self, piles: sv.Detections) -> dict[int, sv.Detections]:
-        """Assign each new-pile detection to the known pile it overlaps most, or start a new one."""
-        known = np.array([p.box for p in self.piles], np.float32).reshape(-1, 4)
-        ious = iou_matrix(piles.xyxy, known)
-        same = same_place(piles.xyxy, known)
+        """Assign each new-pile detection to the known pile at its place (its last box or its extent; the most IoU
+        first), or start a new one. The largest boxes go first: a part of a heap boxed beside the whole is that
+        heap."""
         matched: dict[int, list[int]] = {}
-        for i in range(len(piles)):
-            j = int(np.argmax(ious[i] + same[i])) if ious.shape[1] else -1  # the same place first, then the most IoU
-            if j < 0 or not same[i, j]:
-                pile = _Pile(piles.xyxy[i].copy(), Episode(self.spec, self.spec.name, fade_s=self.hidden_s,
-                                                             extra_thresholds={"trigger": "new_pile"}))
+        for i in np.argsort(-box_area(piles.xyxy), kind="stable"):
+            box = piles.xyxy[i]
+            last = np.array([p.box for p in self.piles], np.float32).reshape(-1, 4)
+            extent = np.array([p.extent for p in self.piles], np.float32).reshape(-1, 4)
+            same = (same_place(box[None], last) | same_place(box[None], extent))[0]
+            if not same.any():
+                pile = _Pile(box.copy(), Episode(self.spec, self.spec.name, fade_s=self.hidden_s,
+                                                 extra_thresholds={"trigger": "new_pile"}))
                 self.piles.append(pile)
             else:
-                pile = self.piles[j]
-                pile.box = piles.xyxy[i].copy()
-            matched.setdefault(id(pile), []).append(i)
+                pile = self.piles[int(np.argmax(iou_matrix(box[None], last)[0] + same))]
+                pile.seen(box)
+            matched.setdefault(id(pile), []).append(int(i))
         return {k: piles[np.array(v)] for k, v in matched.items()}
 
     def _update_trucks(self, tracks: sv.Detections, now: Moment) -> list[Violation]:
