@@ -3,7 +3,8 @@ ground, a truck, a worker, a wall? Two kinds, both needed:
 
 - rendered (`pile_crops`): site frames drawn the way the site scenes are (background, perspective, camera drift,
   blur, noise) with piles on the ground, real garbage crops pasted as the scenes paste them or painted heaps, and
-  the boxes a detector would confuse with them (bare ground, trucks, workers);
+  the boxes a detector would confuse with them (bare ground, trucks, the smoke and dust plumes the scenes draw: a
+  plume standing over one spot for minutes, raised to a heap, would be a dumping);
 - real (`real_pile_crops`): the labelled garbage boxes of the shared datasets' debris source, and, as "none",
   the other sources' labelled boxes (fire, smoke, people, hands), random boxes of their pictures and, given a
   detector, the boxes it calls a debris pile there (hard negatives: what it confuses with a heap).
@@ -21,7 +22,8 @@ import numpy as np
 from datasets.scenes.assets import CropBank, _image_for
 from datasets.scenes.base import CropCollector, jittered_crops
 from datasets.scenes.site import TRUCK_COLORS, crop_stage
-from datasets.scenes.site_actors import Pile, Vehicle, crop_pile, painted_pile, truck_sprite
+from datasets.scenes.site_actors import (DUST_STYLE, FIRE_STYLE, LIGHT_SMOKE, SMOKE_STYLE, Emitter, Pile, Vehicle,
+                                         crop_pile, painted_pile, truck_sprite)
 from vigil.catalogue import DetClass
 from vigil.crops import CROP_PAD
 
@@ -58,7 +60,7 @@ def pile_frames(seed: int, datasets_dir: Path | None, *, split: str = "train",
         persp, background, camera, lanes = crop_stage(size, rng)
         for _ in range(12):
             img = background.copy()
-            actors: list[tuple[Vehicle | Pile, int]] = []
+            actors: list[tuple[Vehicle | Pile | Emitter, int]] = []
             boxes: list[tuple[tuple, int]] = []
             if rng.random() < 0.4:  # a truck near the piles, as when it has just dumped them
                 lane = float(lanes[int(rng.integers(len(lanes)))])
@@ -67,17 +69,27 @@ def pile_frames(seed: int, datasets_dir: Path | None, *, split: str = "train",
                 spr, alpha = truck_sprite(length, TRUCK_COLORS[rng.integers(len(TRUCK_COLORS))], load, rng)
                 cx = float(rng.uniform(0, W))
                 actors.append((Vehicle(spr, alpha, [(0.0, cx), (1.0, cx)], lane, 0.0, 1.0, "truck", size), 0))
+            if rng.random() < 0.35:  # a smoke or dust plume rising from the ground (on a heap, or anywhere)
+                gy = persp.horizon + (H - persp.horizon) * rng.uniform(0.3, 0.95)
+                style = (SMOKE_STYLE, LIGHT_SMOKE, DUST_STYLE)[int(rng.integers(3))]
+                layers = ((style, "plume"),) + (((FIRE_STYLE, "plume"),) if rng.random() < 0.3 else ())
+                actors.append((Emitter(float(rng.uniform(0.1, 0.9) * W), gy, persp.scale(gy) * H / 360
+                                       * float(rng.uniform(1.2, 2.2)), 0.0, 30.0, layers,
+                                       int(rng.integers(1 << 30)), size), 0))
             for _ in range(1 + int(rng.random() < 0.3)):
                 gy = persp.horizon + (H - persp.horizon) * rng.uniform(0.15, 0.9)
                 pw = int(0.3 * W * persp.scale(gy) * rng.uniform(0.6, 1.4))
                 crop = bank.pick(rng) if rng.random() < 0.7 else None
                 layer, a = crop_pile(crop, pw, rng) if crop is not None else painted_pile(pw, int(pw * 0.45), rng)
                 actors.append((Pile(layer, a, float(rng.uniform(0.1, 0.9) * W), gy, -10.0, size), 1))
+            plume_age = float(rng.uniform(2.5, 20.0))  # how long the plume has been rising
             drawn_trucks: list = []  # a pile behind a truck drawn later is no pile to label (nor bare ground)
             for actor, label in sorted(actors, key=lambda al: al[0].depth):
-                drawn = actor.draw(img, 0.5)
+                drawn = actor.draw(img, plume_age if isinstance(actor, Emitter) else 0.5)
                 if label and drawn:
                     boxes.append((drawn[0].box, 1))
+                elif isinstance(actor, Emitter):
+                    boxes.extend((lab.box, 0) for lab in drawn)
                 elif isinstance(actor, Vehicle):
                     x1, y1, x2, y2 = actor.box_at(0.5)
                     if min(x2, W) - max(x1, 0) > 16:
