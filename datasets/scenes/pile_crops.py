@@ -48,6 +48,17 @@ def _covered(box, by) -> float:
     return ix * iy / max(1e-6, (box[2] - box[0]) * (box[3] - box[1]))
 
 
+def plume(rng: np.random.Generator, persp, size: tuple[int, int]) -> Emitter:
+    """A smoke, light-smoke or dust plume (with flames under it, 3 times in 10) rising from a random ground point
+    from 0 s to 30 s, the way the site scenes draw one; its boxes are no heap."""
+    W, H = size
+    gy = persp.horizon + (H - persp.horizon) * rng.uniform(0.3, 0.95)
+    style = (SMOKE_STYLE, LIGHT_SMOKE, DUST_STYLE)[int(rng.integers(3))]
+    layers = ((style, "plume"),) + (((FIRE_STYLE, "plume"),) if rng.random() < 0.3 else ())
+    return Emitter(float(rng.uniform(0.1, 0.9) * W), gy, persp.scale(gy) * H / 360 * float(rng.uniform(1.2, 2.2)),
+                   0.0, 30.0, layers, int(rng.integers(1 << 30)), size)
+
+
 def pile_frames(seed: int, datasets_dir: Path | None, *, split: str = "train",
                 size: tuple[int, int] = (640, 360)) -> Iterator[tuple[np.ndarray, list]]:
     """Endless site frames (BGR uint8) and their (xyxy box, label index into PILES): one or two piles on the
@@ -70,12 +81,7 @@ def pile_frames(seed: int, datasets_dir: Path | None, *, split: str = "train",
                 cx = float(rng.uniform(0, W))
                 actors.append((Vehicle(spr, alpha, [(0.0, cx), (1.0, cx)], lane, 0.0, 1.0, "truck", size), 0))
             if rng.random() < 0.35:  # a smoke or dust plume rising from the ground (on a heap, or anywhere)
-                gy = persp.horizon + (H - persp.horizon) * rng.uniform(0.3, 0.95)
-                style = (SMOKE_STYLE, LIGHT_SMOKE, DUST_STYLE)[int(rng.integers(3))]
-                layers = ((style, "plume"),) + (((FIRE_STYLE, "plume"),) if rng.random() < 0.3 else ())
-                actors.append((Emitter(float(rng.uniform(0.1, 0.9) * W), gy, persp.scale(gy) * H / 360
-                                       * float(rng.uniform(1.2, 2.2)), 0.0, 30.0, layers,
-                                       int(rng.integers(1 << 30)), size), 0))
+                actors.append((plume(rng, persp, size), 0))
             for _ in range(1 + int(rng.random() < 0.3)):
                 gy = persp.horizon + (H - persp.horizon) * rng.uniform(0.15, 0.9)
                 pw = int(0.3 * W * persp.scale(gy) * rng.uniform(0.6, 1.4))

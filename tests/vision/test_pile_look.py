@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from datasets.scenes.pile_crops import PILES, pile_crops, pile_frames, real_pile_crops
+from datasets.scenes.pile_crops import PILES, pile_crops, pile_frames, plume, real_pile_crops
 from vigil.config_loader import parse_config
 from vision.analyzer import CameraAnalyzer
 from vision.second_look import load_shared
@@ -84,21 +84,14 @@ def test_pile_look_does_not_raise_a_smoke_or_dust_plume_to_a_heap():
     """A weak debris-pile box on a smoke, dust or fire plume rising from the ground (what the scenes draw, on an
     unseen seed): raised to a heap, a plume standing over one spot would become a dumping next to the burning."""
     from datasets.scenes.site import crop_stage
-    from datasets.scenes.site_actors import DUST_STYLE, FIRE_STYLE, LIGHT_SMOKE, SMOKE_STYLE, Emitter
 
     piles = load_shared(PILES_LOOK)
     rng = np.random.default_rng(UNSEEN_SEED)
-    W, H = 640, 360
     raised = []
     for i in range(90):
-        persp, background, camera, _ = crop_stage((W, H), rng)
+        persp, background, camera, _ = crop_stage((640, 360), rng)
         img = background.copy()
-        gy = persp.horizon + (H - persp.horizon) * rng.uniform(0.3, 0.95)
-        layers = (((SMOKE_STYLE, LIGHT_SMOKE, DUST_STYLE)[i % 3], "plume"),) + (((FIRE_STYLE, "plume"),) if i % 4 == 0
-                                                                                else ())
-        plume = Emitter(float(rng.uniform(0.1, 0.9) * W), gy, persp.scale(gy) * H / 360 * float(rng.uniform(1.2, 2.2)),
-                        0.0, 60.0, layers, UNSEEN_SEED + i, (W, H))
-        labels = plume.draw(img, float(rng.uniform(3, 30)))
+        labels = plume(rng, persp, (640, 360)).draw(img, float(rng.uniform(3, 25)))
         assert labels, "the plume is drawn"
         out = piles.refine(dets_of([Obj("debris_pile", labels[0].box, 0.15)]), camera.apply(img, 10.0, i))
         raised.append(len(out) == 1 and out.confidence[0] >= 0.4)
