@@ -96,7 +96,7 @@ RULES: Mapping[str, RuleSpec] = MappingProxyType({r.name: r for r in (
     _rule(name="dumping", title="Illegal dumping", profile="site", kind="new_object",
           classes=(DetClass.DEBRIS_PILE.value, DetClass.DUMP_TRUCK.value), min_s=30.0, severity=3,
           grace_s=30.0, extra={"truck_stop_s": 10.0, "baseline_s": 20.0, "reported_memory_s": 600.0,
-                                            "pile_hidden_s": 10.0},
+                               "pile_hidden_s": 10.0},
           legal_basis="Dumping construction waste or solid waste outside approved sites is prohibited "
                       "(Solid Waste Pollution Prevention and Control Law, Art. 20 and 63)."),
     _rule(name="uncovered_truck", title="Uncovered truck load", profile="site", kind="presence",
