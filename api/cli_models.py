@@ -181,19 +181,25 @@ def register(app: typer.Typer) -> None:
                             None, help="comma-separated second-look classifiers (default: the shipped one of the "
                                        "profile; 'none' runs the detector alone)"),
                         no_cues: bool = typer.Option(False, "--no-cues", help="without the fire/smoke cues"),
+                        people: Optional[str] = typer.Option(
+                            None, help="the people detector run beside (default: the profile's shipped one, "
+                                       "models/people.onnx for lab; 'none' runs without)"),
                         config: Optional[Path] = typer.Option(None, "--config", "-c")) -> None:
         """Run the detector and the camera analyzer over unseen rendered scenes; compare with ground truth."""
+        from dataclasses import replace
+
         from training.model_card import add_scenario
-        from training.recipe_scenario import SECOND_LOOK, scenario_check
+        from training.recipe_scenario import Beside, scenario_check
 
         model = model or Path("models") / f"{profile}.onnx"
-        if second_look is None:
-            classifiers = SECOND_LOOK.get(profile, ())
-        else:
-            classifiers = tuple(Path(c) for c in second_look.split(",") if c and c != "none")
+        beside = replace(Beside.shipped(profile), cues=not no_cues)
+        if second_look is not None:
+            beside = replace(beside, second_look=tuple(Path(c) for c in second_look.split(",") if c and c != "none"))
+        if people is not None:
+            beside = replace(beside, people=None if people == "none" else Path(people))
         seed_list = tuple(int(s) for s in seeds.split(",")) if seeds else None
         res = scenario_check(profile, model, work_dir, seeds=seed_list, duration_s=duration,
-                             datasets_dir=_datasets_dir(config), second_look=classifiers, cues=not no_cues)
+                             datasets_dir=_datasets_dir(config), beside=beside)
         typer.echo(f"{profile}: recall {res['recall']} ({res['tp']}/{res['tp'] + res['miss']}), "
                    f"{res['fp']} false violations = {res['false_per_camera_hour']} per camera-hour")
         for rule, c in res["per_rule"].items():
@@ -230,6 +236,35 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"{out}: {res['speedup']}x faster")
         if card:
             add_int8(model.parent, profile, res)
+
+    @recipe_app.command("people")
+    def recipe_people(onnx: Path = typer.Option(..., help="the float ONNX conversion of NanoDet-m 416 (see "
+                                                         "training/people_model.py for the commands)"),
+                      out: Path = typer.Option(Path("models/people.onnx")),
+                      version: str = typer.Option("nanodet-m-416-coco-int8", help="recorded in the evidence"),
+                      extra_datasets: Optional[Path] = typer.Option(
+                          None, help="a folder of extra sources (each with a vigil-source.yaml) also scored"),
+                      card: bool = typer.Option(False, help="write models/people.json/.md beside --out"),
+                      config: Optional[Path] = typer.Option(None, "--config", "-c")) -> None:
+        """The people detector that runs beside the lab detector: int8 copy of a COCO NanoDet, scored for person
+        AP50 per source alone and joined with each profile's detector."""
+        from training.people_model import build_people_model, calibration_images, evaluate_people, write_card
+
+        datasets = _datasets_dir(config)
+        if datasets is None:
+            raise typer.BadParameter("expected the shared datasets (../shared/datasets) for calibration and "
+                                     "scoring, found none", param_hint="--config")
+        build_people_model(onnx, out, calibration_images(datasets), version)
+        res = evaluate_people(out, out.parent, datasets, extra_datasets)
+        for name, row in res["sources"].items():
+            typer.echo(f"{name}: " + ", ".join(f"{k} {v:.3f}" for k, v in row.items() if k != "held_out_for"))
+        if card:
+            from training.model_card import add_people
+            from vigil.shipped import SHIPPED
+
+            typer.echo(str(write_card(out.parent, out, res)))
+            for profile in (p for p, entry in SHIPPED.items() if entry.get("people") == out.name):
+                typer.echo(str(add_people(out.parent, profile, res, out.name)[0]))
 
 
 def _held_out(values: Optional[list[str]]) -> tuple[str, ...] | None:

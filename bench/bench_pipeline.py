@@ -151,7 +151,8 @@ Each row is a fresh process: N cameras, each a demo scene file ({SCENE_S} s, 640
 site and lab scenes alternating, a different seed each) looped and paced at native speed like a live camera.
 "Vigil" runs them through `streams.supervisor.Supervisor` with its defaults (detect fps {spec['detect_fps']:g},
 motion gate on, one batched detector per profile, ring buffers, analyzers with the shipped second-look
-classifiers when the real models run, a counting violation sink).
+classifiers and, for lab cameras, the people detector beside the lab detector when the real models run, a counting
+violation sink).
 "naive" is what a plain PyAV + ONNX user writes: per camera a thread that decodes every frame, converts it to
 BGR, resizes to 640x360 and runs the same ONNX detector on it. CPU is process CPU time
 (`time.process_time`) over a {spec['seconds']:g} s window after {spec['warmup']:g} s of warm-up, divided by the

@@ -97,6 +97,7 @@ def load_detectors(spec: ChildSpec) -> dict:
 
 REPO = Path(__file__).resolve().parents[1]
 SECOND_LOOK = {p: tuple(REPO / "models" / c for c in entry["classifiers"]) for p, entry in SHIPPED.items()}
+PEOPLE = {p: REPO / "models" / entry["people"] for p, entry in SHIPPED.items() if "people" in entry}
 
 
 # -- Vigil ---------------------------------------------------------------------------------------------------------
@@ -115,11 +116,13 @@ def vigil_config(spec: ChildSpec):
     for i, (profile, path) in enumerate(spec.cameras):
         site = "s" if profile == "site" else "l"
         lines.append(f"  cam{i}: {{site: {site}, source: {json.dumps(path)}, detect: {{fps: {spec.detect_fps}}}}}")
-    if spec.check_classes:  # the real models: the product's second look runs too (the naive way has none)
-        lines.append("detectors:")
+    if spec.check_classes:  # the real models: the product's second look and people detector run too (the naive
+        lines.append("detectors:")  # way has neither)
         for profile, model in sorted(spec.models.items()):
             looks = [str(p) for p in SECOND_LOOK.get(profile, ()) if p.is_file()]
-            lines.append(f"  {profile}: {{model: {json.dumps(str(model))}, classifiers: {json.dumps(looks)}}}")
+            people = PEOPLE.get(profile)
+            beside = f", people: {json.dumps(str(people))}" if people is not None and people.is_file() else ""
+            lines.append(f"  {profile}: {{model: {json.dumps(str(model))}, classifiers: {json.dumps(looks)}{beside}}}")
     return parse_config("\n".join(lines) + "\n", file="<bench>")
 
 

@@ -127,7 +127,7 @@ def render_markdown(card: dict) -> str:
         for src, n in per.items():
             d = card.get("sources", {}).get(src) or DATA_SOURCES.get(src, {})
             out.append(f"| {src} | {split} | {n} | {d.get('licence', '?')} | {d.get('attribution', '?')} |")
-    out += ["", *_headline(card),
+    out += ["", *_headline(card), *(_people(card["metrics"]["people"]) if card["metrics"].get("people") else []),
             "Own-split images: the training sources' own validation splits (grouped by clip / photo / frame block, "
             "never trained on). They come from the same sources as the training images, so they flatter the "
             "model compared with other footage. Held-out scenes: rendered with seeds never used in training "
@@ -139,6 +139,7 @@ def render_markdown(card: dict) -> str:
     if card["metrics"].get("scenario"):
         s = card["metrics"]["scenario"]
         looks = ", ".join(s.get("second_look") or []) or "none"
+        looks += f"; people detector beside it: {s['people']}" if s.get("people") else ""
         out += ["## Scenario check (violations vs ground truth on unseen scenes)", "",
                 f"The detector and the camera analyzer (second-look classifiers: {looks}) over {len(s['seeds'])} "
                 f"freshly rendered scenes, {s['camera_hours']} camera-hours (seeds {s['seeds'][0]}-{s['seeds'][-1]}, "
@@ -153,6 +154,18 @@ def render_markdown(card: dict) -> str:
         out += _int8(card["metrics"]["int8"])
     out += ["## Known limits", "", *[f"- {x}" for x in card["limits"]], ""]
     return "\n".join(out)
+
+
+def _people(q: dict) -> list[str]:
+    """Person on its own: the detector alone and joined with the people detector run beside it, per source."""
+    out = [f"## Person, on its own: the detector alone and with the people detector beside it ({q['model']})", "",
+           "Every source that labels person, scored by the gate's held-out scorer (training.evaluate.source_metrics"
+           "; it reads a little higher than the table above); a source not held out is one this detector trained on "
+           "(the people detector trained on none of them). Details: models/people.md.", "",
+           "| source | held out | detector alone | joined (what runs) |", "|---|---|---|---|"]
+    out += [f"| {name} | {'yes' if r['held_out'] else 'no'} | {r['detector']:.3f} | **{r['joined']:.3f}** |"
+            for name, r in q["sources"].items()]
+    return out + [""]
 
 
 def _int8(q: dict) -> list[str]:
@@ -332,6 +345,14 @@ def _update_card(models_dir: Path, profile: str, keys: tuple[str, ...], value: d
 def add_int8(models_dir: Path, profile: str, comparison: dict) -> tuple[Path, Path]:
     """Record the int8 copy's comparison with the float model in an existing card."""
     return _update_card(models_dir, profile, ("int8",), comparison)
+
+
+def add_people(models_dir: Path, profile: str, res: dict, people_model: str) -> tuple[Path, Path]:
+    """Record person AP50 per source of the detector alone and joined with the people detector
+    (training.people_model.evaluate_people) in the profile's card."""
+    rows = {name: {"held_out": profile in r["held_out_for"], "detector": r[profile], "joined": r[f"{profile}+people"]}
+            for name, r in res["sources"].items()}
+    return _update_card(models_dir, profile, ("people",), {"model": people_model, "sources": rows})
 
 
 def _no_cues_line(with_cues: dict, without: dict) -> str:

@@ -14,7 +14,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 import cv2
 import numpy as np
@@ -73,18 +73,21 @@ def _float_head_nodes(model, head: str) -> list[str]:
             if n.name.startswith(head) and n.op_type != "Conv" and "/act/" not in n.name]
 
 
-class _Calibration:
-    """onnxruntime's CalibrationDataReader protocol: one letterboxed image per call, None at the end."""
+class Calibration:
+    """onnxruntime's CalibrationDataReader protocol: one image per call, made into the model's input exactly as
+    at run time (`to_input`; default: the YOLO detector's letterbox), None at the end."""
 
-    def __init__(self, input_name: str, images: Sequence[Path | np.ndarray], imgsz: int):
+    def __init__(self, input_name: str, images: Sequence[Path | np.ndarray], imgsz: int,
+                 to_input: Callable[[np.ndarray], np.ndarray] | None = None):
         self._it: Iterator[Path | np.ndarray] = iter(images)
-        self._name, self._size = input_name, imgsz
+        self._name = input_name
+        self._to_input = to_input or (lambda img: to_tensor([letterbox(img, imgsz)[0]]))
 
     def get_next(self) -> dict | None:
         for item in self._it:
             img = cv2.imread(str(item)) if isinstance(item, Path) else item
             if img is not None:
-                return {self._name: to_tensor([letterbox(img, self._size)[0]])}
+                return {self._name: self._to_input(img)}
         return None
 
 
@@ -109,7 +112,7 @@ def quantize_detector(src: Path, out: Path, images: Sequence[Path | np.ndarray],
     input_name = model.graph.input[0].name
     if not images:
         raise ModelError("expected calibration images, found none")
-    CalibrationDataReader.register(_Calibration)
+    CalibrationDataReader.register(Calibration)
     out.parent.mkdir(parents=True, exist_ok=True)
     src, out = src.resolve(), out.resolve()
     images = [i.resolve() if isinstance(i, Path) else i for i in images]
@@ -119,7 +122,7 @@ def quantize_detector(src: Path, out: Path, images: Sequence[Path | np.ndarray],
     with tempfile.TemporaryDirectory(prefix="vigil-quant-") as tmp, contextlib.chdir(tmp):
         pre = Path(tmp) / "pre.onnx"
         quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)
-        quantize_static(str(pre), str(part), _Calibration(input_name, images, imgsz),
+        quantize_static(str(pre), str(part), Calibration(input_name, images, imgsz),
                         quant_format=QuantFormat.QDQ, per_channel=True, activation_type=QuantType.QUInt8,
                         weight_type=QuantType.QInt8, nodes_to_exclude=_float_head_nodes(model, head))
     quant = onnx.load(str(part))

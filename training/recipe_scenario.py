@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import av
@@ -25,14 +26,33 @@ CAMERA = "scenario"
 
 # the second-look classifiers each profile runs by default (the demo config names the same files)
 SECOND_LOOK = {p: tuple(Path("models") / c for c in entry["classifiers"]) for p, entry in SHIPPED.items()}
+PEOPLE = {p: Path("models") / entry["people"] for p, entry in SHIPPED.items() if "people" in entry}
 
 
-def scenario_config(profile: str, model: Path | None = None, second_look: tuple[Path, ...] = (),
-                    cues: bool = True) -> LoadedConfig:
+@dataclass(frozen=True)
+class Beside:
+    """What runs beside the detector: second-look classifiers, the fire cues, a people detector (vision.people)."""
+
+    second_look: tuple[Path, ...] = ()
+    cues: bool = True
+    people: Path | None = None
+
+    @classmethod
+    def shipped(cls, profile: str) -> "Beside":
+        """What the profile runs by default (SHIPPED)."""
+        return cls(SECOND_LOOK.get(profile, ()), True, PEOPLE.get(profile))
+
+    def summary(self) -> dict:
+        return {"second_look": [Path(c).name for c in self.second_look], "fire_cues": self.cues,
+                "people": Path(self.people).name if self.people else None}
+
+
+def scenario_config(profile: str, model: Path | None = None, beside: Beside = Beside()) -> LoadedConfig:
     """A one-camera config with the catalogue's default rules for `profile` (and its detector, when given: one
     ONNX Runtime thread, as scenes run side by side)."""
-    detectors = {profile: {"model": str(Path(model).resolve()), "cues": {"enabled": cues}, "threads": 1,
-                           "classifiers": [str(Path(c).resolve()) for c in second_look]}} if model else {}
+    detectors = {profile: {"model": str(Path(model).resolve()), "cues": {"enabled": beside.cues}, "threads": 1,
+                           "classifiers": [str(Path(c).resolve()) for c in beside.second_look],
+                           "people": str(Path(beside.people).resolve()) if beside.people else None}} if model else {}
     cfg = VigilConfig.model_validate({
         "sites": {"scenario": {"name": "scenario", "kind": profile}},
         "cameras": {CAMERA: {"site": "scenario", "source": "scenario.mp4", "profile": profile}},
@@ -54,13 +74,13 @@ def _frames(video: Path, fps: float):
 
 
 def run_scene(profile: str, model: Path, scene_dir: Path, *, seed: int, duration_s: float, imgsz: int = 320,
-              datasets_dir: Path | None = None, second_look: tuple[Path, ...] = (), cues: bool = True) -> dict:
+              datasets_dir: Path | None = None, beside: Beside = Beside()) -> dict:
     """One scene: render (cached), analyse at the camera's detect fps, match events with the ground truth."""
     gt_path = scene_dir / "ground_truth.json"
     if not gt_path.exists():
         render_scene(profile, seed, duration_s, scene_dir, labels=False, datasets_dir=datasets_dir)
     expected = json.loads(gt_path.read_text())
-    loaded = scenario_config(profile, model, second_look, cues)
+    loaded = scenario_config(profile, model, beside)
     fps = loaded.config.cameras[CAMERA].detect.fps
     analyzer = CameraAnalyzer.from_config(loaded, CAMERA)
     detector = profile_detector(loaded, profile, imgsz=imgsz)
@@ -81,12 +101,12 @@ def run_scene(profile: str, model: Path, scene_dir: Path, *, seed: int, duration
 
 def scenario_check(profile: str, model: Path, work_dir: Path, *, seeds: tuple[int, ...] | None = None,
                    duration_s: float = SCENARIO_S, imgsz: int = 320, datasets_dir: Path | None = None,
-                   second_look: tuple[Path, ...] = (), cues: bool = True) -> dict:
+                   beside: Beside = Beside()) -> dict:
     """Recall of ground-truth violations and false violations per camera-hour over unseen scenes."""
     seeds = seeds or SCENARIO_SEEDS[profile]
     scenes = [run_scene(profile, model, Path(work_dir) / f"{profile}_{s}_{duration_s:g}s", seed=s,
-                        duration_s=duration_s, imgsz=imgsz, datasets_dir=datasets_dir, second_look=second_look,
-                        cues=cues) for s in seeds]
+                        duration_s=duration_s, imgsz=imgsz, datasets_dir=datasets_dir, beside=beside)
+              for s in seeds]
     tot = Counter()
     for sc in scenes:
         tot.update({k: sc[k] for k in ("tp", "fp", "miss", "expected")})
@@ -95,8 +115,7 @@ def scenario_check(profile: str, model: Path, work_dir: Path, *, seeds: tuple[in
     for sc in scenes:
         for rule, c in sc["per_rule"].items():
             per_rule.setdefault(rule, Counter()).update(c)
-    return {"profile": profile, "seeds": list(seeds), "camera_hours": round(hours, 3),
-            "second_look": [Path(c).name for c in second_look], "fire_cues": cues,
+    return {"profile": profile, "seeds": list(seeds), "camera_hours": round(hours, 3), **beside.summary(),
             "recall": round(tot["tp"] / max(1, tot["tp"] + tot["miss"]), 3),
             "false_per_camera_hour": round(tot["fp"] / hours, 2), "tp": tot["tp"], "fp": tot["fp"],
             "miss": tot["miss"], "per_rule": {r: dict(c) for r, c in per_rule.items()}, "scenes": scenes}

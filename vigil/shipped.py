@@ -3,12 +3,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-# One entry per profile: the detector and its second-look classifiers (file names in models/), and the image
-# size its card was measured at. `vigil analyze CLIP` without --config runs these.
+# One entry per profile: the detector and its second-look classifiers (file names in models/), the image size its
+# card was measured at, and the people detector whose person boxes join the detector's (lab: every lab rule hangs
+# on a person; no site rule does, so the site profile does not pay for it). `vigil analyze CLIP` without --config
+# runs these.
 SHIPPED = {
     "site": {"model": "site.onnx", "imgsz": 320, "classifiers": ["site_states.onnx", "site_piles.onnx"]},
     "lab": {"model": "lab.onnx", "imgsz": 320, "classifiers": ["lab_activity.onnx", "lab_gloves.onnx",
-                                                                    "lab_goggles.onnx"]},
+                                                                    "lab_goggles.onnx"],
+            "people": "people.onnx"},
 }
 
 
@@ -28,4 +31,7 @@ def shipped_detector(profile: str) -> dict | None:
     if not model.is_file():
         return None
     classifiers = [str(root / c) for c in entry["classifiers"] if (root / c).is_file()]
-    return {"model": str(model), "imgsz": entry["imgsz"], "classifiers": classifiers}
+    found = {"model": str(model), "imgsz": entry["imgsz"], "classifiers": classifiers}
+    if "people" in entry and (root / entry["people"]).is_file():
+        found["people"] = str(root / entry["people"])
+    return found

@@ -100,6 +100,7 @@ class ModelInfo:
     path: str
     sha256: str
     imgsz: int = 320
+    people: str = ""  # version of the people detector whose person boxes joined this model's (vision.people)
 
 
 @dataclass(frozen=True)

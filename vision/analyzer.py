@@ -91,6 +91,7 @@ class CameraAnalyzer:
         self._last_detect_s: float | None = None
         self._motion: tuple[int, MotionResult] | None = None  # (frame seq, result) of the latest frame
         self._last_dets = empty_detections()
+        self._people = ""  # the people detector whose boxes joined the last detections (vision.people)
         self._frames = self._detected = 0
         self._motion_s = 0.0
 
@@ -142,6 +143,7 @@ class CameraAnalyzer:
         if dets is not None:
             self._detected += 1
             self._last_detect_s = frame.pts_s
+            self._people = model.people if model is not None else ""
             dets = one_state_per_object(dets)
             for classifier in self.second_look:
                 dets = classifier.refine(dets, frame.image)
@@ -158,6 +160,9 @@ class CameraAnalyzer:
         if self.second_look:  # the evidence says which classifiers looked again at the boxes
             for v in violations:
                 v.thresholds["second_look"] = {c.task: c.version for c in self.second_look}
+        if self._people:  # and which people detector's person boxes joined the detector's
+            for v in violations:
+                v.thresholds["people_detector"] = self._people
         if self.cues is not None:
             for v in violations:
                 v.thresholds["fire_cues"] = dict(self.cues.s.__dict__)

@@ -76,7 +76,8 @@ def profile_detector(loaded, profile: str, *, model_path: str | Path | None = No
 
     `model_path` (a promoted model, or `vigil analyze --model`) else the config's `detectors.<profile>.model`;
     the threshold (`load_conf`: low enough for the fire cues), IoU, threads and input size from that detector
-    config, the loader's defaults where there is none; `imgsz` overrides the size (a promoted model's own). None
+    config, the loader's defaults where there is none; `imgsz` overrides the size (a promoted model's own). With
+    `people` in that config, the people detector's person boxes join the detector's (vision.people). None
     when neither a path nor a config names a model. `check_classes=False` takes a model whose class names are
     not the catalogue's (benches comparing with a stock COCO model).
     """
@@ -87,5 +88,15 @@ def profile_detector(loaded, profile: str, *, model_path: str | Path | None = No
         model_path = loaded.resolve(dcfg.model)
     kw: dict = dict(conf=dcfg.load_conf, iou=dcfg.iou, threads=dcfg.threads) if dcfg is not None else {}
     size = imgsz or (dcfg.imgsz if dcfg is not None else 320)
-    return (loader or load_detector)(model_path, imgsz=size, name=name, version=version,
-                                     profile=profile if check_classes else None, **kw)
+    detector = (loader or load_detector)(model_path, imgsz=size, name=name, version=version,
+                                         profile=profile if check_classes else None, **kw)
+    if dcfg is None or dcfg.people is None:
+        return detector
+    from vision.backends.nanodet import NanoDetPeople
+    from vision.people import WithPeople
+
+    people = NanoDetPeople.load(loaded.resolve(dcfg.people), conf=dcfg.people_conf, threads=dcfg.threads)
+    try:
+        return WithPeople(detector, people)
+    except ValueError as e:
+        raise ModelError(f"detectors.{profile}.people: {e}") from None

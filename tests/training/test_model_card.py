@@ -81,3 +81,20 @@ def test_a_continued_run_keeps_the_rounds_that_trained_its_start(tmp_path):
     again = json.loads((tmp_path / "new" / "site.json").read_text())  # a second continuation keeps both stages
     (tmp_path / "new" / "site.onnx").write_bytes(b"")
     assert len(_lineage(tmp_path / "new" / "site.onnx", "site")["before"]) == 2 and again["progress"]["before"]
+
+
+def test_card_reports_person_on_its_own_alone_and_joined_with_the_people_detector(tmp_path):
+    from training.model_card import add_people
+
+    write_card(tmp_path, "lab", classes=("fire", "person"), options={"device": "cpu", "imgsz": 320, "batch": 16,
+               "epochs": 3}, data_counts={"train": {"a-fire": 10}}, metrics=_metrics(),
+               progress={"epochs_completed": 3}, scene_seeds=SEEDS, train_seconds=60, onnx_bytes=1_000_000)
+    res = {"sources": {"c-person": {"held_out_for": ["lab"], "site": 0.5, "site+people": 0.6, "lab": 0.13,
+                                    "lab+people": 0.59, "people": 0.59},
+                       "d-person": {"held_out_for": ["site"], "site": 0.2, "site+people": 0.6, "lab": 0.35,
+                                    "lab+people": 0.58, "people": 0.59}}}
+    md, js = add_people(tmp_path, "lab", res, "people.onnx")
+    text = md.read_text()
+    assert "| c-person | yes | 0.130 | **0.590** |" in text  # held out for lab: the lab columns
+    assert "| d-person | no | 0.350 | **0.580** |" in text
+    assert json.loads(js.read_text())["metrics"]["people"]["model"] == "people.onnx"

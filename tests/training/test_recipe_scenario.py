@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from training.recipe_scenario import SCENARIO_SEEDS, scenario_check
+from training.recipe_scenario import SCENARIO_SEEDS, Beside, scenario_check
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
 
@@ -20,8 +20,10 @@ def test_shipped_model_scenario_matches_card(profile, tmp_path):
     seed = reported["seeds"][1]
     looks = tuple(MODELS / name for name in reported["second_look"])  # the classifiers the card was made with
     assert looks and all(p.is_file() for p in looks)
+    people = MODELS / reported["people"] if reported.get("people") else None  # the people detector beside
     res = scenario_check(profile, MODELS / f"{profile}.onnx", tmp_path, seeds=(seed,),
-                         duration_s=reported["camera_hours"] * 3600 / len(reported["seeds"]), second_look=looks)
+                         duration_s=reported["camera_hours"] * 3600 / len(reported["seeds"]),
+                         beside=Beside(looks, True, people))
     scene = res["scenes"][0]
     assert scene["tp"] + scene["miss"] == scene["expected"] > 0
     assert 0.0 <= res["recall"] <= 1.0

@@ -120,6 +120,10 @@ ABSENCE = [
     ("coat-worn", person_with((COAT, COAT_ON, 99)), 12, {"lab_no_goggles", "lab_no_gloves"}),
     ("coat-not-on-person", person_with((COAT, COAT_AWAY, 99)), 12, {"lab_no_coat", "lab_no_goggles", "lab_no_gloves"}),
     ("too-short", lambda t: [Obj(PERSON, (100.0, 40.0, 160.0, 170.0))] if 1 <= t < 5 else [], 12, set()),
+    # a person box 40 px high (min_person_px 64): nobody can see what it wears (a bottle taken for a person)
+    ("too-small-to-judge", person_with(box=(20.0, 120.0, 33.0, 160.0)), 12, set()),
+    ("just-tall-enough", person_with(box=(20.0, 96.0, 45.0, 160.0)), 12,
+     {"lab_no_coat", "lab_no_goggles", "lab_no_gloves"}),
 ]
 
 

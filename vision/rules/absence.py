@@ -8,6 +8,11 @@ One stray item detection on a bare person confirms nothing. Taking an item off i
 Where a second look judged the person's item (a `p_<item>` data column: its probability that they wear it, e.g.
 `p_gloves` from the gloves classifier), not seeing the item is not enough: the person counts as without it only when
 that probability is at most `bare_max_p` (catalogue extra, default 0.15). In between, the frame says nothing.
+
+A person box shorter than `min_person_px` (catalogue extra, default 64 frame pixels) is not judged at all: their
+hands and face are a few pixels (the gloves look reads the lowest quarter of the box at 32 px high), so neither
+an item box nor a second look can say what they wear, and a small false person box (a bottle a people detector
+took for someone) must not be reported as a person without PPE.
 """
 from __future__ import annotations
 
@@ -27,6 +32,7 @@ ITEM_INSIDE = 0.5  # an item counts as worn when this fraction of its box lies i
 ITEM_MEMORY_S = 10.0  # when the catalogue does not say
 ITEM_CONFIRM = 3  # detector frames with the item on the person, within item_memory_s, before it is remembered
 BARE_MAX_P = 0.15  # when the catalogue does not say
+MIN_PERSON_PX = 64.0  # when the catalogue does not say
 SAME_PERSON = 0.6  # a new track whose box lies this much (of the smaller box) in a reported person's box is them
 SAME_PERSON_GAP_S = 15.0  # ... if that person was seen this recently: someone who left longer ago is someone else
 
@@ -42,6 +48,7 @@ class AbsenceRule:
         self.item_min_score = float(spec.extra.get("item_min_score", min(spec.min_score, 0.3)))
         self.item_memory_s = float(spec.extra.get("item_memory_s", ITEM_MEMORY_S))
         self.bare_max_p = float(spec.extra.get("bare_max_p", BARE_MAX_P))
+        self.min_person_px = float(spec.extra.get("min_person_px", MIN_PERSON_PX))
         self.worn_at: dict[int, list[float]] = {}  # person track -> media times the item was seen on it
         self.episodes: dict[int, Episode] = {}
         self.cooldown_until: dict[int, float] = {}
@@ -59,7 +66,9 @@ class AbsenceRule:
 
     def _bare_people(self, tracks: sv.Detections, now: Moment) -> sv.Detections:
         people = qualifying(self.spec, tracks, self.zones, now, classes=(self.spec.subject,))
-        people = people[track_ids(people) >= 0] if len(people) else people
+        if len(people):
+            tall = people.xyxy[:, 3] - people.xyxy[:, 1] >= self.min_person_px
+            people = people[(track_ids(people) >= 0) & tall]
         if len(people) == 0:
             return people
         names = class_names(tracks)

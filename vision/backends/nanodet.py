@@ -1,0 +1,152 @@
+"""A COCO person detector (NanoDet, GFL head) on ONNX Runtime: letterbox, decode of its three strides, NMS.
+
+The shipped file is models/people.onnx (see training/people_model.py for where it comes from). It sees people on
+cameras none of our sources come from far better than a detector trained here from scratch can (its card), so it
+runs beside the profile's detector and its person boxes join the detector's (vision/people.py).
+
+NanoDet's head gives, per stride, class scores (cells, 80) after a sigmoid and box sides as distributions over
+`reg_max + 1` bins (cells, 4 * (reg_max + 1)): the distance to each side is the distribution's mean, in strides,
+from the cell's centre.
+"""
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import cv2
+import numpy as np
+import supervision as sv
+
+from vigil.errors import ModelError
+from vigil.types import ModelInfo
+from vision.backends.onnx import letterbox, make_detections
+
+TASK = "people"
+MAX_DET = 100
+
+
+@dataclass(frozen=True)
+class NanoDetLayout:
+    """What the ONNX metadata says about the network: its input size, normalisation and the class it keeps."""
+
+    size: int
+    mean_bgr: tuple[float, float, float]
+    std_bgr: tuple[float, float, float]
+    class_index: int  # the COCO class kept (person: 0)
+    reg_max: int
+
+
+def read_layout(meta: dict[str, str], path: str) -> NanoDetLayout:
+    """The layout from the file's metadata (written by training/people_model.py); a clear error otherwise."""
+    if meta.get("vigil_task") != TASK:
+        raise ModelError(f"{path}: expected a people detector (ONNX metadata vigil_task={TASK!r}), "
+                         f"found vigil_task={meta.get('vigil_task')!r}")
+    try:
+        mean, std = ast.literal_eval(meta["vigil_mean_bgr"]), ast.literal_eval(meta["vigil_std_bgr"])
+        layout = NanoDetLayout(int(meta["vigil_input_size"]), tuple(map(float, mean)), tuple(map(float, std)),
+                               int(meta["vigil_class_index"]), int(meta["vigil_reg_max"]))
+    except (KeyError, ValueError, SyntaxError, TypeError) as e:
+        raise ModelError(f"{path}: expected metadata vigil_input_size, vigil_mean_bgr, vigil_std_bgr, "
+                         f"vigil_class_index and vigil_reg_max, found a bad or missing value ({e})") from None
+    if len(layout.mean_bgr) != 3 or len(layout.std_bgr) != 3 or layout.size % 32:
+        raise ModelError(f"{path}: expected three-channel mean/std and an input size divisible by 32, found "
+                         f"mean {layout.mean_bgr}, std {layout.std_bgr}, size {layout.size}")
+    return layout
+
+
+def decode_level(scores: np.ndarray, sides: np.ndarray, grid: int, stride: float, reg_max: int,
+                 conf: float) -> tuple[np.ndarray, np.ndarray]:
+    """One stride's (cells,) class scores and (cells, 4 * (reg_max + 1)) side distributions -> xyxy boxes in the
+    network's input pixels and their scores, for the cells scoring above `conf`."""
+    keep = np.flatnonzero(scores > conf)
+    if not len(keep):
+        return np.empty((0, 4), np.float32), np.empty(0, np.float32)
+    logits = sides[keep].reshape(-1, 4, reg_max + 1)
+    p = np.exp(logits - logits.max(axis=2, keepdims=True))
+    dist = (p / p.sum(axis=2, keepdims=True)) @ np.arange(reg_max + 1, dtype=np.float32) * stride
+    cx, cy = (keep % grid + 0.5) * stride, (keep // grid + 0.5) * stride
+    boxes = np.stack([cx - dist[:, 0], cy - dist[:, 1], cx + dist[:, 2], cy + dist[:, 3]], axis=1)
+    return boxes.astype(np.float32), scores[keep].astype(np.float32)
+
+
+class NanoDetPeople:
+    """Person boxes from a NanoDet COCO model; `detect(images)` like any Detector (class name `person` only)."""
+
+    def __init__(self, session, info: ModelInfo, layout: NanoDetLayout, *, conf: float, iou: float):
+        self._session = session
+        self.info, self.layout, self.conf, self.iou = info, layout, conf, iou
+        self._input = session.get_inputs()[0].name
+        self._outputs = [o.name for o in session.get_outputs()]
+        self._mean = np.array(layout.mean_bgr, np.float32)
+        self._std = np.array(layout.std_bgr, np.float32)
+
+    @classmethod
+    def load(cls, path: str | Path, *, conf: float = 0.3, iou: float = 0.6, threads: int = 1) -> "NanoDetPeople":
+        import onnxruntime as ort
+
+        from vision.detector import file_sha256
+
+        p = Path(path)
+        if not p.is_file():
+            found = "a folder" if p.is_dir() else "nothing"
+            raise ModelError(f"{p}: expected a people detector (.onnx), found {found}")
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        opts.log_severity_level = 3
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        try:
+            session = ort.InferenceSession(str(p), sess_options=opts, providers=["CPUExecutionProvider"])
+        except Exception as e:  # noqa: BLE001 - onnxruntime raises its own untyped errors for bad files
+            raise ModelError(f"{p}: expected an ONNX model ONNX Runtime can load, found: {e}") from None
+        meta = session.get_modelmeta().custom_metadata_map
+        layout = read_layout(meta, str(p))
+        sha = file_sha256(p)
+        info = ModelInfo(name=TASK, version=meta.get("vigil_version") or sha[:12], profile="", classes=("person",),
+                         path=str(p), sha256=sha, imgsz=layout.size)
+        det = cls(session, info, layout, conf=conf, iou=iou)
+        det._check_outputs(str(p))
+        return det
+
+    def _levels(self) -> list[int]:
+        return [self.layout.size // s for s in (8, 16, 32)]
+
+    def _check_outputs(self, path: str) -> None:
+        shapes = sorted(tuple(o.shape[1:]) for o in self._session.get_outputs())
+        want = sorted([(g * g, 80) for g in self._levels()] + [(g * g, 4 * (self.layout.reg_max + 1))
+                                                              for g in self._levels()])
+        if shapes != want:
+            raise ModelError(f"{path}: expected NanoDet outputs {want} (scores and box sides per stride), "
+                             f"found {shapes}")
+
+    def _tensor(self, image: np.ndarray) -> tuple[np.ndarray, object]:
+        boxed, lb = letterbox(image, self.layout.size)
+        x = (boxed.astype(np.float32) - self._mean) / self._std
+        return np.ascontiguousarray(x.transpose(2, 0, 1)[None]), lb
+
+    def _one(self, image: np.ndarray) -> sv.Detections:
+        x, lb = self._tensor(image)
+        outs = self._session.run(None, {self._input: x})
+        boxes, scores = [], []
+        for grid in self._levels():
+            cells = grid * grid
+            cls = next(o for o in outs if o.shape[1] == cells and o.shape[2] == 80)[0]
+            sides = next(o for o in outs if o.shape[1] == cells and o.shape[2] != 80)[0]
+            b, s = decode_level(cls[:, self.layout.class_index], sides, grid, self.layout.size / grid,
+                                self.layout.reg_max, self.conf)
+            boxes.append(b)
+            scores.append(s)
+        xyxy, score = np.concatenate(boxes), np.concatenate(scores)
+        if len(score):
+            xywh = np.concatenate([xyxy[:, :2], xyxy[:, 2:] - xyxy[:, :2]], axis=1)
+            idx = np.asarray(cv2.dnn.NMSBoxes(xywh.tolist(), score.tolist(), self.conf, self.iou), int)
+            idx = idx.reshape(-1)[:MAX_DET]
+            xyxy, score = xyxy[idx], score[idx]
+            xyxy[:, [0, 2]] = ((xyxy[:, [0, 2]] - lb.pad_x) / lb.gain_x).clip(0, lb.width)
+            xyxy[:, [1, 3]] = ((xyxy[:, [1, 3]] - lb.pad_y) / lb.gain_y).clip(0, lb.height)
+        return make_detections(xyxy, score, np.zeros(len(score), int), ("person",))
+
+    def detect(self, images: Sequence[np.ndarray]) -> list[sv.Detections]:
+        return [self._one(img) for img in images]
