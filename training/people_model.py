@@ -168,10 +168,11 @@ def held_out_summary(res: dict) -> dict:
 
 def write_card(models_dir: Path, model: Path, res: dict) -> Path:
     """models/people.json and people.md."""
+    held_out = held_out_summary(res)
     card = {"model": Path(model).name, "task": "people", "origin": ORIGIN, "input": {"size": SIZE,
             "layout": "NCHW BGR, (x - mean) / std", "mean_bgr": MEAN_BGR, "std_bgr": STD_BGR},
             "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "person_ap50": res, "held_out": held_out_summary(res), "bytes": Path(model).stat().st_size}
+            "person_ap50": res, "held_out": held_out, "bytes": Path(model).stat().st_size}
     path = Path(models_dir) / "people.json"
     path.write_text(json.dumps(card, indent=2) + "\n")
     lines = ["# people.onnx: a COCO person detector beside the lab detector", "",
@@ -193,7 +194,7 @@ def write_card(models_dir: Path, model: Path, res: dict) -> Path:
         lines.append(f"| {name} | {', '.join(r['held_out_for']) or '-'} | {r['people']:.3f} | {r['site']:.3f} | "
                      f"{r['site+people']:.3f} | {r['lab']:.3f} | {r['lab+people']:.3f} |")
     lines += ["", "Held-out means (the sources each profile's detector never trained on):", ""]
-    for profile, m in card["held_out"].items():
+    for profile, m in held_out.items():
         lines.append(f"- {profile}: detector alone {m[profile]:.3f}, joined {m[profile + '+people']:.3f} "
                      f"(people alone {m['people']:.3f})")
     lines += ["", f"CPU per frame (1 thread): people {res['cpu_ms']['people']} ms at {SIZE}, lab detector "

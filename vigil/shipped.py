@@ -2,12 +2,21 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NotRequired, TypedDict
+
+
+class ShippedEntry(TypedDict):
+    model: str
+    imgsz: int
+    classifiers: list[str]
+    people: NotRequired[str]
+
 
 # One entry per profile: the detector and its second-look classifiers (file names in models/), the image size its
 # card was measured at, and the people detector whose person boxes join the detector's (lab: every lab rule hangs
 # on a person; no site rule does, so the site profile does not pay for it). `vigil analyze CLIP` without --config
 # runs these.
-SHIPPED = {
+SHIPPED: dict[str, ShippedEntry] = {
     "site": {"model": "site.onnx", "imgsz": 320, "classifiers": ["site_states.onnx", "site_piles.onnx"]},
     "lab": {"model": "lab.onnx", "imgsz": 320, "classifiers": ["lab_activity.onnx", "lab_gloves.onnx",
                                                                     "lab_goggles.onnx"],

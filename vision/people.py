@@ -10,7 +10,7 @@ model), with the people detector's version beside it for the evidence.
 from __future__ import annotations
 
 import dataclasses
-from typing import Sequence
+from typing import Sequence, cast
 
 import numpy as np
 import supervision as sv
@@ -29,10 +29,10 @@ def join_people(dets: sv.Detections, people: sv.Detections, person_id: int) -> s
     found = sv.Detections(xyxy=people.xyxy, confidence=people.confidence,
                           class_id=np.full(len(people), person_id, int),
                           data={"class_name": np.full(len(people), PERSON)})
-    persons = sv.Detections.merge([dets[is_person], found])
+    persons = sv.Detections.merge([cast(sv.Detections, dets[is_person]), found])
     if len(persons) > 1:
         persons = persons.with_nms(threshold=MERGE_IOU, class_agnostic=True)
-    joined = sv.Detections.merge([dets[~is_person], persons])
+    joined = sv.Detections.merge([cast(sv.Detections, dets[~is_person]), persons])
     if "class_name" not in joined.data:  # supervision drops the columns of a merge of empty Detections
         joined.data["class_name"] = np.array([], dtype=str)
     return joined

@@ -21,7 +21,7 @@ import supervision as sv
 
 from vigil.errors import ModelError
 from vigil.types import ModelInfo
-from vision.backends.onnx import letterbox, make_detections
+from vision.backends.onnx import Letterbox, letterbox, make_detections
 
 TASK = "people"
 MAX_DET = 100
@@ -45,14 +45,16 @@ def read_layout(meta: dict[str, str], path: str) -> NanoDetLayout:
                          f"found vigil_task={meta.get('vigil_task')!r}")
     try:
         mean, std = ast.literal_eval(meta["vigil_mean_bgr"]), ast.literal_eval(meta["vigil_std_bgr"])
-        layout = NanoDetLayout(int(meta["vigil_input_size"]), tuple(map(float, mean)), tuple(map(float, std)),
-                               int(meta["vigil_class_index"]), int(meta["vigil_reg_max"]))
+        size, class_index, reg_max = (int(meta["vigil_input_size"]), int(meta["vigil_class_index"]),
+                                      int(meta["vigil_reg_max"]))
+        mean, std = tuple(float(v) for v in mean), tuple(float(v) for v in std)
     except (KeyError, ValueError, SyntaxError, TypeError) as e:
         raise ModelError(f"{path}: expected metadata vigil_input_size, vigil_mean_bgr, vigil_std_bgr, "
                          f"vigil_class_index and vigil_reg_max, found a bad or missing value ({e})") from None
-    if len(layout.mean_bgr) != 3 or len(layout.std_bgr) != 3 or layout.size % 32:
+    if len(mean) != 3 or len(std) != 3 or size % 32:
         raise ModelError(f"{path}: expected three-channel mean/std and an input size divisible by 32, found "
-                         f"mean {layout.mean_bgr}, std {layout.std_bgr}, size {layout.size}")
+                         f"mean {mean}, std {std}, size {size}")
+    layout = NanoDetLayout(size, (mean[0], mean[1], mean[2]), (std[0], std[1], std[2]), class_index, reg_max)
     return layout
 
 
@@ -121,7 +123,7 @@ class NanoDetPeople:
             raise ModelError(f"{path}: expected NanoDet outputs {want} (scores and box sides per stride), "
                              f"found {shapes}")
 
-    def _tensor(self, image: np.ndarray) -> tuple[np.ndarray, object]:
+    def _tensor(self, image: np.ndarray) -> tuple[np.ndarray, Letterbox]:
         boxed, lb = letterbox(image, self.layout.size)
         x = (boxed.astype(np.float32) - self._mean) / self._std
         return np.ascontiguousarray(x.transpose(2, 0, 1)[None]), lb
