@@ -118,10 +118,20 @@ def test_people_metadata_errors_say_what_was_expected(meta, expected):
 
 
 def test_a_detector_is_not_taken_for_a_people_detector(tmp_path):
+    import onnx
+
     with pytest.raises(ModelError, match="expected a people detector"):
         NanoDetPeople.load(MODELS / "site_piles.onnx")
     with pytest.raises(ModelError, match="found nothing"):
         NanoDetPeople.load(tmp_path / "people.onnx")
+    # a classifier wearing a people detector's metadata: its outputs give it away
+    model = onnx.load(str(MODELS / "site_piles.onnx"))
+    del model.metadata_props[:]
+    for p in onnx.load(str(PEOPLE), load_external_data=False).metadata_props:
+        model.metadata_props.add(key=p.key, value=p.value)
+    onnx.save(model, str(tmp_path / "disguised.onnx"))
+    with pytest.raises(ModelError, match=r"expected NanoDet outputs .* found \[\(2,\)\]"):
+        NanoDetPeople.load(tmp_path / "disguised.onnx")
 
 
 def _lab_config(people: str) -> str:

@@ -25,6 +25,7 @@ from vision.backends.onnx import Letterbox, letterbox, make_detections
 
 TASK = "people"
 MAX_DET = 100
+COCO_CLASSES = 80
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,18 @@ def decode_level(scores: np.ndarray, sides: np.ndarray, grid: int, stride: float
     return boxes.astype(np.float32), scores[keep].astype(np.float32)
 
 
+def heads(session, layout: NanoDetLayout, path: str) -> tuple[tuple[int, int, int], ...]:
+    """Per stride: (grid side, index of its score output, index of its box-side output), from the output shapes."""
+    shapes = [tuple(o.shape[1:]) for o in session.get_outputs()]
+    grids = [layout.size // s for s in (8, 16, 32)]
+    want = [(g * g, n) for g in grids for n in (COCO_CLASSES, 4 * (layout.reg_max + 1))]
+    if sorted(shapes) != sorted(want):
+        raise ModelError(f"{path}: expected NanoDet outputs {sorted(want)} (scores and box sides per stride), "
+                         f"found {sorted(shapes)}")
+    return tuple((g, shapes.index((g * g, COCO_CLASSES)), shapes.index((g * g, 4 * (layout.reg_max + 1))))
+                 for g in grids)
+
+
 class NanoDetPeople:
     """Person boxes from a NanoDet COCO model; `detect(images)` like any Detector (class name `person` only)."""
 
@@ -80,7 +93,7 @@ class NanoDetPeople:
         self._session = session
         self.info, self.layout, self.conf, self.iou = info, layout, conf, iou
         self._input = session.get_inputs()[0].name
-        self._outputs = [o.name for o in session.get_outputs()]
+        self._heads = heads(session, layout, info.path)
         self._mean = np.array(layout.mean_bgr, np.float32)
         self._std = np.array(layout.std_bgr, np.float32)
 
@@ -108,20 +121,7 @@ class NanoDetPeople:
         sha = file_sha256(p)
         info = ModelInfo(name=TASK, version=meta.get("vigil_version") or sha[:12], profile="", classes=("person",),
                          path=str(p), sha256=sha, imgsz=layout.size)
-        det = cls(session, info, layout, conf=conf, iou=iou)
-        det._check_outputs(str(p))
-        return det
-
-    def _levels(self) -> list[int]:
-        return [self.layout.size // s for s in (8, 16, 32)]
-
-    def _check_outputs(self, path: str) -> None:
-        shapes = sorted(tuple(o.shape[1:]) for o in self._session.get_outputs())
-        want = sorted([(g * g, 80) for g in self._levels()] + [(g * g, 4 * (self.layout.reg_max + 1))
-                                                              for g in self._levels()])
-        if shapes != want:
-            raise ModelError(f"{path}: expected NanoDet outputs {want} (scores and box sides per stride), "
-                             f"found {shapes}")
+        return cls(session, info, layout, conf=conf, iou=iou)
 
     def _tensor(self, image: np.ndarray) -> tuple[np.ndarray, Letterbox]:
         boxed, lb = letterbox(image, self.layout.size)
@@ -132,12 +132,9 @@ class NanoDetPeople:
         x, lb = self._tensor(image)
         outs = self._session.run(None, {self._input: x})
         boxes, scores = [], []
-        for grid in self._levels():
-            cells = grid * grid
-            cls = next(o for o in outs if o.shape[1] == cells and o.shape[2] == 80)[0]
-            sides = next(o for o in outs if o.shape[1] == cells and o.shape[2] != 80)[0]
-            b, s = decode_level(cls[:, self.layout.class_index], sides, grid, self.layout.size / grid,
-                                self.layout.reg_max, self.conf)
+        for grid, score_at, sides_at in self._heads:
+            b, s = decode_level(outs[score_at][0][:, self.layout.class_index], outs[sides_at][0], grid,
+                                self.layout.size / grid, self.layout.reg_max, self.conf)
             boxes.append(b)
             scores.append(s)
         xyxy, score = np.concatenate(boxes), np.concatenate(scores)
