@@ -21,7 +21,7 @@ import supervision as sv
 
 from vigil.errors import ModelError
 from vigil.types import ModelInfo
-from vision.backends.onnx import Letterbox, letterbox, make_detections
+from vision.backends.onnx import Letterbox, cpu_session, letterbox, make_detections
 
 TASK = "people"
 MAX_DET = 100
@@ -99,23 +99,13 @@ class NanoDetPeople:
 
     @classmethod
     def load(cls, path: str | Path, *, conf: float = 0.3, iou: float = 0.6, threads: int = 1) -> "NanoDetPeople":
-        import onnxruntime as ort
-
         from vision.detector import file_sha256
 
         p = Path(path)
         if not p.is_file():
             found = "a folder" if p.is_dir() else "nothing"
             raise ModelError(f"{p}: expected a people detector (.onnx), found {found}")
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads
-        opts.inter_op_num_threads = 1
-        opts.log_severity_level = 3
-        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        try:
-            session = ort.InferenceSession(str(p), sess_options=opts, providers=["CPUExecutionProvider"])
-        except Exception as e:  # noqa: BLE001 - onnxruntime raises its own untyped errors for bad files
-            raise ModelError(f"{p}: expected an ONNX model ONNX Runtime can load, found: {e}") from None
+        session = cpu_session(str(p), threads)
         meta = session.get_modelmeta().custom_metadata_map
         layout = read_layout(meta, str(p))
         sha = file_sha256(p)

@@ -94,6 +94,23 @@ def make_detections(xyxy: np.ndarray, score: np.ndarray, class_id: np.ndarray,
                          class_id=class_id.astype(int), data={"class_name": names})
 
 
+def cpu_session(path: str, threads: int):
+    """An ONNX Runtime CPU session for a model many cameras share (a clear ModelError for a bad file)."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    opts.log_severity_level = 3
+    # Many cameras share two cores: idle intra-op threads must sleep, not spin (bench: -30% CPU per camera).
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    opts.add_session_config_entry("session.inter_op.allow_spinning", "0")
+    try:
+        return ort.InferenceSession(path, sess_options=opts, providers=["CPUExecutionProvider"])
+    except Exception as e:  # onnxruntime raises its own untyped errors for bad files
+        raise ModelError(f"{path}: expected an ONNX model ONNX Runtime can load, found: {e}") from None
+
+
 class OnnxDetector:
     """A YOLO model exported by ultralytics, run with ONNX Runtime on the CPU."""
 
@@ -114,19 +131,7 @@ class OnnxDetector:
     @classmethod
     def load(cls, path: str, *, conf: float, iou: float, imgsz: int, threads: int, name: str | None,
              version: str | None, profile: str | None, sha256: str) -> "OnnxDetector":
-        import onnxruntime as ort
-
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads
-        opts.inter_op_num_threads = 1
-        opts.log_severity_level = 3
-        # Many cameras share two cores: idle intra-op threads must sleep, not spin (bench: -30% CPU per camera).
-        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        opts.add_session_config_entry("session.inter_op.allow_spinning", "0")
-        try:
-            session = ort.InferenceSession(path, sess_options=opts, providers=["CPUExecutionProvider"])
-        except Exception as e:  # onnxruntime raises its own untyped errors for bad files
-            raise ModelError(f"{path}: expected an ONNX model ONNX Runtime can load, found: {e}") from None
+        session = cpu_session(path, threads)
         meta = session.get_modelmeta().custom_metadata_map
         classes = parse_names(meta.get("names"))
         info = ModelInfo(name=name or profile or Path(path).stem,
