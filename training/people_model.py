@@ -21,10 +21,14 @@ import json
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from vigil.errors import ModelError
+
+if TYPE_CHECKING:
+    from vision.backends.nanodet import NanoDetLayout
 
 SIZE = 416
 MEAN_BGR = (103.53, 116.28, 123.675)  # NanoDet's training normalisation (BGR)
@@ -53,11 +57,11 @@ def calibration_images(datasets_dir: Path, per_source: int = 20) -> list[Path]:
     return sorted(picked)
 
 
-def _nanodet_input(img: np.ndarray) -> np.ndarray:
-    from vision.backends.onnx import letterbox
+def layout() -> "NanoDetLayout":
+    """The shipped file's layout (what its metadata says, and what run time reads back)."""
+    from vision.backends.nanodet import NanoDetLayout
 
-    x = (letterbox(img, SIZE)[0].astype(np.float32) - np.array(MEAN_BGR, np.float32)) / np.array(STD_BGR, np.float32)
-    return np.ascontiguousarray(x.transpose(2, 0, 1)[None])
+    return NanoDetLayout(SIZE, MEAN_BGR, STD_BGR, COCO_PERSON, REG_MAX)
 
 
 def _output_shapes(path: Path) -> list[tuple[int, ...]]:
@@ -85,20 +89,23 @@ def build_people_model(src: Path, out: Path, images: list[Path], version: str) -
         model = onnx.load(str(src))
     except Exception as e:  # noqa: BLE001 - onnx raises its own untyped errors for bad files
         raise ModelError(f"{src}: expected an ONNX model, found: {e}") from None
+    from vision.backends.nanodet import expected_outputs, to_input
+
     shapes = _output_shapes(src)
-    grids = [SIZE // s for s in (8, 16, 32)]
-    want = sorted([(g * g, 80) for g in grids] + [(g * g, 4 * (REG_MAX + 1)) for g in grids])
+    want = expected_outputs(SIZE, REG_MAX)
     if shapes != want:
         raise ModelError(f"{src}: expected NanoDet-g 416 outputs {want}, found {shapes}")
     if not images:
         raise ModelError("expected calibration images, found none")
     CalibrationDataReader.register(Calibration)
+    images = [Path(i).resolve() for i in images]  # read from inside a scratch folder below
     part = out.with_name(out.name + ".part")
     with tempfile.TemporaryDirectory(prefix="vigil-people-") as tmp, contextlib.chdir(tmp):
         pre = Path(tmp) / "pre.onnx"
         quant_pre_process(str(src), str(pre))
         # only the convolutions: quantizing the head's score and box outputs wipes the scores out (measured: AP 0)
-        quantize_static(str(pre), str(part), Calibration(model.graph.input[0].name, images, SIZE, _nanodet_input),
+        quantize_static(str(pre), str(part), Calibration(model.graph.input[0].name, images, SIZE,
+                                                         lambda img: to_input(img, layout())[0]),
                         quant_format=QuantFormat.QDQ, per_channel=True, activation_type=QuantType.QUInt8,
                         weight_type=QuantType.QInt8, op_types_to_quantize=["Conv"])
     quant = onnx.load(str(part))

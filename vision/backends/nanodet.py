@@ -74,16 +74,32 @@ def decode_level(scores: np.ndarray, sides: np.ndarray, grid: int, stride: float
     return boxes.astype(np.float32), scores[keep].astype(np.float32)
 
 
+def grids(size: int) -> list[int]:
+    """The side of each stride's grid (8, 16, 32) at this input size."""
+    return [size // s for s in (8, 16, 32)]
+
+
+def expected_outputs(size: int, reg_max: int) -> list[tuple[int, int]]:
+    """The network's output shapes (batch dropped), sorted: per stride, class scores and box-side distributions."""
+    return sorted((g * g, n) for g in grids(size) for n in (COCO_CLASSES, 4 * (reg_max + 1)))
+
+
+def to_input(image: np.ndarray, layout: NanoDetLayout) -> tuple[np.ndarray, Letterbox]:
+    """A BGR image as the network's input (letterboxed, normalised, NCHW) and how it was fitted."""
+    boxed, lb = letterbox(image, layout.size)
+    x = (boxed.astype(np.float32) - np.array(layout.mean_bgr, np.float32)) / np.array(layout.std_bgr, np.float32)
+    return np.ascontiguousarray(x.transpose(2, 0, 1)[None]), lb
+
+
 def heads(session, layout: NanoDetLayout, path: str) -> tuple[tuple[int, int, int], ...]:
     """Per stride: (grid side, index of its score output, index of its box-side output), from the output shapes."""
     shapes = [tuple(o.shape[1:]) for o in session.get_outputs()]
-    grids = [layout.size // s for s in (8, 16, 32)]
-    want = [(g * g, n) for g in grids for n in (COCO_CLASSES, 4 * (layout.reg_max + 1))]
-    if sorted(shapes) != sorted(want):
-        raise ModelError(f"{path}: expected NanoDet outputs {sorted(want)} (scores and box sides per stride), "
+    want = expected_outputs(layout.size, layout.reg_max)
+    if sorted(shapes) != want:
+        raise ModelError(f"{path}: expected NanoDet outputs {want} (scores and box sides per stride), "
                          f"found {sorted(shapes)}")
     return tuple((g, shapes.index((g * g, COCO_CLASSES)), shapes.index((g * g, 4 * (layout.reg_max + 1))))
-                 for g in grids)
+                 for g in grids(layout.size))
 
 
 class NanoDetPeople:
@@ -94,8 +110,6 @@ class NanoDetPeople:
         self.info, self.layout, self.conf, self.iou = info, layout, conf, iou
         self._input = session.get_inputs()[0].name
         self._heads = heads(session, layout, info.path)
-        self._mean = np.array(layout.mean_bgr, np.float32)
-        self._std = np.array(layout.std_bgr, np.float32)
 
     @classmethod
     def load(cls, path: str | Path, *, conf: float = 0.3, iou: float = 0.6, threads: int = 1) -> "NanoDetPeople":
@@ -113,13 +127,8 @@ class NanoDetPeople:
                          path=str(p), sha256=sha, imgsz=layout.size)
         return cls(session, info, layout, conf=conf, iou=iou)
 
-    def _tensor(self, image: np.ndarray) -> tuple[np.ndarray, Letterbox]:
-        boxed, lb = letterbox(image, self.layout.size)
-        x = (boxed.astype(np.float32) - self._mean) / self._std
-        return np.ascontiguousarray(x.transpose(2, 0, 1)[None]), lb
-
     def _one(self, image: np.ndarray) -> sv.Detections:
-        x, lb = self._tensor(image)
+        x, lb = to_input(image, self.layout)
         outs = self._session.run(None, {self._input: x})
         boxes, scores = [], []
         for grid, score_at, sides_at in self._heads:
