@@ -149,12 +149,9 @@ def is_int8(model: Path) -> bool:
 
 def cpu_ms_per_frame(model: Path, imgsz: int = 320, threads: int = 1, frames: int = 40) -> float:
     """CPU milliseconds per letterboxed frame (batch 1), measured as process CPU time, not wall time."""
-    import onnxruntime as ort
+    from vision.backends.onnx import cpu_session
 
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads, opts.inter_op_num_threads = threads, 1
-    opts.log_severity_level = 3
-    session = ort.InferenceSession(str(model), sess_options=opts, providers=["CPUExecutionProvider"])
+    session = cpu_session(str(model), threads)  # configured as the service runs it (idle threads sleep)
     x = np.random.default_rng(0).random((1, 3, imgsz, imgsz), dtype=np.float32)
     name = session.get_inputs()[0].name
     for _ in range(5):

@@ -87,12 +87,9 @@ def _data_plan(opts: RecipeOptions) -> DataPlan:
 
 def onnx_cpu_ms(onnx_path: Path, imgsz: int, threads: int = 2, runs: int = 20) -> float:
     """Median ONNX Runtime latency (ms) of one 3x imgsz x imgsz frame on this CPU."""
-    import onnxruntime as ort
+    from vision.backends.onnx import cpu_session
 
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = threads
-    so.inter_op_num_threads = 1
-    sess = ort.InferenceSession(str(onnx_path), so, providers=["CPUExecutionProvider"])
+    sess = cpu_session(str(onnx_path), threads)  # configured as the service runs it
     x = np.random.default_rng(0).random((1, 3, imgsz, imgsz), dtype=np.float32)
     name = sess.get_inputs()[0].name
     for _ in range(3):

@@ -77,20 +77,14 @@ class CropClassifier:
 
     @classmethod
     def load(cls, path: str | Path, *, threads: int = 1) -> "CropClassifier":
-        import onnxruntime as ort
-
+        from vision.backends.onnx import cpu_session
         from vision.detector import file_sha256
 
         p = Path(path)
         if p.suffix.lower() != ".onnx" or not p.is_file():
             found = "nothing" if not p.exists() else "a folder" if p.is_dir() else p.suffix or "no suffix"
             raise ModelError(f"{p}: expected a second-look classifier .onnx file, found {found}")
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads, opts.inter_op_num_threads = threads, 1
-        try:
-            session = ort.InferenceSession(str(p), opts, providers=["CPUExecutionProvider"])
-        except Exception as e:  # onnxruntime raises its own types for corrupt files
-            raise ModelError(f"{p}: not a loadable ONNX model ({type(e).__name__})") from None
+        session = cpu_session(str(p), threads)
         meta = session.get_modelmeta().custom_metadata_map
         task = meta.get("vigil_task", "")
         if task not in TASK_CLASSES:

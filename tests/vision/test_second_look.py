@@ -143,7 +143,7 @@ def test_loading_a_wrong_file_says_what_was_expected(tmp_path):
         CropClassifier.load(pt)
     junk = tmp_path / "junk.onnx"
     junk.write_bytes(b"not a model at all")
-    with pytest.raises(ModelError, match="not a loadable ONNX model"):
+    with pytest.raises(ModelError, match="expected an ONNX model ONNX Runtime can load"):
         CropClassifier.load(junk)
     import onnx
     from onnx import TensorProto, helper
@@ -163,7 +163,7 @@ def test_loading_a_wrong_file_says_what_was_expected(tmp_path):
     with pytest.raises(ModelError, match="expected metadata vigil_classes covered,uncovered,empty"):
         CropClassifier.load(plain)
     cfg = camera_config("site") + f"detectors:\n  site: {{model: site.onnx, classifiers: [{junk}]}}\n"
-    with pytest.raises(ModelError, match="not a loadable ONNX model"):
+    with pytest.raises(ModelError, match="expected an ONNX model ONNX Runtime can load"):
         CameraAnalyzer.from_config(parse_config(cfg), "cam")
 
 
