@@ -215,7 +215,8 @@ class CropClassifier:
                                  tracker_id=dets.tracker_id, data=dict(dets.data))
         return _with_added(dets, names, boxes, scores, found)
 
-    def _people(self, dets: sv.Detections, names: np.ndarray, image: np.ndarray, region) -> tuple[list, np.ndarray, list]:
+    def _people(self, dets: sv.Detections, names: np.ndarray, image: np.ndarray,
+                region) -> tuple[list, np.ndarray, list]:
         """The confident people, their class probabilities, and their regions clipped to the image."""
         people = [i for i in range(len(dets)) if names[i] == DetClass.PERSON.value
                   and dets.confidence[i] >= PERSON_MIN_SCORE]

@@ -187,4 +187,5 @@ def test_vigil_analyze_prints_one_json_line_per_violation(tmp_path, toy_onnx):
     junk.write_bytes(b"no model")
     res = CliRunner().invoke(app, ["analyze", str(video), "--profile", "lab", "--config", str(cfg),
                                    "--second-look", str(junk)])
-    assert res.exit_code != 0 and "expected an ONNX model ONNX Runtime can load" in str(res.exception) and res.stdout == ""
+    assert res.exit_code != 0 and res.stdout == ""
+    assert "expected an ONNX model ONNX Runtime can load" in str(res.exception)
