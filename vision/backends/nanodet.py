@@ -141,9 +141,7 @@ class NanoDetPeople:
             xywh = np.concatenate([xyxy[:, :2], xyxy[:, 2:] - xyxy[:, :2]], axis=1)
             idx = np.asarray(cv2.dnn.NMSBoxes(xywh.tolist(), score.tolist(), self.conf, self.iou), int)
             idx = idx.reshape(-1)[:MAX_DET]
-            xyxy, score = xyxy[idx], score[idx]
-            xyxy[:, [0, 2]] = ((xyxy[:, [0, 2]] - lb.pad_x) / lb.gain_x).clip(0, lb.width)
-            xyxy[:, [1, 3]] = ((xyxy[:, [1, 3]] - lb.pad_y) / lb.gain_y).clip(0, lb.height)
+            xyxy, score = lb.to_image(xyxy[idx]), score[idx]
         return make_detections(xyxy, score, np.zeros(len(score), int), ("person",))
 
     def detect(self, images: Sequence[np.ndarray]) -> list[sv.Detections]:

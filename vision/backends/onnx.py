@@ -28,6 +28,13 @@ class Letterbox:
     width: int
     height: int
 
+    def to_image(self, xyxy: np.ndarray) -> np.ndarray:
+        """Boxes (n, 4) in the model input's pixels -> the original image's pixels, clipped to it (a new array)."""
+        out = np.empty_like(xyxy)
+        out[:, [0, 2]] = ((xyxy[:, [0, 2]] - self.pad_x) / self.gain_x).clip(0, self.width)
+        out[:, [1, 3]] = ((xyxy[:, [1, 3]] - self.pad_y) / self.gain_y).clip(0, self.height)
+        return out
+
 
 def letterbox(image: np.ndarray, size: int) -> tuple[np.ndarray, Letterbox]:
     """Resize keeping aspect ratio and pad to size x size, exactly as ultralytics does (auto=False)."""
@@ -77,13 +84,7 @@ def decode(pred: np.ndarray, box: Letterbox, *, conf: float, iou: float) -> tupl
     idx = cv2.dnn.NMSBoxesBatched(xywh.tolist(), score.tolist(), class_id.tolist(), conf, iou)
     idx = np.asarray(idx, dtype=int).reshape(-1)[:MAX_DET]
     xywh, score, class_id = xywh[idx], score[idx], class_id[idx]
-    xyxy = np.empty_like(xywh)
-    xyxy[:, 0] = (xywh[:, 0] - box.pad_x) / box.gain_x
-    xyxy[:, 1] = (xywh[:, 1] - box.pad_y) / box.gain_y
-    xyxy[:, 2] = (xywh[:, 0] + xywh[:, 2] - box.pad_x) / box.gain_x
-    xyxy[:, 3] = (xywh[:, 1] + xywh[:, 3] - box.pad_y) / box.gain_y
-    xyxy[:, [0, 2]] = xyxy[:, [0, 2]].clip(0, box.width)
-    xyxy[:, [1, 3]] = xyxy[:, [1, 3]].clip(0, box.height)
+    xyxy = box.to_image(np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], axis=1))
     return xyxy.astype(np.float32), score.astype(np.float32), class_id.astype(int)
 
 
