@@ -40,9 +40,7 @@ def detection_metrics(detector: Detector, dataset_dir: Path, profile: str, split
     for sample, _ in iter_samples(dataset_dir, split):
         img = cv2.imdecode(np.frombuffer(sample.data, np.uint8), cv2.IMREAD_COLOR)
         dets = detector.detect([img])[0]
-        names = dets.data.get("class_name", np.array([], str))
-        keep = np.array([n in classes for n in names], bool)
-        pred_cls = np.array([classes.index(n) for n in names[keep]], int)
+        keep, pred_cls = class_indices(dets, classes)
         scale = np.array([sample.width, sample.height] * 2, float)
         gt = np.array([[b.x1, b.y1, b.x2, b.y2] for b in sample.boxes], float).reshape(-1, 4) * scale
         gt_cls = np.array([classes.index(b.cls) for b in sample.boxes], int)
@@ -52,14 +50,12 @@ def detection_metrics(detector: Detector, dataset_dir: Path, profile: str, split
     return tally.summary()
 
 
-def source_metrics(detector: Detector, folder: Path, profile: str, labelled: tuple[str, ...]) -> dict:
-    """mAP50 of `detector` on every image of one shared source (YOLO layout, unified class ids), counting only the
-    classes that source labels: a class it leaves unlabelled is neither missed nor a false positive there."""
+def source_images(folder: Path, classes: tuple[str, ...]):
+    """Each usable image of one source (YOLO layout, unified class ids; the mislabelled list skipped), with its truth
+    restricted to `classes`: yields (image path, BGR image, xyxy boxes in pixels, class indices into `classes`)."""
     from training.recipe_data import is_mislabelled
     from vigil.catalogue import UNIFIED_CLASSES
 
-    classes = tuple(c for c in PROFILE_CLASSES[profile] if c in labelled)
-    tally = DetectionTally(classes, pr_conf=0.25)
     for split in ("train", "val"):
         for img_path in sorted((Path(folder) / "images" / split).glob("*.jpg")):
             if is_mislabelled(img_path):
@@ -74,12 +70,25 @@ def source_metrics(detector: Detector, folder: Path, profile: str, labelled: tup
             gt = np.array([[(float(r[1]) - float(r[3]) / 2) * w, (float(r[2]) - float(r[4]) / 2) * h,
                             (float(r[1]) + float(r[3]) / 2) * w, (float(r[2]) + float(r[4]) / 2) * h]
                            for r in rows], float).reshape(-1, 4)
-            gt_cls = np.array([classes.index(UNIFIED_CLASSES[int(r[0])]) for r in rows], int)
-            dets = detector.detect([img])[0]
-            names = dets.data.get("class_name", np.array([], str))
-            keep = np.array([n in classes for n in names], bool)
-            pred_cls = np.array([classes.index(n) for n in names[keep]], int)
-            tally.add(dets.xyxy[keep], dets.confidence[keep], pred_cls, gt, gt_cls)
+            yield img_path, img, gt, np.array([classes.index(UNIFIED_CLASSES[int(r[0])]) for r in rows], int)
+
+
+def class_indices(dets, classes: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Which of `dets` name one of `classes` (a mask over dets) and those boxes' indices into `classes`."""
+    names = dets.data.get("class_name", np.array([], str))
+    keep = np.array([n in classes for n in names], bool)
+    return keep, np.array([classes.index(n) for n in names[keep]], int)
+
+
+def source_metrics(detector: Detector, folder: Path, profile: str, labelled: tuple[str, ...]) -> dict:
+    """mAP50 of `detector` on every image of one shared source (YOLO layout, unified class ids), counting only the
+    classes that source labels: a class it leaves unlabelled is neither missed nor a false positive there."""
+    classes = tuple(c for c in PROFILE_CLASSES[profile] if c in labelled)
+    tally = DetectionTally(classes, pr_conf=0.25)
+    for _, img, gt, gt_cls in source_images(folder, classes):
+        dets = detector.detect([img])[0]
+        keep, pred_cls = class_indices(dets, classes)
+        tally.add(dets.xyxy[keep], dets.confidence[keep], pred_cls, gt, gt_cls)
     return tally.summary()
 
 

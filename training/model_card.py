@@ -258,6 +258,8 @@ def _headline(card: dict) -> list[str]:
         for src, row in by[kind].get("per_source", {}).items():
             lines.append(f"| {src} | {'held out' if kind == 'heldout' else 'own split'} | "
                          f"{', '.join(f'{c} {v:.3f}' for c, v in row.items()) or 'n/a'} |")
+    if m.get("camera_view"):
+        lines += _camera_view(m["camera_view"])
     sizes = by.get("heldout_by_size")
     if sizes:
         cpu = m.get("cpu_ms_by_size", {})
@@ -286,6 +288,40 @@ def _headline(card: dict) -> list[str]:
             lines.append(f"- {key}: held-out-source AP50 {res['mean_heldout_ap50']} vs own-split "
                          f"{res['mean_own_ap50']} over {len(res['folds'])} folds ({res['epochs']} epochs each)")
     return lines + [""]
+
+
+def _share(k: int, n: int) -> str:
+    return f"{k} of {n} ({100 * k / n:.0f} %)" if n else "n/a (none)"
+
+
+def _beside(b: dict) -> str:
+    parts = ([f"people detector `{b['people']}`"] if b.get("people") else []) + \
+            ([f"second looks {', '.join(f'`{c}`' for c in b['second_look'])}"] if b.get("second_look") else [])
+    return ("with " + " and ".join(parts) if parts else "the detector alone") + \
+        "; no fire cues, which judge frames over time"
+
+
+def _camera_view(v: dict) -> list[str]:
+    """The held-out sources as a camera operator meets them (training.camera_view)."""
+    loose = [f"{t:g}" for t in v["loose_iou"]]
+    lines = ["", "### On cameras it never saw: is the class reported at all, and do the boxes agree?", "",
+             f"The same held-out sources through what the service runs on each frame ({v['imgsz']} input; "
+             + _beside(v.get("beside") or {}) + f"). Reported: a box of the class at confidence >= {v['conf']} "
+             "(the service's threshold) anywhere in the image. AP at a looser IoU counts a box that overlaps the "
+             "labeller's less than half: sources disagree on what one box is (a whole burning area or each flame), "
+             "so a detector that finds the thing but boxes it the other way scores low AP50 and high AP at IoU "
+             "0.1.", "",
+             "| source | class | AP50 | " + " | ".join(f"AP at IoU {t}" for t in loose)
+             + " | images showing it, reported on | images without it, reported on |",
+             "|---|---|---|" + "---|" * len(loose) + "---|---|"]
+    for src, row in v["sources"].items():
+        for c, r in row.items():
+            at = r.get("ap_at_iou") or {}
+            lines.append(f"| {src} | {c} | {_fmt(r['ap50'])} | " + " | ".join(_fmt(at.get(t)) for t in loose)
+                         + f" | {_share(r['reported_on_showing'], r['images_showing'])} | "
+                         f"{_share(r['reported_on_without'], r['images_without'])} |")
+    return lines + ["", "(`python -m training.camera_view --card`; an image \"without\" a class is one of that "
+                    "source's images whose labels do not show it.)"]
 
 
 def rerender(models_dir: Path, profile: str, datasets_dir: Path | None = None,

@@ -54,6 +54,15 @@ def one_state_per_object(dets: sv.Detections) -> sv.Detections:
     return dets[~drop] if drop.any() else dets
 
 
+def second_looks(dets: sv.Detections, image: np.ndarray, classifiers) -> sv.Detections:
+    """What one frame's detections become before anything looks at time: one state per object, then each
+    second-look classifier's verdict on its boxes (the fire cues, which need frames over time, come after)."""
+    dets = one_state_per_object(dets)
+    for classifier in classifiers:
+        dets = classifier.refine(dets, image)
+    return dets
+
+
 def cue_settings(dcfg) -> CueSettings | None:
     """The fire/smoke cue thresholds of a profile's detector config (None: no detector, or cues off)."""
     if dcfg is None or not dcfg.cues.enabled:
@@ -144,9 +153,7 @@ class CameraAnalyzer:
             self._detected += 1
             self._last_detect_s = frame.pts_s
             self._people = model.people if model is not None else ""
-            dets = one_state_per_object(dets)
-            for classifier in self.second_look:
-                dets = classifier.refine(dets, frame.image)
+            dets = second_looks(dets, frame.image, self.second_look)
             if self.cues is not None:
                 dets = self.cues.refine(dets, frame.image, frame.pts_s)
             kept = self.masks.apply(dets, w, h)
