@@ -24,9 +24,11 @@ from training.recipe_data import DataPlan
 from training.recipe_scenario import Beside
 from training.recipe_sources import load_extra_sources
 from vigil.catalogue import PROFILE_CLASSES
+from vigil.config import DetectorConfig
 from vigil.errors import TrainingError, VigilError
 
 LOOSE_IOU = (0.3, 0.1)
+SERVICE = DetectorConfig.model_fields  # the service's defaults: conf, iou, people_conf
 
 
 @dataclass(frozen=True)
@@ -133,8 +135,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", default=None, help="default: models/<profile>.onnx")
     ap.add_argument("--source", action="append", default=[],
                     help="a held-out source to score (repeatable; default: the card's held-out sources)")
-    ap.add_argument("--conf", type=float, default=0.25, help="the service's detector confidence (config: conf)")
-    ap.add_argument("--iou", type=float, default=0.45, help="the service's NMS IoU (config: iou)")
+    ap.add_argument("--conf", type=float, default=SERVICE["conf"].default,
+                    help="the service's detector confidence (config: conf)")
+    ap.add_argument("--iou", type=float, default=SERVICE["iou"].default, help="the service's NMS IoU (config: iou)")
     ap.add_argument("--imgsz", type=int, default=None, help="default: the card's image size")
     ap.add_argument("--datasets", type=Path, default=Path("../shared/datasets"))
     ap.add_argument("--extra-datasets", action="append", type=Path, default=[],
@@ -160,16 +163,17 @@ def main(argv: list[str] | None = None) -> int:
     imgsz = args.imgsz or ((card or {}).get("training") or {}).get("imgsz") or 320
     detector = load_detector(model, conf=0.001, iou=args.iou, imgsz=imgsz, threads=2, profile=args.profile)
     beside = Beside() if args.alone else Beside.shipped(args.profile)
-    if beside.people is not None:
-        from training.people_model import EVAL_CONF
+    if beside.people is not None:  # at the service's threshold: its lower boxes never reach a rule
         from vision.backends.nanodet import NanoDetPeople
         from vision.people import WithPeople
 
-        detector = WithPeople(detector, NanoDetPeople.load(beside.people, conf=EVAL_CONF["people"], threads=2))
+        people = NanoDetPeople.load(beside.people, conf=SERVICE["people_conf"].default, threads=2)
+        detector = WithPeople(detector, people)
     from vision.second_look import CropClassifier
 
     pipeline = StillPipeline(detector, [CropClassifier.load(c, threads=2) for c in beside.second_look])
-    res = {"model": str(model), "imgsz": imgsz, "beside": beside.summary() | {"fire_cues": False},
+    res = {"model": str(model), "imgsz": imgsz, "beside": beside.summary() | {"fire_cues": False} | (
+               {"people_conf": SERVICE["people_conf"].default} if beside.people else {}),
            **camera_view(pipeline, sources, args.profile, args.conf)}
     print(json.dumps(res, indent=1))
     if args.card:

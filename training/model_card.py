@@ -295,7 +295,8 @@ def _share(k: int, n: int) -> str:
 
 
 def _beside(b: dict) -> str:
-    parts = ([f"people detector `{b['people']}`"] if b.get("people") else []) + \
+    parts = ([f"people detector `{b['people']}` (its boxes from {b.get('people_conf', 'its threshold')})"]
+             if b.get("people") else []) + \
             ([f"second looks {', '.join(f'`{c}`' for c in b['second_look'])}"] if b.get("second_look") else [])
     return ("with " + " and ".join(parts) if parts else "the detector alone") + \
         "; no fire cues, which judge frames over time"

@@ -107,11 +107,13 @@ def test_card_shows_what_a_camera_operator_gets(tmp_path):
     card = json.loads(js.read_text())
     card["metrics"]["camera_view"] = {
         "imgsz": 320, "conf": 0.25, "loose_iou": [0.3, 0.1],
-        "beside": {"second_look": ["site_piles.onnx"], "people": None, "fire_cues": False},
+        "beside": {"second_look": ["site_piles.onnx"], "people": "people.onnx", "people_conf": 0.3,
+                   "fire_cues": False},
         "sources": {"b-fire": {"fire": {"ap50": 0.278, "ap_at_iou": {"0.3": 0.493, "0.1": 0.604},
                                         "images_showing": 226, "reported_on_showing": 153,
                                         "images_without": 0, "reported_on_without": 0}}}}
     js.write_text(json.dumps(card))
     text = rerender(tmp_path, "site").read_text()
     assert "| b-fire | fire | 0.278 | 0.493 | 0.604 | 153 of 226 (68 %) | n/a (none) |" in text
-    assert "with second looks `site_piles.onnx`; no fire cues" in text
+    assert "with people detector `people.onnx` (its boxes from 0.3) and second looks `site_piles.onnx`; no fire " \
+        "cues" in text
