@@ -82,6 +82,11 @@ def register(app: typer.Typer) -> None:
                      warmup_epochs: Optional[float] = typer.Option(
                          None, min=0.0, help="learning-rate warm-up (default: ultralytics' 3 epochs; 0 for a short "
                                              "round continuing a trained model)"),
+                     teacher_people: Optional[Path] = typer.Option(
+                         None, help="a people detector (models/people.onnx) that labels person in the training "
+                                    "images of sources that do not label it"),
+                     teacher_conf: float = typer.Option(0.5, min=0.05, max=0.95,
+                                                        help="the people detector's boxes kept as labels from"),
                      config: Optional[Path] = typer.Option(None, "--config", "-c")) -> None:
         """Build the data, train, evaluate (own splits, held-out sources, unseen scenes), export ONNX, write the
         card."""
@@ -89,6 +94,9 @@ def register(app: typer.Typer) -> None:
 
         if checkpoint not in ("best", "last"):
             raise typer.BadParameter(f"expected best or last, found {checkpoint!r}", param_hint="--checkpoint")
+        if teacher_people is not None and not teacher_people.is_file():
+            raise typer.BadParameter(f"expected a people detector .onnx file, found nothing at {teacher_people}",
+                                     param_hint="--teacher-people")
         if scenes_teach not in ("unlabelled", "all"):
             raise typer.BadParameter(f"expected unlabelled or all, found {scenes_teach!r}", param_hint="--scenes-teach")
         profiles = ("site", "lab") if profile == "all" else (profile,)
@@ -102,7 +110,8 @@ def register(app: typer.Typer) -> None:
                                  held_out=_held_out(held_out), balance=not no_balance,
                                  reference=Path(reference.replace("{profile}", p)) if reference else None,
                                  eval_sizes=tuple(eval_sizes or ()), extra_datasets=tuple(extra_datasets or ()),
-                                 scenes_teach=scenes_teach, warmup_epochs=warmup_epochs, checkpoint=checkpoint)
+                                 scenes_teach=scenes_teach, warmup_epochs=warmup_epochs, checkpoint=checkpoint,
+                                 teacher_people=teacher_people, teacher_conf=teacher_conf)
             res = run_recipe(opts)
             typer.echo(f"{p}: {res.onnx} ({res.card_md})")
 

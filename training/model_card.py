@@ -116,6 +116,10 @@ def render_markdown(card: dict) -> str:
            f"- classes (model order): {', '.join(f'{i} {c}' for i, c in enumerate(classes))}.",
            "- partial labels: each real source only teaches the classes it labels completely; the others are "
            "masked out of its classification loss (mosaics take the mask of their first image).",
+           *([f"- person where a source does not label it: the people detector `{Path(o['teacher_people']).name}` "
+              f"labelled the people in its training images (boxes from {o.get('teacher_conf')}); those images teach "
+              "person too (a flame or a lamp is not a person). Evaluation images keep their sources' own labels."]
+             if o.get("teacher_people") else []),
            *([f"- rendered scenes teach only {', '.join(o['scene_classes'])}: the classes no real training source "
               "labels; their fire, smoke, people and other real classes are masked out of the classification loss, "
               "so those are learned from real images alone."] if o.get("scene_classes") is not None

@@ -53,6 +53,9 @@ class RecipeOptions:
     # which is rendered scenes only) or "last" (the last epoch; when scenes teach only the classes no real source
     # labels, the scene split says little about the real classes the held-out sources judge)
     checkpoint: str = "best"
+    # a people detector labelling person in the training images of sources that do not (recipe_data.DataPlan)
+    teacher_people: Path | None = None
+    teacher_conf: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -82,7 +85,8 @@ def _data_plan(opts: RecipeOptions) -> DataPlan:
     scene_s = opts.scene_s or (20.0 if tiny else default["scene_s"])
     return DataPlan(opts.profile, opts.datasets_dir, real_per_source=opts.subset, scenes=scenes, scene_s=scene_s,
                     scene_fps=opts.scene_fps or default["scene_fps"], common_keep=opts.common_keep,
-                    held_out=opts.held_out, balance=opts.balance, extra=extra, scenes_teach=opts.scenes_teach)
+                    held_out=opts.held_out, balance=opts.balance, extra=extra, scenes_teach=opts.scenes_teach,
+                    teacher_people=opts.teacher_people, teacher_conf=opts.teacher_conf)
 
 
 def onnx_cpu_ms(onnx_path: Path, imgsz: int, threads: int = 2, runs: int = 20) -> float:

@@ -93,6 +93,11 @@ class DataPlan:
     # "unlabelled": rendered scenes teach only the classes no training source labels (their other boxes are masked
     # out of the classification loss, so the real classes are not pulled towards the renders); "all": every class
     scenes_teach: str = "unlabelled"
+    # A people detector (vision.backends.nanodet, COCO-trained) that labels the people in the training images of
+    # sources that do not label person: those images then teach person too (a flame, a lamp, a candle is not a
+    # person) instead of being masked out of it. Its boxes at `teacher_conf` or more become person labels.
+    teacher_people: Path | None = None
+    teacher_conf: float = 0.5
 
     def held_out_sources(self) -> tuple[str, ...]:
         return HELD_OUT.get(self.profile, ()) if self.held_out is None else tuple(self.held_out)
@@ -129,6 +134,20 @@ class DataPlan:
     def absent(self, source: str) -> tuple[str, ...]:
         extra = self._extra(source)
         return extra.absent if extra is not None else ABSENT.get(source, ())
+
+    def teacher_labels_person(self, source: str) -> bool:
+        """The people detector labels this source's training images (it labels no person and is not known free
+        of them, and the profile has a person class)."""
+        return (self.teacher_people is not None and _P in PROFILE_CLASSES[self.profile]
+                and _P not in self.sources()[source] and _P not in self.absent(source))
+
+    def taught(self, source: str) -> tuple[int, ...]:
+        """The profile class ids a source's training images teach: those it labels, those it is known to be free
+        of, and person where the people detector labels it."""
+        taught = set(self.sources()[source]) | set(self.absent(source))
+        if self.teacher_labels_person(source):
+            taught.add(_P)
+        return tuple(i for i, c in enumerate(PROFILE_CLASSES[self.profile]) if c in taught)
 
     def class_map(self, source: str) -> dict[int, str]:
         extra = self._extra(source)
@@ -185,17 +204,43 @@ def _source_images(plan: DataPlan, source: str, split: str, limit: int | None) -
     return images
 
 
+@functools.lru_cache(maxsize=1)
+def _teacher(path: Path, conf: float):
+    from vision.backends.nanodet import NanoDetPeople
+
+    return NanoDetPeople.load(path, conf=conf, threads=2)
+
+
+def teacher_person_lines(plan: DataPlan, image: Path) -> list[str]:
+    """YOLO label lines (profile class ids) for the people the teacher finds in `image`."""
+    import cv2
+
+    frame = cv2.imread(str(image))
+    if frame is None:
+        raise DatasetError(f"{image}: expected an image the people detector can read, found none")
+    h, w = frame.shape[:2]
+    dets = _teacher(Path(plan.teacher_people).resolve(), plan.teacher_conf).detect([frame])[0]
+    k = PROFILE_CLASSES[plan.profile].index(_P)
+    return [f"{k} {(x0 + x1) / 2 / w:.6f} {(y0 + y1) / 2 / h:.6f} {(x1 - x0) / w:.6f} {(y1 - y0) / h:.6f}"
+            for x0, y0, x1, y1 in np.clip(dets.xyxy, 0, [w, h, w, h])]
+
+
 def _real_split(plan: DataPlan, root: Path, source: str, images: list[Path], dst_split: str,
                 repeats: int = 1) -> int:
-    """Link `images` of `source` into `root/images/dst_split` (`repeats` times) with their remapped labels."""
+    """Link `images` of `source` into `root/images/dst_split` (`repeats` times) with their remapped labels (and, in
+    the training split only, the people detector's person labels where the plan has one for this source; the
+    evaluation splits keep the source's own truth)."""
     classes = PROFILE_CLASSES[plan.profile]
     src, keep, class_map = plan.source_dir(source), plan.sources()[source], plan.class_map(source)
     img_dir, lbl_dir = root / "images" / dst_split, root / "labels" / dst_split
     img_dir.mkdir(parents=True, exist_ok=True)
     lbl_dir.mkdir(parents=True, exist_ok=True)
+    teach = dst_split == "train" and plan.teacher_labels_person(source)
     for img in images:
         lbl = src / "labels" / img.parent.name / (img.stem + ".txt")
         text = remap_label(lbl.read_text() if lbl.exists() else "", class_map, keep, classes)
+        if teach:
+            text = "".join(f"{line}\n" for line in [*text.splitlines(), *teacher_person_lines(plan, img)])
         for r in range(repeats):
             name = f"{source}__{img.stem}" + (f"__r{r}" if r else "")
             _link(img, img_dir / f"{name}.jpg")
@@ -298,7 +343,7 @@ def build_dataset(plan: DataPlan, root: Path) -> BuiltData:
     counts["train"][SCENE_SOURCE], _ = _scene_split(plan, root, "train", "train")
     counts["val"][SCENE_SOURCE], _ = _scene_split(plan, root, "val", "val")
     counts["test_scenes"][SCENE_SOURCE], test_folders = _scene_split(plan, root, "test", "test_scenes")
-    masks = {s: class_mask(plan.profile, s, plan.extra) for s in plan.training_sources()}
+    masks = {s: plan.taught(s) for s in plan.training_sources()}
     masks[SCENE_SOURCE] = plan.scene_mask()
     (root / "masks.json").write_text(json.dumps(masks))  # read by recipe_gpu.pack (extra sources' masks too)
     data_yaml = root / "data.yaml"
@@ -316,7 +361,4 @@ def _labelled(plan: DataPlan, source: str) -> tuple[str, ...]:
 
 def class_mask(profile: str, source: str, extra: tuple[ExtraSource, ...] = ()) -> tuple[int, ...]:
     """The profile class ids a source's images teach: those it labels, and those it is known to be free of."""
-    plan = DataPlan(profile, None, extra=extra)
-    classes = PROFILE_CLASSES[profile]
-    taught = set(plan.sources()[source]) | set(plan.absent(source))
-    return tuple(i for i, c in enumerate(classes) if c in taught)
+    return DataPlan(profile, None, extra=extra).taught(source)

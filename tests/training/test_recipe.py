@@ -194,3 +194,29 @@ def test_no_train_takes_the_checkpoint_asked_for_and_the_card_options_are_json(t
     assert _progress(weights.parent)["trained_seconds"] == 881  # the card's training time, not the evaluation's
     card = json.loads(json.dumps(card_options(opts)))
     assert card["extra_datasets"] == [str(tmp_path / "extra")] and card["init_from"] == str(tmp_path / "site.onnx")
+
+
+def test_a_people_detector_labels_person_where_a_source_does_not_in_training_images_only(tmp_path):
+    """Smokers' photos label only the cigarette: without a teacher their people are masked out of the loss; with
+    the people detector their people become person labels in the training split, never in an evaluation split."""
+    from training.recipe_data import DataPlan, _real_split, _source_images
+    from vigil.shipped import models_dir
+
+    datasets_dir = default_datasets_dir()
+    assert datasets_dir is not None, "the shared datasets (../shared/datasets) hold the smokers' photos"
+    person = PROFILE_CLASSES["lab"].index("person")
+    plain = DataPlan("lab", datasets_dir)
+    taught = DataPlan("lab", datasets_dir, teacher_people=models_dir() / "people.onnx", teacher_conf=0.5)
+    smokers, people = "huyhoclaptrinh-smoking", "luizfrra-person-overhead-cctv"
+    assert person not in plain.taught(smokers) and person in taught.taught(smokers)
+    assert not taught.teacher_labels_person(people)  # labels its people itself
+    images = _source_images(taught, smokers, "train", None)[:12]
+    for split in ("train", "eval_own_x"):
+        _real_split(taught, tmp_path, smokers, images, split)
+    rows = {split: [r.split() for f in sorted((tmp_path / "labels" / split).glob("*.txt"))
+                    for r in f.read_text().splitlines()] for split in ("train", "eval_own_x")}
+    added = [r for r in rows["train"] if int(r[0]) == person]
+    assert len(added) >= 6, "the people detector found hardly anyone in 12 photos of smokers"
+    assert all(0 <= float(v) <= 1 for r in added for v in r[1:]) and all(float(r[3]) > 0.05 for r in added)
+    assert not any(int(r[0]) == person for r in rows["eval_own_x"])  # the source's own truth only
+    assert len(rows["train"]) == len(rows["eval_own_x"]) + len(added)
