@@ -218,6 +218,8 @@ def teacher_person_lines(plan: DataPlan, image: Path) -> list[str]:
     frame = cv2.imread(str(image))
     if frame is None:
         raise DatasetError(f"{image}: expected an image the people detector can read, found none")
+    if plan.teacher_people is None:
+        raise DatasetError("expected a people detector (teacher_people) in the plan, found none")
     h, w = frame.shape[:2]
     dets = _teacher(Path(plan.teacher_people).resolve(), plan.teacher_conf).detect([frame])[0]
     k = PROFILE_CLASSES[plan.profile].index(_P)
