@@ -14,7 +14,7 @@ files. So the round has three steps:
    then evaluates at every size on the full-resolution images, exports ONNX and writes the model card.
 
 Usage (the ``.gpu`` folder is git-ignored locally via .git/info/exclude and carried to the machine):
-    python -m training.recipe_gpu build --work runs/gpu --datasets ../shared/datasets [--extra-datasets DIR]
+    python -m training.recipe_gpu build --work runs/gpu --datasets ../shared/datasets [--extra-datasets DIR] [--teacher-people models/people.onnx]
     python -m training.recipe_gpu pack --work runs/gpu --out .gpu/pack --tar
     (there) tar xf .gpu/pack.tar -C /tmp/pk && python -m training.recipe_gpu round --pack /tmp/pk/pack --out $OUT
     python -m training.recipe_gpu adopt --from <round 1 files> --from <round 2 files> --work runs/gpu
@@ -42,14 +42,17 @@ def _base(stem: str) -> str:
     return head if sep and tail.isdigit() and "__" in head else stem
 
 
-def build(work: Path, profiles: list[str], datasets_dir: Path, extra: tuple[Path, ...] = ()) -> dict:
+def build(work: Path, profiles: list[str], datasets_dir: Path, extra: tuple[Path, ...] = (),
+          teacher_people: Path | None = None) -> dict:
     """The recipe's data for each profile, as `vigil recipe train` builds it (runs/<work>/<profile>/data);
-    `extra`: folders of extra source folders with manifests (``--extra-datasets``)."""
+    `extra`: folders of extra source folders with manifests (``--extra-datasets``); `teacher_people`: a people
+    detector labelling person where a source does not (``--teacher-people``)."""
     from training.recipe import RecipeOptions, _data_plan
     from training.recipe_data import build_dataset
 
     return {p: build_dataset(_data_plan(RecipeOptions(profile=p, datasets_dir=datasets_dir, work_dir=work,
-                                                      extra_datasets=extra)), work / p / "data").counts
+                                                      extra_datasets=extra, teacher_people=teacher_people)),
+                             work / p / "data").counts
             for p in profiles}
 
 
@@ -284,6 +287,8 @@ def main(argv: list[str] | None = None) -> int:
     d.add_argument("--datasets", default="../shared/datasets")
     d.add_argument("--extra-datasets", action="append", default=[],
                    help="a folder of extra source folders with vigil-source.yaml manifests (repeatable)")
+    d.add_argument("--teacher-people", default=None,
+                   help="a people detector (models/people.onnx) labelling person where a source does not")
     a = sub.add_parser("pack")
     a.add_argument("--work", default="runs/gpu")
     a.add_argument("--out", default=".gpu/pack")
@@ -320,7 +325,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.cmd == "build":
         print(json.dumps(build(Path(args.work), args.profiles.split(","), Path(args.datasets).resolve(),
-                               tuple(Path(d).resolve() for d in args.extra_datasets))))
+                               tuple(Path(d).resolve() for d in args.extra_datasets),
+                               Path(args.teacher_people).resolve() if args.teacher_people else None)))
         return 0
     if args.cmd == "pack":
         out = Path(args.out)
