@@ -14,7 +14,8 @@ files. So the round has three steps:
    then evaluates at every size on the full-resolution images, exports ONNX and writes the model card.
 
 Usage (the ``.gpu`` folder is git-ignored locally via .git/info/exclude and carried to the machine):
-    python -m training.recipe_gpu build --work runs/gpu --datasets ../shared/datasets [--extra-datasets DIR] [--teacher-people models/people.onnx]
+    python -m training.recipe_gpu build --work runs/gpu --datasets ../shared/datasets [--extra-datasets DIR] \
+        [--teacher-people models/people.onnx]
     python -m training.recipe_gpu pack --work runs/gpu --out .gpu/pack --tar
     (there) tar xf .gpu/pack.tar -C /tmp/pk && python -m training.recipe_gpu round --pack /tmp/pk/pack --out $OUT
     python -m training.recipe_gpu adopt --from <round 1 files> --from <round 2 files> --work runs/gpu
