@@ -20,6 +20,7 @@ import numpy as np
 
 from training.evaluate import class_indices, source_images
 from training.metrics import DetectionTally
+from training.model_card import fmt, rerender
 from training.recipe_data import DataPlan
 from training.recipe_scenario import Beside
 from training.recipe_sources import load_extra_sources
@@ -127,6 +128,41 @@ def held_out_sources(profile: str, names: list[str], datasets_dir: Path | None,
     return out
 
 
+def _share(k: int, n: int) -> str:
+    return f"{k} of {n} ({100 * k / n:.0f} %)" if n else "n/a (none)"
+
+
+def _beside(b: dict) -> str:
+    parts = ([f"people detector `{b['people']}` (its boxes from {b.get('people_conf', 'its threshold')})"]
+             if b.get("people") else []) + \
+            ([f"second looks {', '.join(f'`{c}`' for c in b['second_look'])}"] if b.get("second_look") else [])
+    return ("with " + " and ".join(parts) if parts else "the detector alone") + \
+        "; no fire cues, which judge frames over time"
+
+
+def card_section(v: dict) -> list[str]:
+    """The model card's section for a recorded view (metrics.camera_view)."""
+    loose = [f"{t:g}" for t in v["loose_iou"]]
+    lines = ["", "### On cameras it never saw: is the class reported at all, and do the boxes agree?", "",
+             f"The same held-out sources through what the service runs on each frame ({v['imgsz']} input; "
+             + _beside(v.get("beside") or {}) + f"). Reported: a box of the class at confidence >= {v['conf']} "
+             "(the service's threshold) anywhere in the image. AP at a looser IoU counts a box that overlaps the "
+             "labeller's less than half: sources disagree on what one box is (a whole burning area or each flame), "
+             "so a detector that finds the thing but boxes it the other way scores low AP50 and high AP at IoU "
+             "0.1.", "",
+             "| source | class | AP50 | " + " | ".join(f"AP at IoU {t}" for t in loose)
+             + " | images showing it, reported on | images without it, reported on |",
+             "|---|---|---|" + "---|" * len(loose) + "---|---|"]
+    for src, row in v["sources"].items():
+        for c, r in row.items():
+            at = r.get("ap_at_iou") or {}
+            lines.append(f"| {src} | {c} | {fmt(r['ap50'])} | " + " | ".join(fmt(at.get(t)) for t in loose)
+                         + f" | {_share(r['reported_on_showing'], r['images_showing'])} | "
+                         f"{_share(r['reported_on_without'], r['images_without'])} |")
+    return lines + ["", "(`python -m training.camera_view --card`; an image \"without\" a class is one of that "
+                    "source's images whose labels do not show it.)"]
+
+
 def main(argv: list[str] | None = None) -> int:
     from vision.detector import load_detector
 
@@ -179,8 +215,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.card:
         if card is None:
             raise SystemExit(f"--card: expected the model's card at {js}, found none")
-        from training.model_card import rerender
-
         card["metrics"]["camera_view"] = res
         js.write_text(json.dumps(card, indent=1, ensure_ascii=False) + "\n")
         rerender(model.parent, args.profile, datasets)

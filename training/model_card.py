@@ -78,7 +78,7 @@ DEFAULT_LIMITS = (
 )
 
 
-def _fmt(v) -> str:
+def fmt(v) -> str:
     return "n/a" if v is None else (f"{v:.3f}" if isinstance(v, float) else str(v))
 
 
@@ -89,8 +89,8 @@ def _metrics_table(block: dict, classes: tuple[str, ...]) -> list[str]:
         if m is None:
             lines.append(f"| {c} | n/a | n/a | n/a (no instances in this split) |")
         else:
-            lines.append(f"| {c} | {_fmt(m['precision'])} | {_fmt(m['recall'])} | {_fmt(m['mAP50'])} |")
-    lines.append(f"| **all present** | | | **{_fmt(block.get('mAP50'))}** (mAP50-95 {_fmt(block.get('mAP50_95'))}) |")
+            lines.append(f"| {c} | {fmt(m['precision'])} | {fmt(m['recall'])} | {fmt(m['mAP50'])} |")
+    lines.append(f"| **all present** | | | **{fmt(block.get('mAP50'))}** (mAP50-95 {fmt(block.get('mAP50_95'))}) |")
     return lines
 
 
@@ -175,7 +175,7 @@ def _people(q: dict) -> list[str]:
 def _int8(q: dict) -> list[str]:
     """The int8 copy beside the float model: what it costs in held-out AP50 and what it saves in CPU."""
     a, b = q["fp32"].get("heldout_ap50") or {}, q["int8"].get("heldout_ap50") or {}
-    rows = [f"| {c} | {_fmt(a.get(c))} | {_fmt(b.get(c))} |" for c in sorted(set(a) | set(b))]
+    rows = [f"| {c} | {fmt(a.get(c))} | {fmt(b.get(c))} |" for c in sorted(set(a) | set(b))]
     return ["## INT8 copy", "",
             f"`{q['model']}`: the same weights quantized to int8 (`vigil recipe quantize`, training/quantize.py; "
             f"calibrated on {q['calibration_per_source']} training images per source, never the held-out ones; "
@@ -228,8 +228,8 @@ def _rounds(card: dict) -> list[str]:
     cpu = m.get("cpu_ms_by_arch", {})
     for r in rounds:
         for arch, a in sorted(r["archs"].items()):
-            out.append(f"| {r['round']} | {arch} | " + " | ".join(_fmt(a["heldout_ap50"].get(c)) for c in cls)
-                       + f" | {_fmt(cpu.get(arch))} |")
+            out.append(f"| {r['round']} | {arch} | " + " | ".join(fmt(a["heldout_ap50"].get(c)) for c in cls)
+                       + f" | {fmt(cpu.get(arch))} |")
     return out + [""]
 
 
@@ -254,8 +254,8 @@ def _headline(card: dict) -> list[str]:
             continue
         r = ref.get(c)
         ratio = f"{held[c] / r:.1f}x" if c in held and r else "n/a"
-        lines.append(f"| {c} | {_fmt(held.get(c)) if c in held else 'no held-out source'} | {_fmt(own.get(c))} | "
-                     f"{_fmt(r)} | {ratio} |")
+        lines.append(f"| {c} | {fmt(held.get(c)) if c in held else 'no held-out source'} | {fmt(own.get(c))} | "
+                     f"{fmt(r)} | {ratio} |")
     lines += ["", "Per source (AP50 of each class it labels):", "", "| source | kind | AP50 by class |",
               "|---|---|---|"]
     for kind in ("heldout", "own"):
@@ -263,7 +263,9 @@ def _headline(card: dict) -> list[str]:
             lines.append(f"| {src} | {'held out' if kind == 'heldout' else 'own split'} | "
                          f"{', '.join(f'{c} {v:.3f}' for c, v in row.items()) or 'n/a'} |")
     if m.get("camera_view"):
-        lines += _camera_view(m["camera_view"])
+        from training.camera_view import card_section
+
+        lines += card_section(m["camera_view"])
     sizes = by.get("heldout_by_size")
     if sizes:
         cpu = m.get("cpu_ms_by_size", {})
@@ -272,7 +274,7 @@ def _headline(card: dict) -> list[str]:
                   "| input | " + " | ".join(cls) + " | ms per frame (ONNX Runtime, 2 threads) |",
                   "|---|" + "---|" * (len(cls) + 1)]
         for sz, row in sizes.items():
-            lines.append(f"| {sz} | " + " | ".join(_fmt(row.get(c)) for c in cls) + f" | {_fmt(cpu.get(sz))} |")
+            lines.append(f"| {sz} | " + " | ".join(fmt(row.get(c)) for c in cls) + f" | {fmt(cpu.get(sz))} |")
     if m.get("tiling"):
         t = m["tiling"]
         cls = sorted({c for g in t["grids"].values() for c in g["per_class"]})
@@ -280,7 +282,7 @@ def _headline(card: dict) -> list[str]:
                   "| tiles | " + " | ".join(cls) + " | detector calls per frame |", "|---|" + "---|" * (len(cls) + 1)]
         for grid, g in t["grids"].items():
             name = "whole frame" if grid == "1" else f"whole frame + {grid}x{grid}"
-            lines.append(f"| {name} | " + " | ".join(_fmt(g["per_class"].get(c)) for c in cls)
+            lines.append(f"| {name} | " + " | ".join(fmt(g["per_class"].get(c)) for c in cls)
                          + f" | {g['calls_per_frame']} |")
         lines += ["", "(`python -m training.tiling_eval`: held-out sources through the service's own ONNX pipeline "
                   "and evaluator (one label per box, as cameras run), so the whole-frame row differs a little from "
@@ -292,41 +294,6 @@ def _headline(card: dict) -> list[str]:
             lines.append(f"- {key}: held-out-source AP50 {res['mean_heldout_ap50']} vs own-split "
                          f"{res['mean_own_ap50']} over {len(res['folds'])} folds ({res['epochs']} epochs each)")
     return lines + [""]
-
-
-def _share(k: int, n: int) -> str:
-    return f"{k} of {n} ({100 * k / n:.0f} %)" if n else "n/a (none)"
-
-
-def _beside(b: dict) -> str:
-    parts = ([f"people detector `{b['people']}` (its boxes from {b.get('people_conf', 'its threshold')})"]
-             if b.get("people") else []) + \
-            ([f"second looks {', '.join(f'`{c}`' for c in b['second_look'])}"] if b.get("second_look") else [])
-    return ("with " + " and ".join(parts) if parts else "the detector alone") + \
-        "; no fire cues, which judge frames over time"
-
-
-def _camera_view(v: dict) -> list[str]:
-    """The held-out sources as a camera operator meets them (training.camera_view)."""
-    loose = [f"{t:g}" for t in v["loose_iou"]]
-    lines = ["", "### On cameras it never saw: is the class reported at all, and do the boxes agree?", "",
-             f"The same held-out sources through what the service runs on each frame ({v['imgsz']} input; "
-             + _beside(v.get("beside") or {}) + f"). Reported: a box of the class at confidence >= {v['conf']} "
-             "(the service's threshold) anywhere in the image. AP at a looser IoU counts a box that overlaps the "
-             "labeller's less than half: sources disagree on what one box is (a whole burning area or each flame), "
-             "so a detector that finds the thing but boxes it the other way scores low AP50 and high AP at IoU "
-             "0.1.", "",
-             "| source | class | AP50 | " + " | ".join(f"AP at IoU {t}" for t in loose)
-             + " | images showing it, reported on | images without it, reported on |",
-             "|---|---|---|" + "---|" * len(loose) + "---|---|"]
-    for src, row in v["sources"].items():
-        for c, r in row.items():
-            at = r.get("ap_at_iou") or {}
-            lines.append(f"| {src} | {c} | {_fmt(r['ap50'])} | " + " | ".join(_fmt(at.get(t)) for t in loose)
-                         + f" | {_share(r['reported_on_showing'], r['images_showing'])} | "
-                         f"{_share(r['reported_on_without'], r['images_without'])} |")
-    return lines + ["", "(`python -m training.camera_view --card`; an image \"without\" a class is one of that "
-                    "source's images whose labels do not show it.)"]
 
 
 def rerender(models_dir: Path, profile: str, datasets_dir: Path | None = None,
