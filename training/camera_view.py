@@ -22,14 +22,14 @@ from training.evaluate import class_indices, source_images
 from training.metrics import DetectionTally
 from training.model_card import fmt, rerender
 from training.recipe_data import DataPlan
-from training.recipe_scenario import Beside
+from training.recipe_scenario import Beside, scenario_config
 from training.recipe_sources import load_extra_sources
 from vigil.catalogue import PROFILE_CLASSES
 from vigil.config import DetectorConfig
 from vigil.errors import TrainingError, VigilError
 
 LOOSE_IOU = (0.3, 0.1)
-SERVICE = DetectorConfig.model_fields  # the service's defaults: conf, iou, people_conf
+SERVICE = DetectorConfig.model_fields  # the service's defaults (conf)
 
 
 @dataclass(frozen=True)
@@ -164,7 +164,8 @@ def card_section(v: dict) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from vision.detector import load_detector
+    from vision.detector import load_detector, profile_detector
+    from vision.second_look import CropClassifier
 
     ap = argparse.ArgumentParser(prog="python -m training.camera_view", description=__doc__.split("\n\n")[0])
     ap.add_argument("--profile", required=True, choices=sorted(PROFILE_CLASSES))
@@ -173,7 +174,6 @@ def main(argv: list[str] | None = None) -> int:
                     help="a held-out source to score (repeatable; default: the card's held-out sources)")
     ap.add_argument("--conf", type=float, default=SERVICE["conf"].default,
                     help="the service's detector confidence (config: conf)")
-    ap.add_argument("--iou", type=float, default=SERVICE["iou"].default, help="the service's NMS IoU (config: iou)")
     ap.add_argument("--imgsz", type=int, default=None, help="default: the card's image size")
     ap.add_argument("--datasets", type=Path, default=Path("../shared/datasets"))
     ap.add_argument("--extra-datasets", action="append", type=Path, default=[],
@@ -197,19 +197,17 @@ def main(argv: list[str] | None = None) -> int:
     except VigilError as e:  # an unknown or missing source, a bad extra manifest
         raise SystemExit(str(e)) from None
     imgsz = args.imgsz or ((card or {}).get("training") or {}).get("imgsz") or 320
-    detector = load_detector(model, conf=0.001, iou=args.iou, imgsz=imgsz, threads=2, profile=args.profile)
     beside = Beside() if args.alone else Beside.shipped(args.profile)
-    if beside.people is not None:  # at the service's threshold: its lower boxes never reach a rule
-        from vision.backends.nanodet import NanoDetPeople
-        from vision.people import WithPeople
+    loaded = scenario_config(args.profile, model, beside)  # the profile's config, as the service builds it
 
-        people = NanoDetPeople.load(beside.people, conf=SERVICE["people_conf"].default, threads=2)
-        detector = WithPeople(detector, people)
-    from vision.second_look import CropClassifier
+    def every_box(path, **kw):  # AP wants every box; the image-level counts keep those at --conf
+        return load_detector(path, **{**kw, "conf": 0.001, "threads": 2})
 
+    detector = profile_detector(loaded, args.profile, imgsz=imgsz, loader=every_box)  # + people, at people_conf
     pipeline = StillPipeline(detector, [CropClassifier.load(c, threads=2) for c in beside.second_look])
+    dcfg = loaded.config.detectors[args.profile]
     res = {"model": str(model), "imgsz": imgsz, "beside": beside.summary() | {"fire_cues": False} | (
-               {"people_conf": SERVICE["people_conf"].default} if beside.people else {}),
+               {"people_conf": dcfg.people_conf} if beside.people else {}),
            **camera_view(pipeline, sources, args.profile, args.conf)}
     print(json.dumps(res, indent=1))
     if args.card:
