@@ -105,17 +105,17 @@ RULES: Mapping[str, RuleSpec] = MappingProxyType({r.name: r for r in (
                       "Prevention and Control Law, Art. 70)."),
     _rule(name="lab_no_coat", title="No lab coat", profile="lab", kind="absence",
           classes=(DetClass.LAB_COAT.value,), subject=DetClass.PERSON.value, min_s=5.0, severity=1,
-          extra={"item_memory_s": 10.0, "min_person_px": 64.0},
+          extra={"item_memory_s": 10.0, "min_person_px": 64.0, "judge_still": False},
           legal_basis="Laboratory personal protective equipment rules (Hazardous Chemicals Safety "
                       "Regulations, Art. 20; institutional lab-safety code): lab coat required."),
     _rule(name="lab_no_goggles", title="No safety goggles", profile="lab", kind="absence",
           classes=(DetClass.GOGGLES.value,), subject=DetClass.PERSON.value, min_s=5.0, severity=1,
-          extra={"item_memory_s": 10.0, "bare_max_p": 0.15, "min_person_px": 64.0},
+          extra={"item_memory_s": 10.0, "bare_max_p": 0.15, "min_person_px": 64.0, "judge_still": False},
           legal_basis="Laboratory personal protective equipment rules: eye protection required when "
                       "handling hazardous chemicals."),
     _rule(name="lab_no_gloves", title="No gloves", profile="lab", kind="absence",
           classes=(DetClass.GLOVES.value,), subject=DetClass.PERSON.value, min_s=5.0, severity=1,
-          extra={"item_memory_s": 10.0, "bare_max_p": 0.15, "min_person_px": 64.0},
+          extra={"item_memory_s": 10.0, "bare_max_p": 0.15, "min_person_px": 64.0, "judge_still": False},
           legal_basis="Laboratory personal protective equipment rules: chemical-resistant gloves "
                       "required when handling hazardous chemicals."),
     _rule(name="lab_eating_smoking", title="Eating, drinking or smoking in lab", profile="lab",

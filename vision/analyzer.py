@@ -17,6 +17,7 @@ from vision.motion import MotionGate, MotionResult
 from vision.rules import Moment, Rule, build_rules
 from vision.rules.base import overlap_of_smaller
 from vision.second_look import CropClassifier, load_shared
+from vision.still_people import PersonMotion
 from vision.tracking import CameraTracker
 from vision.zones import MaskSet, Zone
 
@@ -90,6 +91,8 @@ class CameraAnalyzer:
         self.cues = FireSmokeCues(cues) if cues is not None else None  # fire/smoke colour, flicker, drift
         self.zones: dict[str, Zone] = dict(zones or {})
         self.rules: list[Rule] = build_rules(rules, self.zones)
+        # which person tracks have moved: the absence rules do not judge a picture of a person (vision.still_people)
+        self.person_motion = PersonMotion() if any(r.kind == "absence" for r in rules) else None
         self.masks = MaskSet(masks)
         self.motion_config = motion or MotionConfig()
         self.gate = MotionGate(threshold=self.motion_config.threshold, min_area=self.motion_config.min_area,
@@ -160,6 +163,8 @@ class CameraAnalyzer:
             self._last_dets = self.tracker.update(kept, frame.pts_s)
             if self._last_dets.tracker_id is None:
                 self._last_dets.tracker_id = np.full(len(self._last_dets), -1, int)
+        if self.person_motion is not None:  # every frame: a small movement the gate does not wake the detector for
+            self.person_motion.mark(self._last_dets, frame.image, frame.pts_s)
         now = Moment(self.camera_id, frame.pts_s, frame.captured_at, frame.image, w, h, dets is not None, model)
         violations: list[Violation] = []
         for rule in self.rules:

@@ -8,6 +8,8 @@ shows the pipeline end to end on real frames; the cards' held-out-source AP50 is
 """
 from __future__ import annotations
 
+import cv2
+import numpy as np
 import pytest
 
 from datasets.clips import assemble_clip, frame_sequence
@@ -16,6 +18,9 @@ from streams.analyze import analyze_source
 
 FIRE = ("adhyaksawp-indoor-fire-cctv", r"fireVid_009_mp4-(\d+)_jpg")
 CLINIC = ("adiandrianto-clinic-cctv-person", r"^2-(\d+)-_jpg")
+# a worker in hi-vis from a real construction-site photo (CC BY 4.0), as a safety poster would show one
+WORKER = ("runtueee-construction-site-person", "images/train/006672_jpg_e2f0e4.jpg", (333, 289, 402, 510))
+POSTER_AT, POSTER_H = (130, 30), 90  # on the clinic's wall, frame pixels
 
 
 @pytest.fixture(scope="module")
@@ -23,8 +28,24 @@ def clips(tmp_path_factory):
     datasets = default_datasets_dir()
     assert datasets is not None, "the shared datasets (../shared/datasets) hold the real frames these clips need"
     out = tmp_path_factory.mktemp("real_clips")
-    return {name: assemble_clip(frame_sequence(datasets / src, pattern), out / f"{name}.mp4", fps=2.0, gop=4)
+    made = {name: assemble_clip(frame_sequence(datasets / src, pattern), out / f"{name}.mp4", fps=2.0, gop=4)
             for name, (src, pattern) in {"fire": FIRE, "clinic": CLINIC}.items()}
+    clinic = frame_sequence(datasets / CLINIC[0], CLINIC[1])
+    made["photo"] = assemble_clip([clinic[10]] * 60, out / "photo.mp4", fps=2.0, gop=4)  # 30 s of one still
+    src, name, (x1, y1, x2, y2) = WORKER
+    worker = cv2.imread(str(datasets / src / name))[y1:y2, x1:x2]
+    worker = cv2.resize(worker, (round(worker.shape[1] * POSTER_H / worker.shape[0]), POSTER_H))
+    poster = cv2.cvtColor(cv2.cvtColor(worker, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)  # the camera is grey
+    (px, py), walls = POSTER_AT, []
+    for i, path in enumerate(clinic):
+        frame = cv2.imread(str(path))
+        frame[py:py + POSTER_H, px:px + poster.shape[1]] = poster
+        walls.append(out / "wall" / f"{i:03d}.png")
+        walls[-1].parent.mkdir(exist_ok=True)
+        cv2.imwrite(str(walls[-1]), frame)
+    made["wall"] = assemble_clip(walls, out / "wall.mp4", fps=2.0, gop=4)
+    made["poster_box"] = np.array([px, py, px + poster.shape[1], py + POSTER_H], float)
+    return made
 
 
 @pytest.mark.slow
@@ -50,3 +71,32 @@ def test_real_clinic_clip_on_a_lab_camera_raises_no_eating_smoking_or_fire(clips
 def test_real_clip_without_violations_raises_none(clips):
     events = list(analyze_source(str(clips["clinic"]), profile="site"))
     assert events == [], f"false violations on a clinic CCTV clip with no fire, dust, dumping or trucks: {events}"
+
+
+def _judged_box(event: dict) -> np.ndarray | None:
+    """The box of the person an absence event is about (the event's track, in its best frame)."""
+    boxes = [d["xyxy"] for d in event["detections"] if d.get("track_id") == event["track_id"]]
+    return np.array(boxes[0], float) if boxes else None
+
+
+@pytest.mark.slow
+def test_a_photo_of_people_on_a_lab_camera_raises_no_absence_event(clips):
+    """30 s of one still frame of the clinic: the detectors box its people on every frame (9 "no lab coat" events
+    before vision.still_people), but nobody in a picture moves."""
+    events = list(analyze_source(str(clips["photo"]), profile="lab"))
+    assert not [e for e in events if e["rule"].startswith("lab_no_")], events
+
+
+@pytest.mark.slow
+def test_a_poster_of_a_worker_on_the_wall_is_not_judged_while_the_real_people_are(clips):
+    events = [e for e in analyze_source(str(clips["wall"]), profile="lab") if e["rule"] == "lab_no_coat"]
+    poster = clips["poster_box"]
+    on_poster = []
+    for e in events:
+        b = _judged_box(e)
+        inter = (np.clip(min(b[2], poster[2]) - max(b[0], poster[0]), 0, None)
+                 * np.clip(min(b[3], poster[3]) - max(b[1], poster[1]), 0, None)) if b is not None else 0.0
+        if inter > 0.5 * (poster[2] - poster[0]) * (poster[3] - poster[1]):
+            on_poster.append(e)
+    assert not on_poster, on_poster
+    assert len(events) >= 5, f"the clinic's real people (none in a lab coat) were not judged: {events}"

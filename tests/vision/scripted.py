@@ -48,13 +48,29 @@ def analyzer_for(kind: str, camera_yaml: str = "", rules_yaml: str = "") -> Came
     return CameraAnalyzer.from_config(parse_config(camera_config(kind, camera_yaml, rules_yaml)), "cam")
 
 
+def lively(script: Callable[[float], Sequence[Obj]], fps: float = 2.0) -> Callable[[float], np.ndarray]:
+    """A blank frame where each scripted person's box changes from frame to frame, as a live person's pixels do
+    (stripes that shift by half a stripe each frame; a person box on an unchanging frame is a picture of one:
+    vision.still_people)."""
+    def image(t: float) -> np.ndarray:
+        frame = np.full((H, W, 3), 90, np.uint8)
+        shift = 8 * (int(round(t * fps)) % 4)
+        for o in script(t):
+            if o.cls == "person":
+                x1, y1, x2, y2 = (max(int(round(v)), 0) for v in o.xyxy)
+                xs = np.arange(x1, max(x2, x1))
+                frame[y1:y2, x1:x2] = np.where((xs + shift) // 16 % 2, 40, 150)[None, :, None]
+        return frame
+    return image
+
+
 def run_script(analyzer: CameraAnalyzer, script: Callable[[float], Sequence[Obj]], *, seconds: float,
                fps: float = 2.0, image: Callable[[float], np.ndarray] | None = None) -> list[Violation]:
-    """Feed `script(t)` as the detector's output at every frame for `seconds` of media time, on a blank frame or
-    `image(t)`."""
-    blank = np.full((H, W, 3), 90, np.uint8)
+    """Feed `script(t)` as the detector's output at every frame for `seconds` of media time, on `image(t)` or a
+    blank frame where the scripted people move (`lively`)."""
+    image = image or lively(script, fps)
     n = int(seconds * fps)
-    images = (image(i / fps) if image is not None else blank for i in range(n))
+    images = (image(i / fps) for i in range(n))
     step = FrameStep(analyzer, lambda frame: (dets_of(script(frame.pts_s)), None))
     return [v for result in step.run(frames_from_images("cam", images, fps=fps)) for v in result.violations]
 

@@ -10,7 +10,7 @@ import pytest
 import supervision as sv
 
 from tests.vision.looks import shared_datasets
-from tests.vision.scripted import Obj, analyzer_for, dets_of
+from tests.vision.scripted import Obj, analyzer_for, dets_of, lively
 from vigil.catalogue import UNIFIED_CLASSES
 from vigil.config_loader import parse_config
 from vigil.errors import ModelError
@@ -158,7 +158,7 @@ def test_evidence_names_the_people_detector_whose_boxes_joined():
                       people="nanodet-test")
     person = [Obj("person", (100, 20, 160, 170), 0.9)]
     step = FrameStep(analyzer, lambda frame: (dets_of(person), model))
-    blank = (np.full((180, 320, 3), 90, np.uint8) for _ in range(30))
-    opened = [v for r in step.run(frames_from_images("cam", blank, fps=2.0)) for v in r.violations
+    frames = (lively(lambda t: person)(i / 2.0) for i in range(30))  # a person who moves
+    opened = [v for r in step.run(frames_from_images("cam", frames, fps=2.0)) for v in r.violations
               if v.phase == "open"]
     assert opened and all(v.thresholds["people_detector"] == "nanodet-test" for v in opened)

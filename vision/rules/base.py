@@ -17,6 +17,7 @@ UPDATE_EVERY_S = 30.0  # an open event is re-announced at least this often while
 # a forming candidate asks for the detector on every frame (past the motion gate) for its min_s and this long
 # after: faint smoke drifting too slowly to count as motion is seen once at an idle check, then confirmed or not
 FOCUS_S = 10.0
+MOVED = "moved"  # the analyzer's column: whether a person track has ever moved (vision.still_people)
 
 
 def to_boxes(dets: sv.Detections) -> tuple[Box, ...]:
