@@ -164,7 +164,7 @@ class CameraAnalyzer:
             if self._last_dets.tracker_id is None:
                 self._last_dets.tracker_id = np.full(len(self._last_dets), -1, int)
         if self.person_motion is not None:  # every frame: a small movement the gate does not wake the detector for
-            self.person_motion.mark(self._last_dets, frame.image, frame.pts_s)
+            self.person_motion.mark(self._last_dets, motion.small, w, h, frame.pts_s)
         now = Moment(self.camera_id, frame.pts_s, frame.captured_at, frame.image, w, h, dets is not None, model)
         violations: list[Violation] = []
         for rule in self.rules:

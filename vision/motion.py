@@ -6,7 +6,7 @@ and a change larger than `max_area` resets the background instead of waking the 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Sequence
 
 import cv2
@@ -20,6 +20,7 @@ class MotionResult:
     motion: bool
     changed: float  # fraction of unmasked pixels that changed, after global compensation
     global_change: bool  # the whole picture changed (lighting, IR, shake beyond repair): background reset
+    small: np.ndarray | None = field(default=None, compare=False, repr=False)  # the frame as the gate saw it
 
 
 def polygons_mask(polygons: Sequence[Sequence[tuple[float, float]]], width: int, height: int) -> np.ndarray:
@@ -29,6 +30,15 @@ def polygons_mask(polygons: Sequence[Sequence[tuple[float, float]]], width: int,
         pts = np.array([[x * (width - 1), y * (height - 1)] for x, y in poly], np.float32)
         cv2.fillPoly(mask, [np.round(pts).astype(np.int32)], 255)
     return mask
+
+
+def small_grey(image: np.ndarray, width: int = SMALL_WIDTH) -> np.ndarray:
+    """The frame `width` pixels wide, grey, blurred (float32): what the gate and the still-people look compare."""
+    h, w = image.shape[:2]
+    sh = max(int(round(h * width / w)), 8)
+    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
+    small = cv2.resize(grey, (width, sh), interpolation=cv2.INTER_AREA)
+    return cv2.GaussianBlur(small, (5, 5), 0).astype(np.float32)
 
 
 class MotionGate:
@@ -49,11 +59,7 @@ class MotionGate:
         self._background = None
 
     def _prepare(self, image: np.ndarray) -> np.ndarray:
-        h, w = image.shape[:2]
-        sh = max(int(round(h * self.small_width / w)), 8)
-        grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
-        small = cv2.resize(grey, (self.small_width, sh), interpolation=cv2.INTER_AREA)
-        small = cv2.GaussianBlur(small, (5, 5), 0).astype(np.float32)
+        small = small_grey(image, self.small_width)
         if self._keep is None or self._keep.shape != small.shape:
             masked = polygons_mask(self._mask_polys, small.shape[1], small.shape[0]) > 0
             self._keep = ~masked
@@ -72,7 +78,7 @@ class MotionGate:
         small = self._prepare(image)
         if self._background is None:
             self._background = small.copy()
-            return MotionResult(False, 0.0, False)
+            return MotionResult(False, 0.0, False, small)
         bg = self._background
         keep = self._keep
         diff = self._aligned(small, bg) - bg
@@ -84,9 +90,9 @@ class MotionGate:
         changed = float(changed_px.sum()) / max(int(keep.sum()), 1)
         if changed > self.max_area:
             self._background = small  # a new picture: learn it at once
-            return MotionResult(False, changed, True)
+            return MotionResult(False, changed, True, small)
         # Adapt slowly, and not where things are moving, so a passing object does not smear the background.
         still = (changed_px == 0).astype(np.uint8)
         cv2.accumulateWeighted(small, bg, self.alpha, mask=still)
         cv2.accumulateWeighted(small, bg, self.alpha / 2, mask=1 - still)
-        return MotionResult(changed > 0 and changed >= self.min_area, changed, False)
+        return MotionResult(changed > 0 and changed >= self.min_area, changed, False, small)

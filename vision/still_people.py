@@ -4,19 +4,18 @@ A person detector (the lab's, and the COCO people detector beside it) boxes peop
 mannequins as readily as people: a lab's safety poster would be "a person without a lab coat" for as long as it
 hangs there. A person walks into view, works, turns; a picture does not. Each person track is marked `moved` once
 its box's pixels change between two analysed frames over at least `share` of the box, and stays so (a real person
-who then stands still is still a person). The change is measured on a small blurred grey copy of the frame, after
-taking out the box's own median change: a change of brightness over the picture (exposure, lights) changes a
-poster's pixels all alike, which is not movement, and a frame where much of the picture changed at once (lights
-switched, a cut in the footage) shows no one moving. Pixels inside another object's person box do not count: someone
-walking in front of a poster moves, the poster does not. A new track where a moved person was a moment ago (an
-identity switch, a duplicate box) is that person.
+who then stands still is still a person). The change is measured on the motion gate's small blurred grey copy of the
+frame, after taking out the box's own median change: a change of brightness over the picture (exposure, lights)
+changes a poster's pixels all alike, which is not movement, and a frame where much of the picture changed at once
+(lights switched, a cut in the footage) shows no one moving. Pixels inside another object's person box do not count:
+someone walking in front of a poster moves, the poster does not. A new track where a moved person was a moment ago
+(an identity switch, a duplicate box) is that person.
 
 A camera that starts with someone already standing still judges them from their first movement on. A screen
 showing people changes, and a shaking camera moves every picture on the wall: neither is caught here (mask them).
 """
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import supervision as sv
 
@@ -24,20 +23,12 @@ from vigil.catalogue import DetClass
 from vision.rules.base import MOVED, class_names, overlap_of_smaller, track_ids
 
 PERSON = DetClass.PERSON.value
-SMALL_WIDTH = 160  # the frame is compared at this width (as the motion gate does): a fraction of a millisecond
 CHANGE = 25  # grey levels (after blur and the box's median change) a pixel must change by to count
 SHARE = 0.02  # share of a box's pixels that changed for its person to have moved
 INNER = 0.1  # only the box less this share of its width and height on each side: its edges hold the background
 JUMP = 0.25  # a frame where more than this share of the picture changed (lights, exposure, a cut) shows no one moving
 SAME_OBJECT = 0.7  # another person box overlapping this much (of the smaller) is this same person
 REMEMBER_S = 15.0  # a new track where a moved person was this recently is them
-
-
-def small_grey(image: np.ndarray, width: int = SMALL_WIDTH) -> np.ndarray:
-    h, w = image.shape[:2]
-    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
-    small = cv2.resize(grey, (width, max(int(round(h * width / w)), 8)), interpolation=cv2.INTER_AREA)
-    return cv2.GaussianBlur(small, (5, 5), 0).astype(np.float32)
 
 
 def box_change(diff: np.ndarray, box: np.ndarray, others: np.ndarray, width: int, height: int,
@@ -69,21 +60,21 @@ def box_change(diff: np.ndarray, box: np.ndarray, others: np.ndarray, width: int
 
 
 class PersonMotion:
-    """One camera's memory of which person tracks have moved: `mark(tracks, image, t_s)` once per analysed frame,
-    in order; it adds the `moved` column to `tracks` (True for every box that is not a person)."""
+    """One camera's memory of which person tracks have moved: `mark(tracks, small, width, height, t_s)` once per
+    analysed frame, in order, with the frame as the motion gate saw it (`vision.motion.small_grey`) and the frame's
+    size; it adds the `moved` column to `tracks` (True for every box that is not a person)."""
 
     def __init__(self, share: float = SHARE):
         self.share = share
         self._prev: np.ndarray | None = None  # the last frame, small, grey, blurred
         self._seen: dict[int, tuple[np.ndarray, float, bool]] = {}  # track -> (last box, last seen, moved)
 
-    def mark(self, tracks: sv.Detections, image: np.ndarray, t_s: float) -> sv.Detections:
-        small = small_grey(image)
+    def mark(self, tracks: sv.Detections, small: np.ndarray | None, width: int, height: int,
+             t_s: float) -> sv.Detections:
         prev, self._prev = self._prev, small
-        diff = small - prev if prev is not None and prev.shape == small.shape else None
+        diff = small - prev if small is not None and prev is not None and prev.shape == small.shape else None
         if diff is not None and np.mean(np.abs(diff - np.median(diff)) > CHANGE) > JUMP:
             diff = None  # the whole picture changed: every picture on the wall with it
-        height, width = image.shape[:2]
         self._seen = {t: s for t, s in self._seen.items() if t_s - s[1] <= REMEMBER_S}
         moved = np.ones(len(tracks), bool)
         people = np.flatnonzero(class_names(tracks) == PERSON)

@@ -12,6 +12,7 @@ import supervision as sv
 
 from vigil.catalogue import DetClass, rules_for_profile
 from vision.analyzer import CameraAnalyzer
+from vision.motion import small_grey
 from vision.still_people import REMEMBER_S, PersonMotion
 from tests.vision.scripted import H, W, Obj, analyzer_for, lively, run_script
 
@@ -92,15 +93,16 @@ def _tracks(boxes, ids) -> sv.Detections:
 def test_a_new_track_where_a_moved_person_just_was_is_them_and_other_classes_always_count_as_moved():
     motion = PersonMotion()
     box = (100.0, 40.0, 160.0, 170.0)
-    frames = [lively(lambda t: [Obj(PERSON, box)])(t) for t in (0.0, 0.5)]
-    motion.mark(_tracks([box], [1]), frames[0], 0.0)
-    assert motion.mark(_tracks([box], [1]), frames[1], 0.5).data["moved"].tolist() == [True]
+    frames = [small_grey(lively(lambda t: [Obj(PERSON, box)])(t)) for t in (0.0, 0.5)]
+    motion.mark(_tracks([box], [1]), frames[0], W, H, 0.0)
+    assert motion.mark(_tracks([box], [1]), frames[1], W, H, 0.5).data["moved"].tolist() == [True]
     still = frames[1]
     # the tracker lost them and starts a new track on the same spot: nothing changed, they are still the person
-    assert motion.mark(_tracks([box], [2]), still, 1.0).data["moved"].tolist() == [True]
+    assert motion.mark(_tracks([box], [2]), still, W, H, 1.0).data["moved"].tolist() == [True]
     # ... but not somewhere else, nor REMEMBER_S after the moved person was last seen there
-    assert motion.mark(_tracks([(200.0, 40.0, 260.0, 170.0)], [3]), still, 1.5).data["moved"].tolist() == [False]
-    assert motion.mark(_tracks([box], [4]), still, 1.0 + REMEMBER_S + 1).data["moved"].tolist() == [False]
+    elsewhere = _tracks([(200.0, 40.0, 260.0, 170.0)], [3])
+    assert motion.mark(elsewhere, still, W, H, 1.5).data["moved"].tolist() == [False]
+    assert motion.mark(_tracks([box], [4]), still, W, H, 1.0 + REMEMBER_S + 1).data["moved"].tolist() == [False]
     fire = sv.Detections(xyxy=np.array([[0, 0, 10, 10]], np.float32), confidence=np.array([0.9], np.float32),
                          class_id=np.array([0]), tracker_id=np.array([9]), data={"class_name": np.array(["fire"])})
-    assert motion.mark(fire, still, 2.0).data["moved"].tolist() == [True]
+    assert motion.mark(fire, still, W, H, 2.0).data["moved"].tolist() == [True]
