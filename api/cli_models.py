@@ -247,12 +247,16 @@ def register(app: typer.Typer) -> None:
             add_int8(model.parent, profile, res)
 
     @recipe_app.command("people")
-    def recipe_people(onnx: Path = typer.Option(..., help="the float ONNX conversion of NanoDet-g 416 (see "
-                                                         "training/people_model.py for the commands)"),
+    def recipe_people(onnx: Optional[Path] = typer.Option(
+                          None, help="the float ONNX conversion of NanoDet-g 416 (see training/people_model.py for "
+                                     "the commands); without it the people detector at --out is scored as it is"),
                       out: Path = typer.Option(Path("models/people.onnx")),
                       version: str = typer.Option("nanodet-g-416-coco-int8", help="recorded in the evidence"),
                       extra_datasets: Optional[Path] = typer.Option(
                           None, help="a folder of extra sources (each with a vigil-source.yaml) also scored"),
+                      unseen_datasets: Optional[Path] = typer.Option(
+                          None, help="a folder of extra sources no detector trains on, scored as held out for "
+                                     "every profile"),
                       card: bool = typer.Option(False, help="write models/people.json/.md beside --out"),
                       config: Optional[Path] = typer.Option(None, "--config", "-c")) -> None:
         """The people detector that runs beside the lab detector: int8 copy of a COCO NanoDet, scored for person
@@ -263,8 +267,12 @@ def register(app: typer.Typer) -> None:
         if datasets is None:
             raise typer.BadParameter("expected the shared datasets (../shared/datasets) for calibration and "
                                      "scoring, found none", param_hint="--config")
-        build_people_model(onnx, out, calibration_images(datasets), version)
-        res = evaluate_people(out, out.parent, datasets, extra_datasets)
+        if onnx is not None:
+            build_people_model(onnx, out, calibration_images(datasets), version)
+        elif not out.is_file():
+            raise typer.BadParameter(f"expected a people detector to score at {out}, found nothing (or give "
+                                     "--onnx to build one)", param_hint="--out")
+        res = evaluate_people(out, out.parent, datasets, extra_datasets, unseen_datasets)
         for name, row in res["sources"].items():
             typer.echo(f"{name}: " + ", ".join(f"{k} {v:.3f}" for k, v in row.items() if k != "held_out_for"))
         if card:

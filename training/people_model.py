@@ -127,15 +127,23 @@ def person_sources(datasets_dir: Path, extra_dir: Path | None = None) -> list[tu
 
     names = sorted({s for by in SOURCES.values() for s, classes in by.items() if "person" in classes})
     found = [(s, Path(datasets_dir) / s) for s in names if (Path(datasets_dir) / s / "images").is_dir()]
-    if extra_dir is not None:
-        from training.recipe_sources import load_extra_sources
-
-        found += [(e.name, e.root) for e in load_extra_sources([Path(extra_dir)]) if "person" in e.labelled]
-    return found
+    return found + (_extra_person_sources(extra_dir) if extra_dir is not None else [])
 
 
-def evaluate_people(people: Path, models_dir: Path, datasets_dir: Path, extra_dir: Path | None = None) -> dict:
-    """Person AP50 per source: the people detector alone, each profile's detector alone and the two joined."""
+def _extra_person_sources(folder: Path) -> list[tuple[str, Path]]:
+    return [(e.name, e.root) for e in _extra_person_manifests(folder)]
+
+
+def _extra_person_manifests(folder: Path) -> list:
+    from training.recipe_sources import load_extra_sources
+
+    return [e for e in load_extra_sources([Path(folder)]) if "person" in e.labelled]
+
+
+def evaluate_people(people: Path, models_dir: Path, datasets_dir: Path, extra_dir: Path | None = None,
+                    unseen_dir: Path | None = None) -> dict:
+    """Person AP50 per source: the people detector alone, each profile's detector alone and the two joined.
+    `unseen_dir` holds extra sources no detector trains on (scored only): held out for every profile."""
     from training.evaluate import source_metrics
     from training.quantize import cpu_ms_per_frame
     from training.recipe_data import HELD_OUT
@@ -145,6 +153,13 @@ def evaluate_people(people: Path, models_dir: Path, datasets_dir: Path, extra_di
 
     alone = NanoDetPeople.load(people, conf=EVAL_CONF["people"], threads=2)
     sources = person_sources(datasets_dir, extra_dir)
+    unseen_manifests = _extra_person_manifests(unseen_dir) if unseen_dir is not None else []
+    unseen = [(e.name, e.root) for e in unseen_manifests]
+    taken = {name for name, _ in sources} & {name for name, _ in unseen}
+    if taken:
+        raise ModelError(f"{unseen_dir}: expected sources no detector trains on; found {', '.join(sorted(taken))} "
+                         "among the training sources too")
+    sources += unseen
     if not sources:
         raise ModelError(f"{datasets_dir}: expected sources that label person, found none")
     rows: dict = {}
@@ -152,12 +167,14 @@ def evaluate_people(people: Path, models_dir: Path, datasets_dir: Path, extra_di
         det = load_detector(Path(models_dir) / f"{profile}.onnx", conf=EVAL_CONF["detector"], threads=2,
                             profile=profile)
         for name, folder in sources:
-            row = rows.setdefault(name, {"held_out_for": [p for p, s in HELD_OUT.items() if name in s]})
+            row = rows.setdefault(name, {"held_out_for": [p for p, s in HELD_OUT.items() if name in s
+                                                          or (name, folder) in unseen]})
             for tag, d in ((profile, det), (f"{profile}+people", WithPeople(det, alone))):
                 row[tag] = source_metrics(d, folder, profile, ("person",))["per_class"]["person"]["ap50"]
     for name, folder in sources:
         rows[name]["people"] = source_metrics(alone, folder, "lab", ("person",))["per_class"]["person"]["ap50"]
     return {"sources": rows, "conf": EVAL_CONF, "imgsz": SIZE,
+            "unseen": {e.name: e.card_info() for e in unseen_manifests},
             "cpu_ms": {"people": cpu_ms_per_frame(people, SIZE),
                        "lab": cpu_ms_per_frame(Path(models_dir) / "lab.onnx", 320)}}
 
@@ -192,7 +209,8 @@ def write_card(models_dir: Path, model: Path, res: dict) -> Path:
              "Scored by training.evaluate.source_metrics (the promotion gate's held-out scorer) at low thresholds "
              f"(detector {EVAL_CONF['detector']}, people {EVAL_CONF['people']}), on every image of each source. A "
              "source held out for neither profile is one both detectors trained on (their figures there are on "
-             "their own training images); the people detector trained on none of them. The detector cards' "
+             "their own training images); one held out for both, none trained on (scored only); the people "
+             "detector trained on none of them. The detector cards' "
              "by-source tables use ultralytics' validator and read a little lower (site on "
              "runtueee-construction-site-person: 0.166 there).", "",
              "| source | held out for | people alone | site | site + people | lab | lab + people |",
@@ -204,6 +222,10 @@ def write_card(models_dir: Path, model: Path, res: dict) -> Path:
     for profile, m in held_out.items():
         lines.append(f"- {profile}: detector alone {m[profile]:.3f}, joined {m[profile + '+people']:.3f} "
                      f"(people alone {m['people']:.3f})")
+    if res.get("unseen"):
+        lines += ["", "Sources no detector trains on, scored only:", ""]
+        lines += [f"- {name}: {info['what']}; {info['licence']}; {info['attribution']}"
+                  for name, info in res["unseen"].items()]
     lines += ["", f"CPU per frame (1 thread): people {res['cpu_ms']['people']} ms at {SIZE}, lab detector "
               f"{res['cpu_ms']['lab']} ms at 320.", "",
               "## Limits", "",

@@ -120,7 +120,7 @@ RULES: Mapping[str, RuleSpec] = MappingProxyType({r.name: r for r in (
                       "required when handling hazardous chemicals."),
     _rule(name="lab_eating_smoking", title="Eating, drinking or smoking in lab", profile="lab",
           kind="presence", classes=(DetClass.EATING_DRINKING.value, DetClass.SMOKING.value), min_s=2.0,
-          severity=2,
+          severity=2, extra={"judge_still": False},
           legal_basis="Eating, drinking and smoking are prohibited in laboratories where hazardous "
                       "chemicals are used (institutional lab-safety code; fire-safety regulations)."),
     _rule(name="lab_fire", title="Fire in laboratory", profile="lab", kind="presence",

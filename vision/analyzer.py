@@ -17,7 +17,7 @@ from vision.motion import MotionGate, MotionResult
 from vision.rules import Moment, Rule, build_rules
 from vision.rules.base import overlap_of_smaller
 from vision.second_look import CropClassifier, load_shared
-from vision.still_people import PersonMotion
+from vision.still_people import ACTIVITIES, PersonMotion
 from vision.tracking import CameraTracker
 from vision.zones import MaskSet, Zone
 
@@ -91,8 +91,9 @@ class CameraAnalyzer:
         self.cues = FireSmokeCues(cues) if cues is not None else None  # fire/smoke colour, flicker, drift
         self.zones: dict[str, Zone] = dict(zones or {})
         self.rules: list[Rule] = build_rules(rules, self.zones)
-        # which person tracks have moved: the absence rules do not judge a picture of a person (vision.still_people)
-        self.person_motion = PersonMotion() if any(r.kind == "absence" for r in rules) else None
+        # which person tracks have moved: the rules about people do not judge a picture of one (vision.still_people)
+        about_people = any(r.kind == "absence" or set(r.classes) & set(ACTIVITIES) for r in rules)
+        self.person_motion = PersonMotion() if about_people else None
         self.masks = MaskSet(masks)
         self.motion_config = motion or MotionConfig()
         self.gate = MotionGate(threshold=self.motion_config.threshold, min_area=self.motion_config.min_area,

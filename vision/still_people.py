@@ -11,6 +11,9 @@ changes a poster's pixels all alike, which is not movement, and a frame where mu
 someone walking in front of a poster moves, the poster does not. A new track where a moved person was a moment ago
 (an identity switch, a duplicate box) is that person.
 
+What a picture of a person "does" is the picture's too: an eating/drinking or smoking box inside the box of a person
+who never moved (and of no one who did) is marked not `moved`, so a poster of a smoker is not smoking in the lab.
+
 A camera that starts with someone already standing still judges them from their first movement on. A screen
 showing people changes, and a shaking camera moves every picture on the wall: neither is caught here (mask them).
 """
@@ -20,9 +23,11 @@ import numpy as np
 import supervision as sv
 
 from vigil.catalogue import DetClass
-from vision.rules.base import MOVED, class_names, overlap_of_smaller, track_ids
+from vision.rules.base import MOVED, class_names, covered_fraction, overlap_of_smaller, track_ids
 
 PERSON = DetClass.PERSON.value
+ACTIVITIES = (DetClass.EATING_DRINKING.value, DetClass.SMOKING.value)  # what a person does: a picture does not
+HELD = 0.5  # an activity box this much (of its area) inside a person's box is theirs
 CHANGE = 25  # grey levels (after blur and the box's median change) a pixel must change by to count
 SHARE = 0.02  # share of a box's pixels that changed for its person to have moved
 INNER = 0.1  # only the box less this share of its width and height on each side: its edges hold the background
@@ -62,7 +67,7 @@ def box_change(diff: np.ndarray, box: np.ndarray, others: np.ndarray, width: int
 class PersonMotion:
     """One camera's memory of which person tracks have moved: `mark(tracks, small, width, height, t_s)` once per
     analysed frame, in order, with the frame as the motion gate saw it (`vision.motion.small_grey`) and the frame's
-    size; it adds the `moved` column to `tracks` (True for every box that is not a person)."""
+    size; it adds the `moved` column to `tracks` (True for every box that is neither a person nor an activity)."""
 
     def __init__(self, share: float = SHARE):
         self.share = share
@@ -91,6 +96,11 @@ class PersonMotion:
             moved[i] = was
             if t >= 0:
                 self._seen[t] = (box.copy(), t_s, was)
+        acts = np.flatnonzero(np.isin(class_names(tracks), np.array(ACTIVITIES, dtype=str)))
+        if len(acts) and len(people):  # smoking in a photo of a smoker: the picture's, not a live person's
+            inside = covered_fraction(tracks.xyxy[acts], boxes) >= HELD  # (people, activities)
+            live, still = moved[people], ~moved[people]
+            moved[acts] = ~((inside & still[:, None]).any(axis=0) & ~(inside & live[:, None]).any(axis=0))
         tracks.data[MOVED] = moved
         return tracks
 

@@ -36,9 +36,24 @@ def predicted(clf: CropClassifier, task: str, classes: tuple, crops: np.ndarray,
     return pred
 
 
+def swaying(frame: np.ndarray, objs: list[Obj], fps: float = 2.0):
+    """`frame` over time, each person in it swaying (their box's pixels shifted 8 px one way, then the other, frame
+    by frame): a live person, where the same frame for ever is a photo of one (vision.still_people)."""
+    def image(t: float) -> np.ndarray:
+        out = frame.copy()
+        shift = 8 if int(round(t * fps)) % 2 else -8
+        for o in objs:
+            if o.cls == "person":
+                x1, y1, x2, y2 = (max(int(round(v)), 0) for v in o.xyxy)
+                out[y1:y2, x1:x2] = np.roll(frame[y1:y2, x1:x2], shift, axis=1)
+        return out
+    return image
+
+
 def analyse(analyzer: CameraAnalyzer, frame: np.ndarray, objs: list[Obj], seconds: float = 20.0) -> list[str]:
-    """The rules the analyzer opens on `frame` with the detector scripted to say `objs`, for `seconds`."""
-    found = run_script(analyzer, lambda _t: objs, seconds=seconds, image=lambda _t: frame)
+    """The rules the analyzer opens on `frame`, its people swaying, with the detector scripted to say `objs`, for
+    `seconds`."""
+    found = run_script(analyzer, lambda _t: objs, seconds=seconds, image=swaying(frame, objs))
     opened = [v for v in found if v.phase == "open"]
     for v in opened:  # the evidence names the classifiers that looked
         assert v.thresholds.get("second_look", {}) == {c.task: c.version for c in analyzer.second_look}

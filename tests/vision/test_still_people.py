@@ -106,3 +106,24 @@ def test_a_new_track_where_a_moved_person_just_was_is_them_and_other_classes_alw
     fire = sv.Detections(xyxy=np.array([[0, 0, 10, 10]], np.float32), confidence=np.array([0.9], np.float32),
                          class_id=np.array([0]), tracker_id=np.array([9]), data={"class_name": np.array(["fire"])})
     assert motion.mark(fire, still, W, H, 2.0).data["moved"].tolist() == [True]
+
+
+SMOKING = DetClass.SMOKING.value
+MOUTH = (40.0, 40.0, 60.0, 60.0)  # inside POSTER, where the scripted person's cigarette is
+
+
+def test_smoking_in_a_picture_of_a_smoker_is_not_smoking_in_the_lab():
+    script = lambda t: [Obj(PERSON, POSTER, 0.7), Obj(SMOKING, MOUTH, 0.8)]  # noqa: E731
+    vs = run_script(analyzer_for("lab"), script, seconds=20, image=lambda t: poster_frame())
+    assert "lab_eating_smoking" not in opened(vs)
+
+
+def test_a_live_smoker_is_reported():
+    script = lambda t: [Obj(PERSON, POSTER, 0.7), Obj(SMOKING, MOUTH, 0.8)]  # noqa: E731
+    assert "lab_eating_smoking" in opened(run_script(analyzer_for("lab"), script, seconds=20))  # lively frames
+
+
+def test_a_cigarette_boxed_with_no_person_around_it_still_counts():
+    script = lambda t: [Obj(SMOKING, MOUTH, 0.8)]  # noqa: E731 - nobody boxed: nothing says it is a picture
+    assert "lab_eating_smoking" in opened(run_script(analyzer_for("lab"), script, seconds=20,
+                                                     image=lambda t: poster_frame()))

@@ -1,14 +1,14 @@
 """Presence rules: a trigger class in the rule's zones, confident, seen k of n frames for min_s; one event."""
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Mapping, cast
 
 import numpy as np
 import supervision as sv
 
 from vigil.catalogue import RuleSpec
 from vigil.types import Violation
-from vision.rules.base import Episode, Moment, class_names, reset_episode, track_ids
+from vision.rules.base import MOVED, Episode, Moment, class_names, reset_episode, track_ids
 from vision.zones import Zone, in_any_zone
 
 
@@ -29,6 +29,9 @@ class PresenceRule:
     def __init__(self, spec: RuleSpec, zones: Mapping[str, Zone]):
         self.spec = spec
         self.zones = [zones[z] for z in spec.zones]
+        # a box the analyzer marked not `moved` (eating or smoking in a picture of a person: vision.still_people)
+        # is not here; `judge_still: true` (catalogue extra) counts it too
+        self.judge_still = bool(spec.extra.get("judge_still", False))
         self.episode = Episode(spec, spec.name)
         self.cooldown_until: dict[int, float] = {}  # track id -> media seconds; -1 stands for untracked boxes
 
@@ -47,7 +50,11 @@ class PresenceRule:
         return hits[~cooling]
 
     def update(self, tracks: sv.Detections, now: Moment) -> list[Violation]:
-        hits = self._not_cooling(qualifying(self.spec, tracks, self.zones, now), now)
+        hits = qualifying(self.spec, tracks, self.zones, now)
+        moved = hits.data.get(MOVED) if len(hits) and hits.data and not self.judge_still else None
+        if moved is not None:
+            hits = cast(sv.Detections, hits[np.asarray(moved, bool)])
+        hits = self._not_cooling(hits, now)
         self.episode.observe(hits, tracks, now)
         v = self.episode.step(now)
         if v is None:
