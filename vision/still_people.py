@@ -77,9 +77,7 @@ class PersonMotion:
     def mark(self, tracks: sv.Detections, small: np.ndarray | None, width: int, height: int,
              t_s: float) -> sv.Detections:
         prev, self._prev = self._prev, small
-        diff = small - prev if small is not None and prev is not None and prev.shape == small.shape else None
-        if diff is not None and np.mean(np.abs(diff - np.median(diff)) > CHANGE) > JUMP:
-            diff = None  # the whole picture changed: every picture on the wall with it
+        diff: np.ndarray | None = None  # the frame's change, worked out only for a person not yet seen moving
         self._seen = {t: s for t, s in self._seen.items() if t_s - s[1] <= REMEMBER_S}
         moved = np.ones(len(tracks), bool)
         people = np.flatnonzero(class_names(tracks) == PERSON)
@@ -89,7 +87,9 @@ class PersonMotion:
             t, box = int(ids[i]), tracks.xyxy[i]
             before = self._seen.get(t)
             was = before[2] if before is not None else self._inherited(t, box)
-            if not was and diff is not None:
+            if not was and diff is None:
+                diff = self._change(small, prev)
+            if not was and diff is not None and diff.size:
                 rest = np.delete(boxes, k, axis=0)
                 others = rest[overlap_of_smaller(box, rest) < SAME_OBJECT] if len(rest) else rest
                 was = box_change(diff, box, others, width, height) >= self.share
@@ -103,6 +103,15 @@ class PersonMotion:
             moved[acts] = ~((inside & still[:, None]).any(axis=0) & ~(inside & live[:, None]).any(axis=0))
         tracks.data[MOVED] = moved
         return tracks
+
+    @staticmethod
+    def _change(small: np.ndarray | None, prev: np.ndarray | None) -> np.ndarray:
+        """The small frame's change since the last one; empty where there is none to tell (the first frame, a new
+        size, or the whole picture changed at once: every picture on the wall with it)."""
+        if small is None or prev is None or prev.shape != small.shape:
+            return np.empty(0, np.float32)
+        diff = small - prev
+        return np.empty(0, np.float32) if np.mean(np.abs(diff - np.median(diff)) > CHANGE) > JUMP else diff
 
     def _inherited(self, track: int, box: np.ndarray) -> bool:
         """A new track at the place of a person who moved (seen within REMEMBER_S) is them."""
