@@ -14,8 +14,9 @@ hands and face are a few pixels (the gloves look reads the lowest quarter of the
 an item box nor a second look can say what they wear, and a small false person box (a bottle a people detector
 took for someone) must not be reported as a person without PPE.
 
-Nor is a person box that has never moved (the analyzer's `moved` column, vision.still_people): a poster, a photo or
-a mannequin the detectors take for someone. `judge_still: true` (catalogue extra) judges them too.
+Nor is a person box that has never moved (the analyzer's `moved` column, vision.still_people; `qualifying` leaves
+them out): a poster, a photo or a mannequin the detectors take for someone. `judge_still: true` (catalogue extra)
+judges them too.
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ import supervision as sv
 
 from vigil.catalogue import RuleSpec
 from vigil.types import Violation
-from vision.rules.base import (MOVED, Episode, Moment, class_names, covered_fraction, overlap_of_smaller, reset_episode,
+from vision.rules.base import (Episode, Moment, class_names, covered_fraction, overlap_of_smaller, reset_episode,
                                track_ids)
 from vision.rules.presence import qualifying
 from vision.zones import Zone
@@ -52,7 +53,6 @@ class AbsenceRule:
         self.item_memory_s = float(spec.extra.get("item_memory_s", ITEM_MEMORY_S))
         self.bare_max_p = float(spec.extra.get("bare_max_p", BARE_MAX_P))
         self.min_person_px = float(spec.extra.get("min_person_px", MIN_PERSON_PX))
-        self.judge_still = bool(spec.extra.get("judge_still", False))
         self.worn_at: dict[int, list[float]] = {}  # person track -> media times the item was seen on it
         self.episodes: dict[int, Episode] = {}
         self.cooldown_until: dict[int, float] = {}
@@ -72,9 +72,7 @@ class AbsenceRule:
         people = qualifying(self.spec, tracks, self.zones, now, classes=(self.spec.subject,))
         if len(people):
             tall = people.xyxy[:, 3] - people.xyxy[:, 1] >= self.min_person_px
-            moved = people.data.get(MOVED) if people.data and not self.judge_still else None
-            alive = np.ones(len(people), bool) if moved is None else np.asarray(moved, bool)
-            people = people[(track_ids(people) >= 0) & tall & alive]
+            people = people[(track_ids(people) >= 0) & tall]
         if len(people) == 0:
             return people
         names = class_names(tracks)

@@ -1,7 +1,7 @@
 """Presence rules: a trigger class in the rule's zones, confident, seen k of n frames for min_s; one event."""
 from __future__ import annotations
 
-from typing import Mapping, cast
+from typing import Mapping
 
 import numpy as np
 import supervision as sv
@@ -14,12 +14,17 @@ from vision.zones import Zone, in_any_zone
 
 def qualifying(spec: RuleSpec, dets: sv.Detections, zones: list[Zone], now: Moment,
                classes: tuple[str, ...] | None = None) -> sv.Detections:
-    """The detections of `classes` (default: the rule's) at or above min_score inside the rule's zones."""
+    """The detections of `classes` (default: the rule's) at or above min_score inside the rule's zones; not the ones
+    the analyzer marked not `moved` (a picture of a person and what it "does": vision.still_people) unless the rule
+    says `judge_still: true` (catalogue extra)."""
     if len(dets) == 0:
         return dets
     keep = np.isin(class_names(dets), np.array(classes or spec.classes, dtype=str))
     keep &= dets.confidence >= spec.min_score
     keep &= in_any_zone(dets, zones, now.width, now.height)
+    moved = dets.data.get(MOVED) if dets.data and not spec.extra.get("judge_still", False) else None
+    if moved is not None:
+        keep &= np.asarray(moved, bool)
     return dets[keep]
 
 
@@ -29,9 +34,6 @@ class PresenceRule:
     def __init__(self, spec: RuleSpec, zones: Mapping[str, Zone]):
         self.spec = spec
         self.zones = [zones[z] for z in spec.zones]
-        # a box the analyzer marked not `moved` (eating or smoking in a picture of a person: vision.still_people)
-        # is not here; `judge_still: true` (catalogue extra) counts it too
-        self.judge_still = bool(spec.extra.get("judge_still", False))
         self.episode = Episode(spec, spec.name)
         self.cooldown_until: dict[int, float] = {}  # track id -> media seconds; -1 stands for untracked boxes
 
@@ -50,11 +52,7 @@ class PresenceRule:
         return hits[~cooling]
 
     def update(self, tracks: sv.Detections, now: Moment) -> list[Violation]:
-        hits = qualifying(self.spec, tracks, self.zones, now)
-        moved = hits.data.get(MOVED) if len(hits) and hits.data and not self.judge_still else None
-        if moved is not None:
-            hits = cast(sv.Detections, hits[np.asarray(moved, bool)])
-        hits = self._not_cooling(hits, now)
+        hits = self._not_cooling(qualifying(self.spec, tracks, self.zones, now), now)
         self.episode.observe(hits, tracks, now)
         v = self.episode.step(now)
         if v is None:
